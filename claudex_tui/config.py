@@ -1,0 +1,100 @@
+"""User configuration: $XDG_CONFIG_HOME/claudex/config.toml, validated by pydantic models."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from container.errors import ClaudexError
+
+DEFAULT_ENV = ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "AI_API_MK", "GEMINI_API_KEY"]
+
+
+class ConfigError(ClaudexError):
+    """The config file cannot be read or does not validate."""
+
+
+class ExtraMount(BaseModel):
+    """A directory mounted into every session, besides the ones named on the command line."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: Path
+    """Host directory."""
+    read_only: bool = True
+    """Mount it read-only (the default: extra mounts are usually references)."""
+
+
+class Resources(BaseModel):
+    """Limits applied to each new session's container."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    memory: str | None = None
+    """Memory limit in Docker's notation, e.g. "8g"."""
+    cpus: float | None = Field(default=None, gt=0)
+    """CPU limit, e.g. 2.5."""
+
+
+class Config(BaseModel):
+    """The whole config file. Unknown keys are errors, so typos do not pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent: Literal["claude", "codex", "shell"] = "claude"
+    """Agent started by `claudex [DIRS]` when --agent is not given."""
+    image: str = "claudex"
+    """Image sessions run; `claudex build` builds it."""
+    env: list[str] = Field(default_factory=lambda: list(DEFAULT_ENV))
+    """Environment variables passed (by name, when set on the host) into each session."""
+    allow: list[str] = Field(default_factory=list)
+    """Extra domains every session's firewall allows."""
+    network: str | None = None
+    """Docker network for new sessions (default: claudex's own)."""
+    ca_certs: list[Path] = Field(default_factory=list)
+    """Extra CA certificate files (PEM) trusted by image builds."""
+    mounts: list[ExtraMount] = Field(default_factory=list)
+    """Extra directories mounted into every session."""
+    resources: Resources = Field(default_factory=Resources)
+    """Resource limits of new sessions."""
+
+    @field_validator("env")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not name or "=" in name or not name.replace("_", "a").isalnum():
+                raise ValueError(f"{name!r} is not an environment variable name")
+        return value
+
+
+def config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "claudex" / "config.toml"
+
+
+def load_config(path: Path | None = None) -> Config:
+    """The user's config, or defaults when there is no file; one clear error naming the key."""
+    path = path or config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Config()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{path}: {key}: {err['msg']}{more}", "fix or remove that key") from None

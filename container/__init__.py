@@ -1,0 +1,1 @@
+"""The engine layer: sessions, image, firewall, tracking, transfers. Never imports Textual."""

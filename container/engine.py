@@ -1,0 +1,89 @@
+"""Connecting to the Docker Engine (DOCKER_HOST and docker contexts) and translating its errors."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from container.errors import ClaudexError, EngineUnavailable
+
+if TYPE_CHECKING:
+    import docker
+
+
+def _context_host() -> tuple[str | None, object | None]:
+    """Host and TLS config of the current docker context, when one other than default is set."""
+    if os.environ.get("DOCKER_HOST"):
+        return None, None
+    try:
+        from docker.context import ContextAPI
+
+        ctx = ContextAPI.get_current_context()
+    except Exception:  # a broken ~/.docker/config.json must not stop claudex
+        return None, None
+    if ctx is None or ctx.name == "default":
+        return None, None
+    tls = ctx.TLSConfig if getattr(ctx, "TLSConfig", None) else None
+    return ctx.Host, tls
+
+
+def describe_host() -> str:
+    host, _ = _context_host()
+    return host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+def explain_connect_error(exc: BaseException) -> EngineUnavailable:
+    text = str(exc)
+    where = describe_host()
+    if "Permission denied" in text or isinstance(exc, PermissionError):
+        return EngineUnavailable(
+            f"permission denied on the Docker Engine socket ({where})",
+            "add your user to the 'docker' group (then log in again), or run with sudo",
+        )
+    return EngineUnavailable(
+        f"the Docker Engine is not reachable at {where} ({text})",
+        "start Docker (e.g. `sudo systemctl start docker`), or point DOCKER_HOST at a running engine",
+    )
+
+
+def connect(timeout: int = 60) -> docker.DockerClient:
+    """A client for the engine the user's environment names; one clear error when unreachable."""
+    import docker
+    from docker.errors import DockerException
+
+    host, tls = _context_host()
+    try:
+        if host:
+            return docker.DockerClient(base_url=host, tls=tls or False, timeout=timeout)
+        return docker.from_env(timeout=timeout)
+    except DockerException as exc:
+        raise explain_connect_error(exc) from None
+
+
+@contextmanager
+def engine_errors(action: str) -> Iterator[None]:
+    """Turn docker-py exceptions into ClaudexError, keeping Docker's own text."""
+    from docker.errors import APIError, DockerException, NotFound
+    from requests.exceptions import ConnectionError as RequestsConnectionError
+
+    try:
+        yield
+    except ClaudexError:
+        raise
+    except NotFound as exc:
+        raise ClaudexError(f"{action}: {_docker_text(exc)}") from None
+    except APIError as exc:
+        raise ClaudexError(f"{action}: {_docker_text(exc)}") from None
+    except (RequestsConnectionError, ConnectionError) as exc:
+        raise explain_connect_error(exc) from None
+    except DockerException as exc:
+        raise ClaudexError(f"{action}: {exc}") from None
+
+
+def _docker_text(exc: BaseException) -> str:
+    explanation = getattr(exc, "explanation", None)
+    if explanation:
+        return str(explanation.decode() if isinstance(explanation, bytes) else explanation)
+    return str(exc)

@@ -1,0 +1,169 @@
+"""Which host paths a session mounts, where, how (ro/rw), and what stays hidden from the agent."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from container.errors import UsageError
+from container.naming import canonical_dirs
+
+WORKSPACE = "/workspace"
+AGENT_HOME = "/home/agent"
+FALLBACK_UID = 1000
+# Agent logins kept on the host, so a session starts logged in (as the Go tool did).
+LOGIN_PATHS = (".claude", ".claude.json", ".codex")
+
+
+@dataclass(frozen=True)
+class MountSpec:
+    """One bind mount: host `source` at container `target`."""
+
+    source: str
+    target: str
+    read_only: bool
+    role: str = "dir"  # dir | env-mask | login | docker-socket
+
+    def as_docker(self) -> dict[str, object]:
+        return {
+            "Type": "bind",
+            "Source": self.source,
+            "Target": self.target,
+            "ReadOnly": self.read_only,
+        }
+
+
+@dataclass
+class MountPlan:
+    """Everything mounted into one session, and the identity the agent runs as."""
+
+    dirs: list[str]
+    read_only_dirs: list[str]
+    mounts: list[MountSpec]
+    hidden_env_files: list[str] = field(default_factory=list)
+    uid: int = FALLBACK_UID
+    gid: int = FALLBACK_UID
+    warnings: list[str] = field(default_factory=list)
+
+    def dir_targets(self) -> dict[str, str]:
+        return {m.source: m.target for m in self.mounts if m.role == "dir"}
+
+
+def check_dirs(paths: Sequence[str]) -> None:
+    """One clear error for a path that is missing or is not a directory."""
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise UsageError(
+                f"directory not found: {raw}",
+                "check the path (flags go before or after directories; see `claudex --help`)",
+            )
+        if not path.is_dir():
+            raise UsageError(f"not a directory: {raw}", "claudex mounts directories, not files")
+
+
+def _targets(dirs: Sequence[str]) -> dict[str, str]:
+    """`/workspace/<basename>`, made distinct with the parent's name, then a number."""
+    by_base: dict[str, list[str]] = {}
+    for d in dirs:
+        by_base.setdefault(Path(d).name or "root", []).append(d)
+    targets: dict[str, str] = {}
+    used: set[str] = set()
+    for base, group in by_base.items():
+        for d in group:
+            name = base if len(group) == 1 else f"{Path(d).parent.name or 'root'}-{base}"
+            candidate, n = name, 2
+            while candidate in used:
+                candidate, n = f"{name}-{n}", n + 1
+            used.add(candidate)
+            targets[d] = f"{WORKSPACE}/{candidate}"
+    return targets
+
+
+def _env_files(directory: str) -> list[str]:
+    """`.env` and `.env.*` regular files at the top of a directory."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    found = []
+    for name in sorted(names):
+        if name == ".env" or name.startswith(".env."):
+            path = os.path.join(directory, name)
+            if os.path.isfile(path) and not os.path.islink(path):
+                found.append(path)
+    return found
+
+
+def _owner(dirs: Sequence[str], read_only: set[str]) -> tuple[int, int, list[str]]:
+    """The uid/gid the agent runs as: the owner of the first writable mounted directory."""
+    warnings: list[str] = []
+    writable = [d for d in dirs if d not in read_only] or list(dirs)
+    owners = {(os.stat(d).st_uid, os.stat(d).st_gid) for d in writable}
+    uid, gid = os.stat(writable[0]).st_uid, os.stat(writable[0]).st_gid
+    if len(owners) > 1:
+        warnings.append(
+            f"mounted directories have different owners; the agent runs as {uid}:{gid} "
+            f"(owner of {writable[0]})"
+        )
+    if uid == 0:
+        fallback = os.getuid() or FALLBACK_UID
+        warnings.append(
+            f"{writable[0]} is owned by root; the agent never runs as root, so it runs as "
+            f"uid {fallback} and may be unable to write there"
+        )
+        uid = fallback
+        gid = os.getgid() if os.getuid() else FALLBACK_UID
+    return uid, gid, warnings
+
+
+def plan_mounts(
+    dirs: Sequence[str],
+    read_only: Sequence[str] = (),
+    *,
+    expose_env_files: bool = False,
+    empty_file: str | None = None,
+    home: str | None = None,
+    docker_socket: bool = False,
+) -> MountPlan:
+    """Resolve the directories and lay out every mount of the session."""
+    check_dirs([*dirs, *read_only])
+    ro = set(canonical_dirs(read_only))
+    all_dirs = canonical_dirs([*dirs, *read_only])
+    targets = _targets(all_dirs)
+    mounts = [MountSpec(d, targets[d], d in ro) for d in all_dirs]
+    uid, gid, warnings = _owner(all_dirs, ro)
+
+    hidden: list[str] = []
+    if not expose_env_files:
+        for d in all_dirs:
+            for path in _env_files(d):
+                hidden.append(path)
+                if empty_file:
+                    target = f"{targets[d]}/{os.path.basename(path)}"
+                    mounts.append(MountSpec(empty_file, target, True, "env-mask"))
+
+    home_dir = Path(home or os.path.expanduser("~"))
+    for name in LOGIN_PATHS:
+        path = home_dir / name
+        if path.exists():
+            mounts.append(MountSpec(str(path), f"{AGENT_HOME}/{name}", False, "login"))
+
+    if docker_socket:
+        sock = "/var/run/docker.sock"
+        if not os.path.exists(sock) or not stat.S_ISSOCK(os.stat(sock).st_mode):
+            raise UsageError(f"--docker-socket: {sock} is not a socket on this machine")
+        mounts.append(MountSpec(sock, sock, False, "docker-socket"))
+
+    return MountPlan(
+        dirs=all_dirs,
+        read_only_dirs=sorted(ro),
+        mounts=mounts,
+        hidden_env_files=hidden,
+        uid=uid,
+        gid=gid,
+        warnings=warnings,
+    )

@@ -1,0 +1,398 @@
+"""Sessions: containers carrying the claudex labels. Create, reuse, list, start, stop, destroy."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from container import labels
+from container.engine import engine_errors
+from container.errors import (
+    ClaudexError,
+    SessionConflict,
+    SessionNotFound,
+    SessionNotRunning,
+    UsageError,
+)
+from container.image import DEFAULT_IMAGE
+from container.mounts import WORKSPACE, MountPlan
+from container.naming import parallel_name, session_name, signature, slug, valid_container_name
+from container.version import __version__
+
+if TYPE_CHECKING:
+    import docker
+
+AGENTS = ("claude", "codex", "shell")
+DEFAULT_NETWORK = "claudex"
+STATUS_FILE = "/run/claudex/status"
+READY_TIMEOUT = 60.0
+STATES = ("running", "exited", "paused", "created", "dead", "restarting", "removing")
+
+
+@dataclass
+class StartRequest:
+    """What `claudex [DIRS]` asks for."""
+
+    plan: MountPlan
+    name: str | None = None
+    agent: str = "claude"
+    parallel: bool = False
+    replace: bool = False
+    strict_mounts: bool = False
+    host_network: bool = False
+    network: str | None = None
+    git: bool = True
+    allow: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    image: str = DEFAULT_IMAGE
+    memory: str | None = None
+    cpus: float | None = None
+    firewall: bool = False
+
+
+@dataclass
+class StartResult:
+    session: labels.SessionInfo
+    created: bool
+    started: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def _filters(**extra: Any) -> dict[str, Any]:
+    return {"label": [labels.SIGNATURE], **extra}
+
+
+class Sessions:
+    """All claudex sessions on one engine."""
+
+    def __init__(self, client: docker.DockerClient) -> None:
+        self.client = client
+        self.api = client.api
+
+    # -- listing ---------------------------------------------------------------------------
+
+    def list(self, name_glob: str | None = None, signature_: str | None = None,
+             slug_glob: str | None = None) -> list[labels.SessionInfo]:
+        """One `containers/json` call filtered on the signature label; sorted by name."""
+        filters = _filters()
+        if signature_:
+            filters["label"] = [f"{labels.SIGNATURE}={signature_}"]
+        with engine_errors("listing sessions"):
+            entries = self.api.containers(all=True, filters=filters)
+        sessions = [labels.SessionInfo.from_list_entry(e) for e in entries]
+        if name_glob:
+            sessions = [s for s in sessions if fnmatch.fnmatchcase(s.name, name_glob)]
+        if slug_glob:
+            sessions = [s for s in sessions if fnmatch.fnmatchcase(s.slug, slug_glob)]
+        return sorted(sessions, key=lambda s: s.name)
+
+    def get(self, name: str) -> labels.SessionInfo:
+        """The session called `name` (exact), or a clear error."""
+        with engine_errors("looking up session"):
+            entries = self.api.containers(all=True, filters=_filters(name=f"^/{name}$"))
+        if not entries:
+            # A non-claudex container of that name is never touched.
+            raise SessionNotFound(
+                f"no claudex session named {name!r}", "see `claudex list --all` for session names"
+            )
+        return labels.SessionInfo.from_list_entry(entries[0])
+
+    def resolve(self, name: str | None, cwd: str | None = None) -> labels.SessionInfo:
+        """A session by name, or else the one for the current directory (as the Go tool did)."""
+        if name:
+            return self.get(name)
+        here = os.path.realpath(cwd or os.getcwd())
+        candidates = self.list(signature_=signature([here]))
+        if not candidates:
+            raise SessionNotFound(
+                f"no claudex session for {here}", "name one (see `claudex list`), or use --name"
+            )
+        return candidates[0]
+
+    def require_running(self, session: labels.SessionInfo) -> None:
+        if not session.running:
+            raise SessionNotRunning(
+                f"session {session.name} is {session.state}, not running",
+                f"start it with `claudex {' '.join(session.mounts) or '--name ' + session.name}`",
+            )
+
+    # -- start -----------------------------------------------------------------------------
+
+    def start_session(
+        self, req: StartRequest, on_step: Callable[[str], None] | None = None
+    ) -> StartResult:
+        """Reuse the session for these directories, or create it; start it; wait until ready."""
+        step = on_step or (lambda _msg: None)
+        if req.agent not in AGENTS:
+            raise UsageError(f"unknown agent {req.agent!r}; choose one of {', '.join(AGENTS)}")
+        base = req.name or session_name(req.plan.dirs)
+        if not valid_container_name(base):
+            raise UsageError(
+                f"invalid session name {base!r}",
+                "use letters, digits, '_', '.' and '-' (starting with a letter or digit)",
+            )
+        warnings = list(req.plan.warnings)
+        existing = None if req.parallel else self._find_existing(base, req)
+        if existing is not None and req.replace:
+            step(f"removing {existing.name} (--replace)")
+            self.remove(existing.name, force=True)
+            existing = None
+        if existing is not None:
+            warnings += self._check_reuse(existing, req)
+            started = False
+            if not existing.running:
+                step(f"starting {existing.name}")
+                with engine_errors(f"starting {existing.name}"):
+                    if existing.state == "paused":
+                        self.api.unpause(existing.id)
+                    else:
+                        self.api.start(existing.id)
+                started = True
+            if existing.managed:
+                self.wait_ready(existing.id, existing.name)
+            return StartResult(self.get(existing.name), False, started, warnings)
+
+        step("creating session")
+        container_id, name = self._create(base, req)
+        step(f"starting {name}")
+        with engine_errors(f"starting {name}"):
+            self.api.start(container_id)
+        self.wait_ready(container_id, name)
+        return StartResult(self.get(name), True, True, warnings)
+
+    def _find_existing(self, base: str, req: StartRequest) -> labels.SessionInfo | None:
+        try:
+            return self.get(base)
+        except SessionNotFound:
+            pass
+        if req.name:
+            return None
+        # Sessions made elsewhere (the Go tool, another prefix) are found by signature.
+        sig = signature(req.plan.dirs)
+        for s in self.list(signature_=sig):
+            if sorted(s.mounts) == req.plan.dirs and s.labels.get(labels.PARALLEL) != "1":
+                return s
+        return None
+
+    def _check_reuse(self, existing: labels.SessionInfo, req: StartRequest) -> list[str]:
+        if existing.mounts and sorted(existing.mounts) != req.plan.dirs:
+            raise SessionConflict(
+                f"the name {existing.name} is already used by a session with other mounts "
+                f"({', '.join(existing.mounts)})",
+                "pick another --name, or add --replace to recreate it with these directories",
+            )
+        differences = self._mount_differences(existing, req.plan)
+        if differences and req.strict_mounts:
+            raise SessionConflict(
+                f"session {existing.name} mounts differ from the ones asked for "
+                f"(--strict-mounts): {'; '.join(differences)}",
+                "add --replace to recreate it, or drop --strict-mounts to reuse it as it is",
+            )
+        return [f"reusing {existing.name} with its own mounts: {d}" for d in differences]
+
+    def _mount_differences(self, existing: labels.SessionInfo, plan: MountPlan) -> list[str]:
+        with engine_errors(f"inspecting {existing.name}"):
+            attrs = self.api.inspect_container(existing.id)
+        actual = {
+            m.get("Source"): (m.get("Destination"), not m.get("RW", True))
+            for m in attrs.get("Mounts") or []
+            if m.get("Source") in plan.dirs
+        }
+        wanted = {m.source: (m.target, m.read_only) for m in plan.mounts if m.role == "dir"}
+        diffs = []
+        for src, (target, ro) in sorted(wanted.items()):
+            if src not in actual:
+                diffs.append(f"{src} is not mounted")
+                continue
+            a_target, a_ro = actual[src]
+            if a_target != target:
+                diffs.append(f"{src} is at {a_target}, not {target}")
+            if a_ro != ro:
+                diffs.append(f"{src} is {'read-only' if a_ro else 'read-write'}")
+        return diffs
+
+    def _create(self, base: str, req: StartRequest) -> tuple[str, str]:
+        plan = req.plan
+        network_mode = labels.HOST_NETWORK if req.host_network else labels.FIREWALLED
+        session_labels = {
+            labels.SIGNATURE: signature(plan.dirs),
+            labels.SLUG: slug(plan.dirs),
+            labels.MOUNTS: json.dumps(plan.dirs),
+            labels.VERSION: __version__,
+            labels.MANAGED: labels.MANAGED_VALUE,
+            labels.AGENT: req.agent,
+            labels.NETWORK_MODE: network_mode,
+            labels.READ_ONLY: json.dumps(plan.read_only_dirs),
+            labels.GIT: "on" if req.git else "off",
+            labels.PARALLEL: "1" if req.parallel else "0",
+            labels.AGENT_UID: f"{plan.uid}:{plan.gid}",
+            labels.DOCKER_SOCKET: "1" if any(m.role == "docker-socket" for m in plan.mounts) else "0",
+        }
+        env = {
+            **req.env,
+            "CLAUDEX_AGENT_UID": str(plan.uid),
+            "CLAUDEX_AGENT_GID": str(plan.gid),
+            "CLAUDEX_AGENT": req.agent,
+            "CLAUDEX_FIREWALL": "on" if req.firewall and not req.host_network else "off",
+            "CLAUDEX_SESSION": base,
+        }
+        if any(m.role == "docker-socket" for m in plan.mounts):
+            env["CLAUDEX_DOCKER_GID"] = str(os.stat("/var/run/docker.sock").st_gid)
+        caps = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "SETPCAP", "KILL"]
+        if not req.host_network:
+            # Only ever inside the session's own network namespace: never with the host's.
+            caps += ["NET_ADMIN", "NET_RAW"]
+        host_config_args: dict[str, Any] = {
+            "mounts": [_docker_mount(m) for m in plan.mounts],
+            "init": True,
+            "cap_drop": ["ALL"],
+            "cap_add": caps,
+            "security_opt": ["no-new-privileges:true"],
+            "tmpfs": {"/run/claudex": "mode=0755,size=1m"},
+        }
+        if req.host_network:
+            host_config_args["network_mode"] = "host"
+        else:
+            network = req.network or DEFAULT_NETWORK
+            if network == DEFAULT_NETWORK:
+                self.ensure_network(network)
+            host_config_args["network_mode"] = network
+        if req.memory:
+            host_config_args["mem_limit"] = req.memory
+        if req.cpus:
+            host_config_args["nano_cpus"] = int(req.cpus * 1e9)
+
+        with engine_errors("preparing the container"):
+            host_config = self.api.create_host_config(**host_config_args)
+        workdir = WORKSPACE
+        dir_targets = list(plan.dir_targets().values())
+        if len(dir_targets) == 1:
+            workdir = dir_targets[0]
+        name = base
+        for _attempt in range(50):
+            if req.parallel:
+                taken = [s.name for s in self.list(name_glob=f"{base}*")]
+                name = parallel_name(base, taken) if base in taken else base
+            try:
+                with engine_errors(f"creating {name}"):
+                    created = self.api.create_container(
+                        image=req.image,
+                        name=name,
+                        hostname=slug(plan.dirs)[:63] or "claudex",
+                        labels=session_labels,
+                        environment=env,
+                        working_dir=workdir,
+                        host_config=host_config,
+                        tty=False,
+                        stdin_open=False,
+                    )
+                return created["Id"], name
+            except ClaudexError as exc:
+                conflict = "Conflict" in exc.message or "already in use" in exc.message
+                if req.parallel and conflict:
+                    continue  # another claudex took the name in the same instant: next one
+                if "No such image" in exc.message:
+                    raise ClaudexError(
+                        f"image {req.image!r} not found", "build it with `claudex build`"
+                    ) from None
+                raise
+        raise SessionConflict(f"could not find a free name for {base} (--parallel)")
+
+    def ensure_network(self, name: str) -> None:
+        from docker.errors import NotFound
+
+        with engine_errors(f"preparing network {name}"):
+            try:
+                self.api.inspect_network(name)
+            except NotFound:
+                try:
+                    self.api.create_network(
+                        name, driver="bridge", labels={labels.MANAGED: labels.MANAGED_VALUE}
+                    )
+                except Exception as exc:  # another claudex created it meanwhile
+                    if "already exists" not in str(exc):
+                        raise
+
+    def read_status(self, container_id: str) -> str:
+        with engine_errors("reading session status"):
+            result = self.client.containers.get(container_id).exec_run(
+                ["cat", STATUS_FILE], user="root"
+            )
+        return result.output.decode(errors="replace").strip() if result.exit_code == 0 else ""
+
+    def wait_ready(self, container_id: str, name: str, timeout: float = READY_TIMEOUT) -> None:
+        """Until the init says `ready` (agent in tmux), or fail with the reason it gave."""
+        deadline = time.monotonic() + timeout
+        delay = 0.02
+        while True:
+            with engine_errors(f"inspecting {name}"):
+                state = self.api.inspect_container(container_id)["State"]
+            if not state.get("Running"):
+                logs = self.logs_tail(container_id)
+                raise ClaudexError(
+                    f"session {name} stopped while starting (exit code {state.get('ExitCode')})"
+                    + (f":\n{logs}" if logs else ""),
+                    f"see `docker logs {name}`",
+                )
+            status = self.read_status(container_id)
+            if status == "ready":
+                return
+            if status.startswith("failed:"):
+                raise ClaudexError(
+                    f"session {name} {status}; the agent was not started",
+                    "fix the cause, then start it again (`claudex --replace` recreates it)",
+                )
+            if time.monotonic() > deadline:
+                raise ClaudexError(
+                    f"session {name} did not become ready within {timeout:.0f}s "
+                    f"(status: {status or 'none'})",
+                    f"see `docker logs {name}`",
+                )
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.25)
+
+    def logs_tail(self, container_id: str, lines: int = 10) -> str:
+        try:
+            data = self.api.logs(container_id, tail=lines)
+        except Exception:
+            return ""
+        return data.decode(errors="replace").strip()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def stop(self, name: str, timeout: int = 5) -> None:
+        s = self.get(name)
+        with engine_errors(f"stopping {name}"):
+            self.api.stop(s.id, timeout=timeout)
+
+    def remove(self, name: str, force: bool = False) -> None:
+        s = self.get(name)
+        if not s.labels.get(labels.SIGNATURE):
+            raise ClaudexError(f"{name} is not a claudex session; not touching it")
+        with engine_errors(f"removing {name}"):
+            self.api.remove_container(s.id, force=force, v=True)
+
+
+def _docker_mount(spec: Any) -> Any:
+    from docker.types import Mount
+
+    return Mount(target=spec.target, source=spec.source, type="bind", read_only=spec.read_only)
+
+
+def select_by_state(
+    sessions: Iterable[labels.SessionInfo], running: bool, stopped: bool
+) -> list[labels.SessionInfo]:
+    """`--running` / `--stopped` filters (both or neither: all)."""
+    out = []
+    for s in sessions:
+        if running and not stopped and not s.running:
+            continue
+        if stopped and not running and s.running:
+            continue
+        out.append(s)
+    return out
