@@ -1,0 +1,980 @@
+"""A VT/xterm emulator on top of pyte, for embedding agent terminals.
+
+`TerminalEmulator` is a `pyte.Screen` subclass with its own byte parser. Stock pyte parses
+escape sequences one character at a time through a generator and builds every cell with
+`namedtuple._replace`; that is the bottleneck for agent output (lots of SGR changes and
+full-screen redraws). Here a few regular expressions cut the stream into text runs and whole
+sequences, SGR results are cached per (attributes, parameters), and ASCII runs are written
+into a line with one `dict.update` from a per-attribute cell cache. The resulting buffer is
+the same as stock pyte's for everything stock pyte handles correctly.
+
+Beyond stock pyte it has the alternate screen (47/1047/1049), a bounded scrollback,
+cursor-key/keypad/bracketed-paste/mouse/focus/synchronized-output modes, xterm's single-slot
+DECSC/DECRC, DEC line drawing in UTF-8 mode, colon SGR sub-parameters, REP/SU/SD/CHT/CBT,
+and replies to DA1/DA2/DSR/CPR/DECRQM/OSC colour queries. It never raises on any input.
+
+This module must not import Textual.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+from collections import deque
+from collections.abc import Callable
+from typing import Any, cast
+
+import pyte
+from pyte import modes as mo
+from pyte.charsets import LAT1_MAP, MAPS
+from pyte.screens import Char, Margins, Savepoint, StaticDefaultDict, wcwidth
+
+Line = StaticDefaultDict[int, Char]
+
+# Private (DEC) modes are stored shifted by 5 bits, as pyte does, so they never collide with
+# ANSI modes in `Screen.mode`.
+DECCKM = 1 << 5  # application cursor keys
+DECCOLM = 3 << 5
+DECNKM = 66 << 5  # application keypad (also ESC = / ESC >)
+MOUSE_X10 = 9 << 5
+MOUSE_NORMAL = 1000 << 5
+MOUSE_BUTTON = 1002 << 5
+MOUSE_ANY = 1003 << 5
+FOCUS_EVENTS = 1004 << 5
+MOUSE_UTF8 = 1005 << 5
+MOUSE_SGR = 1006 << 5
+ALTERNATE_SCROLL = 1007 << 5
+MOUSE_URXVT = 1015 << 5
+BRACKETED_PASTE = 2004 << 5
+SYNCHRONIZED_OUTPUT = 2026 << 5
+
+_MOUSE_TRACKING = (MOUSE_X10, MOUSE_NORMAL, MOUSE_BUTTON, MOUSE_ANY)
+_MOUSE_ENCODINGS = (MOUSE_UTF8, MOUSE_SGR, MOUSE_URXVT)
+_ALT_SCREEN_MODES = (47, 1047, 1049)
+# Modes DECRQM reports as known; anything else is answered "not recognised".
+_KNOWN_PRIVATE = {1, 5, 6, 7, 9, 12, 25, 47, 66, 1000, 1002, 1003, 1004, 1005, 1006, 1007,
+                  1015, 1047, 1048, 1049, 2004, 2026}
+
+# Anything that is not plain text: C0 controls, DEL and C1 controls.
+_SPECIAL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+# Whole sequences. CSI follows ECMA-48 (parameter, intermediate, final bytes); OSC ends at
+# BEL or ST; DCS/APC/PM/SOS end at ST; the rest are two- or three-byte escapes.
+_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)(?P<cp>[\x30-\x3f]*)(?P<ci>[\x20-\x2f]*)(?P<cf>[\x40-\x7e])"
+    r"|(?:\x1b\]|\x9d)(?P<osc>[^\x07\x1b\x9c]*)(?:\x07|\x1b\\|\x9c)"
+    r"|(?:\x1b(?P<sk>[P_^X])|[\x90\x98\x9e\x9f])(?P<str>[^\x1b\x9c]*)(?:\x1b\\|\x9c)"
+    r"|\x1b(?P<ei>[\x20-\x2f]+)(?P<ef>[\x30-\x7e])"
+    r"|\x1b(?P<e>[\x30-\x4f\x51-\x57\x59\x5a\x5c\x60-\x7e])"
+)
+# The longest prefix that could still grow into a sequence. If it runs to the end of the
+# input the sequence was split across reads; otherwise the sequence is malformed and skipped.
+_PREFIX = re.compile(
+    r"(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*"
+    r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x1b\Z)?"
+    r"|(?:\x1b[P_^X]|[\x90\x98\x9e\x9f])[^\x1b\x9c]*(?:\x1b\Z)?"
+    r"|\x1b[\x20-\x2f]*"
+)
+# A CSI with C0 controls embedded (VT100s execute them in place; vttest checks it).
+_CSI_WITH_CONTROLS = re.compile(r"(?:\x1b\[|\x9b)[\x30-\x3f\x07-\x0d]*[\x20-\x2f]*[\x40-\x7e]")
+# An unterminated string sequence (say an endless OSC 52) is dropped past this size.
+_MAX_PENDING = 1 << 20
+
+_FG_NAMES = {30: "black", 31: "red", 32: "green", 33: "brown", 34: "blue", 35: "magenta",
+             36: "cyan", 37: "white", 39: "default"}
+_FG_BRIGHT = {90 + i: "bright" + name for i, name in enumerate(
+    ["black", "red", "green", "brown", "blue", "magenta", "cyan", "white"])}
+_BG_NAMES = {k + 10: v for k, v in _FG_NAMES.items()}
+_BG_BRIGHT = {k + 10: v for k, v in _FG_BRIGHT.items()}
+_TEXT_ON = {1: "bold", 3: "italics", 4: "underscore", 5: "blink", 7: "reverse",
+            9: "strikethrough"}
+_TEXT_OFF = {22: ("bold",), 23: ("italics",), 24: ("underscore",), 25: ("blink",),
+             27: ("reverse",), 29: ("strikethrough",)}
+_FIELDS = Char._fields
+_INDEX = {name: i for i, name in enumerate(_FIELDS)}
+
+
+def _palette_256() -> list[str]:
+    """The xterm 256-colour palette as pyte writes it (six hex digits)."""
+    base = [(0x00, 0x00, 0x00), (0xCD, 0x00, 0x00), (0x00, 0xCD, 0x00), (0xCD, 0xCD, 0x00),
+            (0x00, 0x00, 0xEE), (0xCD, 0x00, 0xCD), (0x00, 0xCD, 0xCD), (0xE5, 0xE5, 0xE5),
+            (0x7F, 0x7F, 0x7F), (0xFF, 0x00, 0x00), (0x00, 0xFF, 0x00), (0xFF, 0xFF, 0x00),
+            (0x5C, 0x5C, 0xFF), (0xFF, 0x00, 0xFF), (0x00, 0xFF, 0xFF), (0xFF, 0xFF, 0xFF)]
+    steps = (0x00, 0x5F, 0x87, 0xAF, 0xD7, 0xFF)
+    cube = [(steps[i // 36], steps[i // 6 % 6], steps[i % 6]) for i in range(216)]
+    grey = [(8 + 10 * i,) * 3 for i in range(24)]
+    return ["{:02x}{:02x}{:02x}".format(*rgb) for rgb in base + cube + grey]
+
+
+PALETTE_256 = _palette_256()
+
+
+class _Widths(dict[str, int]):
+    """wcwidth per character, memoised (a dict lookup is cheaper than lru_cache's call)."""
+
+    def __missing__(self, char: str) -> int:
+        width = self[char] = wcwidth(char)
+        return width
+
+
+_WIDTHS = _Widths()
+
+
+class _CellCache(dict[str, Char]):
+    """Cells of one attribute set, keyed by character, built on first use."""
+
+    __slots__ = ("attrs",)
+
+    def __init__(self, attrs: Char) -> None:
+        super().__init__()
+        self.attrs = attrs
+
+    def __missing__(self, data: str) -> Char:
+        cell = self[data] = self.attrs._replace(data=data)
+        return cell
+
+
+class TerminalEmulator(pyte.Screen):
+    """An xterm-compatible screen fed with raw bytes from a PTY.
+
+    Args:
+        columns: width in cells.
+        lines: height in cells.
+        scrollback: how many lines scrolled off the top of the main screen are kept.
+        on_reply: called with bytes the terminal must send back to the program
+            (answers to device-attribute, status and cursor-position queries).
+        on_bell: called on BEL.
+        on_title: called with the new window title (OSC 0/2).
+    """
+
+    def __init__(
+        self,
+        columns: int = 80,
+        lines: int = 24,
+        *,
+        scrollback: int = 10_000,
+        on_reply: Callable[[bytes], None] | None = None,
+        on_bell: Callable[[], None] | None = None,
+        on_title: Callable[[str], None] | None = None,
+    ) -> None:
+        # Set before pyte's __init__, which calls our reset().
+        self.on_reply = on_reply
+        self.on_bell = on_bell
+        self.on_title = on_title
+        self.scrollback: deque[Line] = deque(maxlen=max(0, scrollback))
+        self.scrollback_pushed = 0  # lines ever pushed; gives each one a stable number
+        self.bell_count = 0
+        self.cursor_style = 0  # DECSCUSR value
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._pending = ""
+        self._cells: dict[Char, _CellCache] = {}
+        self._last_cells: _CellCache | None = None
+        self._sgr_cache: dict[tuple[Char, str], Char] = {}
+        self._last_drawn = " "
+        self._alt_buffer: Any = None
+        self._main_buffer: Any = None
+        self._saved: list[Savepoint | None] = [None, None]  # main, alternate
+        self._controls = self._control_handlers()
+        self._csi_handlers = self._csi_handler_table()
+        super().__init__(columns, lines)
+
+    # -- feeding ---------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        """Process bytes from the program; a UTF-8 character or an escape sequence may be
+        split across calls. Never raises."""
+        self.feed_text(self._decoder.decode(data))
+
+    def feed_text(self, text: str) -> None:
+        """Process already decoded output."""
+        if self._pending:
+            text = self._pending + text
+            self._pending = ""
+        try:
+            self._parse(text)
+        except Exception:  # pragma: no cover - a bug here must not kill the terminal
+            self._pending = ""
+
+    def _parse(self, s: str) -> None:
+        draw = self.draw
+        search = _SPECIAL.search
+        match = _SEQUENCE.match
+        controls = self._controls
+        n = len(s)
+        pos = 0
+        while pos < n:
+            m = search(s, pos)
+            start = n if m is None else m.start()
+            if start > pos:
+                try:  # noqa: SIM105 - a plain try is free on the hot path, suppress() is not
+                    draw(s[pos:start])
+                except Exception:
+                    pass  # never let one odd character stop the stream
+                if m is None:
+                    return
+            c = s[start]
+            if c == "\x1b" or c in "\x9b\x9d\x90\x98\x9e\x9f":
+                seq = match(s, start)
+                if seq is None:
+                    pos = self._recover(s, start)
+                    continue
+                pos = seq.end()
+                try:  # noqa: SIM105
+                    self._dispatch(seq)
+                except Exception:
+                    pass  # a malformed or unexpected sequence is ignored, as terminals do
+            else:
+                pos = start + 1
+                handler = controls.get(c)
+                if handler is not None:
+                    try:  # noqa: SIM105
+                        handler()
+                    except Exception:
+                        pass
+
+    def _recover(self, s: str, start: int) -> int:
+        """Handle an escape that is not a whole sequence; returns where to continue."""
+        prefix = _PREFIX.match(s, start)
+        end = prefix.end() if prefix else start + 1
+        if end >= len(s):
+            # Split across reads: keep it for the next feed, unless it is absurdly long.
+            if len(s) - start <= _MAX_PENDING:
+                self._pending = s[start:]
+            return len(s)
+        embedded = _CSI_WITH_CONTROLS.match(s, start)
+        if embedded is not None:
+            seq = embedded.group()
+            for ch in seq:
+                if "\x07" <= ch <= "\x0d":
+                    self._controls[ch]()
+            self.feed_text("".join(ch for ch in seq if not "\x07" <= ch <= "\x0d"))
+            return embedded.end()
+        # Malformed: drop what was read of it and go on with the offending character.
+        return max(end, start + 1)
+
+    def _control_handlers(self) -> dict[str, Callable[[], None]]:
+        return {
+            "\x07": self.bell,
+            "\x08": self.backspace,
+            "\x09": self.tab,
+            "\x0a": self.linefeed,
+            "\x0b": self.linefeed,
+            "\x0c": self.linefeed,
+            "\x0d": self.carriage_return,
+            "\x0e": self.shift_out,
+            "\x0f": self.shift_in,
+        }
+
+    def _dispatch(self, seq: re.Match[str]) -> None:
+        group = seq.lastgroup
+        if group == "cf":
+            params, inter, final = seq.group("cp", "ci", "cf")
+            if final == "m" and not inter and (not params or params[0] not in "<=>?"):
+                self._sgr(params)
+            else:
+                self._csi(params, inter, final)
+        elif group == "osc":
+            self._osc(seq.group("osc"))
+        elif group == "str":
+            kind = seq.group("sk") or seq.group()[0]
+            if kind in "P\x90":
+                self._dcs(seq.group("str"))
+        elif group == "ef":
+            self._escape_intermediate(seq.group("ei"), seq.group("ef"))
+        elif group == "e":
+            self._escape(seq.group("e"))
+
+    # -- escape sequences ------------------------------------------------------------------
+
+    def _escape(self, final: str) -> None:
+        if final == "7":
+            self.save_cursor()
+        elif final == "8":
+            self.restore_cursor()
+        elif final == "D":
+            self.index()
+        elif final == "E":
+            self.carriage_return()
+            self.index()
+        elif final == "M":
+            self.reverse_index()
+        elif final == "H":
+            self.set_tab_stop()
+        elif final == "c":
+            self.reset()
+        elif final == "=":
+            self.mode.add(DECNKM)
+        elif final == ">":
+            self.mode.discard(DECNKM)
+
+    def _escape_intermediate(self, inter: str, final: str) -> None:
+        if inter == "#" and final == "8":
+            self.alignment_display()
+        elif inter in ("(", ")"):
+            # xterm honours DEC line drawing in UTF-8 mode too; ncurses uses it for boxes.
+            self.define_charset(final, inter)
+
+    def _csi(self, params: str, inter: str, final: str) -> None:
+        private = params[:1] if params[:1] in ("<", "=", ">", "?") else ""
+        args = _parse_params(params[1:] if private else params)
+        if inter:
+            self._csi_intermediate(private, args, inter, final)
+        elif private == "?":
+            if final == "h":
+                self.set_mode(*args, private=True)
+            elif final == "l":
+                self.reset_mode(*args, private=True)
+            elif final == "n" and args[:1] == [6]:
+                x, y = self._cursor_report()
+                self.write_process_input(f"\x1b[?{y};{x}R")
+        elif private == ">":
+            if final == "c" and args[:1] in ([], [0]):
+                # Secondary DA: "VT220, firmware 10". vim parses this; any answer stops it
+                # waiting.
+                self.write_process_input("\x1b[>1;10;0c")
+        elif private:
+            return
+        else:
+            handler = self._csi_handlers.get(final)
+            if handler is not None:
+                handler(*args)
+
+    def _csi_intermediate(self, private: str, args: list[int], inter: str, final: str) -> None:
+        if inter == " " and final == "q" and not private:
+            self.cursor_style = args[0] if args else 0
+        elif inter == "!" and final == "p":
+            self.soft_reset()
+        elif inter == "$" and final == "p":
+            mode = args[0] if args else 0
+            if private == "?":
+                known = mode in _KNOWN_PRIVATE
+                state = (mode << 5) in self.mode or (
+                    mode in _ALT_SCREEN_MODES and self.in_alternate_screen)
+                value = (1 if state else 2) if known else 0
+                self.write_process_input(f"\x1b[?{mode};{value}$y")
+            elif not private:
+                value = (1 if mode in self.mode else 2) if mode in (4, 20) else 0
+                self.write_process_input(f"\x1b[{mode};{value}$y")
+
+    def _csi_handler_table(self) -> dict[str, Callable[..., None]]:
+        return {
+            "@": self.insert_characters,
+            "A": self.cursor_up,
+            "B": self.cursor_down,
+            "C": self.cursor_forward,
+            "D": self.cursor_back,
+            "E": self.cursor_down1,
+            "F": self.cursor_up1,
+            "G": self.cursor_to_column,
+            "H": self.cursor_position,
+            "I": self._forward_tabs,
+            "J": self.erase_in_display,
+            "K": self.erase_in_line,
+            "L": self.insert_lines,
+            "M": self.delete_lines,
+            "P": self.delete_characters,
+            "S": self.scroll_up,
+            "T": self.scroll_down,
+            "X": self.erase_characters,
+            "Z": self._backward_tabs,
+            "`": self.cursor_to_column,
+            "a": self.cursor_forward,
+            "b": self._repeat_last,
+            "c": self.report_device_attributes,
+            "d": self.cursor_to_line,
+            "e": self.cursor_down,
+            "f": self.cursor_position,
+            "g": self.clear_tab_stop,
+            "h": self.set_mode,
+            "l": self.reset_mode,
+            "n": self.report_device_status,
+            "r": self.set_margins,
+            "s": self.save_cursor_ansi,
+            "t": self._window_op,
+            "u": self.restore_cursor_ansi,
+        }
+
+    def _osc(self, body: str) -> None:
+        code, _, param = body.partition(";")
+        if code in ("0", "1"):
+            self.set_icon_name(param)
+        if code in ("0", "2"):
+            self.set_title(param)
+        elif code in ("10", "11", "12") and param == "?":
+            # Colour queries: Codex and others ask for the default colours to pick a theme.
+            rgb = {"10": "cccc/cccc/cccc", "11": "0000/0000/0000", "12": "cccc/cccc/cccc"}
+            self.write_process_input(f"\x1b]{code};rgb:{rgb[code]}\x1b\\")
+
+    def _dcs(self, body: str) -> None:
+        if body.startswith(("+q", "$q")):
+            # XTGETTCAP / DECRQSS: answer "not supported" so the asker does not wait.
+            self.write_process_input(f"\x1bP0{body[0]}r\x1b\\")
+
+    # -- SGR -------------------------------------------------------------------------------
+
+    def _sgr(self, params: str) -> None:
+        attrs = self.cursor.attrs
+        key = (attrs, params)
+        new = self._sgr_cache.get(key)
+        if new is None:
+            new = self._compute_sgr(attrs, params)
+            if len(self._sgr_cache) > 4096:
+                self._sgr_cache.clear()
+            self._sgr_cache[key] = new
+        self.cursor.attrs = new
+
+    def _compute_sgr(self, attrs: Char, params: str) -> Char:
+        values: list[Any] = list(attrs)
+        default = self.default_char
+        parts = params.split(";") if params else [""]
+        i = 0
+        while i < len(parts):
+            part = parts[i]
+            i += 1
+            if ":" in part:
+                sub = [int(v) if v.isdigit() else 0 for v in part.split(":")]
+                head = sub[0]
+                if head in (38, 48, 58):
+                    colour = _extended_colour(sub[1:], colon=True)
+                    if colour is not None and head != 58:
+                        values[1 if head == 38 else 2] = colour
+                elif head == 4:
+                    values[_INDEX["underscore"]] = (sub[1] if len(sub) > 1 else 1) != 0
+                continue
+            code = int(part) if part.isdigit() else 0
+            if code == 0:
+                values = list(default)
+            elif code in _FG_NAMES:
+                values[1] = _FG_NAMES[code]
+            elif code in _BG_NAMES:
+                values[2] = _BG_NAMES[code]
+            elif code in _TEXT_ON:
+                values[_INDEX[_TEXT_ON[code]]] = True
+            elif code in _TEXT_OFF:
+                for name in _TEXT_OFF[code]:
+                    values[_INDEX[name]] = False
+            elif code in _FG_BRIGHT:
+                values[1] = _FG_BRIGHT[code]
+            elif code in _BG_BRIGHT:
+                values[2] = _BG_BRIGHT[code]
+            elif code in (38, 48, 58):
+                rest = [int(v) if v.isdigit() else 0 for v in parts[i:i + 4]]
+                colour = _extended_colour(rest, colon=False)
+                i += 2 if rest[:1] == [5] else 4 if rest[:1] == [2] else 0
+                if colour is not None and code != 58:
+                    values[1 if code == 38 else 2] = colour
+        return Char(*values)
+
+    def select_graphic_rendition(self, *attrs: int) -> None:
+        self._sgr(";".join(map(str, attrs)))
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def draw(self, data: str) -> None:
+        if self.charset:
+            data = data.translate(self.g1_charset)
+        elif self.g0_charset is not LAT1_MAP:
+            data = data.translate(self.g0_charset)
+        if not data:
+            return
+        if mo.IRM not in self.mode and (
+                data.isascii() or set(map(_WIDTHS.__getitem__, data)) == {1}):
+            self._draw_narrow(data)
+        else:
+            self._draw_unicode(data)
+        self._last_drawn = data[-1]
+
+    def _cell_cache(self, attrs: Char) -> _CellCache:
+        cells = self._last_cells
+        if cells is not None and cells.attrs is attrs:
+            return cells
+        cells = self._cells.get(attrs)
+        if cells is None:
+            if len(self._cells) > 1024:
+                self._cells.clear()
+            cells = self._cells[attrs] = _CellCache(attrs)
+        self._last_cells = cells
+        return cells
+
+    def _draw_narrow(self, data: str) -> None:
+        """Every character is one cell wide: write whole runs at once."""
+        cursor = self.cursor
+        columns = self.columns
+        cells = self._cell_cache(cursor.attrs)
+        autowrap = mo.DECAWM in self.mode
+        buffer = self.buffer
+        n = len(data)
+        i = 0
+        x = cursor.x
+        while i < n:
+            if x >= columns:
+                if not autowrap:
+                    buffer[cursor.y][columns - 1] = cells[data[-1]]
+                    x = columns
+                    break
+                self.dirty.add(cursor.y)
+                cursor.x = 0
+                self.linefeed()
+                x = cursor.x
+            take = min(n - i, columns - x)
+            line = buffer[cursor.y]
+            self._split_wide(line, x, x + take)
+            chunk = map(cells.__getitem__, data[i:i + take])
+            line.update(zip(range(x, x + take), chunk, strict=True))
+            x += take
+            i += take
+        cursor.x = x
+        self.dirty.add(cursor.y)
+
+    @staticmethod
+    def _split_wide(line: Line, start: int, end: int) -> None:
+        """Blank the halves of wide characters that a write to [start, end) cuts in two."""
+        first = line.get(start)
+        if first is not None and first.data == "" and start > 0:
+            owner = line.get(start - 1)
+            if owner is not None:
+                line[start - 1] = owner._replace(data=" ")
+        after = line.get(end)
+        if after is not None and after.data == "":
+            line[end] = after._replace(data=" ")
+
+    def _draw_unicode(self, data: str) -> None:
+        cursor = self.cursor
+        columns = self.columns
+        cells = self._cell_cache(cursor.attrs)
+        autowrap = mo.DECAWM in self.mode
+        insert = mo.IRM in self.mode
+        widths = _WIDTHS
+        for char in data:
+            width = widths[char]
+            if width < 0:
+                continue  # unprintable: skip it (stock pyte drops the rest of the run)
+            if width == 0:
+                self._combine(char)
+                continue
+            if cursor.x + width > columns:
+                if autowrap:
+                    if cursor.x < columns:  # a wide char that does not fit: pad, then wrap
+                        self.buffer[cursor.y][cursor.x] = cells[" "]
+                    self.dirty.add(cursor.y)
+                    cursor.x = 0
+                    self.linefeed()
+                else:
+                    cursor.x = columns - width
+            if insert:
+                self.insert_characters(width)
+            line = self.buffer[cursor.y]
+            x = cursor.x
+            old = line.get(x)
+            if (old is not None and old.data == "") or width == 2:
+                self._split_wide(line, x, x + width)
+            line[x] = cells[char]
+            if width == 2:
+                line[x + 1] = cells[""]
+            else:
+                after = line.get(x + 1)
+                if after is not None and after.data == "":
+                    line[x + 1] = after._replace(data=" ")
+            cursor.x = x + width
+        self.dirty.add(cursor.y)
+
+    def _combine(self, char: str) -> None:
+        """Attach a zero-width character (combining mark, ZWJ, variation selector) to the
+        cell before the cursor."""
+        cursor = self.cursor
+        x, y = cursor.x - 1, cursor.y
+        if x < 0:
+            if y == 0:
+                return
+            x, y = self.columns - 1, y - 1
+        line = self.buffer[y]
+        last = line[x]
+        if last.data == "" and x > 0:  # the stub of a wide char: attach to its owner
+            x -= 1
+            last = line[x]
+        data = last.data + char
+        if unicodedata.combining(char):
+            data = unicodedata.normalize("NFC", data)
+        line[x] = last._replace(data=data)
+        self.dirty.add(y)
+
+    def _repeat_last(self, count: int = 0) -> None:
+        """REP: ncurses uses it (xterm-256color has `rep`)."""
+        count = min(max(count, 1), self.columns * self.lines)
+        if self._last_drawn.isprintable():
+            self.draw(self._last_drawn * count)
+
+    # -- scrolling and the scrollback ------------------------------------------------------
+
+    def index(self) -> None:
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        if self.cursor.y == bottom:
+            self._scroll_region_up(top, bottom)
+        else:
+            self.cursor_down()
+
+    def _scroll_region_up(self, top: int, bottom: int) -> None:
+        buffer = self.buffer
+        if top == 0 and not self.in_alternate_screen and self.scrollback.maxlen:
+            # The top line leaves the screen: it is not changed again, so keep the object.
+            self.scrollback.append(buffer[0])
+            self.scrollback_pushed += 1
+        self.dirty.update(range(top, bottom + 1))
+        for y in range(top, bottom):
+            buffer[y] = buffer[y + 1]
+        buffer.pop(bottom, None)
+
+    def scroll_up(self, count: int = 0) -> None:
+        """SU: scroll the region up, the cursor stays."""
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        for _ in range(min(max(count, 1), bottom - top + 1)):
+            self._scroll_region_up(top, bottom)
+
+    def scroll_down(self, count: int = 0, *rest: int) -> None:
+        """SD: scroll the region down, the cursor stays."""
+        if rest:
+            return  # CSI Ps;Ps;Ps;Ps;Ps T is mouse highlight tracking, not SD
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        buffer = self.buffer
+        for _ in range(min(max(count, 1), bottom - top + 1)):
+            for y in range(bottom, top, -1):
+                buffer[y] = buffer[y - 1]
+            buffer.pop(top, None)
+        self.dirty.update(range(top, bottom + 1))
+
+    def clear_scrollback(self) -> None:
+        self.scrollback.clear()
+
+    def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
+        if how == 3:
+            self.clear_scrollback()  # xterm's E3: scrollback only, the screen stays
+            return
+        if how == 0:
+            rows = range(self.cursor.y + 1, self.lines)
+        elif how == 1:
+            rows = range(self.cursor.y)
+        elif how == 2:
+            rows = range(self.lines)
+        else:
+            return
+        self.dirty.update(rows)
+        attrs = self.cursor.attrs
+        buffer = self.buffer
+        if attrs == self.default_char:
+            for y in rows:
+                buffer.pop(y, None)
+        else:  # background colour erase fills every cell, not only the ones written before
+            for y in rows:
+                line = buffer[y]
+                line.update(dict.fromkeys(range(self.columns), attrs))
+        if how in (0, 1):
+            self.erase_in_line(how)
+
+    # -- tabs ------------------------------------------------------------------------------
+
+    def _forward_tabs(self, count: int = 0) -> None:
+        for _ in range(min(max(count, 1), self.columns)):
+            self.tab()
+
+    def _backward_tabs(self, count: int = 0) -> None:
+        for _ in range(min(max(count, 1), self.columns)):
+            stops = [s for s in self.tabstops if s < self.cursor.x]
+            self.cursor.x = max(stops) if stops else 0
+
+    # -- modes -----------------------------------------------------------------------------
+
+    def set_mode(self, *modes: int, **kwargs: Any) -> None:
+        if not kwargs.get("private"):
+            super().set_mode(*modes)
+            return
+        rest = []
+        for mode in modes:
+            shifted = mode << 5
+            if mode in _ALT_SCREEN_MODES:
+                self._enter_alternate(save_cursor=mode == 1049, clear=mode == 1049)
+            elif mode == 1048:
+                self.save_cursor()
+            elif shifted == DECCOLM:
+                continue  # xterm ignores 80/132 switching by default; the PTY size rules
+            else:
+                if shifted in _MOUSE_TRACKING:
+                    self.mode.difference_update(_MOUSE_TRACKING)
+                elif shifted in _MOUSE_ENCODINGS:
+                    self.mode.difference_update(_MOUSE_ENCODINGS)
+                rest.append(mode)
+        if rest:
+            super().set_mode(*rest, private=True)
+
+    def reset_mode(self, *modes: int, **kwargs: Any) -> None:
+        if not kwargs.get("private"):
+            super().reset_mode(*modes)
+            return
+        rest = []
+        for mode in modes:
+            if mode in _ALT_SCREEN_MODES:
+                self._leave_alternate(clear=mode != 47, restore_cursor=mode == 1049)
+            elif mode == 1048:
+                self.restore_cursor()
+            elif (mode << 5) != DECCOLM:
+                rest.append(mode)
+        if rest:
+            super().reset_mode(*rest, private=True)
+
+    @property
+    def in_alternate_screen(self) -> bool:
+        return self._main_buffer is not None
+
+    def _enter_alternate(self, *, save_cursor: bool, clear: bool) -> None:
+        if self.in_alternate_screen:
+            return
+        if save_cursor:
+            self.save_cursor()
+        self._main_buffer = self.buffer
+        self.buffer = self._alt_buffer
+        if clear:
+            self.buffer.clear()
+        self.dirty.update(range(self.lines))
+
+    def _leave_alternate(self, *, clear: bool, restore_cursor: bool) -> None:
+        if not self.in_alternate_screen:
+            return
+        if clear:
+            self.buffer.clear()
+        self.buffer = self._main_buffer
+        self._main_buffer = None
+        self.dirty.update(range(self.lines))
+        if restore_cursor:
+            self.restore_cursor()
+
+    @property
+    def cursor_keys_application(self) -> bool:
+        """DECCKM: arrows send `ESC O A` rather than `ESC [ A`."""
+        return DECCKM in self.mode
+
+    @property
+    def keypad_application(self) -> bool:
+        return DECNKM in self.mode
+
+    @property
+    def bracketed_paste(self) -> bool:
+        return BRACKETED_PASTE in self.mode
+
+    @property
+    def synchronized(self) -> bool:
+        """True while the program is between `CSI ? 2026 h` and `CSI ? 2026 l`."""
+        return SYNCHRONIZED_OUTPUT in self.mode
+
+    @property
+    def focus_events(self) -> bool:
+        return FOCUS_EVENTS in self.mode
+
+    @property
+    def alternate_scroll(self) -> bool:
+        return ALTERNATE_SCROLL in self.mode
+
+    @property
+    def mouse_tracking(self) -> int:
+        """The mouse mode the program asked for: 0 (none), 9, 1000, 1002 or 1003."""
+        for mode in _MOUSE_TRACKING:
+            if mode in self.mode:
+                return mode >> 5
+        return 0
+
+    @property
+    def mouse_encoding(self) -> int:
+        """0 (X10 bytes), 1005 (UTF-8), 1006 (SGR) or 1015 (urxvt)."""
+        for mode in _MOUSE_ENCODINGS:
+            if mode in self.mode:
+                return mode >> 5
+        return 0
+
+    @property
+    def cursor_visible(self) -> bool:
+        return mo.DECTCEM in self.mode
+
+    @property
+    def cursor_xy(self) -> tuple[int, int]:
+        """The cursor as (x, y), x clamped to the last column (it can sit one past it while
+        a wrap is pending)."""
+        return min(self.cursor.x, self.columns - 1), self.cursor.y
+
+    # -- cursor save/restore (xterm: one slot per screen, restore does not consume it) -----
+
+    def save_cursor(self) -> None:
+        self._saved[self.in_alternate_screen] = Savepoint(
+            pyte.screens.Cursor(self.cursor.x, self.cursor.y, self.cursor.attrs),
+            self.g0_charset, self.g1_charset, self.charset,
+            mo.DECOM in self.mode, mo.DECAWM in self.mode)
+
+    def restore_cursor(self) -> None:
+        saved = self._saved[self.in_alternate_screen]
+        if saved is None:
+            self.reset_mode(mo.DECOM)
+            self.cursor_position()
+            return
+        self.g0_charset, self.g1_charset, self.charset = (
+            saved.g0_charset, saved.g1_charset, saved.charset)
+        (self.mode.add if saved.origin else self.mode.discard)(mo.DECOM)
+        (self.mode.add if saved.wrap else self.mode.discard)(mo.DECAWM)
+        hidden = self.cursor.hidden
+        self.cursor = pyte.screens.Cursor(saved.cursor.x, saved.cursor.y, saved.cursor.attrs)
+        self.cursor.hidden = hidden
+        self.ensure_hbounds()
+        self.ensure_vbounds(use_margins=True)
+
+    def save_cursor_ansi(self, *args: int) -> None:
+        if not args:
+            self.save_cursor()
+
+    def restore_cursor_ansi(self, *args: int) -> None:
+        if not args:
+            self.restore_cursor()
+
+    # -- resets ----------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        if self._main_buffer is not None:
+            self.buffer = self._main_buffer
+            self._main_buffer = None
+        super().reset()
+        self._alt_buffer = type(self.buffer)(cast(Any, self.buffer).default_factory)
+        self._saved = [None, None]
+        self._last_cells = None
+        self.cursor_style = 0
+        self.scrollback.clear()
+
+    def soft_reset(self) -> None:
+        """DECSTR: modes and attributes back to defaults, the screen stays."""
+        self.mode.difference_update({mo.IRM, mo.DECOM, DECCKM, DECNKM})
+        self.mode.update({mo.DECAWM, mo.DECTCEM})
+        self.cursor.hidden = False
+        self.margins = None
+        self.charset = 0
+        self.g0_charset = LAT1_MAP
+        self.g1_charset = MAPS["0"]
+        self.cursor.attrs = self.default_char
+        self._saved[self.in_alternate_screen] = None
+
+    # -- geometry --------------------------------------------------------------------------
+
+    def resize(self, lines: int | None = None, columns: int | None = None) -> None:
+        """Change the size. Shrinking keeps the cursor's line on screen: lines above it go to
+        the scrollback (main screen), lines below it are dropped. Nothing is reflowed; the
+        program redraws on SIGWINCH."""
+        lines = max(1, lines or self.lines)
+        columns = max(1, columns or self.columns)
+        if lines == self.lines and columns == self.columns:
+            return
+        if lines < self.lines:
+            shift = max(0, self.cursor.y - (lines - 1))
+            for buffer, is_main in ((self.buffer, not self.in_alternate_screen),
+                                    (self._other_buffer(), self.in_alternate_screen)):
+                if buffer is None:
+                    continue
+                rows = [buffer.pop(y, None) for y in range(self.lines)]
+                for row in rows[:shift]:
+                    if is_main and self.scrollback.maxlen:
+                        self.scrollback.append(
+                            row if row is not None else Line(self.default_char))
+                        self.scrollback_pushed += 1
+                for y, row in enumerate(rows[shift:shift + lines]):
+                    if row is not None:
+                        buffer[y] = row
+            self.cursor.y -= shift
+        if columns < self.columns:
+            for buffer in (self.buffer, self._other_buffer()):
+                for line in (buffer or {}).values():
+                    for x in range(columns, self.columns):
+                        line.pop(x, None)
+        old_columns = self.columns
+        self.lines, self.columns = lines, columns
+        # Keep the program's stops; new columns get the default stop every 8.
+        self.tabstops = {x for x in self.tabstops if x < columns}
+        self.tabstops.update(range(max(8, (old_columns + 7) // 8 * 8), columns, 8))
+        self.margins = None
+        self.cursor.x = min(self.cursor.x, columns)
+        self.cursor.y = min(self.cursor.y, lines - 1)
+        self.dirty.update(range(lines))
+
+    def _other_buffer(self) -> Any:
+        return self._main_buffer if self.in_alternate_screen else self._alt_buffer
+
+    # -- queries and notifications ---------------------------------------------------------
+
+    def _cursor_report(self) -> tuple[int, int]:
+        x, y = self.cursor_xy
+        if mo.DECOM in self.mode and self.margins is not None:
+            y -= self.margins.top
+        return x + 1, y + 1
+
+    def report_device_attributes(self, mode: int = 0, **kwargs: bool) -> None:
+        if mode == 0 and not kwargs.get("private"):
+            self.write_process_input("\x1b[?62;22c")  # VT220 with ANSI colour
+
+    def report_device_status(self, mode: int = 0, *args: int) -> None:
+        if mode == 5:
+            self.write_process_input("\x1b[0n")
+        elif mode == 6:
+            x, y = self._cursor_report()
+            self.write_process_input(f"\x1b[{y};{x}R")
+
+    def _window_op(self, op: int = 0, *args: int) -> None:
+        if op == 18:  # text area size in characters
+            self.write_process_input(f"\x1b[8;{self.lines};{self.columns}t")
+
+    def write_process_input(self, data: str) -> None:
+        if self.on_reply is not None:
+            self.on_reply(data.encode())
+
+    def bell(self, *args: Any) -> None:
+        self.bell_count += 1
+        if self.on_bell is not None:
+            self.on_bell()
+
+    def set_title(self, param: str) -> None:
+        self.title = param
+        if self.on_title is not None:
+            self.on_title(param)
+
+    # -- text views ------------------------------------------------------------------------
+
+    @property
+    def display(self) -> list[str]:
+        """One string per screen line; a wide character's second cell adds nothing."""
+        return [self.render_text(self.buffer[y]) for y in range(self.lines)]
+
+    def render_text(self, line: Line) -> str:
+        return "".join([line[x].data for x in range(self.columns)])
+
+    @property
+    def scrollback_display(self) -> list[str]:
+        """The scrollback as text, oldest first."""
+        return [self.render_text(line) for line in self.scrollback]
+
+
+def _parse_params(params: str) -> list[int]:
+    """CSI parameters as pyte passes them: empty means 0, capped at 9999, sub-parameters
+    after ':' dropped."""
+    if not params:
+        return []
+    out = []
+    for part in params.split(";"):
+        head = part.split(":", 1)[0]
+        out.append(min(int(head), 9999) if head.isdigit() else 0)
+    return out
+
+
+def _extended_colour(rest: list[int], *, colon: bool) -> str | None:
+    """38/48;5;n or 38/48;2;r;g;b (colon form may carry a colour-space id: 38:2::r:g:b)."""
+    if not rest:
+        return None
+    if rest[0] == 5 and len(rest) >= 2:
+        return PALETTE_256[rest[1]] if 0 <= rest[1] < 256 else None
+    if rest[0] == 2:
+        rgb = rest[1:]
+        if colon and len(rgb) >= 4:
+            rgb = rgb[1:]
+        if len(rgb) >= 3:
+            return "{:02x}{:02x}{:02x}".format(*(min(v, 255) for v in rgb[:3]))
+    return None
