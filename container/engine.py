@@ -44,7 +44,8 @@ def explain_connect_error(exc: BaseException) -> EngineUnavailable:
         )
     return EngineUnavailable(
         f"the Docker Engine is not reachable at {where} ({text})",
-        "start Docker (e.g. `sudo systemctl start docker`), or point DOCKER_HOST at a running engine",
+        "start Docker (e.g. `sudo systemctl start docker`) or point DOCKER_HOST at a running "
+        "engine",
     )
 
 

@@ -38,7 +38,7 @@ def _context_files() -> list[Path]:
 
 
 def context_hash() -> str:
-    """sha256 over the shipped context (paths and contents); the image is rebuilt when it changes."""
+    """sha256 of the shipped context (paths, contents); the image is rebuilt when it changes."""
     h = hashlib.sha256()
     for path in _context_files():
         h.update(path.relative_to(CONTEXT_DIR).as_posix().encode() + b"\0")
@@ -149,7 +149,8 @@ def build_image(
         labels.IMAGE_ROLE: "session",
         EXTRA_CA: ca_digest,
     }
-    step, total, image_id, tail = 0, 0, "", []
+    step, total, image_id = 0, 0, ""
+    tail: list[str] = []
     with engine_errors(f"building image {name}"):
         stream: Iterator[dict[str, Any]] = client.api.build(
             fileobj=context,

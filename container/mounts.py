@@ -128,13 +128,20 @@ def plan_mounts(
     empty_file: str | None = None,
     home: str | None = None,
     docker_socket: bool = False,
+    extra: Sequence[tuple[str, bool]] = (),
 ) -> MountPlan:
-    """Resolve the directories and lay out every mount of the session."""
-    check_dirs([*dirs, *read_only])
+    """Resolve the directories and lay out every mount of the session.
+
+    `extra` (path, read_only) pairs come from the config: mounted, but not part of the
+    session's identity (signature and mounts label).
+    """
+    check_dirs([*dirs, *read_only, *(p for p, _ in extra)])
     ro = set(canonical_dirs(read_only))
     all_dirs = canonical_dirs([*dirs, *read_only])
-    targets = _targets(all_dirs)
+    extra_dirs = {d: r for p, r in extra for d in canonical_dirs([p]) if d not in all_dirs}
+    targets = _targets([*all_dirs, *extra_dirs])
     mounts = [MountSpec(d, targets[d], d in ro) for d in all_dirs]
+    mounts += [MountSpec(d, targets[d], r, "extra") for d, r in extra_dirs.items()]
     uid, gid, warnings = _owner(all_dirs, ro)
 
     hidden: list[str] = []
@@ -148,9 +155,9 @@ def plan_mounts(
 
     home_dir = Path(home or os.path.expanduser("~"))
     for name in LOGIN_PATHS:
-        path = home_dir / name
-        if path.exists():
-            mounts.append(MountSpec(str(path), f"{AGENT_HOME}/{name}", False, "login"))
+        login = home_dir / name
+        if login.exists():
+            mounts.append(MountSpec(str(login), f"{AGENT_HOME}/{name}", False, "login"))
 
     if docker_socket:
         sock = "/var/run/docker.sock"

@@ -76,8 +76,12 @@ class Sessions:
 
     # -- listing ---------------------------------------------------------------------------
 
-    def list(self, name_glob: str | None = None, signature_: str | None = None,
-             slug_glob: str | None = None) -> list[labels.SessionInfo]:
+    def list_sessions(
+        self,
+        name_glob: str | None = None,
+        signature_: str | None = None,
+        slug_glob: str | None = None,
+    ) -> list[labels.SessionInfo]:
         """One `containers/json` call filtered on the signature label; sorted by name."""
         filters = _filters()
         if signature_:
@@ -107,7 +111,7 @@ class Sessions:
         if name:
             return self.get(name)
         here = os.path.realpath(cwd or os.getcwd())
-        candidates = self.list(signature_=signature([here]))
+        candidates = self.list_sessions(signature_=signature([here]))
         if not candidates:
             raise SessionNotFound(
                 f"no claudex session for {here}", "name one (see `claudex list`), or use --name"
@@ -174,7 +178,7 @@ class Sessions:
             return None
         # Sessions made elsewhere (the Go tool, another prefix) are found by signature.
         sig = signature(req.plan.dirs)
-        for s in self.list(signature_=sig):
+        for s in self.list_sessions(signature_=sig):
             if sorted(s.mounts) == req.plan.dirs and s.labels.get(labels.PARALLEL) != "1":
                 return s
         return None
@@ -231,7 +235,9 @@ class Sessions:
             labels.GIT: "on" if req.git else "off",
             labels.PARALLEL: "1" if req.parallel else "0",
             labels.AGENT_UID: f"{plan.uid}:{plan.gid}",
-            labels.DOCKER_SOCKET: "1" if any(m.role == "docker-socket" for m in plan.mounts) else "0",
+            labels.DOCKER_SOCKET: "1"
+            if any(m.role == "docker-socket" for m in plan.mounts)
+            else "0",
         }
         env = {
             **req.env,
@@ -276,7 +282,7 @@ class Sessions:
         name = base
         for _attempt in range(50):
             if req.parallel:
-                taken = [s.name for s in self.list(name_glob=f"{base}*")]
+                taken = [s.name for s in self.list_sessions(name_glob=f"{base}*")]
                 name = parallel_name(base, taken) if base in taken else base
             try:
                 with engine_errors(f"creating {name}"):

@@ -1,0 +1,59 @@
+"""`claudex destroy`."""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import sys
+
+from claudex_tui import output
+from container.engine import connect
+from container.errors import ClaudexError, SessionNotFound, UsageError
+from container.labels import SessionInfo
+from container.sessions import Sessions, select_by_state
+
+
+def _targets(sessions: Sessions, args: argparse.Namespace) -> list[SessionInfo]:
+    if args.name:
+        found = [s for s in sessions.list_sessions() if fnmatch.fnmatchcase(s.name, args.name)]
+        if not found:
+            raise SessionNotFound(
+                f"no claudex session matches {args.name!r}", "see `claudex list --all`"
+            )
+        return found
+    if args.signature:
+        return sessions.list_sessions(signature_=args.signature)
+    if args.all:
+        return sessions.list_sessions()
+    if args.prune_stopped:
+        return [s for s in sessions.list_sessions() if not s.running]
+    return [sessions.resolve(None)]
+
+
+def run(args: argparse.Namespace) -> int:
+    sessions = Sessions(connect())
+    targets = select_by_state(_targets(sessions, args), args.running, args.stopped)
+    if not targets:
+        print("nothing to destroy")
+        return 0
+    if not args.force:
+        if not sys.stdin.isatty():
+            raise UsageError(
+                f"refusing to destroy {len(targets)} session(s) without confirmation",
+                "stdin is not a terminal: add --force",
+            )
+        for s in targets:
+            print(f"  {s.name}  ({s.state})  {', '.join(s.mounts)}")
+        if not output.confirm(f"Destroy {len(targets)} session(s)?"):
+            print("nothing destroyed")
+            return 1
+    failures = 0
+    for s in targets:
+        try:
+            sessions.remove(s.name, force=True)
+        except ClaudexError as exc:
+            failures += 1
+            output.error(f"could not destroy {s.name}: {exc.message}")
+            continue
+        print(f"destroyed {s.name}")
+    return 1 if failures else 0

@@ -1,0 +1,70 @@
+"""`claudex list`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime
+
+from container.errors import UsageError
+from container.labels import SessionInfo
+
+FILTER_KEYS = ("name", "signature", "slug")
+
+
+def _filters(raw: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in raw:
+        key, sep, value = item.partition("=")
+        if not sep or key not in FILTER_KEYS or not value:
+            raise UsageError(f"bad filter {item!r}", "use name=GLOB, signature=HASH or slug=GLOB")
+        out[key] = value
+    return out
+
+
+def _age(created: datetime | None) -> str:
+    if created is None:
+        return "-"
+    seconds = (datetime.now().astimezone() - created).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return "just now"
+
+
+def _row(s: SessionInfo) -> list[str]:
+    mounts = ", ".join(s.mounts) if s.mounts else "-"
+    return [
+        s.name,
+        s.state,
+        s.agent if s.managed else "go-tool",
+        s.network_mode,
+        _age(s.created),
+        mounts,
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    from container.engine import connect
+    from container.sessions import Sessions, select_by_state
+
+    filters = _filters(args.filter)
+    sessions = Sessions(connect()).list_sessions(
+        name_glob=filters.get("name"),
+        signature_=filters.get("signature"),
+        slug_glob=filters.get("slug"),
+    )
+    sessions = select_by_state(sessions, args.running, args.stopped)
+    if args.format == "json":
+        print(json.dumps([s.as_json() for s in sessions], indent=2))
+    elif args.format == "names":
+        for s in sessions:
+            print(s.name)
+    elif sessions:
+        from claudex_tui.output import table
+
+        headers = ["NAME", "STATE", "AGENT", "NETWORK", "CREATED", "MOUNTS"]
+        print(table(headers, [_row(s) for s in sessions]))
+    else:
+        print("no sessions (start one with `claudex DIR`)")
+    return 0

@@ -1,0 +1,52 @@
+"""`claudex shell [NAME]` and attaching the agent's terminal without the dashboard."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+
+from container.engine import connect
+from container.errors import UsageError
+from container.labels import SessionInfo
+from container.sessions import Sessions
+
+
+def _open(sessions: Sessions, session: SessionInfo, cmd: list[str], user: str) -> int:
+    from claudex_tui.passthrough import passthrough
+    from container.exec_socket import open_exec
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("an interactive shell needs a terminal (stdin and stdout)")
+    size = shutil.get_terminal_size()
+    workdir = "/workspace" if session.managed else None
+    handle = open_exec(
+        sessions.api,
+        session.id,
+        cmd,
+        user=user,
+        workdir=workdir,
+        rows=size.lines,
+        cols=size.columns,
+    )
+    return passthrough(handle)
+
+
+def agent_user(session: SessionInfo) -> str:
+    return session.labels.get("com.claudex.agent-uid", "") if session.managed else ""
+
+
+def attach_agent(sessions: Sessions, session: SessionInfo) -> int:
+    """The agent's tmux session; it keeps running when this terminal goes away."""
+    sessions.require_running(session)
+    if not session.managed:
+        return _open(sessions, session, ["bash", "-l"], "")
+    cmd = ["tmux", "-f", "/etc/claudex/tmux.conf", "attach-session", "-t", "agent"]
+    return _open(sessions, session, cmd, agent_user(session))
+
+
+def run(args: argparse.Namespace) -> int:
+    sessions = Sessions(connect())
+    session = sessions.resolve(args.name)
+    sessions.require_running(session)
+    return _open(sessions, session, ["bash", "-l"], agent_user(session))

@@ -1,0 +1,105 @@
+"""`claudex [DIRS...]`: start or reuse the session for DIRS, then open it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from claudex_tui import output
+from claudex_tui.config import Config, load_config
+from container import state
+from container.engine import connect
+from container.image import ensure_image
+from container.labels import SessionInfo
+from container.mounts import plan_mounts
+from container.sessions import Sessions, StartRequest
+
+if TYPE_CHECKING:
+    import docker
+
+
+def _request(args: argparse.Namespace, config: Config) -> StartRequest:
+    plan = plan_mounts(
+        args.dirs or ["."],
+        args.ro,
+        expose_env_files=args.expose_env_files,
+        empty_file=state.empty_file(),
+        docker_socket=args.docker_socket,
+        extra=[(str(m.path), m.read_only) for m in config.mounts],
+    )
+    return StartRequest(
+        plan=plan,
+        name=args.name,
+        agent=args.agent or config.agent,
+        parallel=args.parallel,
+        replace=args.replace,
+        strict_mounts=args.strict_mounts,
+        host_network=args.host_network,
+        network=args.network or config.network,
+        git=not args.no_git,
+        allow=[*config.allow, *args.allow],
+        env={name: os.environ[name] for name in config.env if name in os.environ},
+        image=config.image,
+        memory=config.resources.memory,
+        cpus=config.resources.cpus,
+    )
+
+
+def _build_if_missing(client: docker.DockerClient, config: Config) -> None:
+    from claudex_tui.commands.image import build_progress
+
+    bar = output.Progress(f"building image {config.image} (first run, takes minutes)")
+    try:
+        image = ensure_image(
+            client,
+            config.image,
+            ca_files=[str(p) for p in config.ca_certs],
+            on_progress=build_progress(bar),
+        )
+    finally:
+        bar.close()
+    reason = image.stale_reason()
+    if reason:
+        output.warn(f"image {config.image} is out of date ({reason}); run `claudex build`")
+
+
+def start(args: argparse.Namespace) -> tuple[SessionInfo, Sessions]:
+    config = load_config()
+    req = _request(args, config)
+    if args.docker_socket:
+        output.warn(
+            "--docker-socket: the agent can control the Docker Engine, which gives it ROOT ON "
+            "THIS HOST. Use only with agents and code you trust."
+        )
+    if args.host_network:
+        output.warn("--host-network: the session shares the host's network and has NO firewall")
+    client = connect()
+    _build_if_missing(client, config)
+    sessions = Sessions(client)
+    result = sessions.start_session(req, on_step=output.info)
+    for warning in result.warnings:
+        output.warn(warning)
+    if req.plan.hidden_env_files:
+        output.info(
+            "hidden from the agent (--expose-env-files to show): "
+            + ", ".join(req.plan.hidden_env_files)
+        )
+    verb = "created" if result.created else ("started" if result.started else "reusing")
+    output.info(f"{verb} session {result.session.name}")
+    return result.session, sessions
+
+
+def run(args: argparse.Namespace) -> int:
+    session, sessions = start(args)
+    if args.detach:
+        print(session.name)
+        return 0
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        output.info("not attaching: not a terminal (use --detach in scripts)")
+        print(session.name)
+        return 0
+    from claudex_tui.commands.shell import attach_agent
+
+    return attach_agent(sessions, session)
