@@ -139,6 +139,13 @@ def _destroy_parser() -> Parser:
     which.add_argument("--prune-stopped", action="store_true", help="every stopped session")
     p.add_argument("--running", action="store_true", help="only running ones")
     p.add_argument("--stopped", action="store_true", help="only stopped ones")
+    p.add_argument(
+        "--filter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="narrow the selection: name=GLOB, signature=HASH or slug=GLOB (repeatable)",
+    )
     p.add_argument("--force", "-f", action="store_true", help="do not ask")
     return p
 

@@ -82,6 +82,16 @@ def build_context_tar(certs: list[bytes]) -> io.BytesIO:
     return buf
 
 
+def ca_certs_digest(certs: list[bytes]) -> str:
+    return hashlib.sha256(b"".join(certs)).hexdigest()[:16] if certs else ""
+
+
+def up_to_date(client: docker.DockerClient, name: str, ca_files: Iterable[str | Path]) -> bool:
+    """The image exists, was built from this context, with these extra CAs."""
+    state = image_state(client, name)
+    return state.current and state.extra_ca == ca_certs_digest(split_certificates(ca_files))
+
+
 @dataclass(frozen=True)
 class ImageState:
     """What the engine holds under the image name, compared with this claudex."""
@@ -90,6 +100,7 @@ class ImageState:
     version: str = ""
     context: str = ""
     created: str = ""
+    extra_ca: str = ""
 
     @property
     def current(self) -> bool:
@@ -117,6 +128,7 @@ def image_state(client: docker.DockerClient, name: str = DEFAULT_IMAGE) -> Image
         version=lab.get(labels.VERSION, ""),
         context=lab.get(labels.CONTEXT_HASH, ""),
         created=attrs.get("Created", ""),
+        extra_ca=lab.get(EXTRA_CA, ""),
     )
 
 
@@ -141,7 +153,7 @@ def build_image(
     """Build the image from the shipped context, streaming progress; returns the image id."""
     certs = split_certificates(ca_files)
     context = build_context_tar(certs)
-    ca_digest = hashlib.sha256(b"".join(certs)).hexdigest()[:16] if certs else ""
+    ca_digest = ca_certs_digest(certs)
     build_args = {"AGENTS_REFRESH": str(int(time.time()))} if refresh_agents else {}
     image_labels = {
         labels.VERSION: __version__,

@@ -80,7 +80,6 @@ class Sessions:
         self,
         name_glob: str | None = None,
         signature_: str | None = None,
-        slug_glob: str | None = None,
     ) -> list[labels.SessionInfo]:
         """One `containers/json` call filtered on the signature label; sorted by name."""
         filters = _filters()
@@ -91,8 +90,6 @@ class Sessions:
         sessions = [labels.SessionInfo.from_list_entry(e) for e in entries]
         if name_glob:
             sessions = [s for s in sessions if fnmatch.fnmatchcase(s.name, name_glob)]
-        if slug_glob:
-            sessions = [s for s in sessions if fnmatch.fnmatchcase(s.slug, slug_glob)]
         return sorted(sessions, key=lambda s: s.name)
 
     def get(self, name: str) -> labels.SessionInfo:

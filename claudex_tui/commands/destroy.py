@@ -7,6 +7,7 @@ import fnmatch
 import sys
 
 from claudex_tui import output
+from claudex_tui.commands.listing import apply_filters, parse_filters
 from container.engine import connect
 from container.errors import ClaudexError, SessionNotFound, UsageError
 from container.labels import SessionInfo
@@ -33,6 +34,7 @@ def _targets(sessions: Sessions, args: argparse.Namespace) -> list[SessionInfo]:
 def run(args: argparse.Namespace) -> int:
     sessions = Sessions(connect())
     targets = select_by_state(_targets(sessions, args), args.running, args.stopped)
+    targets = apply_filters(targets, parse_filters(args.filter))
     if not targets:
         print("nothing to destroy")
         return 0

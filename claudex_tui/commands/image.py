@@ -9,7 +9,7 @@ from collections.abc import Callable
 from claudex_tui import output
 from claudex_tui.config import load_config
 from container.engine import connect
-from container.image import BuildProgress, build_image, context_hash
+from container.image import BuildProgress, build_image, context_hash, up_to_date
 
 
 def build_progress(bar: output.Progress) -> Callable[[BuildProgress], None]:
@@ -47,7 +47,11 @@ def _ca_files(args: argparse.Namespace) -> list[str]:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    build_with_progress(load_config().image, _ca_files(args), no_cache=args.no_cache)
+    image, ca_files = load_config().image, _ca_files(args)
+    if not args.no_cache and up_to_date(connect(), image, ca_files):
+        output.info(f"image {image} is up to date (context {context_hash()}); --no-cache rebuilds")
+        return 0
+    build_with_progress(image, ca_files, no_cache=args.no_cache)
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 from datetime import datetime
 
@@ -12,13 +13,27 @@ from container.labels import SessionInfo
 FILTER_KEYS = ("name", "signature", "slug")
 
 
-def _filters(raw: list[str]) -> dict[str, str]:
+def parse_filters(raw: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in raw:
         key, sep, value = item.partition("=")
         if not sep or key not in FILTER_KEYS or not value:
             raise UsageError(f"bad filter {item!r}", "use name=GLOB, signature=HASH or slug=GLOB")
         out[key] = value
+    return out
+
+
+def apply_filters(sessions: list[SessionInfo], filters: dict[str, str]) -> list[SessionInfo]:
+    """Keep the sessions matching every filter (globs for name and slug)."""
+    out = []
+    for s in sessions:
+        if "name" in filters and not fnmatch.fnmatchcase(s.name, filters["name"]):
+            continue
+        if "slug" in filters and not fnmatch.fnmatchcase(s.slug, filters["slug"]):
+            continue
+        if "signature" in filters and s.signature != filters["signature"]:
+            continue
+        out.append(s)
     return out
 
 
@@ -48,12 +63,9 @@ def run(args: argparse.Namespace) -> int:
     from container.engine import connect
     from container.sessions import Sessions, select_by_state
 
-    filters = _filters(args.filter)
-    sessions = Sessions(connect()).list_sessions(
-        name_glob=filters.get("name"),
-        signature_=filters.get("signature"),
-        slug_glob=filters.get("slug"),
-    )
+    filters = parse_filters(args.filter)
+    sessions = Sessions(connect()).list_sessions(signature_=filters.get("signature"))
+    sessions = apply_filters(sessions, filters)
     sessions = select_by_state(sessions, args.running, args.stopped)
     if args.format == "json":
         print(json.dumps([s.as_json() for s in sessions], indent=2))

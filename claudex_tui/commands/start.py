@@ -11,7 +11,8 @@ from claudex_tui import output
 from claudex_tui.config import Config, load_config
 from container import state
 from container.engine import connect
-from container.image import ensure_image
+from container.errors import ImageError
+from container.image import ensure_image, image_state
 from container.labels import SessionInfo
 from container.mounts import plan_mounts
 from container.sessions import Sessions, StartRequest
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 def _request(args: argparse.Namespace, config: Config) -> StartRequest:
     plan = plan_mounts(
-        args.dirs or ["."],
+        args.dirs or ([] if args.ro else ["."]),
         args.ro,
         expose_env_files=args.expose_env_files,
         empty_file=state.empty_file(),
@@ -50,6 +51,12 @@ def _request(args: argparse.Namespace, config: Config) -> StartRequest:
 def _build_if_missing(client: docker.DockerClient, config: Config) -> None:
     from claudex_tui.commands.image import build_progress
 
+    if not image_state(client, config.image).exists and not sys.stdin.isatty():
+        # Building takes minutes: only on a terminal, where the user sees the progress.
+        raise ImageError(
+            f"image {config.image!r} is missing",
+            "build it with `claudex build` (or run claudex on a terminal to build it now)",
+        )
     bar = output.Progress(f"building image {config.image} (first run, takes minutes)")
     try:
         image = ensure_image(

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh Debian 12 machine with Python 3.11 (run as root there):
+# installs what it needs, starts a Docker Engine if none answers, builds the real image,
+# then runs lint, types, unit, widget, integration and tmux tests, and prints the benchmarks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "python environment (.venv)"
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+
+step "tools the tests drive (tmux, git)"
+missing=()
+for tool in tmux git; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+step "docker engine and base image"
+bash scripts/ensure-engine.sh
+
+step "claudex image (rebuilt only when its context changed)"
+ca=()
+[ -f /etc/ssl/certs/ca-certificates.crt ] && ca=(--ca-cert /etc/ssl/certs/ca-certificates.crt)
+.venv/bin/claudex build "${ca[@]}" </dev/null
+
+step "ruff and mypy"
+.venv/bin/ruff check --output-format concise .
+.venv/bin/ruff format --check --quiet claudex_tui widgets container tests
+.venv/bin/mypy
+
+step "tests"
+.venv/bin/python -m pytest -p no:cacheprovider -q -rs "$@"
+
+step "benchmarks (figures, not pass/fail)"
+for bench in tests/perf/bench_*.py; do
+  echo "--- $bench"
+  .venv/bin/python "$bench" || echo "benchmark $bench failed"
+done

@@ -1,0 +1,106 @@
+"""Fixtures for tests on the real Docker Engine with the real claudex image."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import pytest
+
+from container import labels
+from container.engine import connect
+from container.image import DEFAULT_IMAGE, build_image, up_to_date
+from tests.conftest import TEST_PREFIX
+
+HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def engine() -> docker.DockerClient:
+    """The real engine; unreachable is a failure here, never a skip."""
+    return connect()
+
+
+@pytest.fixture(scope="session")
+def image(engine: docker.DockerClient) -> str:
+    ca = [HOST_CA] if os.path.exists(HOST_CA) else []
+    if not up_to_date(engine, DEFAULT_IMAGE, ca):
+        build_image(engine, DEFAULT_IMAGE, ca_files=ca)
+    return DEFAULT_IMAGE
+
+
+def _remove_test_containers(engine: docker.DockerClient) -> None:
+    for c in engine.api.containers(all=True, filters={"label": [labels.SIGNATURE]}):
+        if any(n.lstrip("/").startswith(TEST_PREFIX) for n in c["Names"]):
+            engine.api.remove_container(c["Id"], force=True, v=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cleanup() -> Iterator[None]:
+    yield
+    with contextlib.suppress(Exception):
+        _remove_test_containers(connect())
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def text(self) -> str:
+        return self.out + self.err
+
+
+CLI = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(image: str) -> CLI:
+    """Run the real `claudex` command (a subprocess, no TTY) and capture what it prints."""
+
+    def run(
+        *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 180
+    ) -> Result:
+        proc = subprocess.run(
+            [sys.executable, "-m", "claudex_tui.cli", *args],
+            cwd=cwd or REPO,
+            env={**os.environ, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    return run
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project directory owned by a non-root uid, as a user's checkout would be."""
+    path = tmp_path / "proj"
+    path.mkdir()
+    (path / "README.md").write_text("hello\n")
+    os.chown(path, 4242, 4242)
+    os.chown(path / "README.md", 4242, 4242)
+    return path
+
+
+def exec_in(engine: docker.DockerClient, name: str, cmd: str, user: str = "") -> tuple[int, str]:
+    result = engine.containers.get(name).exec_run(["bash", "-c", cmd], user=user)
+    return result.exit_code, result.output.decode(errors="replace")
