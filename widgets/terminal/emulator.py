@@ -53,8 +53,30 @@ _MOUSE_TRACKING = (MOUSE_X10, MOUSE_NORMAL, MOUSE_BUTTON, MOUSE_ANY)
 _MOUSE_ENCODINGS = (MOUSE_UTF8, MOUSE_SGR, MOUSE_URXVT)
 _ALT_SCREEN_MODES = (47, 1047, 1049)
 # Modes DECRQM reports as known; anything else is answered "not recognised".
-_KNOWN_PRIVATE = {1, 5, 6, 7, 9, 12, 25, 47, 66, 1000, 1002, 1003, 1004, 1005, 1006, 1007,
-                  1015, 1047, 1048, 1049, 2004, 2026}
+_KNOWN_PRIVATE = {
+    1,
+    5,
+    6,
+    7,
+    9,
+    12,
+    25,
+    47,
+    66,
+    1000,
+    1002,
+    1003,
+    1004,
+    1005,
+    1006,
+    1007,
+    1015,
+    1047,
+    1048,
+    1049,
+    2004,
+    2026,
+}
 
 # Anything that is not plain text: C0 controls, DEL and C1 controls.
 _SPECIAL = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -81,26 +103,56 @@ _CSI_WITH_CONTROLS = re.compile(r"(?:\x1b\[|\x9b)[\x30-\x3f\x07-\x0d]*[\x20-\x2f
 # An unterminated string sequence (say an endless OSC 52) is dropped past this size.
 _MAX_PENDING = 1 << 20
 
-_FG_NAMES = {30: "black", 31: "red", 32: "green", 33: "brown", 34: "blue", 35: "magenta",
-             36: "cyan", 37: "white", 39: "default"}
-_FG_BRIGHT = {90 + i: "bright" + name for i, name in enumerate(
-    ["black", "red", "green", "brown", "blue", "magenta", "cyan", "white"])}
+_FG_NAMES = {
+    30: "black",
+    31: "red",
+    32: "green",
+    33: "brown",
+    34: "blue",
+    35: "magenta",
+    36: "cyan",
+    37: "white",
+    39: "default",
+}
+_FG_BRIGHT = {
+    90 + i: "bright" + name
+    for i, name in enumerate(["black", "red", "green", "brown", "blue", "magenta", "cyan", "white"])
+}
 _BG_NAMES = {k + 10: v for k, v in _FG_NAMES.items()}
 _BG_BRIGHT = {k + 10: v for k, v in _FG_BRIGHT.items()}
-_TEXT_ON = {1: "bold", 3: "italics", 4: "underscore", 5: "blink", 7: "reverse",
-            9: "strikethrough"}
-_TEXT_OFF = {22: ("bold",), 23: ("italics",), 24: ("underscore",), 25: ("blink",),
-             27: ("reverse",), 29: ("strikethrough",)}
+_TEXT_ON = {1: "bold", 3: "italics", 4: "underscore", 5: "blink", 7: "reverse", 9: "strikethrough"}
+_TEXT_OFF = {
+    22: ("bold",),
+    23: ("italics",),
+    24: ("underscore",),
+    25: ("blink",),
+    27: ("reverse",),
+    29: ("strikethrough",),
+}
 _FIELDS = Char._fields
 _INDEX = {name: i for i, name in enumerate(_FIELDS)}
 
 
 def _palette_256() -> list[str]:
     """The xterm 256-colour palette as pyte writes it (six hex digits)."""
-    base = [(0x00, 0x00, 0x00), (0xCD, 0x00, 0x00), (0x00, 0xCD, 0x00), (0xCD, 0xCD, 0x00),
-            (0x00, 0x00, 0xEE), (0xCD, 0x00, 0xCD), (0x00, 0xCD, 0xCD), (0xE5, 0xE5, 0xE5),
-            (0x7F, 0x7F, 0x7F), (0xFF, 0x00, 0x00), (0x00, 0xFF, 0x00), (0xFF, 0xFF, 0x00),
-            (0x5C, 0x5C, 0xFF), (0xFF, 0x00, 0xFF), (0x00, 0xFF, 0xFF), (0xFF, 0xFF, 0xFF)]
+    base = [
+        (0x00, 0x00, 0x00),
+        (0xCD, 0x00, 0x00),
+        (0x00, 0xCD, 0x00),
+        (0xCD, 0xCD, 0x00),
+        (0x00, 0x00, 0xEE),
+        (0xCD, 0x00, 0xCD),
+        (0x00, 0xCD, 0xCD),
+        (0xE5, 0xE5, 0xE5),
+        (0x7F, 0x7F, 0x7F),
+        (0xFF, 0x00, 0x00),
+        (0x00, 0xFF, 0x00),
+        (0xFF, 0xFF, 0x00),
+        (0x5C, 0x5C, 0xFF),
+        (0xFF, 0x00, 0xFF),
+        (0x00, 0xFF, 0xFF),
+        (0xFF, 0xFF, 0xFF),
+    ]
     steps = (0x00, 0x5F, 0x87, 0xAF, 0xD7, 0xFF)
     cube = [(steps[i // 36], steps[i // 6 % 6], steps[i % 6]) for i in range(216)]
     grey = [(8 + 10 * i,) * 3 for i in range(24)]
@@ -350,7 +402,8 @@ class TerminalEmulator(pyte.Screen):
             if private == "?":
                 known = mode in _KNOWN_PRIVATE
                 state = (mode << 5) in self.mode or (
-                    mode in _ALT_SCREEN_MODES and self.in_alternate_screen)
+                    mode in _ALT_SCREEN_MODES and self.in_alternate_screen
+                )
                 value = (1 if state else 2) if known else 0
                 self.write_process_input(f"\x1b[?{mode};{value}$y")
             elif not private:
@@ -459,7 +512,7 @@ class TerminalEmulator(pyte.Screen):
             elif code in _BG_BRIGHT:
                 values[2] = _BG_BRIGHT[code]
             elif code in (38, 48, 58):
-                rest = [int(v) if v.isdigit() else 0 for v in parts[i:i + 4]]
+                rest = [int(v) if v.isdigit() else 0 for v in parts[i : i + 4]]
                 colour = _extended_colour(rest, colon=False)
                 i += 2 if rest[:1] == [5] else 4 if rest[:1] == [2] else 0
                 if colour is not None and code != 58:
@@ -479,7 +532,8 @@ class TerminalEmulator(pyte.Screen):
         if not data:
             return
         if mo.IRM not in self.mode and (
-                data.isascii() or set(map(_WIDTHS.__getitem__, data)) == {1}):
+            data.isascii() or set(map(_WIDTHS.__getitem__, data)) == {1}
+        ):
             self._draw_narrow(data)
         else:
             self._draw_unicode(data)
@@ -520,7 +574,7 @@ class TerminalEmulator(pyte.Screen):
             take = min(n - i, columns - x)
             line = buffer[cursor.y]
             self._split_wide(line, x, x + take)
-            chunk = map(cells.__getitem__, data[i:i + take])
+            chunk = map(cells.__getitem__, data[i : i + take])
             line.update(zip(range(x, x + take), chunk, strict=True))
             x += take
             i += take
@@ -804,8 +858,12 @@ class TerminalEmulator(pyte.Screen):
     def save_cursor(self) -> None:
         self._saved[self.in_alternate_screen] = Savepoint(
             pyte.screens.Cursor(self.cursor.x, self.cursor.y, self.cursor.attrs),
-            self.g0_charset, self.g1_charset, self.charset,
-            mo.DECOM in self.mode, mo.DECAWM in self.mode)
+            self.g0_charset,
+            self.g1_charset,
+            self.charset,
+            mo.DECOM in self.mode,
+            mo.DECAWM in self.mode,
+        )
 
     def restore_cursor(self) -> None:
         saved = self._saved[self.in_alternate_screen]
@@ -814,7 +872,10 @@ class TerminalEmulator(pyte.Screen):
             self.cursor_position()
             return
         self.g0_charset, self.g1_charset, self.charset = (
-            saved.g0_charset, saved.g1_charset, saved.charset)
+            saved.g0_charset,
+            saved.g1_charset,
+            saved.charset,
+        )
         (self.mode.add if saved.origin else self.mode.discard)(mo.DECOM)
         (self.mode.add if saved.wrap else self.mode.discard)(mo.DECAWM)
         hidden = self.cursor.hidden
@@ -868,17 +929,18 @@ class TerminalEmulator(pyte.Screen):
             return
         if lines < self.lines:
             shift = max(0, self.cursor.y - (lines - 1))
-            for buffer, is_main in ((self.buffer, not self.in_alternate_screen),
-                                    (self._other_buffer(), self.in_alternate_screen)):
+            for buffer, is_main in (
+                (self.buffer, not self.in_alternate_screen),
+                (self._other_buffer(), self.in_alternate_screen),
+            ):
                 if buffer is None:
                     continue
                 rows = [buffer.pop(y, None) for y in range(self.lines)]
                 for row in rows[:shift]:
                     if is_main and self.scrollback.maxlen:
-                        self.scrollback.append(
-                            row if row is not None else Line(self.default_char))
+                        self.scrollback.append(row if row is not None else Line(self.default_char))
                         self.scrollback_pushed += 1
-                for y, row in enumerate(rows[shift:shift + lines]):
+                for y, row in enumerate(rows[shift : shift + lines]):
                     if row is not None:
                         buffer[y] = row
             self.cursor.y -= shift
