@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -92,137 +93,61 @@ def _start_parser() -> Parser:
     return p
 
 
-def _sub(name: str, help_text: str) -> Parser:
-    return Parser(prog=f"claudex {name}", description=help_text)
-
-
-def _build_parser(name: str) -> Parser:
-    what = {
-        "build": "Build the claudex session image from the context shipped with claudex.",
-        "update": "Rebuild the image, refreshing the agent CLIs (Claude Code, Codex) from npm.",
-    }[name]
-    p = _sub(name, what)
-    p.add_argument("--no-cache", action="store_true", help="rebuild every layer")
-    p.add_argument(
-        "--ca-cert",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="extra CA certificate (PEM, a bundle is fine) to trust during the build; repeatable",
-    )
-    return p
-
-
-def _list_parser() -> Parser:
-    p = _sub("list", "List claudex sessions (also those made by the Go tool).")
-    state = p.add_mutually_exclusive_group()
-    state.add_argument("--all", "-a", action="store_true", help="all sessions (default)")
-    state.add_argument("--running", action="store_true", help="running sessions only")
-    state.add_argument("--stopped", action="store_true", help="sessions that are not running")
-    p.add_argument("--format", choices=["table", "json", "names"], default="table")
-    p.add_argument(
-        "--filter",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="name=GLOB, signature=HASH or slug=GLOB (repeatable)",
-    )
-    return p
-
-
-def _destroy_parser() -> Parser:
-    p = _sub("destroy", "Remove sessions (only containers carrying the claudex labels).")
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--name", help="the session of this name (a glob works too)")
-    which.add_argument("--signature", metavar="HASH", help="sessions with this signature")
-    which.add_argument("--all", action="store_true", help="every session")
-    which.add_argument("--prune-stopped", action="store_true", help="every stopped session")
-    p.add_argument("--running", action="store_true", help="only running ones")
-    p.add_argument("--stopped", action="store_true", help="only stopped ones")
-    p.add_argument(
-        "--filter",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="narrow the selection: name=GLOB, signature=HASH or slug=GLOB (repeatable)",
-    )
-    p.add_argument("--force", "-f", action="store_true", help="do not ask")
-    return p
-
-
-def _push_parser() -> Parser:
-    p = _sub("push", "Copy host files or directories into a session.")
-    p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--name", help="session (default: the one for the current directory)")
-    p.add_argument("--to", default="/workspace", metavar="CONTAINER_DIR")
-    p.add_argument("--force", "-f", action="store_true", help="overwrite existing files")
-    return p
-
-
-def _pull_parser() -> Parser:
-    p = _sub("pull", "Copy files or directories out of a session (running or stopped).")
-    p.add_argument("paths", nargs="+", metavar="CONTAINER_PATH [DEST_DIR]")
-    p.add_argument("--name", help="session (default: the one for the current directory)")
-    p.add_argument("--force", "-f", action="store_true", help="overwrite existing files")
-    return p
-
-
-def _shell_parser() -> Parser:
-    p = _sub("shell", "Open a plain interactive shell in a session, as the agent user.")
-    p.add_argument("name", nargs="?", help="session (default: the one for the current directory)")
-    return p
-
-
-def _handler(command: str) -> Callable[[argparse.Namespace], int]:
-    # Imported on use, so `claudex list` loads only what listing needs.
-    if command in ("build", "update"):
-        from claudex_tui.commands import image
-
-        return image.run_update if command == "update" else image.run_build
-    if command in ("list", "ls"):
-        from claudex_tui.commands import listing
-
-        return listing.run
-    if command == "destroy":
-        from claudex_tui.commands import destroy
-
-        return destroy.run
-    if command in ("push", "pull"):
-        from claudex_tui.commands import transfer
-
-        return transfer.run_push if command == "push" else transfer.run_pull
-    if command == "shell":
-        from claudex_tui.commands import shell
-
-        return shell.run
-    from claudex_tui.commands import start
-
-    return start.run
-
-
-PARSERS: dict[str, Callable[[], Parser]] = {
-    "build": lambda: _build_parser("build"),
-    "update": lambda: _build_parser("update"),
-    "list": _list_parser,
-    "ls": _list_parser,
-    "destroy": _destroy_parser,
-    "push": _push_parser,
-    "pull": _pull_parser,
-    "shell": _shell_parser,
+# command -> (module under claudex_tui.commands, its entry function, description).
+# Each module has `arguments(name, parser)` and the entry function `(args) -> exit code`;
+# modules are imported on use, so `claudex list` loads only what listing needs.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "build": (
+        "image",
+        "run_build",
+        "Build the claudex session image from the context shipped "
+        "with claudex (skipped when the image is up to date).",
+    ),
+    "update": (
+        "image",
+        "run_update",
+        "Rebuild the image, refreshing the agent CLIs (Claude Code, Codex) from npm.",
+    ),
+    "list": ("listing", "run", "List claudex sessions (also those made by the Go tool)."),
+    "ls": ("listing", "run", "List claudex sessions (also those made by the Go tool)."),
+    "destroy": ("destroy", "run", "Remove sessions (only containers carrying the claudex labels)."),
+    "push": ("transfer", "run_push", "Copy host files or directories into a session."),
+    "pull": (
+        "transfer",
+        "run_pull",
+        "Copy files or directories out of a session (running or stopped).",
+    ),
+    "shell": ("shell", "run", "Open a plain interactive shell in a session, as the agent user."),
 }
 
 
-def parse(argv: Sequence[str]) -> tuple[str, argparse.Namespace]:
+def _command(name: str) -> tuple[Parser, Callable[[argparse.Namespace], int]]:
+    module_name, function, description = COMMANDS[name]
+    module = importlib.import_module(f"claudex_tui.commands.{module_name}")
+    parser = Parser(prog=f"claudex {name}", description=description)
+    module.arguments(name, parser)
+    return parser, getattr(module, function)
+
+
+def _run_start(args: argparse.Namespace) -> int:
+    from claudex_tui.commands import start
+
+    return start.run(args)
+
+
+def parse(argv: Sequence[str]) -> tuple[Callable[[argparse.Namespace], int], argparse.Namespace]:
+    """The entry function for argv and its parsed arguments."""
     args = list(argv)
-    if args and args[0] in PARSERS:
-        return args[0], PARSERS[args[0]]().parse_args(args[1:])
-    return "start", _start_parser().parse_args(args)
+    if args and args[0] in COMMANDS:
+        parser, entry = _command(args[0])
+        return entry, parser.parse_args(args[1:])
+    return _run_start, _start_parser().parse_args(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        command, ns = parse(sys.argv[1:] if argv is None else argv)
-        return _handler(command)(ns)
+        entry, ns = parse(sys.argv[1:] if argv is None else argv)
+        return entry(ns)
     except ClaudexError as exc:
         from claudex_tui import output
 

@@ -25,8 +25,14 @@ def _raw_terminal(fd: int) -> Iterator[None]:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
-def passthrough(handle: ExecSocket) -> int:
-    """Copy bytes both ways until the exec ends; follow terminal resizes. Returns its exit code."""
+# Ctrl-]: telnet's escape key, the same key that leaves the dashboard's terminal. Neither
+# Claude Code, Codex nor tmux uses it, and it passes through SSH and tmux unchanged.
+DETACH = b"\x1d"
+
+
+def passthrough(handle: ExecSocket) -> int | None:
+    """Copy bytes both ways until the exec ends or the user presses Ctrl-] (returns None);
+    follow terminal resizes. Returns the exec's exit code."""
     stdin, stdout = sys.stdin.fileno(), sys.stdout.fileno()
     sock = handle.sock
 
@@ -49,6 +55,9 @@ def passthrough(handle: ExecSocket) -> int:
                     data = os.read(stdin, 1 << 16)
                     if not data:
                         break
+                    if DETACH in data:
+                        sock.sendall(data.split(DETACH, 1)[0])
+                        return None
                     sock.sendall(data)
     except OSError:
         pass  # the stream dropped; the exit code below says what happened

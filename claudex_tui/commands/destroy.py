@@ -7,11 +7,23 @@ import fnmatch
 import sys
 
 from claudex_tui import output
-from claudex_tui.commands.listing import apply_filters, parse_filters
+from claudex_tui.commands.listing import add_filter_argument, apply_filters, parse_filters
 from container.engine import connect
 from container.errors import ClaudexError, SessionNotFound, UsageError
 from container.labels import SessionInfo
 from container.sessions import Sessions, select_by_state
+
+
+def arguments(name: str, p: argparse.ArgumentParser) -> None:
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--name", help="the session of this name (a glob works too)")
+    which.add_argument("--signature", metavar="HASH", help="sessions with this signature")
+    which.add_argument("--all", action="store_true", help="every session")
+    which.add_argument("--prune-stopped", action="store_true", help="every stopped session")
+    p.add_argument("--running", action="store_true", help="only running ones")
+    p.add_argument("--stopped", action="store_true", help="only stopped ones")
+    add_filter_argument(p, "narrow the selection")
+    p.add_argument("--force", "-f", action="store_true", help="do not ask")
 
 
 def _targets(sessions: Sessions, args: argparse.Namespace) -> list[SessionInfo]:

@@ -41,6 +41,17 @@ def build_with_progress(
     )
 
 
+def arguments(name: str, p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-cache", action="store_true", help="rebuild every layer")
+    p.add_argument(
+        "--ca-cert",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="extra CA certificate (PEM, a bundle is fine) to trust during the build; repeatable",
+    )
+
+
 def _ca_files(args: argparse.Namespace) -> list[str]:
     config = load_config()
     return [*map(str, config.ca_certs), *args.ca_cert]

@@ -13,6 +13,25 @@ from container.labels import SessionInfo
 FILTER_KEYS = ("name", "signature", "slug")
 
 
+def add_filter_argument(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--filter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"{what}: name=GLOB, signature=HASH or slug=GLOB (repeatable)",
+    )
+
+
+def arguments(name: str, p: argparse.ArgumentParser) -> None:
+    state = p.add_mutually_exclusive_group()
+    state.add_argument("--all", "-a", action="store_true", help="all sessions (default)")
+    state.add_argument("--running", action="store_true", help="running sessions only")
+    state.add_argument("--stopped", action="store_true", help="sessions that are not running")
+    p.add_argument("--format", choices=["table", "json", "names"], default="table")
+    add_filter_argument(p, "only sessions matching")
+
+
 def parse_filters(raw: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in raw:

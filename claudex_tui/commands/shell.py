@@ -29,7 +29,12 @@ def _open(sessions: Sessions, session: SessionInfo, cmd: list[str], user: str) -
         rows=size.lines,
         cols=size.columns,
     )
-    return passthrough(handle)
+    code = passthrough(handle)
+    if code is None:
+        print(f"\r\ndetached from {session.name}; it keeps running "
+              f"(`claudex shell {session.name}` or `claudex DIR` to come back)", file=sys.stderr)
+        return 0
+    return code
 
 
 def agent_user(session: SessionInfo) -> str:
@@ -43,6 +48,10 @@ def attach_agent(sessions: Sessions, session: SessionInfo) -> int:
         return _open(sessions, session, ["bash", "-l"], "")
     cmd = ["tmux", "-f", "/etc/claudex/tmux.conf", "attach-session", "-t", "agent"]
     return _open(sessions, session, cmd, agent_user(session))
+
+
+def arguments(name: str, p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", nargs="?", help="session (default: the one for the current directory)")
 
 
 def run(args: argparse.Namespace) -> int:

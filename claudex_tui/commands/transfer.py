@@ -43,6 +43,27 @@ class ByteProgress:
         self.bar.close()
 
 
+def arguments(name: str, p: argparse.ArgumentParser) -> None:
+    if name == "push":
+        p.add_argument("paths", nargs="+", metavar="PATH")
+        p.add_argument(
+            "--to",
+            default="/workspace",
+            metavar="CONTAINER_DIR",
+            help="directory in the session (default: /workspace)",
+        )
+    else:
+        p.add_argument(
+            "paths",
+            nargs="+",
+            metavar="CONTAINER_PATH [DEST_DIR]",
+            help="paths in the session (relative ones are under /workspace), then "
+            "the host directory to write into (default: .)",
+        )
+    p.add_argument("--name", help="session (default: the one for the current directory)")
+    p.add_argument("--force", "-f", action="store_true", help="overwrite existing files")
+
+
 def _report(report: TransferReport, verb: str) -> int:
     if len(report.written) <= 10:
         for path in report.written:
