@@ -65,7 +65,9 @@ class DockerExec:
         raw = getattr(self._response, "_sock", self._response)
         raw.settimeout(None)
         self._sock = raw
-        self.resize(rows, columns)
+        # A program that already exited cannot be resized; its output is still there to read.
+        with contextlib.suppress(Exception):
+            self.resize(rows, columns)
 
     def read(self, timeout: float | None) -> bytes | None:
         sock = self._require()
