@@ -248,6 +248,10 @@ def safe_extract(
     dest = dest.resolve()
     with tarfile.open(fileobj=fileobj, mode="r|") as tar:
         for member in tar:
+            if member.name.startswith("/") or (member.islnk() and member.linkname.startswith("/")):
+                # data_filter would quietly make these relative; an engine never sends them.
+                report.refused.append(f"{member.name}: absolute path")
+                continue
             try:
                 safe = tarfile.data_filter(member, str(dest))
             except tarfile.FilterError as exc:
