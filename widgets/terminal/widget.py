@@ -182,6 +182,7 @@ class TerminalWidget(Widget, can_focus=True):
         self._inbox_lock = threading.Condition()
         self._notified = False
         self._versions: list[int] = [0] * self.emulator.lines
+        self._frame_rows: list[Line] = [Line(self.emulator.default_char)] * self.emulator.lines
         self._lines_cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._styles: dict[tuple[object, ...], Style] = {}
         self._base_style: Style | None = None
@@ -189,6 +190,7 @@ class TerminalWidget(Widget, can_focus=True):
         self._sync_started: float | None = None
         self._last_frame = 0.0
         self._cursor_row = 0
+        self._frame_cursor = (0, 0, True)
         self._blink_on = True
         self._blink_timer: Timer | None = None
         self._mouse_buttons = 0  # buttons held, for 1002 drag reports
@@ -204,9 +206,7 @@ class TerminalWidget(Widget, can_focus=True):
             return
         if (height, width) != (self.emulator.lines, self.emulator.columns):
             self.emulator.resize(height, width)
-            self._versions = [v + 1 for v in self._versions[:height]]
-            self._versions += [0] * (height - len(self._versions))
-            self._lines_cache.clear()
+            self._snapshot_all()
             if self.pump is not None:
                 self.pump.resize(height, width)
         if self.pump is None and not self.exited:
@@ -233,8 +233,7 @@ class TerminalWidget(Widget, can_focus=True):
         """Start again on a clean screen (for a tmux session: reattach and redraw)."""
         self.emulator.reset()
         self.history_offset = 0
-        self._lines_cache.clear()
-        self._versions = [v + 1 for v in self._versions]
+        self._snapshot_all()
         self.start()
         self.refresh()
 
@@ -331,7 +330,10 @@ class TerminalWidget(Widget, can_focus=True):
         for y in dirty:
             if 0 <= y < len(versions):
                 versions[y] += 1
-        _, cursor_y = emulator.cursor_xy
+                self._snapshot_row(y)
+        # Rendering reads the cursor as of the last frame, so a held frame stays whole.
+        cursor_x, cursor_y = emulator.cursor_xy
+        self._frame_cursor = (cursor_x, cursor_y, emulator.cursor_visible)
         dirty.update((self._cursor_row, cursor_y))
         self._cursor_row = cursor_y
         if self.history_offset:
@@ -341,6 +343,22 @@ class TerminalWidget(Widget, can_focus=True):
         self.refresh(*(Region(0, y, width, 1) for y in sorted(dirty) if 0 <= y < len(versions)))
 
     # -- rendering -------------------------------------------------------------------------
+
+    def _snapshot_row(self, y: int) -> None:
+        """Copy a screen row as it is at this frame; rendering reads only these copies, so
+        output that arrives between frames (or inside a held frame) is never half shown."""
+        source = self.emulator.buffer[y]
+        row = Line(source.default)
+        row.update(source)
+        self._frame_rows[y] = row
+
+    def _snapshot_all(self) -> None:
+        self._frame_rows = [Line(self.emulator.default_char)] * self.emulator.lines
+        for y in range(self.emulator.lines):
+            self._snapshot_row(y)
+        self._versions = [v + 1 for v in self._versions[:self.emulator.lines]]
+        self._versions += [0] * (self.emulator.lines - len(self._versions))
+        self._lines_cache.clear()
 
     def render_line(self, y: int) -> Strip:
         emulator = self.emulator
@@ -368,7 +386,7 @@ class TerminalWidget(Widget, can_focus=True):
             row = index - len(history)
             if row >= emulator.lines:
                 return Strip.blank(width, base)
-            line = emulator.buffer[row]
+            line = self._frame_rows[row]
             cursor_x = self._cursor_column(row)
             key = ("s", row, self._versions[row], cursor_x, width)
         strip = self._lines_cache.get(key)
@@ -400,7 +418,7 @@ class TerminalWidget(Widget, can_focus=True):
             cell = line[x]
             key = tuple(cell[1:])
             if x == cursor_x:
-                key = (*key[:5], not key[5], *key[6:])  # the cursor is a reversed cell
+                key = (*key[:6], not key[6], *key[7:])  # the cursor is a reversed cell
             if key != run_key:
                 if run:
                     segments.append(Segment("".join(run), self._style(run_key)))
@@ -470,7 +488,7 @@ class TerminalWidget(Widget, can_focus=True):
 
     def _refresh_cursor_row(self) -> None:
         if self.is_mounted:
-            self.refresh(Region(0, self.emulator.cursor_xy[1], self.size.width, 1))
+            self.refresh(Region(0, self._frame_cursor[1], self.size.width, 1))
 
     def on_focus(self, event: events.Focus) -> None:
         if self.emulator.focus_events:
