@@ -44,7 +44,7 @@ def test_round_trip(cli: CLI, project: Path, tmp_path: Path, engine: docker.Dock
     src = _sample(tmp_path)
     res = cli("push", "--name", name, str(src), "--to", "/workspace")
     assert res.code == 0, res.text
-    code, out = exec_in(engine, name, "stat -c '%u:%g' /workspace/payload "
+    _, out = exec_in(engine, name, "stat -c '%u:%g' /workspace/payload "
                         "/workspace/payload/bin.dat; readlink /workspace/payload/link")
     owner_lines = out.split()
     assert owner_lines[:2] == ["4242:4242", "4242:4242"]  # the agent user owns pushed files

@@ -33,7 +33,8 @@ def test_container_does_not_import_the_app_or_widgets() -> None:
         "import sys, pkgutil, importlib, container\n"
         "for m in pkgutil.iter_modules(container.__path__):\n"
         "    importlib.import_module('container.' + m.name)\n"
-        "bad = [n for n in sys.modules if n.split('.')[0] in ('claudex_tui', 'widgets', 'textual')]\n"
+        "top = ('claudex_tui', 'widgets', 'textual')\n"
+        "bad = [n for n in sys.modules if n.split('.')[0] in top]\n"
         "print(bad)"
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -66,7 +66,7 @@ as_agent() {
 # A restart keeps /tmp: a tmux server from before is gone with its processes, its socket stale.
 rm -rf "/tmp/tmux-$uid"
 if ! as_agent tmux -f /etc/claudex/tmux.conf new-session -d -s agent -x 120 -y 40 \
-      -c /workspace "bash -lc '$cmd'"; then
+      -c "${PWD:-/workspace}" "bash -lc '$cmd'"; then
   fail "the agent's tmux session did not start"
 fi
 status "ready"
