@@ -129,3 +129,12 @@ def test_go_tool_session_is_listed_and_reused(
     assert res.code == 0, res.text
     assert res.out.strip() == name
     assert engine.api.inspect_container(name)["State"]["Running"]
+
+
+def test_commands_on_a_stopped_session_say_so(cli: CLI, project: Path, engine: docker.DockerClient):
+    name = cli(str(project), "-d", "--agent", "shell").out.strip()
+    engine.api.stop(name, timeout=1)
+    res = cli("shell", name)
+    assert res.code != 0
+    assert f"session {name} is exited, not running" in res.err
+    assert "hint:" in res.err and "Traceback" not in res.text

@@ -1,0 +1,70 @@
+"""The built image: agent CLIs inside, staleness reported, missing image explained, update."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import docker
+
+from container import labels
+from tests.integration.conftest import CLI, HOST_CA
+
+
+def _run(engine: docker.DockerClient, image: str, *cmd: str) -> str:
+    out = engine.containers.run(image, list(cmd), entrypoint=[], remove=True)
+    return out.decode().strip()
+
+
+def test_agent_clis_run_inside_the_image(engine: docker.DockerClient, image: str):
+    assert "Claude Code" in _run(engine, image, "claude", "--version")
+    assert "codex" in _run(engine, image, "codex", "--version").lower()
+    # Nothing in the image lets the agent become root.
+    assert _run(engine, image, "bash", "-c", "command -v sudo || echo none") == "none"
+
+
+def _config(tmp_path: Path, image: str) -> dict[str, str]:
+    conf = tmp_path / "xdg" / "claudex"
+    conf.mkdir(parents=True)
+    (conf / "config.toml").write_text(f'image = "{image}"\n')
+    return {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+
+
+def test_stale_image_is_reported(
+    cli: CLI, project: Path, tmp_path: Path, engine: docker.DockerClient, image: str
+):
+    old = "claudextest-old-image"
+    dockerfile = f"FROM {image}\nLABEL {labels.VERSION}=0.0.1\n".encode()
+    engine.images.build(fileobj=io.BytesIO(dockerfile), tag=old, rm=True)
+    try:
+        res = cli(str(project), "-d", "--agent", "shell", env=_config(tmp_path, old))
+        assert res.code == 0, res.text
+        assert "out of date" in res.err and "0.0.1" in res.err and "claudex build" in res.err
+    finally:
+        cli("destroy", "--name", res.out.strip(), "--force")
+        engine.images.remove(old, force=True)
+
+
+def test_missing_image_is_explained(cli: CLI, project: Path, tmp_path: Path):
+    res = cli(str(project), "-d", env=_config(tmp_path, "claudextest-no-such-image"))
+    assert res.code != 0
+    assert "image 'claudextest-no-such-image' is missing" in res.err
+    assert "claudex build" in res.err and "Traceback" not in res.text
+
+
+def test_build_is_skipped_when_up_to_date(cli: CLI):
+    ca = ["--ca-cert", HOST_CA] if os.path.exists(HOST_CA) else []
+    res = cli("build", *ca)
+    assert res.code == 0 and "up to date" in res.err
+
+
+def test_update_refreshes_the_agent_clis(cli: CLI, engine: docker.DockerClient, image: str):
+    before = engine.api.inspect_image(image)["Id"]
+    ca = ["--ca-cert", HOST_CA] if os.path.exists(HOST_CA) else []
+    res = cli("update", *ca, timeout=900)
+    assert res.code == 0, res.text
+    assert "built image" in res.err
+    after = engine.api.inspect_image(image)
+    assert after["Id"] != before  # the npm layer ran again
+    assert "Claude Code" in _run(engine, image, "claude", "--version")
