@@ -1,0 +1,378 @@
+"""Change tracking of a session: baseline, diffs, checkpoints, revert, audit bundles.
+
+The tracking repository lives inside the container, where the agent cannot write:
+GIT_DIR=/var/lib/claudex/track.git (root, 0700) with the work tree /workspace, so the mounted
+directories and the files outside them are tracked together. Every operation is one docker
+exec (as root) of `tracking_script.py`, which holds the git side and explains how mounted git
+repositories are tracked file by file without touching their own `.git`.
+
+Pure data (`ChangedFile`, `Checkpoint`, ...) is what the dashboard's Changes tab consumes;
+`Tracker.changes()` and `Tracker.file_diff()` block and are meant for a worker thread.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from container import labels
+from container.engine import engine_errors
+from container.errors import ClaudexError, UsageError
+from container.mounts import WORKSPACE
+from container.state import state_dir
+
+if TYPE_CHECKING:
+    from docker import APIClient
+
+Status = Literal["added", "modified", "deleted", "renamed", "copied", "type-changed"]
+_STATUS: dict[str, Status] = {
+    "A": "added",
+    "M": "modified",
+    "D": "deleted",
+    "R": "renamed",
+    "C": "copied",
+    "T": "type-changed",
+}
+
+
+class TrackingError(ClaudexError):
+    """Change tracking is off, unavailable, or a tracking operation failed."""
+
+
+class BaselineMissing(TrackingError):
+    """The session has no baseline yet (it is being recorded, or tracking never started)."""
+
+
+@dataclass(frozen=True)
+class ChangedFile:
+    """One file that differs from the baseline. Line counts are 0 for binary files."""
+
+    path: str
+    status: Status
+    added: int
+    removed: int
+    binary: bool
+    old_path: str | None = None  # renamed/copied from
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    commit: str
+    time: datetime
+    message: str
+    baseline: bool
+
+    @property
+    def short(self) -> str:
+        return self.commit[:12]
+
+
+@dataclass(frozen=True)
+class Baseline:
+    commit: str
+    created: bool  # False: it existed already
+    files: int | None = None
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class RevertResult:
+    restored: list[str]
+    deleted: list[str]
+    matched: bool  # some tracked file matched the paths
+
+    @property
+    def empty(self) -> bool:
+        return not (self.restored or self.deleted)
+
+
+@cache
+def _script() -> str:
+    return Path(__file__).with_name("tracking_script.py").read_text()
+
+
+def parse_changes(raw: bytes) -> list[ChangedFile]:
+    """`git diff-tree -r -z -M --raw --numstat` output -> ChangedFile list, in git's order."""
+    fields = raw.split(b"\0")
+    statuses: list[tuple[str, str, str | None]] = []  # (letter, path, old path)
+    counts: dict[str, tuple[int, int, bool]] = {}
+    i = 0
+    while i < len(fields):
+        field_ = fields[i]
+        if not field_:
+            i += 1
+            continue
+        if field_.startswith(b":"):
+            letter = field_.split()[-1][:1].decode()
+            if letter in ("R", "C"):
+                old, new = os.fsdecode(fields[i + 1]), os.fsdecode(fields[i + 2])
+                statuses.append((letter, new, old))
+                i += 3
+            else:
+                statuses.append((letter, os.fsdecode(fields[i + 1]), None))
+                i += 2
+            continue
+        # numstat: "added\tremoved\tpath", or "added\tremoved\t" then old, new for renames
+        added, removed, name = field_.split(b"\t", 2)
+        if name:
+            i += 1
+        else:
+            name = fields[i + 2]
+            i += 3
+        binary = added == b"-"
+        counts[os.fsdecode(name)] = (
+            0 if binary else int(added),
+            0 if binary else int(removed),
+            binary,
+        )
+    out = []
+    for letter, path, from_path in statuses:
+        n_added, n_removed, is_binary = counts.get(path, (0, 0, False))
+        status = _STATUS.get(letter, "modified")
+        out.append(ChangedFile(path, status, n_added, n_removed, is_binary, from_path))
+    return out
+
+
+def mount_targets(attrs: dict[str, Any]) -> dict[str, str]:
+    """Host dir -> container dir of the directories mounted right under /workspace."""
+    targets = {}
+    for m in attrs.get("Mounts") or []:
+        dest = m.get("Destination", "")
+        if posixpath.dirname(dest) == WORKSPACE and m.get("Type") == "bind":
+            targets[m.get("Source", "")] = dest
+    return targets
+
+
+def workspace_path(path: str, mounts: dict[str, str], cwd: str | None = None) -> str:
+    """A path the user typed -> a path relative to /workspace (a git pathspec).
+
+    `/workspace/...` is taken as is; a host path inside a mounted directory is translated
+    (it need not exist: deleted files are named too); anything else is relative to /workspace.
+    """
+    if path.startswith(WORKSPACE + "/") or path == WORKSPACE:
+        return posixpath.relpath(posixpath.normpath(path), WORKSPACE)
+    host = os.path.abspath(os.path.join(cwd or os.getcwd(), path))
+    for source, target in sorted(mounts.items(), key=lambda kv: -len(kv[0])):
+        real = os.path.realpath(source)
+        for base in {source, real}:
+            if host == base or host.startswith(base.rstrip("/") + "/"):
+                inner = os.path.relpath(host, base)
+                rel = posixpath.relpath(target, WORKSPACE)
+                return rel if inner == "." else posixpath.join(rel, inner)
+    if os.path.isabs(path):
+        raise UsageError(
+            f"{path} is neither in a mounted directory nor under {WORKSPACE}",
+            f"name files by their host path in a mounted directory, or relative to {WORKSPACE}",
+        )
+    return posixpath.normpath(path)
+
+
+class Tracker:
+    """The tracking repository of one session (operations need the session running)."""
+
+    def __init__(self, api: APIClient, session: labels.SessionInfo) -> None:
+        self.api = api
+        self.session = session
+        self._mounts: dict[str, str] | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """Tracking runs for sessions this claudex made, unless started with --no-git."""
+        return self.session.managed and self.session.labels.get(labels.GIT, "on") != "off"
+
+    def require(self) -> None:
+        if not self.session.managed:
+            raise TrackingError(
+                f"session {self.session.name} was not made by this claudex: it has no change "
+                "tracking",
+                f"recreate it with `claudex --replace {' '.join(self.session.mounts)}`",
+            )
+        if not self.enabled:
+            raise TrackingError(
+                f"change tracking is off for session {self.session.name} (started with --no-git)",
+                "recreate it without --no-git to track changes",
+            )
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _exec(
+        self, *args: str, sink: Callable[[bytes], Any] | None = None, action: str = "tracking"
+    ) -> bytes:
+        """Run the tracking script in the session; stdout to `sink` (streamed) or returned."""
+        self.require()
+        cmd = ["python3", "-c", _script(), *args]
+        out = bytearray()
+        err = bytearray()
+        with engine_errors(f"{action} in {self.session.name}"):
+            exec_id = self.api.exec_create(
+                self.session.id, cmd, user="root", workdir="/", stdout=True, stderr=True
+            )["Id"]
+            for chunk_out, chunk_err in self.api.exec_start(exec_id, stream=True, demux=True):
+                if chunk_out:
+                    if sink is None:
+                        out += chunk_out
+                    else:
+                        sink(chunk_out)
+                if chunk_err:
+                    err += chunk_err
+            code = self.api.exec_inspect(exec_id).get("ExitCode")
+        message = err.decode(errors="replace").strip()
+        if code == 3:
+            raise BaselineMissing(
+                f"session {self.session.name} has no baseline yet",
+                "it is recorded when the session starts; run `claudex "
+                f"{' '.join(self.session.mounts)}` to start it",
+            )
+        if code:
+            last = message.splitlines()[-1] if message else f"exit code {code}"
+            if "python3" in message and "not found" in message:
+                last = "the session image has no python3"
+            raise TrackingError(
+                f"{action} failed in {self.session.name}: {last}",
+                "is the session image current? (`claudex build`)",
+            )
+        return bytes(out)
+
+    def _json(self, *args: str, action: str) -> Any:
+        import json
+
+        return json.loads(self._exec(*args, action=action) or b"null")
+
+    def mounts(self) -> dict[str, str]:
+        """Host dir -> /workspace/<name> for this session's mounted directories."""
+        if self._mounts is None:
+            with engine_errors(f"inspecting {self.session.name}"):
+                attrs = self.api.inspect_container(self.session.id)
+            self._mounts = mount_targets(attrs)
+        return self._mounts
+
+    # -- API -------------------------------------------------------------------------------
+
+    def has_baseline(self) -> bool:
+        return bool(self._json("status", action="reading tracking status").get("baseline"))
+
+    def ensure_baseline(self) -> Baseline:
+        """Record the baseline commit unless one exists (blocks: seconds on large trees)."""
+        data = self._json("baseline", action="recording the baseline")
+        return Baseline(data["commit"], data["created"], data.get("files"), data["seconds"])
+
+    def changes(self, paths: Sequence[str] = ()) -> list[ChangedFile]:
+        """Files changed since the baseline, with added/removed line counts."""
+        return parse_changes(self._exec("changes", *paths, action="listing changes"))
+
+    def file_diff(self, path: str, old_path: str | None = None) -> str:
+        """The unified diff of one file against the baseline (binary files: one line)."""
+        paths = [path, old_path] if old_path else [path]
+        return self.diff(paths).decode(errors="replace")
+
+    def diff(
+        self,
+        paths: Sequence[str] = (),
+        mode: Literal["patch", "stat", "name-only"] = "patch",
+        color: bool = False,
+        sink: Callable[[bytes], Any] | None = None,
+    ) -> bytes:
+        """The diff against the baseline; streamed to `sink` when given."""
+        args = ["diff", mode, "always" if color else "never", *paths]
+        return self._exec(*args, sink=sink, action="computing the diff")
+
+    def checkpoint(self, message: str) -> tuple[str, bool]:
+        """Commit the current files; (commit id, False when nothing changed since the last)."""
+        data = self._json("checkpoint", message, action="recording a checkpoint")
+        return data["commit"], data["created"]
+
+    def log(self) -> list[Checkpoint]:
+        """Checkpoints, newest first; the last one is the baseline."""
+        return [
+            Checkpoint(
+                e["commit"],
+                datetime.fromtimestamp(e["time"], UTC).astimezone(),
+                e["message"],
+                e["baseline"],
+            )
+            for e in self._json("log", action="reading checkpoints")
+        ]
+
+    def revert(self, paths: Sequence[str], dry_run: bool = False) -> RevertResult:
+        """Files under `paths` back to the last checkpoint (written as the agent user)."""
+        uid, _, gid = self.session.labels.get(labels.AGENT_UID, "1000:1000").partition(":")
+        data = self._json(
+            "revert", uid, gid or uid, "1" if dry_run else "0", *paths, action="reverting"
+        )
+        return RevertResult(data["restored"], data["deleted"], data["matched"])
+
+    def outside_files(self) -> list[str]:
+        """Files in /workspace outside the mounted directories (gone with the container)."""
+        names = [posixpath.basename(t) for t in self.mounts().values()]
+        return list(self._json("outside", *names, action="listing files")["files"])
+
+    def export_bundle(self, directory: Path | None = None) -> Path:
+        """The whole history (with the current files as a last commit) as a git bundle."""
+        folder = directory or state_dir() / "audit"
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        path = folder / f"{self.session.name}-{stamp}.bundle"
+        part = path.with_name(path.name + ".part")
+        try:
+            with open(part, "wb") as fh:
+                self._exec("bundle", sink=fh.write, action="exporting the history")
+            if part.stat().st_size == 0:
+                raise TrackingError(f"exporting the history of {self.session.name} gave nothing")
+            part.replace(path)
+        finally:
+            part.unlink(missing_ok=True)
+        return path
+
+
+@dataclass
+class BaselineJob:
+    """`ensure_baseline` in a thread, so a dashboard never waits for a large tree."""
+
+    tracker: Tracker
+    on_done: Callable[[BaselineJob], None] | None = None
+    result: Baseline | None = None
+    error: ClaudexError | None = None
+    _thread: threading.Thread | None = field(default=None, repr=False)
+
+    def start(self) -> BaselineJob:
+        self._thread = threading.Thread(
+            target=self._run, name=f"claudex-baseline-{self.tracker.session.name}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            self.result = self.tracker.ensure_baseline()
+        except ClaudexError as exc:
+            self.error = exc
+        except Exception as exc:  # reported through .error, never a traceback on screen
+            self.error = TrackingError(f"recording the baseline failed: {exc}")
+        if self.on_done:
+            self.on_done(self)
+
+    def done(self) -> bool:
+        return self._thread is not None and not self._thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> Baseline | None:
+        if self._thread:
+            self._thread.join(timeout)
+        if self.error:
+            raise self.error
+        return self.result
+
+
+def start_baseline(
+    api: APIClient,
+    session: labels.SessionInfo,
+    on_done: Callable[[BaselineJob], None] | None = None,
+) -> BaselineJob:
+    """Start recording the baseline in the background; returns at once."""
+    return BaselineJob(Tracker(api, session), on_done).start()
