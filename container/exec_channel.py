@@ -42,15 +42,25 @@ class DockerExec:
         workdir: working directory inside the container.
     """
 
-    def __init__(self, client: Any, container: str, command: Sequence[str], *,
-                 user: str | None = None, environment: Mapping[str, str] | None = None,
-                 workdir: str | None = None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        container: str,
+        command: Sequence[str],
+        *,
+        user: str | None = None,
+        environment: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+    ) -> None:
         self.api = _api(client)
         self.container = container
         self.command = list(command)
         self.user = user
-        self.environment = {"TERM": "xterm-256color", "COLORTERM": "truecolor",
-                            **(environment or {})}
+        self.environment = {
+            "TERM": "xterm-256color",
+            "COLORTERM": "truecolor",
+            **(environment or {}),
+        }
         self.workdir = workdir
         self.exec_id: str | None = None
         self._sock: socket.socket | None = None
@@ -58,8 +68,14 @@ class DockerExec:
 
     def start(self, rows: int, columns: int) -> None:
         created = self.api.exec_create(
-            self.container, self.command, stdin=True, tty=True, user=self.user or "",
-            environment=self.environment, workdir=self.workdir)
+            self.container,
+            self.command,
+            stdin=True,
+            tty=True,
+            user=self.user or "",
+            environment=self.environment,
+            workdir=self.workdir,
+        )
         self.exec_id = created["Id"]
         self._response = self.api.exec_start(self.exec_id, tty=True, socket=True)
         raw = getattr(self._response, "_sock", self._response)

@@ -35,8 +35,12 @@ def test_image(docker_client: docker.DockerClient) -> str:
 @pytest.fixture
 def container_id(docker_client: docker.DockerClient, test_image: str) -> Iterator[str]:
     container = docker_client.containers.run(
-        test_image, ["sleep", "infinity"], detach=True, init=True,
-        name=f"claudex-test-exec-{uuid.uuid4().hex[:8]}")
+        test_image,
+        ["sleep", "infinity"],
+        detach=True,
+        init=True,
+        name=f"claudex-test-exec-{uuid.uuid4().hex[:8]}",
+    )
     try:
         yield container.id
     finally:
@@ -68,10 +72,17 @@ async def wait_for(pilot, predicate: Callable[[], bool], timeout: float = 15.0) 
 
 
 async def test_shell_in_container_types_and_resizes(
-        docker_client: docker.DockerClient, container_id: str) -> None:
+    docker_client: docker.DockerClient, container_id: str
+) -> None:
     def factory() -> DockerExec:
-        return DockerExec(docker_client, container_id, ["bash", "--norc", "-i"],
-                          user="nobody", environment={"PS1": "ctr$ "}, workdir="/tmp")
+        return DockerExec(
+            docker_client,
+            container_id,
+            ["bash", "--norc", "-i"],
+            user="nobody",
+            environment={"PS1": "ctr$ "},
+            workdir="/tmp",
+        )
 
     app = ExecApp(factory)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -79,8 +90,20 @@ async def test_shell_in_container_types_and_resizes(
         await pilot.pause(0.5)
         await pilot.press("enter")  # the first prompt may be lost (docker-py#3332)
         await wait_for(pilot, lambda: "ctr$" in term.screen_text)
-        await pilot.press(*"echo", "space", *"hi-from-", "dollar_sign", *"(id", "space",
-                          "minus", *"un)", "space", "dollar_sign", *"PWD", "enter")
+        await pilot.press(
+            *"echo",
+            "space",
+            *"hi-from-",
+            "dollar_sign",
+            *"(id",
+            "space",
+            "minus",
+            *"un)",
+            "space",
+            "dollar_sign",
+            *"PWD",
+            "enter",
+        )
         await wait_for(pilot, lambda: "hi-from-nobody /tmp" in term.screen_text)
         await pilot.press(*"tput", "space", *"cols", "enter")
         await wait_for(pilot, lambda: "\n120\n" in term.screen_text)
@@ -96,12 +119,16 @@ async def test_shell_in_container_types_and_resizes(
 
 
 def test_exec_channel_with_api_client_and_pump(
-        docker_client: docker.DockerClient, container_id: str) -> None:
+    docker_client: docker.DockerClient, container_id: str
+) -> None:
     """The APIClient form, driven by the pump alone (no Textual app)."""
     output: list[bytes] = []
     ended: list[tuple[int | None, str | None]] = []
-    channel = DockerExec(docker_client.api, container_id,
-                         ["sh", "-c", "stty size; printf 'caf\\303\\251\\n'; exit 4"])
+    channel = DockerExec(
+        docker_client.api,
+        container_id,
+        ["sh", "-c", "stty size; printf 'caf\\303\\251\\n'; exit 4"],
+    )
     pump = ChannelPump(channel, output.append, lambda code, err: ended.append((code, err)))
     pump.start(33, 77)
     pump.join(15)

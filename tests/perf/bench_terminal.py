@@ -24,9 +24,30 @@ from widgets.terminal.emulator import TerminalEmulator
 
 COLUMNS, LINES = 120, 40
 CHUNK = 4096  # a typical PTY read
-WORDS = ("const", "return", "function", "import", "self", "await", "value", "result", "error",
-         "config", "session", "container", "terminal", "render", "update", "index", "token",
-         "中文", "测试", "✓", "→", "…")
+WORDS = (
+    "const",
+    "return",
+    "function",
+    "import",
+    "self",
+    "await",
+    "value",
+    "result",
+    "error",
+    "config",
+    "session",
+    "container",
+    "terminal",
+    "render",
+    "update",
+    "index",
+    "token",
+    "中文",
+    "测试",
+    "✓",
+    "→",
+    "…",
+)
 
 
 def _words(rng: random.Random, count: int) -> str:
@@ -43,9 +64,11 @@ def agent_stream(seed: int = 7, frames: int = 400) -> bytes:
             for _ in range(12):
                 sha = f"{rng.getrandbits(28):07x}"
                 out.append(f"\x1b[33m{sha}\x1b[m \x1b[1;32m(HEAD)\x1b[m {_words(rng, 7)}\r\n")
-                out.append(f"\x1b[38;5;{rng.randrange(256)}m{_words(rng, 5)}\x1b[0m "
-                           f"\x1b[38;2;{rng.randrange(256)};{rng.randrange(256)};"
-                           f"{rng.randrange(256)}m{_words(rng, 4)}\x1b[39m\r\n")
+                out.append(
+                    f"\x1b[38;5;{rng.randrange(256)}m{_words(rng, 5)}\x1b[0m "
+                    f"\x1b[38;2;{rng.randrange(256)};{rng.randrange(256)};"
+                    f"{rng.randrange(256)}m{_words(rng, 4)}\x1b[39m\r\n"
+                )
         elif kind == 1:  # a diff
             for _ in range(10):
                 sign, colour = rng.choice((("+", 32), ("-", 31), (" ", 39)))
@@ -59,11 +82,14 @@ def agent_stream(seed: int = 7, frames: int = 400) -> bytes:
             height = 14
             out.append("\x1b[?2026h")
             out.append("\x1b[2K\x1b[1A" * (height - 1) + "\x1b[2K\x1b[G")
-            out.append(f"\x1b[38;2;215;119;87m✻\x1b[39m \x1b[1mWorking…\x1b[22m "
-                       f"\x1b[2m({frame}s · esc to interrupt)\x1b[22m\r\n")
+            out.append(
+                f"\x1b[38;2;215;119;87m✻\x1b[39m \x1b[1mWorking…\x1b[22m "
+                f"\x1b[2m({frame}s · esc to interrupt)\x1b[22m\r\n"
+            )
             for row in range(height - 3):
-                out.append(f"\x1b[48;5;236m \x1b[49m \x1b[38;5;{100 + row}m"
-                           f"{_words(rng, 8)}\x1b[39m\r\n")
+                out.append(
+                    f"\x1b[48;5;236m \x1b[49m \x1b[38;5;{100 + row}m{_words(rng, 8)}\x1b[39m\r\n"
+                )
             out.append("\x1b[38;5;244m╭" + "─" * 60 + "╮\x1b[39m\r\n")
             out.append(f"\x1b[38;5;244m│\x1b[39m > {_words(rng, 3)}\x1b[7m \x1b[27m")
             out.append("\x1b[?2026l")
@@ -77,7 +103,7 @@ def _cells(screen: pyte.Screen) -> list[list[pyte.screens.Char]]:
 def _run(screen: pyte.Screen, feed, data: bytes) -> float:  # type: ignore[no-untyped-def]
     start = time.perf_counter()
     for offset in range(0, len(data), CHUNK):
-        feed(data[offset:offset + CHUNK])
+        feed(data[offset : offset + CHUNK])
     return time.perf_counter() - start
 
 
@@ -97,8 +123,10 @@ def main() -> None:
     assert (ours.cursor.x, ours.cursor.y) == (stock.cursor.x, stock.cursor.y)
 
     mib = len(data) / (1 << 20)
-    print(f"stream: {len(data):,} bytes ({mib:.2f} MiB), {COLUMNS}x{LINES}, "
-          f"{CHUNK}-byte chunks, best of {repeats}")
+    print(
+        f"stream: {len(data):,} bytes ({mib:.2f} MiB), {COLUMNS}x{LINES}, "
+        f"{CHUNK}-byte chunks, best of {repeats}"
+    )
     print(f"stock pyte       : {best_pyte * 1000:8.1f} ms  ({mib / best_pyte:6.2f} MiB/s)")
     print(f"TerminalEmulator : {best_ours * 1000:8.1f} ms  ({mib / best_ours:6.2f} MiB/s)")
     print(f"speed-up         : {best_pyte / best_ours:8.2f}x  (screens identical)")

@@ -12,8 +12,9 @@ from widgets.terminal.emulator import TerminalEmulator
 DATA = Path(__file__).parent / "data"
 
 
-def make(columns: int = 20, lines: int = 5, **kwargs: object) -> tuple[TerminalEmulator,
-                                                                      list[bytes]]:
+def make(
+    columns: int = 20, lines: int = 5, **kwargs: object
+) -> tuple[TerminalEmulator, list[bytes]]:
     replies: list[bytes] = []
     emulator = TerminalEmulator(columns, lines, on_reply=replies.append, **kwargs)  # type: ignore[arg-type]
     return emulator, replies
@@ -35,7 +36,7 @@ def test_utf8_and_escapes_split_across_reads() -> None:
     emulator, _ = make()
     data = "né 中 \x1b[31mred\x1b[0m 🙂!".encode()
     for i in range(len(data)):  # one byte at a time
-        emulator.feed(data[i:i + 1])
+        emulator.feed(data[i : i + 1])
     assert rows(emulator)[0] == "né 中 red 🙂!"
     red = rows(emulator)[0].index("red") + 1  # the wide char takes two cells
     assert emulator.buffer[0][red].fg == "red"
@@ -60,11 +61,19 @@ def test_combining_and_variation_selectors_stay_in_their_cell() -> None:
 
 def test_sgr_16_256_truecolor_and_text_attributes() -> None:
     emulator, _ = make(30, 2)
-    emulator.feed(b"\x1b[1;3;4;7;31;42mA\x1b[0m\x1b[91;104mB\x1b[38;5;208;48;5;17mC"
-                  b"\x1b[38;2;1;2;3mD\x1b[38:2::250:128:0mE\x1b[4:0;9mF\x1b[22;23;24;27;29mG")
+    emulator.feed(
+        b"\x1b[1;3;4;7;31;42mA\x1b[0m\x1b[91;104mB\x1b[38;5;208;48;5;17mC"
+        b"\x1b[38;2;1;2;3mD\x1b[38:2::250:128:0mE\x1b[4:0;9mF\x1b[22;23;24;27;29mG"
+    )
     a, b, c, d, e, f, g = (emulator.buffer[0][x] for x in range(7))
     assert (a.fg, a.bg, a.bold, a.italics, a.underscore, a.reverse) == (
-        "red", "green", True, True, True, True)
+        "red",
+        "green",
+        True,
+        True,
+        True,
+        True,
+    )
     assert (b.fg, b.bg, b.bold) == ("brightred", "brightblue", False)
     assert (c.fg, c.bg) == ("ff8700", "00005f")
     assert d.fg == "010203"
@@ -136,8 +145,13 @@ def test_modes_cursor_keys_keypad_paste_focus_sync() -> None:
     assert emulator.bracketed_paste and emulator.focus_events and emulator.synchronized
     assert emulator.alternate_scroll
     emulator.feed(b"\x1b[?1l\x1b>\x1b[?2004l\x1b[?1004l\x1b[?2026l")
-    assert not (emulator.cursor_keys_application or emulator.keypad_application
-                or emulator.bracketed_paste or emulator.focus_events or emulator.synchronized)
+    assert not (
+        emulator.cursor_keys_application
+        or emulator.keypad_application
+        or emulator.bracketed_paste
+        or emulator.focus_events
+        or emulator.synchronized
+    )
 
 
 def test_mouse_modes_replace_each_other() -> None:
@@ -165,8 +179,7 @@ def test_cursor_visibility() -> None:
 def test_title_and_bell() -> None:
     titles: list[str] = []
     bells: list[None] = []
-    emulator = TerminalEmulator(20, 2, on_title=titles.append,
-                                on_bell=lambda: bells.append(None))
+    emulator = TerminalEmulator(20, 2, on_title=titles.append, on_bell=lambda: bells.append(None))
     emulator.feed(b"\x1b]0;first\x07\x1b]2;second\x1b\\x\x07\x07")
     assert titles == ["first", "second"] and emulator.title == "second"
     assert emulator.bell_count == 2 and len(bells) == 2
@@ -175,12 +188,23 @@ def test_title_and_bell() -> None:
 
 def test_replies_to_queries() -> None:
     emulator, replies = make(20, 5)
-    emulator.feed(b"ab\x1b[3;4H\x1b[6n\x1b[5n\x1b[c\x1b[>c\x1b[?6n\x1b[?2026$p\x1b[?7$p"
-                  b"\x1b[?9999$p\x1b]11;?\x07\x1bP+q544e\x1b\\\x1b[18t")
+    emulator.feed(
+        b"ab\x1b[3;4H\x1b[6n\x1b[5n\x1b[c\x1b[>c\x1b[?6n\x1b[?2026$p\x1b[?7$p"
+        b"\x1b[?9999$p\x1b]11;?\x07\x1bP+q544e\x1b\\\x1b[18t"
+    )
     assert replies == [
-        b"\x1b[3;4R", b"\x1b[0n", b"\x1b[?62;22c", b"\x1b[>1;10;0c", b"\x1b[?3;4R",
-        b"\x1b[?2026;2$y", b"\x1b[?7;1$y", b"\x1b[?9999;0$y",
-        b"\x1b]11;rgb:0000/0000/0000\x1b\\", b"\x1bP0+r\x1b\\", b"\x1b[8;5;20t"]
+        b"\x1b[3;4R",
+        b"\x1b[0n",
+        b"\x1b[?62;22c",
+        b"\x1b[>1;10;0c",
+        b"\x1b[?3;4R",
+        b"\x1b[?2026;2$y",
+        b"\x1b[?7;1$y",
+        b"\x1b[?9999;0$y",
+        b"\x1b]11;rgb:0000/0000/0000\x1b\\",
+        b"\x1bP0+r\x1b\\",
+        b"\x1b[8;5;20t",
+    ]
 
 
 def test_cursor_save_restore_is_one_reusable_slot() -> None:
@@ -246,7 +270,8 @@ def test_same_screen_as_stock_pyte_on_a_recording(name: str) -> None:
     pyte.ByteStream(stock).feed(data)
     assert ours.display == stock.display
     assert [[ours.buffer[y][x] for x in range(80)] for y in range(24)] == [
-        [stock.buffer[y][x] for x in range(80)] for y in range(24)]
+        [stock.buffer[y][x] for x in range(80)] for y in range(24)
+    ]
 
 
 def test_recorded_vim_session_ends_on_main_screen() -> None:

@@ -13,14 +13,58 @@ DATA = Path(__file__).parent / "data"
 RECORDINGS = sorted(DATA.glob("*.bin"))
 # Fragments that tend to reach odd corners: partial and nested sequences, huge parameters,
 # C1 controls, mode switches, resizes of the alternate screen.
-FRAGMENTS = [b"\x1b", b"\x1b[", b"\x1b[?", b"\x1b]", b"\x1bP", b"\x9b", b"\x9d", b"\x07",
-             b"\x1b\\", b";", b":", b"99999", b"\x1b[?1049h", b"\x1b[?1049l", b"\x1b[?47h",
-             b"\x1b[r", b"\x1b[2;1r", b"\x1b[?6h", b"\x1b[99;99H", b"\x1b[>4;2m", b"\x1b[4:3m",
-             b"\x1b[38;2;999;1m", b"\x1b[38;5;300m", b"\x1b(0", b"\x0e", b"\x0f", b"\x1b#8",
-             "中🙂\u0301\ufe0f".encode(), b"\xff\xfe", b"\x1b[9999b", b"\x1b[?2026h",
-             b"\x1b[2J", b"\x1b[3J", b"\x1bc", b"\x1b[!p", b"\x1b[0 q", b"\x1b[?3h",
-             b"\x1b[4h", b"\x1b[20h", b"\x1b[9999@", b"\x1b[9999L", b"\x1b[9999M", b"\r\n",
-             b"\t", b"\x08", b"\x1b[Z", b"\x1b[9999I", b"\x1b7", b"\x1b8", b"\x1bM"]
+FRAGMENTS = [
+    b"\x1b",
+    b"\x1b[",
+    b"\x1b[?",
+    b"\x1b]",
+    b"\x1bP",
+    b"\x9b",
+    b"\x9d",
+    b"\x07",
+    b"\x1b\\",
+    b";",
+    b":",
+    b"99999",
+    b"\x1b[?1049h",
+    b"\x1b[?1049l",
+    b"\x1b[?47h",
+    b"\x1b[r",
+    b"\x1b[2;1r",
+    b"\x1b[?6h",
+    b"\x1b[99;99H",
+    b"\x1b[>4;2m",
+    b"\x1b[4:3m",
+    b"\x1b[38;2;999;1m",
+    b"\x1b[38;5;300m",
+    b"\x1b(0",
+    b"\x0e",
+    b"\x0f",
+    b"\x1b#8",
+    "中🙂\u0301\ufe0f".encode(),
+    b"\xff\xfe",
+    b"\x1b[9999b",
+    b"\x1b[?2026h",
+    b"\x1b[2J",
+    b"\x1b[3J",
+    b"\x1bc",
+    b"\x1b[!p",
+    b"\x1b[0 q",
+    b"\x1b[?3h",
+    b"\x1b[4h",
+    b"\x1b[20h",
+    b"\x1b[9999@",
+    b"\x1b[9999L",
+    b"\x1b[9999M",
+    b"\r\n",
+    b"\t",
+    b"\x08",
+    b"\x1b[Z",
+    b"\x1b[9999I",
+    b"\x1b7",
+    b"\x1b8",
+    b"\x1bM",
+]
 
 
 def check(emulator: TerminalEmulator) -> None:
@@ -36,8 +80,9 @@ def check(emulator: TerminalEmulator) -> None:
 @pytest.mark.parametrize("seed", range(30))
 def test_random_bytes(seed: int) -> None:
     rng = random.Random(seed)
-    emulator = TerminalEmulator(rng.randint(1, 90), rng.randint(1, 30), scrollback=50,
-                                on_reply=lambda data: None)
+    emulator = TerminalEmulator(
+        rng.randint(1, 90), rng.randint(1, 30), scrollback=50, on_reply=lambda data: None
+    )
     for _ in range(60):
         emulator.feed(rng.randbytes(rng.randint(0, 300)))
         if rng.random() < 0.05:
@@ -67,7 +112,7 @@ def test_mutated_recordings(recording: Path, seed: int) -> None:
         if action < 0.4:
             data[position] = rng.randrange(256)
         elif action < 0.7:
-            del data[position:position + rng.randint(1, 8)]
+            del data[position : position + rng.randint(1, 8)]
         else:
             data[position:position] = rng.choice(FRAGMENTS)
     emulator = TerminalEmulator(80, 24, on_reply=lambda data: None)
@@ -75,6 +120,6 @@ def test_mutated_recordings(recording: Path, seed: int) -> None:
     offset = 0
     while offset < len(data):
         step = rng.randint(1, 700)
-        emulator.feed(bytes(data[offset:offset + step]))
+        emulator.feed(bytes(data[offset : offset + step]))
         offset += step
     check(emulator)

@@ -130,8 +130,7 @@ async def test_vim_alternate_screen_and_back() -> None:
         await type_text(pilot, "echo before-vim\n")
         await wait_for(pilot, screen_has(term, "before-vim\n$"))
         await type_text(pilot, "vim -u NONE -N /tmp/claudex-vim-test.txt\n")
-        await wait_for(pilot, lambda: term.emulator.in_alternate_screen
-                       and "~" in term.screen_text)
+        await wait_for(pilot, lambda: term.emulator.in_alternate_screen and "~" in term.screen_text)
         assert "before-vim" not in term.screen_text
         await type_text(pilot, "ihello from vim")
         await pilot.press("escape")
@@ -153,8 +152,9 @@ async def test_less_pages_and_quits() -> None:
         term = app.query_one(TerminalWidget)
         await wait_for(pilot, screen_has(term, "$"))
         await type_text(pilot, "seq 1 500 | less\n")
-        await wait_for(pilot, lambda: term.emulator.in_alternate_screen
-                       and term.display_lines[0] == "1")
+        await wait_for(
+            pilot, lambda: term.emulator.in_alternate_screen and term.display_lines[0] == "1"
+        )
         height = term.size.height
         assert term.display_lines[height - 2] == str(height - 1)
         await pilot.press("space")
@@ -173,8 +173,9 @@ async def test_top_draws_full_screen() -> None:
     app = TerminalApp(["top", "-d", "0.5"])
     async with app.run_test(size=SIZE) as pilot:
         term = app.query_one(TerminalWidget)
-        await wait_for(pilot, lambda: "PID" in term.screen_text and "load average" in
-                       term.screen_text)
+        await wait_for(
+            pilot, lambda: "PID" in term.screen_text and "load average" in term.screen_text
+        )
         assert term.display_lines[0].startswith("top - ")
         await pilot.press("q")
         await wait_for(pilot, lambda: term.exited)

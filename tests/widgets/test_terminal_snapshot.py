@@ -10,13 +10,15 @@ from tests.widgets.test_terminal_widget import ScriptedChannel
 from widgets.terminal.widget import TerminalWidget
 
 OUTPUT = (
-    (b"\x1b[1;32m$\x1b[0m git log --oneline --color\r\n"
-    b"\x1b[33me8b5208\x1b[m \x1b[36m(\x1b[1;36mHEAD\x1b[m\x1b[36m)\x1b[m exec channel\r\n"
-    b"\x1b[33m02c3cbf\x1b[m widget and pump\r\n"
-    b"\x1b[31mred \x1b[32mgreen \x1b[34mblue \x1b[91mbright-red \x1b[0m"
-    b"\x1b[38;5;208m256-orange \x1b[38;2;120;80;255mtruecolor\x1b[0m\r\n"
-    b"\x1b[1mbold\x1b[0m \x1b[3mitalic\x1b[0m \x1b[4munderline\x1b[0m \x1b[7mreverse\x1b[0m "
-    b"\x1b[44;97m white on blue \x1b[0m\r\n")
+    (
+        b"\x1b[1;32m$\x1b[0m git log --oneline --color\r\n"
+        b"\x1b[33me8b5208\x1b[m \x1b[36m(\x1b[1;36mHEAD\x1b[m\x1b[36m)\x1b[m exec channel\r\n"
+        b"\x1b[33m02c3cbf\x1b[m widget and pump\r\n"
+        b"\x1b[31mred \x1b[32mgreen \x1b[34mblue \x1b[91mbright-red \x1b[0m"
+        b"\x1b[38;5;208m256-orange \x1b[38;2;120;80;255mtruecolor\x1b[0m\r\n"
+        b"\x1b[1mbold\x1b[0m \x1b[3mitalic\x1b[0m \x1b[4munderline\x1b[0m \x1b[7mreverse\x1b[0m "
+        b"\x1b[44;97m white on blue \x1b[0m\r\n"
+    )
     + "wide: 中文 ✓ 🙂 → done\r\n".encode()
     + b"\x1b[1;32m$\x1b[0m "
 )

@@ -356,7 +356,7 @@ class TerminalWidget(Widget, can_focus=True):
         self._frame_rows = [Line(self.emulator.default_char)] * self.emulator.lines
         for y in range(self.emulator.lines):
             self._snapshot_row(y)
-        self._versions = [v + 1 for v in self._versions[:self.emulator.lines]]
+        self._versions = [v + 1 for v in self._versions[: self.emulator.lines]]
         self._versions += [0] * (self.emulator.lines - len(self._versions))
         self._lines_cache.clear()
 
