@@ -21,6 +21,10 @@ commands:
   claudex push PATH...     copy files into a session
   claudex pull PATH...     copy files out of a session
   claudex shell [NAME]     a plain shell in a session, as the agent user
+  claudex diff [NAME]      what changed in a session since it started
+  claudex checkpoint       record the session's files as a checkpoint
+  claudex log [NAME]       list a session's checkpoints
+  claudex revert PATH...   restore files to the last checkpoint
 
 Run `claudex COMMAND --help` for the options of a command.
 A directory whose name is a command is given as ./NAME.
@@ -118,6 +122,18 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Copy files or directories out of a session (running or stopped).",
     ),
     "shell": ("shell", "run", "Open a plain interactive shell in a session, as the agent user."),
+    "diff": (
+        "tracking",
+        "run_diff",
+        "Show what changed in a session since its baseline (the files when it started).",
+    ),
+    "checkpoint": ("tracking", "run_checkpoint", "Record the session's files as a checkpoint."),
+    "log": ("tracking", "run_log", "List a session's checkpoints, newest first."),
+    "revert": (
+        "tracking",
+        "run_revert",
+        "Restore files or directories in a session to the last checkpoint.",
+    ),
 }
 
 

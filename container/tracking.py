@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from docker import APIClient
 
 Status = Literal["added", "modified", "deleted", "renamed", "copied", "type-changed"]
+DiffMode = Literal["patch", "stat", "name-only"]
 _STATUS: dict[str, Status] = {
     "A": "added",
     "M": "modified",
@@ -275,7 +276,7 @@ class Tracker:
     def diff(
         self,
         paths: Sequence[str] = (),
-        mode: Literal["patch", "stat", "name-only"] = "patch",
+        mode: DiffMode = "patch",
         color: bool = False,
         sink: Callable[[bytes], Any] | None = None,
     ) -> bytes:

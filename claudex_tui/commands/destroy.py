@@ -7,6 +7,7 @@ import fnmatch
 import sys
 
 from claudex_tui import output
+from claudex_tui.commands import tracking
 from claudex_tui.commands.listing import add_filter_argument, apply_filters, parse_filters
 from container.engine import connect
 from container.errors import ClaudexError, SessionNotFound, UsageError
@@ -58,11 +59,29 @@ def run(args: argparse.Namespace) -> int:
             )
         for s in targets:
             print(f"  {s.name}  ({s.state})  {', '.join(s.mounts)}")
+            for line in tracking.describe_outside(tracking.outside_files(sessions, s)):
+                print(line)
         if not output.confirm(f"Destroy {len(targets)} session(s)?"):
             print("nothing destroyed")
             return 1
     failures = 0
     for s in targets:
+        try:
+            # The tracking history goes to the host first: nothing is lost with the container.
+            bundle = tracking.save_history(sessions, s)
+            if bundle:
+                print(f"saved the history of {s.name} to {bundle}")
+        except ClaudexError as exc:
+            if not args.force:
+                failures += 1
+                output.error(
+                    ClaudexError(
+                        f"not destroying {s.name}: its history could not be saved: {exc.message}",
+                        "add --force to destroy it anyway",
+                    )
+                )
+                continue
+            output.warn(f"the history of {s.name} could not be saved: {exc.message}")
         try:
             sessions.remove(s.name, force=True)
         except ClaudexError as exc:

@@ -1,0 +1,199 @@
+"""`claudex diff`, `checkpoint`, `log` and `revert`: the session's change tracking."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import UTC, datetime
+
+from claudex_tui import output
+from container.engine import connect
+from container.errors import SessionNotFound, UsageError
+from container.labels import SessionInfo
+from container.sessions import Sessions
+from container.tracking import DiffMode, Tracker, workspace_path
+
+
+def arguments(name: str, p: argparse.ArgumentParser) -> None:
+    session_help = "session (default: the one for the current directory)"
+    if name in ("diff", "revert"):
+        p.add_argument(
+            "targets",
+            nargs="*" if name == "diff" else "+",
+            metavar="[NAME] PATH",
+            help="a session name first (optional), then files or directories: host paths in a "
+            "mounted directory, or paths relative to /workspace",
+        )
+        p.add_argument("--name", help=session_help)
+    else:
+        p.add_argument("name", nargs="?", help=session_help)
+    if name == "diff":
+        how = p.add_mutually_exclusive_group()
+        how.add_argument("--stat", action="store_true", help="a summary per file")
+        how.add_argument("--name-only", action="store_true", help="only the changed paths")
+    if name == "checkpoint":
+        p.add_argument("-m", "--message", help="what this checkpoint is")
+    if name == "revert":
+        p.add_argument("--yes", "-y", action="store_true", help="do not ask")
+
+
+def _session_for_cwd(sessions: Sessions) -> SessionInfo:
+    """The session for this directory, or else one mounting a directory that contains it."""
+    try:
+        return sessions.resolve(None)
+    except SessionNotFound:
+        here = os.path.realpath(os.getcwd())
+        for s in sessions.list_sessions():
+            if any(here == m or here.startswith(m.rstrip("/") + "/") for m in s.mounts):
+                return s
+        raise
+
+
+def _resolve(
+    sessions: Sessions, name: str | None, targets: list[str]
+) -> tuple[SessionInfo, list[str]]:
+    """NAME PATH... or PATH...: a first word naming an existing session is the session."""
+    if name:
+        return sessions.get(name), targets
+    if targets:
+        names = {s.name for s in sessions.list_sessions()}
+        if targets[0] in names:
+            return sessions.get(targets[0]), targets[1:]
+    return _session_for_cwd(sessions), targets
+
+
+def _tracker(name: str | None, targets: list[str]) -> tuple[Tracker, list[str]]:
+    sessions = Sessions(connect())
+    session, paths = _resolve(sessions, name, targets)
+    tracker = Tracker(sessions.api, session)
+    tracker.require()
+    sessions.require_running(session)
+    mounts = tracker.mounts() if paths else {}
+    return tracker, [workspace_path(p, mounts) for p in paths]
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    tracker, paths = _tracker(args.name, args.targets)
+    mode: DiffMode = "stat" if args.stat else "name-only" if args.name_only else "patch"
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    wrote = False
+    out = sys.stdout.buffer
+
+    def sink(chunk: bytes) -> None:
+        nonlocal wrote
+        wrote = True
+        out.write(chunk)
+
+    tracker.diff(paths, mode=mode, color=color, sink=sink)
+    out.flush()
+    if not wrote:
+        output.info(f"no changes in {tracker.session.name} since the baseline")
+    return 0
+
+
+def run_checkpoint(args: argparse.Namespace) -> int:
+    tracker, _ = _tracker(args.name, [])
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    commit, created = tracker.checkpoint(args.message or f"checkpoint {stamp}")
+    if created:
+        print(f"checkpoint {commit[:12]} recorded in {tracker.session.name}")
+    else:
+        print(f"nothing changed since the last checkpoint ({commit[:12]})")
+    return 0
+
+
+def run_log(args: argparse.Namespace) -> int:
+    tracker, _ = _tracker(args.name, [])
+    rows = [
+        [
+            c.short,
+            c.time.strftime("%Y-%m-%d %H:%M:%S"),
+            ("(baseline) " if c.baseline else "") + c.message,
+        ]
+        for c in tracker.log()
+    ]
+    print(output.table(["COMMIT", "WHEN", "MESSAGE"], rows))
+    return 0
+
+
+def run_revert(args: argparse.Namespace) -> int:
+    tracker, paths = _tracker(args.name, args.targets)
+    if not paths:
+        raise UsageError("name the files or directories to revert", "see `claudex revert --help`")
+    plan = tracker.revert(paths, dry_run=True)
+    if not plan.matched:
+        raise UsageError(
+            f"no tracked file matches {' '.join(paths)}",
+            "paths are host paths in a mounted directory, or relative to /workspace "
+            "(see `claudex diff --name-only`)",
+        )
+    if plan.empty:
+        print("nothing to revert: the files are as in the last checkpoint")
+        return 0
+    if sys.stdin.isatty() and not args.yes:
+        for path in plan.restored:
+            print(f"  restore  {path}")
+        for path in plan.deleted:
+            print(f"  delete   {path}")
+        if not output.confirm(f"Revert {len(plan.restored) + len(plan.deleted)} file(s)?"):
+            print("nothing reverted")
+            return 1
+    done = tracker.revert(paths)
+    for path in done.restored:
+        print(f"restored {path}")
+    for path in done.deleted:
+        print(f"deleted {path}")
+    return 0
+
+
+# -- used by `claudex destroy` -------------------------------------------------------------
+
+
+def outside_files(sessions: Sessions, session: SessionInfo) -> list[str] | None:
+    """Files in /workspace outside the mounts, or None when that cannot be known now."""
+    from container.errors import ClaudexError
+
+    tracker = Tracker(sessions.api, session)
+    if not (session.running and session.managed):
+        return None
+    try:
+        return tracker.outside_files()
+    except ClaudexError:
+        return None
+
+
+def describe_outside(files: list[str] | None, limit: int = 10) -> list[str]:
+    """Lines for the destroy confirmation."""
+    if not files:
+        return []
+    lines = [f"    {len(files)} file(s) in /workspace outside the mounts will be lost:"]
+    lines += [f"      {f}" for f in files[:limit]]
+    if len(files) > limit:
+        lines.append(f"      ... and {len(files) - limit} more")
+    return lines
+
+
+def save_history(sessions: Sessions, session: SessionInfo) -> str | None:
+    """Export the tracking history as a bundle in the state folder; its path, or None when the
+    session has no tracking. A stopped session is started for it (it is removed next)."""
+    import time
+
+    from container.engine import engine_errors
+    from container.tracking import BaselineMissing
+
+    tracker = Tracker(sessions.api, session)
+    if not tracker.enabled:
+        return None
+    if not session.running:
+        with engine_errors(f"starting {session.name} to save its history"):
+            sessions.api.start(session.id)
+            deadline = time.monotonic() + 20
+            while not sessions.api.inspect_container(session.id)["State"].get("Running"):
+                if time.monotonic() > deadline:
+                    raise UsageError(f"{session.name} did not start to save its history")
+                time.sleep(0.1)
+    try:
+        return str(tracker.export_bundle())
+    except BaselineMissing:
+        return None
