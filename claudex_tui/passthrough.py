@@ -12,7 +12,11 @@ import termios
 import tty
 from collections.abc import Iterator
 
-from container.exec_socket import ExecSocket
+from container.exec_channel import DockerExec
+
+# Ctrl-]: telnet's escape key, the same key that leaves the dashboard's terminal. Neither
+# Claude Code, Codex nor tmux uses it, and it passes through SSH and tmux unchanged.
+DETACH = b"\x1d"
 
 
 @contextlib.contextmanager
@@ -25,29 +29,25 @@ def _raw_terminal(fd: int) -> Iterator[None]:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
-# Ctrl-]: telnet's escape key, the same key that leaves the dashboard's terminal. Neither
-# Claude Code, Codex nor tmux uses it, and it passes through SSH and tmux unchanged.
-DETACH = b"\x1d"
-
-
-def passthrough(handle: ExecSocket) -> int | None:
-    """Copy bytes both ways until the exec ends or the user presses Ctrl-] (returns None);
-    follow terminal resizes. Returns the exec's exit code."""
+def passthrough(channel: DockerExec) -> int | None:
+    """Copy bytes both ways until the exec ends (returns its exit code) or the user presses
+    Ctrl-] (returns None); terminal resizes follow."""
     stdin, stdout = sys.stdin.fileno(), sys.stdout.fileno()
-    sock = handle.sock
 
     def resize(*_args: object) -> None:
         size = shutil.get_terminal_size()
-        handle.resize(size.lines, size.columns)
+        with contextlib.suppress(Exception):
+            channel.resize(size.lines, size.columns)
 
+    size = shutil.get_terminal_size()
+    channel.start(size.lines, size.columns)
     previous = signal.signal(signal.SIGWINCH, resize)
-    resize()
     try:
         with _raw_terminal(stdin):
             while True:
-                readable, _, _ = select.select([sock, stdin], [], [])
-                if sock in readable:
-                    data = sock.recv(1 << 16)
+                readable, _, _ = select.select([channel, stdin], [], [])
+                if channel in readable:
+                    data = channel.read(0)
                     if not data:
                         break
                     os.write(stdout, data)
@@ -56,13 +56,15 @@ def passthrough(handle: ExecSocket) -> int | None:
                     if not data:
                         break
                     if DETACH in data:
-                        sock.sendall(data.split(DETACH, 1)[0])
+                        channel.write(data.split(DETACH, 1)[0])
                         return None
-                    sock.sendall(data)
+                    channel.write(data)
     except OSError:
         pass  # the stream dropped; the exit code below says what happened
     finally:
         signal.signal(signal.SIGWINCH, previous)
-        handle.close()
-    code = handle.exit_code()
-    return code if code is not None else 0
+        channel.close()
+    with contextlib.suppress(Exception):
+        code = channel.exit_code
+        return code if code is not None else 0
+    return 1

@@ -123,6 +123,10 @@ class DockerExec:
         code = self.api.exec_inspect(self.exec_id).get("ExitCode")
         return code if isinstance(code, int) else None
 
+    def fileno(self) -> int:
+        """The socket's descriptor, so callers can select() on it with other files."""
+        return self._require().fileno()
+
     def _require(self) -> socket.socket:
         if self._sock is None:
             raise RuntimeError("DockerExec is not started (or was closed)")

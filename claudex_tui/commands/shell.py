@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 
-from container.engine import connect
+from container.engine import connect, engine_errors
 from container.errors import UsageError
 from container.labels import SessionInfo
 from container.sessions import Sessions
@@ -14,22 +13,14 @@ from container.sessions import Sessions
 
 def _open(sessions: Sessions, session: SessionInfo, cmd: list[str], user: str) -> int:
     from claudex_tui.passthrough import passthrough
-    from container.exec_socket import open_exec
+    from container.exec_channel import DockerExec
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("an interactive shell needs a terminal (stdin and stdout)")
-    size = shutil.get_terminal_size()
     workdir = "/workspace" if session.managed else None
-    handle = open_exec(
-        sessions.api,
-        session.id,
-        cmd,
-        user=user,
-        workdir=workdir,
-        rows=size.lines,
-        cols=size.columns,
-    )
-    code = passthrough(handle)
+    channel = DockerExec(sessions.api, session.id, cmd, user=user, workdir=workdir)
+    with engine_errors("opening a terminal in the session"):
+        code = passthrough(channel)
     if code is None:
         print(f"\r\ndetached from {session.name}; it keeps running "
               f"(`claudex shell {session.name}` or `claudex DIR` to come back)", file=sys.stderr)

@@ -17,7 +17,7 @@ import pytest
         "container.image",
         "container.transfer",
         "container.mounts",
-        "container.exec_socket",
+        "container.exec_channel",
         "widgets.terminal.emulator",
     ],
 )
