@@ -1,0 +1,287 @@
+"""Change tracking on the real engine: baseline, diffs, checkpoints, revert, audit bundles."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+from container.mounts import plan_mounts
+from container.sessions import Sessions, StartRequest
+from container.tracking import Tracker, start_baseline
+from tests.integration.conftest import CLI, REPO, exec_in
+
+AGENT = "4242:4242"
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "safe.directory=*", "-C", str(repo), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def _chown(path: Path) -> None:
+    for p in [path, *path.rglob("*")]:
+        os.lchown(p, 4242, 4242)
+
+
+@pytest.fixture
+def repo(project: Path) -> Path:
+    """The project as a git repository with a .gitignore'd build/ directory."""
+    (project / ".gitignore").write_text("build/\n")
+    (project / "keep.txt").write_text("one\ntwo\nthree\n")
+    (project / "doomed.txt").write_text("bye\n")
+    (project / "build").mkdir()
+    (project / "build" / "old.o").write_text("object\n")
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "add", "-A")
+    _git(project, "-c", "user.name=u", "-c", "user.email=u@x", "commit", "-qm", "init")
+    _chown(project)
+    return project
+
+
+def _user_git_state(repo: Path) -> dict[str, str]:
+    """Everything tracking must never change in the user's repository."""
+    git_dir = repo / ".git"
+    digest = hashlib.sha256()
+    for p in sorted(git_dir.rglob("*")):
+        if p.is_file():
+            digest.update(str(p.relative_to(git_dir)).encode() + b"\0" + p.read_bytes())
+    return {
+        "head": _git(repo, "rev-parse", "HEAD"),
+        "refs": _git(repo, "for-each-ref"),
+        "index": hashlib.sha256((git_dir / "index").read_bytes()).hexdigest(),
+        "git-dir": digest.hexdigest(),
+        "status": _git(repo, "--no-optional-locks", "status", "--porcelain"),
+    }
+
+
+def _start(cli: CLI, *args: str) -> str:
+    res = cli(*args, "-d", "--agent", "shell")
+    assert res.code == 0, res.text
+    return res.out.strip().splitlines()[-1]
+
+
+def _tracker(engine: docker.DockerClient, name: str) -> Tracker:
+    return Tracker(engine.api, Sessions(engine).get(name))
+
+
+def test_mounted_repo_diff_shows_exactly_the_agents_changes(
+    cli: CLI, engine: docker.DockerClient, repo: Path
+):
+    before_start = _user_git_state(repo)
+    name = _start(cli, str(repo))
+    assert _user_git_state(repo) == before_start  # the baseline did not touch the user's .git
+
+    work = f"/workspace/{repo.name}"
+    code, out = exec_in(
+        engine,
+        name,
+        f"cd {work} && printf 'one\\nTWO\\nthree\\nfour\\n' > keep.txt && echo hi > added.txt"
+        " && rm doomed.txt && echo junk > build/new.o",
+        user=AGENT,
+    )
+    assert code == 0, out
+    before_tracking = _user_git_state(repo)
+
+    res = cli("diff", name, "--name-only")
+    assert res.code == 0, res.text
+    prefix = repo.name
+    assert res.out.split() == [f"{prefix}/added.txt", f"{prefix}/doomed.txt", f"{prefix}/keep.txt"]
+
+    changes = {c.path: c for c in _tracker(engine, name).changes()}
+    assert set(changes) == {f"{prefix}/added.txt", f"{prefix}/doomed.txt", f"{prefix}/keep.txt"}
+    keep = changes[f"{prefix}/keep.txt"]
+    assert (keep.status, keep.added, keep.removed, keep.binary) == ("modified", 2, 1, False)
+    assert changes[f"{prefix}/added.txt"].status == "added"
+    assert changes[f"{prefix}/doomed.txt"].status == "deleted"
+
+    patch = cli("diff", name, "keep.txt", cwd=repo)  # a host path, resolved to the mount
+    assert patch.code == 0 and "+TWO" in patch.out and "-two" in patch.out
+    assert "added.txt" not in patch.out and "\x1b[" not in patch.out  # no colour on a pipe
+    assert cli("checkpoint", name).code == 0
+    assert cli("log", name).code == 0
+    assert _user_git_state(repo) == before_tracking
+
+
+def test_renames_binaries_and_nested_repositories(
+    cli: CLI, engine: docker.DockerClient, repo: Path
+):
+    sub = repo / "vendor" / "lib"
+    sub.mkdir(parents=True)
+    (sub / "lib.c").write_text("int x;\n")
+    _git(sub, "init", "-q")
+    _git(sub, "add", "-A")
+    _git(sub, "-c", "user.name=u", "-c", "user.email=u@x", "commit", "-qm", "lib")
+    fresh = repo / "fresh"  # a repository without any commit: `git add` would fail on it
+    fresh.mkdir()
+    (fresh / "f.txt").write_text("f\n")
+    _git(fresh, "init", "-q")
+    (repo / "blob.bin").write_bytes(b"\0\1\2" * 100)
+    (repo / "moved.txt").write_text("".join(f"line {i}\n" for i in range(50)))
+    _chown(repo)
+    name = _start(cli, str(repo))
+    work = f"/workspace/{repo.name}"
+    code, out = exec_in(
+        engine,
+        name,
+        f"cd {work} && echo 'int y;' >> vendor/lib/lib.c && echo g > fresh/g.txt"
+        " && printf '\\3\\4' >> blob.bin && mv moved.txt renamed.txt",
+        user=AGENT,
+    )
+    assert code == 0, out
+    changes = {c.path: c for c in _tracker(engine, name).changes()}
+    p = repo.name
+    assert set(changes) == {
+        f"{p}/vendor/lib/lib.c",
+        f"{p}/fresh/g.txt",
+        f"{p}/blob.bin",
+        f"{p}/renamed.txt",
+    }
+    assert changes[f"{p}/vendor/lib/lib.c"].added == 1
+    assert changes[f"{p}/renamed.txt"].status == "renamed"
+    assert changes[f"{p}/renamed.txt"].old_path == f"{p}/moved.txt"
+    assert changes[f"{p}/blob.bin"].binary
+    patch = cli("diff", name, f"{p}/blob.bin")
+    assert "Binary files" in patch.out and len(patch.out) < 500  # named, not dumped
+    # The nested repositories' own .git directories are not tracked.
+    res = cli("diff", name, "--name-only")
+    assert ".git/" not in res.out
+
+
+def test_checkpoint_then_revert_round_trips(cli: CLI, engine: docker.DockerClient, repo: Path):
+    name = _start(cli, str(repo))
+    work = f"/workspace/{repo.name}"
+    exec_in(engine, name, f"echo checkpointed > {work}/keep.txt", user=AGENT)
+    res = cli("checkpoint", name, "-m", "good state")
+    assert res.code == 0 and "recorded" in res.out
+    assert "nothing changed" in cli("checkpoint", name).out
+    log = cli("log", name)
+    assert "good state" in log.out and "(baseline)" in log.out
+
+    exec_in(engine, name, f"echo broken > {work}/keep.txt && echo x > {work}/extra.txt", user=AGENT)
+    res = cli("revert", name, f"{repo.name}/keep.txt", f"{repo.name}/extra.txt")
+    assert res.code == 0, res.text
+    assert (repo / "keep.txt").read_text() == "checkpointed\n"
+    assert not (repo / "extra.txt").exists()
+    assert (repo / "keep.txt").stat().st_uid == 4242  # written as the agent, not root
+    # The diff is still taken against the baseline, not the checkpoint.
+    assert f"{repo.name}/keep.txt" in cli("diff", name, "--name-only").out
+
+    res = cli("revert", name, "no/such/file")
+    assert res.code == 2 and "no tracked file" in res.err and "Traceback" not in res.text
+
+
+def test_agent_cannot_reach_the_tracking_repository(
+    cli: CLI, engine: docker.DockerClient, repo: Path
+):
+    name = _start(cli, str(repo))
+    code, out = exec_in(engine, name, "ls /var/lib/claudex/track.git", user=AGENT)
+    assert code != 0 and "Permission denied" in out
+    code, out = exec_in(engine, name, "echo 0 > /var/lib/claudex/baseline", user=AGENT)
+    assert code != 0
+    code, out = exec_in(engine, name, "stat -c '%U %a' /var/lib/claudex")
+    assert out.split() == ["root", "700"]
+
+
+def test_pushed_file_outside_mounts_and_destroy_bundle(
+    cli: CLI, engine: docker.DockerClient, repo: Path, tmp_path: Path
+):
+    name = _start(cli, str(repo))
+    spec = tmp_path / "spec.md"
+    spec.write_text("the spec\n")
+    assert cli("push", "--name", name, str(spec)).code == 0
+    exec_in(engine, name, f"echo changed >> /workspace/{repo.name}/keep.txt", user=AGENT)
+    assert "spec.md" in cli("diff", name, "--name-only").out.split()
+    assert _tracker(engine, name).outside_files() == ["spec.md"]
+
+    res = cli("destroy", "--name", name, "--force")
+    assert res.code == 0, res.text
+    line = next(x for x in res.out.splitlines() if x.startswith("saved the history"))
+    bundle = Path(line.rsplit(" to ", 1)[1])
+    state = Path(os.environ["XDG_STATE_HOME"]) / "claudex" / "audit"
+    assert bundle.parent == state and bundle.name.startswith(name) and bundle.exists()
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(bundle), str(clone)], check=True)
+    assert (clone / repo.name / "keep.txt").read_text().endswith("changed\n")
+    assert (clone / "spec.md").read_text() == "the spec\n"
+    log = _git(clone, "log", "--format=%s")
+    assert "baseline" in log.splitlines()[-1]
+
+
+def test_destroy_lists_outside_files_and_asks(
+    cli: CLI, engine: docker.DockerClient, repo: Path, tmp_path: Path
+):
+    from ptyprocess import PtyProcessUnicode
+
+    name = _start(cli, str(repo))
+    exec_in(engine, name, "echo notes > /workspace/notes.txt", user=AGENT)
+    proc = PtyProcessUnicode.spawn(
+        [sys.executable, "-m", "claudex_tui.cli", "destroy", "--name", name],
+        cwd=str(REPO),
+        env=dict(os.environ),
+    )
+    seen = ""
+    deadline = time.monotonic() + 60
+    while "[y/N]" not in seen and time.monotonic() < deadline:
+        seen += proc.read(1024)
+    assert "notes.txt" in seen and "outside the mounts" in seen
+    proc.write("n\n")
+    while proc.isalive():
+        try:
+            seen += proc.read(1024)
+        except EOFError:
+            break
+    proc.wait()
+    assert "nothing destroyed" in seen
+    assert Sessions(engine).get(name)  # still there
+
+
+def test_no_git_session_has_no_tracking(cli: CLI, project: Path):
+    name = _start(cli, str(project), "--no-git")
+    res = cli("diff", name)
+    assert res.code == 1 and "tracking is off" in res.err and "Traceback" not in res.text
+    res = cli("destroy", "--name", name, "--force")
+    assert res.code == 0 and "saved the history" not in res.out
+
+
+def test_large_tree_baseline_runs_in_the_background(
+    engine: docker.DockerClient, image: str, tmp_path: Path
+):
+    from tests.conftest import TEST_PREFIX
+
+    tree = tmp_path / "big"
+    for d in range(100):
+        sub = tree / f"d{d:03}"
+        sub.mkdir(parents=True)
+        for f in range(200):
+            (sub / f"f{f:03}.txt").write_text(f"file {d} {f}\n" * 20)
+    _chown(tree)
+    sessions = Sessions(engine)
+    plan = plan_mounts([str(tree)], [])
+    req = StartRequest(plan=plan, name=f"{TEST_PREFIX}-big-{tmp_path.name[-8:]}", agent="shell")
+    session = sessions.start_session(req).session
+
+    began = time.monotonic()
+    job = start_baseline(engine.api, session)
+    assert time.monotonic() - began < 0.2  # returns at once: a dashboard keeps drawing
+    assert not job.done()
+    result = job.wait(timeout=120)
+    assert result is not None and result.created and result.files == 20_000
+
+    tracker = Tracker(engine.api, session)
+    exec_in(engine, session.name, "echo more >> /workspace/big/d050/f100.txt", user=AGENT)
+    began = time.monotonic()
+    changes = tracker.changes()
+    assert [c.path for c in changes] == ["big/d050/f100.txt"]
+    assert time.monotonic() - began < 2
+    assert tracker.ensure_baseline().created is False  # never a second baseline
