@@ -1,0 +1,235 @@
+"""The tracking script with the host's git in temporary folders, and the pure helpers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from container import tracking_script
+from container.errors import UsageError
+from container.tracking import mount_targets, parse_changes, workspace_path
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+
+
+class Box:
+    """A fake /workspace and /var/lib/claudex for the script."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.ws = tmp / "workspace"
+        self.ws.mkdir()
+        self.root = tmp / "state"
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        env = {
+            **os.environ,
+            "CLAUDEX_TRACK_ROOT": str(self.root),
+            "CLAUDEX_TRACK_WORK_TREE": str(self.ws),
+        }
+        proc = subprocess.run(
+            [sys.executable, tracking_script.__file__, *args], env=env, capture_output=True
+        )
+        if check:
+            assert proc.returncode == 0, proc.stderr.decode()
+        return proc
+
+    def json(self, *args: str) -> object:
+        return json.loads(self.run(*args).stdout)
+
+    def changes(self) -> dict[str, tuple[str, int, int, bool]]:
+        return {
+            c.path: (c.status, c.added, c.removed, c.binary)
+            for c in parse_changes(self.run("changes").stdout)
+        }
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=u", "-c", "user.email=u@x", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def dir_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(path.rglob("*")):
+        h.update(str(p).encode())
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture
+def box(tmp_path: Path) -> Box:
+    return Box(tmp_path)
+
+
+def test_no_baseline_is_exit_3(box: Box):
+    assert box.run("changes", check=False).returncode == 3
+
+
+def test_nested_repositories_are_tracked_file_by_file(box: Box):
+    proj = box.ws / "proj"
+    proj.mkdir()
+    (proj / ".gitignore").write_text("out/\n")
+    (proj / "a.txt").write_text("a\n")
+    (proj / "out").mkdir()
+    (proj / "out" / "ignored").write_text("x\n")
+    git(proj, "init", "-q")
+    git(proj, "add", "-A")
+    git(proj, "commit", "-qm", "i")
+    inner = proj / "inner"  # a repository inside the mounted one
+    inner.mkdir()
+    (inner / "i.txt").write_text("i\n")
+    git(inner, "init", "-q")
+    git(inner, "add", "-A")
+    git(inner, "commit", "-qm", "i")
+    empty = proj / "empty"  # no commit: `git add -A` would fail on it
+    empty.mkdir()
+    (empty / "e.txt").write_text("e\n")
+    git(empty, "init", "-q")
+    (box.ws / "top.md").write_text("outside the mounts\n")
+    user_git = dir_digest(proj / ".git"), dir_digest(inner / ".git"), dir_digest(empty / ".git")
+
+    made = box.json("baseline")
+    assert made["created"] and made["files"] == 5  # .gitignore a.txt inner/i.txt empty/e.txt top
+    tracked = subprocess.run(
+        ["git", f"--git-dir={box.root}/track.git", "ls-tree", "-r", "--name-only", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert tracked == [
+        "proj/.gitignore",
+        "proj/a.txt",
+        "proj/empty/e.txt",
+        "proj/inner/i.txt",
+        "top.md",
+    ]
+    assert box.json("baseline")["created"] is False
+
+    (inner / "i.txt").write_text("i\nmore\n")
+    (empty / "new.txt").write_text("n\n")
+    (proj / "a.txt").unlink()
+    (proj / "out" / "more").write_text("ignored too\n")
+    assert box.changes() == {
+        "proj/a.txt": ("deleted", 0, 1, False),
+        "proj/empty/new.txt": ("added", 1, 0, False),
+        "proj/inner/i.txt": ("modified", 1, 0, False),
+    }
+    assert (dir_digest(proj / ".git"), dir_digest(inner / ".git"), dir_digest(empty / ".git")) == (
+        user_git
+    )
+
+
+def test_renames_and_binaries_are_parsed(box: Box):
+    (box.ws / "long.txt").write_text("".join(f"{i}\n" for i in range(40)))
+    (box.ws / "b.bin").write_bytes(b"\0" * 10)
+    box.run("baseline")
+    (box.ws / "long.txt").rename(box.ws / "moved.txt")
+    (box.ws / "b.bin").write_bytes(b"\0" * 11)
+    changes = {c.path: c for c in parse_changes(box.run("changes").stdout)}
+    assert changes["moved.txt"].status == "renamed" and changes["moved.txt"].old_path == "long.txt"
+    assert changes["b.bin"].binary and changes["b.bin"].added == 0
+    patch = box.run("diff", "patch", "never", "b.bin").stdout.decode()
+    assert "Binary files" in patch
+
+
+def test_baseline_is_private_and_fixed(box: Box):
+    (box.ws / "f").write_text("1\n")
+    base = box.json("baseline")["commit"]
+    assert stat.S_IMODE(box.root.stat().st_mode) == 0o700
+    assert stat.S_IMODE((box.root / "baseline").stat().st_mode) == 0o600
+    (box.ws / "f").write_text("2\n")
+    box.json("checkpoint", "cp")
+    log = box.json("log")
+    assert isinstance(log, list) and [e["baseline"] for e in log] == [False, True]
+    assert log[-1]["commit"] == base
+    assert box.changes() == {"f": ("modified", 1, 1, False)}  # still against the baseline
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="writes as another uid")
+def test_revert_writes_as_the_agent_and_follows_no_symlink_out(tmp_path: Path):
+    reachable = Path(tempfile.mkdtemp(prefix="claudex-track-"))  # uid 4242 can enter it
+    reachable.chmod(0o755)
+    box = Box(reachable)
+    d = box.ws / "d"
+    d.mkdir()
+    (d / "f.txt").write_text("good\n")
+    os.chown(box.ws, 4242, 4242)
+    os.chown(d, 4242, 4242)
+    box.run("baseline")
+    box.json("checkpoint", "cp")
+    (d / "f.txt").write_text("bad\n")
+    (d / "new.txt").write_text("new\n")
+    plan = box.json("revert", "4242", "4242", "1", "d")
+    assert plan == {"restored": ["d/f.txt"], "deleted": ["d/new.txt"], "matched": True}
+    assert (d / "f.txt").read_text() == "bad\n"  # a dry run changes nothing
+    box.json("revert", "4242", "4242", "0", "d")
+    assert (d / "f.txt").read_text() == "good\n" and not (d / "new.txt").exists()
+    assert (d / "f.txt").stat().st_uid == 4242
+
+    # The agent swaps the folder for a link to a root-only place: the write is refused.
+    secret = tmp_path / "root-only"
+    secret.mkdir(mode=0o700)
+    shutil.rmtree(d)
+    d.symlink_to(secret)
+    proc = box.run("revert", "4242", "4242", "0", "d/f.txt", check=False)
+    assert proc.returncode != 0 and not (secret / "f.txt").exists()
+    shutil.rmtree(reachable)
+
+
+def test_outside_lists_files_beside_the_mounts(box: Box):
+    (box.ws / "proj").mkdir()
+    (box.ws / "proj" / "in.txt").write_text("x")
+    (box.ws / "notes").mkdir()
+    (box.ws / "notes" / "n.md").write_text("x")
+    (box.ws / "spec.md").write_text("x")
+    assert box.json("outside", "proj") == {"files": ["spec.md", "notes/n.md"]}
+
+
+def test_parse_changes_of_raw_and_numstat():
+    raw = (
+        b":100644 100644 aaaa bbbb M\0a.txt\0"
+        b":100644 100644 cccc cccc R090\0old name.txt\0new name.txt\0"
+        b":000000 100644 0000 dddd A\0img.png\0"
+        b"3\t1\ta.txt\0"
+        b"1\t1\t\0old name.txt\0new name.txt\0"
+        b"-\t-\timg.png\0"
+    )
+    changes = parse_changes(raw)
+    assert [(c.path, c.status, c.added, c.removed, c.binary, c.old_path) for c in changes] == [
+        ("a.txt", "modified", 3, 1, False, None),
+        ("new name.txt", "renamed", 1, 1, False, "old name.txt"),
+        ("img.png", "added", 0, 0, True, None),
+    ]
+    assert parse_changes(b"") == []
+
+
+def test_workspace_paths():
+    mounts = {"/home/u/proj": "/workspace/proj", "/srv/data": "/workspace/data"}
+    assert workspace_path("src/a.py", mounts, cwd="/home/u/proj") == "proj/src/a.py"
+    assert workspace_path("/home/u/proj", mounts, cwd="/") == "proj"
+    assert workspace_path("/workspace/spec.md", mounts) == "spec.md"
+    assert workspace_path("data/x", mounts, cwd="/elsewhere") == "data/x"
+    with pytest.raises(UsageError):
+        workspace_path("/etc/passwd", mounts, cwd="/")
+    attrs = {
+        "Mounts": [
+            {"Type": "bind", "Source": "/home/u/proj", "Destination": "/workspace/proj"},
+            {"Type": "bind", "Source": "/s/empty", "Destination": "/workspace/proj/.env"},
+            {"Type": "bind", "Source": "/h/.claude", "Destination": "/home/agent/.claude"},
+        ]
+    }
+    assert mount_targets(attrs) == {"/home/u/proj": "/workspace/proj"}
