@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,7 +65,7 @@ def check_dirs(paths: Sequence[str]) -> None:
             raise UsageError(f"not a directory: {raw}", "claudex mounts directories, not files")
 
 
-def _targets(dirs: Sequence[str]) -> dict[str, str]:
+def default_targets(dirs: Sequence[str]) -> dict[str, str]:
     """`/workspace/<basename>`, made distinct with the parent's name, then a number."""
     by_base: dict[str, list[str]] = {}
     for d in dirs:
@@ -81,6 +81,51 @@ def _targets(dirs: Sequence[str]) -> dict[str, str]:
             used.add(candidate)
             targets[d] = f"{WORKSPACE}/{candidate}"
     return targets
+
+
+def target_problem(target: str) -> str | None:
+    """Why `target` cannot hold a picked directory, or None when it can."""
+    if not target.startswith(f"{WORKSPACE}/"):
+        return f"target must be under {WORKSPACE}/"
+    parts = target[len(WORKSPACE) + 1 :].split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        return "target must be a plain path (no empty, . or .. parts)"
+    return None
+
+
+def _inside(path: str, parent: str) -> bool:
+    return path != parent and path.startswith(parent.rstrip("/") + "/")
+
+
+def mount_conflicts(targets: Mapping[str, str]) -> dict[str, str]:
+    """The problem of each source -> target pair that cannot be mounted as asked, by source.
+
+    Besides bad targets: a target used twice; a target inside another (Docker would create
+    the inner mount point in the outer host directory); a directory inside another picked
+    one (the same files would be mounted twice).
+    """
+    problems: dict[str, str] = {}
+    items = sorted(targets.items())
+    for src, target in items:
+        problem = target_problem(target)
+        if problem:
+            problems[src] = problem
+            continue
+        for other, other_target in items:
+            if other == src:
+                continue
+            if other_target == target:
+                problems[src] = f"same target as {other}"
+            elif _inside(target, other_target):
+                problems[src] = f"target inside {other_target} (of {other})"
+            elif _inside(src, other):
+                problems[src] = f"inside {other}, which is picked too"
+            elif _inside(other, src):
+                problems[src] = f"contains {other}, which is picked too"
+            else:
+                continue
+            break
+    return problems
 
 
 def _env_files(directory: str) -> list[str]:
@@ -129,19 +174,34 @@ def plan_mounts(
     home: str | None = None,
     docker_socket: bool = False,
     extra: Sequence[tuple[str, bool]] = (),
+    targets: Mapping[str, str] | None = None,
 ) -> MountPlan:
     """Resolve the directories and lay out every mount of the session.
 
     `extra` (path, read_only) pairs come from the config: mounted, but not part of the
-    session's identity (signature and mounts label).
+    session's identity (signature and mounts label). `targets` replaces the default target
+    of some directories (the dashboard's mount picker lets the user name them).
     """
     check_dirs([*dirs, *read_only, *(p for p, _ in extra)])
     ro = set(canonical_dirs(read_only))
     all_dirs = canonical_dirs([*dirs, *read_only])
     extra_dirs = {d: r for p, r in extra for d in canonical_dirs([p]) if d not in all_dirs}
-    targets = _targets([*all_dirs, *extra_dirs])
-    mounts = [MountSpec(d, targets[d], d in ro) for d in all_dirs]
-    mounts += [MountSpec(d, targets[d], r, "extra") for d, r in extra_dirs.items()]
+    chosen = {
+        d: t for p, t in (targets or {}).items() for d in canonical_dirs([p]) if d in all_dirs
+    }
+    where = {**default_targets([*all_dirs, *extra_dirs]), **chosen}
+    if chosen:
+        for d, problem in mount_conflicts({d: where[d] for d in all_dirs}).items():
+            raise UsageError(f"cannot mount {d} at {where[d]}: {problem}")
+        taken = {where[d]: d for d in all_dirs}
+        for d in extra_dirs:
+            if where[d] in taken:  # default names are distinct; chosen ones may not be
+                raise UsageError(
+                    f"{where[d]} is the target of {taken[where[d]]} and of the config's mount {d}",
+                    "pick another target",
+                )
+    mounts = [MountSpec(d, where[d], d in ro) for d in all_dirs]
+    mounts += [MountSpec(d, where[d], r, "extra") for d, r in extra_dirs.items()]
     uid, gid, warnings = _owner(all_dirs, ro)
 
     hidden: list[str] = []
@@ -150,7 +210,7 @@ def plan_mounts(
             for path in _env_files(d):
                 hidden.append(path)
                 if empty_file:
-                    target = f"{targets[d]}/{os.path.basename(path)}"
+                    target = f"{where[d]}/{os.path.basename(path)}"
                     mounts.append(MountSpec(empty_file, target, True, "env-mask"))
 
     home_dir = Path(home or os.path.expanduser("~"))
