@@ -13,7 +13,7 @@ from container.version import __version__
 
 COMMANDS_HELP = """\
 commands:
-  claudex [DIRS...]        start (or reuse) the session for DIRS (default: .) and open it
+  claudex [DIRS...]        start (or reuse) the session for DIRS (default: .), open the dashboard
   claudex build            build the session image
   claudex update           rebuild the image with the newest agent CLIs
   claudex list             list sessions
@@ -21,6 +21,9 @@ commands:
   claudex push PATH...     copy files into a session
   claudex pull PATH...     copy files out of a session
   claudex shell [NAME]     a plain shell in a session, as the agent user
+  claudex attach [NAME]    the agent's terminal here, without the dashboard
+  claudex dashboard        the dashboard, without starting a session
+  claudex firewall ...     a session's firewall: status, allow and deny live
   claudex diff [NAME]      what changed in a session since it started
   claudex checkpoint       record the session's files as a checkpoint
   claudex log [NAME]       list a session's checkpoints
@@ -122,6 +125,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Copy files or directories out of a session (running or stopped).",
     ),
     "shell": ("shell", "run", "Open a plain interactive shell in a session, as the agent user."),
+    "attach": ("shell", "run_attach", "Attach this terminal to a session's agent, without the "
+               "dashboard (Ctrl-] detaches; the agent keeps running)."),
+    "dashboard": ("dashboard", "run", "Open the dashboard without starting a session."),
+    "firewall": ("firewall", "run", "See a session's firewall; allow or deny names live."),
     "diff": (
         "tracking",
         "run_diff",

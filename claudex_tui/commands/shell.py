@@ -45,6 +45,11 @@ def arguments(name: str, p: argparse.ArgumentParser) -> None:
     p.add_argument("name", nargs="?", help="session (default: the one for the current directory)")
 
 
+def run_attach(args: argparse.Namespace) -> int:
+    sessions = Sessions(connect())
+    return attach_agent(sessions, sessions.resolve(args.name))
+
+
 def run(args: argparse.Namespace) -> int:
     sessions = Sessions(connect())
     session = sessions.resolve(args.name)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from claudex_tui import output
 from claudex_tui.config import Config, load_config
-from container import state
+from container import firewall, state
 from container.engine import connect
 from container.errors import ImageError
 from container.image import ensure_image, image_state
@@ -40,12 +40,39 @@ def _request(args: argparse.Namespace, config: Config) -> StartRequest:
         host_network=args.host_network,
         network=args.network or config.network,
         git=not args.no_git,
-        allow=[*config.allow, *args.allow],
+        allow=_allow_list(args, config, plan.dirs),
         env={name: os.environ[name] for name in config.env if name in os.environ},
         image=config.image,
         memory=config.resources.memory,
         cpus=config.resources.cpus,
     )
+
+
+def _allow_list(args: argparse.Namespace, config: Config, dirs: list[str]) -> list[str]:
+    """Defaults, the config's entries, confirmed .claudex.toml entries, then --allow."""
+    if args.host_network:
+        return []
+    project: list[str] = []
+    for found in firewall.read_project_allow(dirs):
+        if firewall.is_trusted(found):
+            project += found.entries
+            continue
+        # A repository must not silently widen its own sandbox: shown, confirmed once.
+        listing = ", ".join(found.entries)
+        if not sys.stdin.isatty():
+            output.warn(
+                f"{found.path} asks the firewall to allow: {listing}; ignored (not confirmed "
+                "yet: run claudex on a terminal once to confirm, or pass --allow)"
+            )
+            continue
+        output.info(f"{found.path} asks the firewall to allow: {listing}")
+        if output.confirm("allow these for sessions of this directory?"):
+            firewall.trust(found)
+            project += found.entries
+        else:
+            output.info("not allowed (you will be asked again if the file changes)")
+    defaults = firewall.DEFAULT_ALLOW if config.allow_defaults else ()
+    return firewall.merge_entries(defaults, config.allow, project, args.allow)
 
 
 def _build_if_missing(client: docker.DockerClient, config: Config) -> None:
@@ -121,7 +148,7 @@ def _record_baseline(sessions: Sessions, session: SessionInfo) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    session, sessions = start(args)
+    session, _ = start(args)
     if args.detach:
         print(session.name)
         return 0
@@ -129,6 +156,6 @@ def run(args: argparse.Namespace) -> int:
         output.info("not attaching: not a terminal (use --detach in scripts)")
         print(session.name)
         return 0
-    from claudex_tui.commands.shell import attach_agent
+    from claudex_tui.commands.dashboard import open_dashboard
 
-    return attach_agent(sessions, session)
+    return open_dashboard(select=session.name, focus_terminal=True)

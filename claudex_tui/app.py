@@ -1,0 +1,596 @@
+"""The claudex dashboard: every session, its live terminal, changes, firewall and files."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+
+from claudex_tui.commands_palette import SessionCommands
+from claudex_tui.engine_watch import EventsWatcher, WaitingWatcher, wait_for_engine
+from claudex_tui.messages import (
+    ActionDone,
+    AgentWaiting,
+    DetailsLoaded,
+    EngineDown,
+    EngineUp,
+    SessionsChanged,
+    SessionsLoaded,
+)
+from container.errors import ClaudexError
+from container.labels import SessionInfo
+from widgets.details_panel import DetailsPanel, MountRow, SessionDetails
+from widgets.session_list import SessionList, SessionRow
+from widgets.terminal.widget import TerminalWidget
+
+if TYPE_CHECKING:
+    import docker
+
+    from claudex_tui.config import Config
+
+TABS = ("terminal", "changes", "firewall", "files", "details")
+AGENT_TMUX = ["tmux", "-f", "/etc/claudex/tmux.conf", "attach-session", "-t", "agent"]
+
+
+def _dom_id(name: str) -> str:
+    """Session names may hold dots; DOM ids may not."""
+    return "term-" + "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
+
+
+class ClaudexApp(App[None]):
+    """Keyboard-first; every key works over SSH inside tmux (no tmux default eats them)."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "claudex"
+    COMMANDS = App.COMMANDS | {SessionCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Not priority bindings: inside the terminal these keys belong to the agent.
+        Binding("ctrl+q", "quit", "Quit", show=False),
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+p", "command_palette", "Palette", show=False),
+        # Priority: switching sessions works from inside a terminal too. Alt+arrows pass
+        # through tmux and SSH unchanged and no agent binds them.
+        Binding("alt+down", "next_session", "Next session", priority=True, show=False),
+        Binding("alt+up", "previous_session", "Previous session", priority=True, show=False),
+        Binding("n", "new_session", "New"),
+        Binding("enter", "open_terminal", "Terminal", show=False),
+        Binding("s", "start_session", "Start", show=False),
+        Binding("x", "stop_session", "Stop", show=False),
+        Binding("R", "restart_session", "Restart", show=False),
+        Binding("D", "destroy_session", "Destroy"),
+        Binding("t", "tab('terminal')", "Terminal tab", show=False),
+        Binding("g", "tab('changes')", "Changes tab", show=False),
+        Binding("w", "tab('firewall')", "Firewall tab", show=False),
+        Binding("f", "tab('files')", "Files tab", show=False),
+        Binding("i", "tab('details')", "Details tab", show=False),
+        Binding("slash", "filter", "Filter", show=False),
+        Binding("question_mark", "help", "Keys"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        config: Config | None = None,
+        client_factory: Callable[[], docker.DockerClient] | None = None,
+        select: str | None = None,
+        focus_terminal: bool = False,
+    ) -> None:
+        super().__init__()
+        from claudex_tui.config import load_config
+
+        self.config = config or load_config()
+        self._client_factory = client_factory
+        self.client: docker.DockerClient | None = None
+        self.sessions: dict[str, SessionInfo] = {}
+        self._initial_select = select
+        self._focus_terminal = focus_terminal
+        self._events: EventsWatcher | None = None
+        self._waiting: dict[str, WaitingWatcher] = {}
+        self._refreshing = False
+        self._refresh_again = False
+        self._stop = threading.Event()
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="banner")
+        with Horizontal(id="main"):
+            yield SessionList(id="sessions")
+            with Vertical(id="right"), TabbedContent(id="tabs", initial="terminal"):
+                with TabPane("Terminal", id="terminal"):
+                    with ContentSwitcher(id="terminals", initial="term-none"):
+                        yield Static(
+                            "Select a session, or press n to create one.",
+                            id="term-none",
+                            classes="placeholder",
+                        )
+                        yield Static("", id="term-stopped", classes="placeholder")
+                with TabPane("Changes", id="changes"):
+                    yield Static(
+                        "Change tracking is not available yet in this build.",
+                        id="changes-body",
+                        classes="placeholder",
+                    )
+                with TabPane("Firewall", id="firewall"):
+                    yield Static(
+                        "The firewall panel is not available yet in this build.",
+                        id="firewall-body",
+                        classes="placeholder",
+                    )
+                with TabPane("Files", id="files"):
+                    yield Static(
+                        "File transfers are not available yet in this build.",
+                        id="files-body",
+                        classes="placeholder",
+                    )
+                with TabPane("Details", id="details"):
+                    yield DetailsPanel(id="details-panel")
+        yield Footer()
+
+    @property
+    def session_list(self) -> SessionList:
+        return self.query_one(SessionList)
+
+    @property
+    def selected(self) -> SessionInfo | None:
+        name = self.session_list.selected
+        return self.sessions.get(name) if name else None
+
+    def on_mount(self) -> None:
+        self.session_list.options.focus()
+        self._connect()
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+        if self._events:
+            self._events.stop()
+        for watcher in self._waiting.values():
+            watcher.stop()
+
+    # -- engine ----------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="connect", exit_on_error=False)
+    def _connect(self) -> None:
+        from container.engine import connect
+
+        try:
+            client = (self._client_factory or connect)()
+            client.ping()
+        except ClaudexError as exc:
+            self.post_message(EngineDown(exc.message, exc.hint))
+            return
+        except Exception as exc:
+            self.post_message(EngineDown(f"the Docker Engine is not reachable ({exc})"))
+            return
+        self.post_message(EngineUp(client))
+
+    @on(EngineUp)
+    def _engine_up(self, message: EngineUp) -> None:
+        self.client = message.client
+        self._banner(None)
+        if self._events:
+            self._events.stop()
+
+        def changed() -> None:
+            self.post_message(SessionsChanged())
+
+        def lost(reason: str) -> None:
+            self.post_message(EngineDown(f"lost the Docker Engine: {reason}"))
+
+        self._events = EventsWatcher(message.client, on_change=changed, on_lost=lost)
+        self._events.start()
+        self.refresh_sessions()
+
+    @on(EngineDown)
+    def _engine_down(self, message: EngineDown) -> None:
+        text = f"⚠ {message.reason}"
+        if message.hint:
+            text += f" — {message.hint}"
+        self._banner(text + " (retrying)")
+        for name in list(self.session_list.rows):
+            self.session_list.update_row(name, failed=None)
+        self._await_engine()
+
+    @work(thread=True, exclusive=True, group="reconnect", exit_on_error=False)
+    def _await_engine(self) -> None:
+        client = self.client
+        if client is None:
+            self._stop.wait(2.0)
+            if not self._stop.is_set():
+                self.call_from_thread(self._connect)
+            return
+        if wait_for_engine(client, self._stop):
+            self.post_message(EngineUp(client))
+
+    def _banner(self, text: str | None) -> None:
+        banner = self.query_one("#banner", Static)
+        banner.update(text or "")
+        banner.set_class(bool(text), "visible")
+
+    # -- sessions --------------------------------------------------------------------------
+
+    @on(SessionsChanged)
+    def _sessions_changed(self) -> None:
+        self.refresh_sessions()
+
+    def refresh_sessions(self) -> None:
+        """One list call; a refresh asked for while one runs is done once, after it."""
+        if self._refreshing:
+            self._refresh_again = True
+            return
+        self._refreshing = True
+        self._load_sessions()
+
+    @work(thread=True, group="refresh", exit_on_error=False)
+    def _load_sessions(self) -> None:
+        from container.sessions import Sessions
+
+        try:
+            assert self.client is not None
+            found = Sessions(self.client).list_sessions()
+        except ClaudexError as exc:
+            self.post_message(EngineDown(exc.message, exc.hint))
+            found = None
+        finally:
+            self.call_from_thread(self._refresh_finished)
+        if found is not None:
+            self.post_message(SessionsLoaded(found))
+
+    def _refresh_finished(self) -> None:
+        self._refreshing = False
+        if self._refresh_again:
+            self._refresh_again = False
+            self.refresh_sessions()
+
+    @on(SessionsLoaded)
+    def _sessions_loaded(self, message: SessionsLoaded) -> None:
+        previous = self.session_list.rows
+        self.sessions = {s.name: s for s in message.sessions}
+        rows = []
+        for s in message.sessions:
+            old = previous.get(s.name)
+            row = SessionRow(s)
+            if old is not None:
+                row.changed, row.waiting = old.changed, old.waiting
+                row.last_output = old.last_output
+            rows.append(row)
+        self.session_list.set_rows(rows)
+        self._sync_waiting_watchers()
+        self._drop_terminals_of_gone_sessions()
+        if self._initial_select and self._initial_select in self.sessions:
+            self.session_list.select(self._initial_select)
+            self._initial_select = None
+            if self._focus_terminal:
+                self.action_open_terminal()
+        else:
+            self._show_selected()
+
+    def _sync_waiting_watchers(self) -> None:
+        if self.client is None:
+            return
+        running = {n for n, s in self.sessions.items() if s.running and s.managed}
+        for name in set(self._waiting) - running:
+            self._waiting.pop(name).stop()
+        for name in running - set(self._waiting):
+            watcher = WaitingWatcher(
+                self.client, self.sessions[name].id, partial(self._waiting_line, name)
+            )
+            self._waiting[name] = watcher
+            watcher.start()
+
+    def _waiting_line(self, name: str, line: str) -> None:
+        self.post_message(AgentWaiting(name, line))
+
+    @on(AgentWaiting)
+    def _agent_waiting(self, message: AgentWaiting) -> None:
+        visible = self._terminal_focused_on(message.name)
+        if visible:
+            return
+        row = self.session_list.rows.get(message.name)
+        if row is not None and not row.waiting:
+            self.session_list.update_row(message.name, waiting=True)
+            self.bell()  # once per wait; it reaches the user's tmux over SSH
+
+    def _terminal_focused_on(self, name: str) -> bool:
+        focused = self.focused
+        return isinstance(focused, TerminalWidget) and focused.id == _dom_id(name)
+
+    @on(SessionList.Selected)
+    def _selected_changed(self, message: SessionList.Selected) -> None:
+        self._show_selected()
+
+    @on(SessionList.Activated)
+    def _activated(self, message: SessionList.Activated) -> None:
+        self.action_open_terminal()
+
+    def _show_selected(self) -> None:
+        session = self.selected
+        switcher = self.query_one("#terminals", ContentSwitcher)
+        if session is None:
+            switcher.current = "term-none"
+            self.query_one(DetailsPanel).show(None)
+            return
+        if session.running:
+            switcher.current = self._terminal_for(session).id
+        else:
+            stopped = self.query_one("#term-stopped", Static)
+            stopped.update(
+                f"Session {session.name} is {session.state}.\n\nPress s to start it, "
+                "D to destroy it."
+            )
+            switcher.current = "term-stopped"
+        self._load_details(session)
+
+    def _terminal_for(self, session: SessionInfo) -> TerminalWidget:
+        dom_id = _dom_id(session.name)
+        found = self.query(f"#{dom_id}")
+        if found:
+            return found.first(TerminalWidget)
+        client = self.client
+        assert client is not None
+        factory = self._channel_factory(client, session)
+        widget = TerminalWidget(factory, id=dom_id)
+        self.query_one("#terminals", ContentSwitcher).mount(widget)
+        return widget
+
+    @staticmethod
+    def _channel_factory(client: docker.DockerClient, session: SessionInfo) -> Callable[[], Any]:
+        from container.exec_channel import DockerExec
+
+        if session.managed:
+            user = session.labels.get("com.claudex.agent-uid", "")
+            return lambda: DockerExec(client, session.id, AGENT_TMUX, user=user)
+        return lambda: DockerExec(client, session.id, ["bash", "-l"])
+
+    def _drop_terminals_of_gone_sessions(self) -> None:
+        keep = {_dom_id(n) for n, s in self.sessions.items() if s.running}
+        switcher = self.query_one("#terminals", ContentSwitcher)
+        for widget in list(self.query(TerminalWidget)):
+            if widget.id not in keep:
+                if switcher.current == widget.id:
+                    switcher.current = "term-none"
+                widget.remove()
+
+    @on(TerminalWidget.Bell)
+    def _terminal_bell(self, message: TerminalWidget.Bell) -> None:
+        widget = message.control if hasattr(message, "control") else None
+        if widget is not None and widget is not self.focused:
+            for name in self.sessions:
+                if _dom_id(name) == widget.id:
+                    self.post_message(AgentWaiting(name, "bell"))
+
+    @on(TerminalWidget.Exited)
+    def _terminal_exited(self, message: TerminalWidget.Exited) -> None:
+        self.refresh_sessions()  # a dropped stream often means the session stopped
+
+    # -- details ---------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="details", exit_on_error=False)
+    def _load_details(self, session: SessionInfo) -> None:
+        from container.image import image_state
+
+        client = self.client
+        if client is None:
+            return
+        details = SessionDetails(session=session)
+        try:
+            attrs = client.api.inspect_container(session.id)
+            for m in attrs.get("Mounts") or []:
+                role = "dir" if m.get("Source") in session.mounts else "other"
+                if m.get("Destination", "").startswith("/home/agent/"):
+                    role = "login"
+                elif "/.env" in m.get("Destination", ""):
+                    role = "env hidden"
+                details.mounts.append(
+                    MountRow(
+                        m.get("Source", ""), m.get("Destination", ""), not m.get("RW", True), role
+                    )
+                )
+            image = client.api.inspect_image(attrs["Image"])
+            details.image_id = image.get("Id", "")
+            created = image.get("Created", "")[:19]
+            if created:
+                details.image_created = datetime.fromisoformat(created + "+00:00")
+            if session.managed:
+                details.image_stale = image_state(client, self.config.image).stale_reason()
+            if session.running:
+                stats = client.api.stats(session.id, stream=False)
+                details.cpu_percent = _cpu_percent(stats)
+                mem = stats.get("memory_stats") or {}
+                details.memory_bytes = mem.get("usage")
+                details.memory_limit = mem.get("limit")
+        except Exception as exc:  # shown in place; the panel keeps what it could gather
+            details.status_line = f"could not read everything: {exc}"
+        self.post_message(DetailsLoaded(details))
+
+    @on(DetailsLoaded)
+    def _details_loaded(self, message: DetailsLoaded) -> None:
+        current = self.selected
+        if current is not None and current.name == message.details.session.name:
+            self.query_one(DetailsPanel).show(message.details)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_next_session(self) -> None:
+        self._switch(1)
+
+    def action_previous_session(self) -> None:
+        self._switch(-1)
+
+    def _switch(self, delta: int) -> None:
+        was_in_terminal = isinstance(self.focused, TerminalWidget)
+        self.session_list.move(delta)
+        if was_in_terminal:
+            self.action_open_terminal()
+
+    def select_and_open(self, name: str) -> None:
+        self.session_list.select(name)
+        self.action_open_terminal()
+
+    def action_open_terminal(self) -> None:
+        session = self.selected
+        if session is None:
+            return
+        self.query_one(TabbedContent).active = "terminal"
+        self._show_selected()
+        if session.running:
+            widget = self._terminal_for(session)
+            widget.focus()
+            self.session_list.update_row(session.name, waiting=False)
+
+    def action_tab(self, tab: str) -> None:
+        if tab in TABS:
+            self.query_one(TabbedContent).active = tab
+
+    def action_filter(self) -> None:
+        self.session_list.action_filter()
+
+    def action_help(self) -> None:
+        from claudex_tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen(self._all_bindings()))
+
+    def _all_bindings(self) -> list[tuple[str, str]]:
+        rows = []
+        seen = set()
+        for source in (self.BINDINGS, SessionList.BINDINGS, TerminalWidget.BINDINGS):
+            for b in source:
+                if not isinstance(b, Binding) or not b.description or b.action in seen:
+                    continue
+                seen.add(b.action)
+                rows.append((b.key_display or b.key, b.description))
+        rows.append(("1-9", "Select session by number"))
+        rows.append(("j / k", "Next / previous session in the list"))
+        return rows
+
+    def action_new_session(self) -> None:
+        if self.client is None:
+            self.notify("The Docker Engine is not reachable.", severity="error")
+            return
+        try:
+            from claudex_tui.screens.new_session import NewSessionScreen
+        except ImportError:
+            self.notify("Use `claudex DIR` to create a session.", severity="warning")
+            return
+
+        def created(session: SessionInfo | None) -> None:
+            if session is not None:
+                self._initial_select = session.name
+                self._focus_terminal = True
+                self.refresh_sessions()
+
+        self.push_screen(NewSessionScreen(self.client, self.config), created)
+
+    def action_start_session(self) -> None:
+        session = self.selected
+        if session is not None and not session.running:
+            self._lifecycle("start", session)
+
+    def action_stop_session(self) -> None:
+        session = self.selected
+        if session is not None and session.running:
+            self._lifecycle("stop", session)
+
+    def action_restart_session(self) -> None:
+        session = self.selected
+        if session is not None:
+            self._lifecycle("restart", session)
+
+    def action_destroy_session(self) -> None:
+        session = self.selected
+        if session is None:
+            return
+        from claudex_tui.screens.confirm import ConfirmScreen
+
+        lines = [f"Destroy session {session.name}?", ""]
+        lines += [f"  mounts (left untouched on the host): {m}" for m in session.mounts]
+        lines += ["", "The container and anything in it outside the mounts is removed."]
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._lifecycle("destroy", session)
+
+        self.push_screen(ConfirmScreen("\n".join(lines), confirm="Destroy"), answer)
+
+    @work(thread=True, group="lifecycle", exit_on_error=False)
+    def _lifecycle(self, verb: str, session: SessionInfo) -> None:
+        from container.sessions import Sessions
+
+        assert self.client is not None
+        sessions = Sessions(self.client)
+        try:
+            if verb == "start":
+                self.client.api.start(session.id)
+                if session.managed:
+                    sessions.wait_ready(session.id, session.name)
+            elif verb == "stop":
+                self.client.api.stop(session.id, timeout=5)
+            elif verb == "restart":
+                self.client.api.restart(session.id, timeout=5)
+                if session.managed:
+                    sessions.wait_ready(session.id, session.name)
+            elif verb == "destroy":
+                sessions.remove(session.name, force=True)
+        except ClaudexError as exc:
+            self.post_message(ActionDone(verb, session.name, exc.message, exc.hint))
+            return
+        except Exception as exc:
+            self.post_message(ActionDone(verb, session.name, str(exc)))
+            return
+        self.post_message(ActionDone(verb, session.name))
+
+    @on(ActionDone)
+    def _action_done(self, message: ActionDone) -> None:
+        if message.error:
+            text = f"{message.verb} {message.name} failed: {message.error}"
+            if message.hint:
+                text += f"\n{message.hint}"
+            self.notify(text, severity="error", timeout=10)
+        else:
+            self.notify(f"{message.name}: {message.verb} done")
+            if message.verb == "restart":
+                for widget in self.query(TerminalWidget):
+                    if widget.id == _dom_id(message.name):
+                        widget.restart()
+        self.refresh_sessions()
+
+    # -- the command palette and failures --------------------------------------------------
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "New session", "Pick directories and start an agent", self.action_new_session
+        )
+        yield SystemCommand("Keys", "Every key binding", self.action_help)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place worker failures become a readable notice, never a traceback."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            text = error.message if isinstance(error, ClaudexError) else str(error)
+            self.notify(
+                f"{event.worker.name or 'background task'} failed: {text}",
+                severity="error",
+                timeout=10,
+            )
+
+
+def _cpu_percent(stats: dict[str, Any]) -> float | None:
+    try:
+        cpu, pre = stats["cpu_stats"], stats["precpu_stats"]
+        delta = cpu["cpu_usage"]["total_usage"] - pre["cpu_usage"]["total_usage"]
+        system = cpu["system_cpu_usage"] - pre.get("system_cpu_usage", 0)
+        cpus = cpu.get("online_cpus") or len(cpu["cpu_usage"].get("percpu_usage") or [1])
+        return 100.0 * delta / system * cpus if system > 0 else 0.0
+    except (KeyError, TypeError, ZeroDivisionError):
+        return None

@@ -1,0 +1,25 @@
+"""`claudex dashboard`: the full-screen dashboard, without starting a session."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from container.errors import UsageError
+
+
+def arguments(name: str, p: argparse.ArgumentParser) -> None:
+    p.add_argument("--select", metavar="NAME", help="session to select when it opens")
+
+
+def open_dashboard(select: str | None = None, focus_terminal: bool = False) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("the dashboard needs a terminal", "use `claudex list` in scripts")
+    from claudex_tui.app import ClaudexApp
+
+    ClaudexApp(select=select, focus_terminal=focus_terminal).run()
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return open_dashboard(args.select)

@@ -1,0 +1,55 @@
+"""Command palette: "switch to session" with fuzzy matching, and session actions."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from claudex_tui.app import ClaudexApp
+
+
+class SessionCommands(Provider):
+    """Every session by name (and mounted paths), plus the actions on the selected one."""
+
+    def _app(self) -> ClaudexApp:
+        return self.app  # type: ignore[return-value]
+
+    def _commands(self) -> list[tuple[str, str, object]]:
+        app = self._app()
+        items: list[tuple[str, str, object]] = []
+        for name, session in sorted(app.sessions.items()):
+            where = ", ".join(session.mounts)
+            items.append(
+                (
+                    f"Switch to {name}",
+                    f"{session.state} · {where}",
+                    partial(app.select_and_open, name),
+                )
+            )
+        for label, action in (
+            ("Start selected session", app.action_start_session),
+            ("Stop selected session", app.action_stop_session),
+            ("Restart selected session", app.action_restart_session),
+            ("Destroy selected session", app.action_destroy_session),
+        ):
+            items.append((label, "", action))
+        return items
+
+    async def discover(self) -> Hits:
+        for text, help_text, callback in self._commands():
+            yield DiscoveryHit(text, callback, help=help_text or None)  # type: ignore[arg-type]
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, help_text, callback in self._commands():
+            score = matcher.match(f"{text} {help_text}")
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(text),
+                    callback,  # type: ignore[arg-type]
+                    help=help_text or None,
+                )

@@ -1,0 +1,257 @@
+"""The session list: every session at a glance, filterable, keyboard-driven.
+
+Pure presentation: rows are built from `container.labels.SessionInfo` (data only) plus what
+the app learned about each session (changed files, activity, waiting for the user).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from container.labels import HOST_NETWORK, SessionInfo
+
+STATE_MARKS = {
+    "running": ("●", "green"),
+    "exited": ("○", "bright_black"),
+    "created": ("○", "bright_black"),
+    "paused": ("‖", "yellow"),
+    "restarting": ("↻", "yellow"),
+    "dead": ("✖", "red"),
+    "removing": ("✖", "bright_black"),
+    "failed": ("✖", "red"),
+    "unreachable": ("?", "red"),
+}
+
+
+@dataclass
+class SessionRow:
+    """One line of the list: the session and what the dashboard knows about it."""
+
+    session: SessionInfo
+    changed: int | None = None
+    waiting: bool = False
+    last_output: float | None = None
+    failed: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def state(self) -> str:
+        return "failed" if self.failed else self.session.state
+
+
+def _ago(stamp: float | None, now: float) -> str:
+    if stamp is None:
+        return ""
+    seconds = max(0, now - stamp)
+    if seconds < 60:
+        return f"{int(seconds)}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    return f"{int(seconds // 3600)}h"
+
+
+def render_row(index: int, row: SessionRow, now: float | None = None) -> Text:
+    now = time.time() if now is None else now
+    s = row.session
+    mark, colour = STATE_MARKS.get(row.state, ("?", "yellow"))
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"{index} " if index <= 9 else "  ", style="dim")
+    text.append(mark + " ", style=colour)
+    text.append(s.name, style="bold")
+    if row.waiting:
+        text.append(" ◆ waiting", style="bold magenta")
+    text.append("\n    ")
+    if row.state != "running":
+        text.append(f"{row.state} · ", style=colour)
+    text.append(s.agent if s.managed else "go-tool")
+    text.append(f" · {len(s.mounts)} dir{'s' if len(s.mounts) != 1 else ''}")
+    if s.network_mode == HOST_NETWORK:
+        text.append(" · host net", style="bold red")
+    else:
+        text.append(" · fw", style="green")
+    if row.changed is not None:
+        text.append(f" · Δ{row.changed}", style="cyan" if row.changed else "dim")
+    activity = _ago(row.last_output, now)
+    if activity:
+        text.append(f" · {activity}", style="dim")
+    return text
+
+
+class SessionList(Vertical):
+    """Filterable list of sessions; posts `Selected` when the highlighted session changes."""
+
+    DEFAULT_CSS = """
+    SessionList { width: 1fr; }
+    SessionList > #session-filter { display: none; border: tall $accent; height: 3; }
+    SessionList.filtering > #session-filter { display: block; }
+    SessionList > OptionList { height: 1fr; border: none; padding: 0; }
+    SessionList > #session-empty { color: $text-muted; padding: 1 1; display: none; }
+    SessionList.empty > #session-empty { display: block; }
+    SessionList.empty > OptionList { display: none; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", show=False),
+        Binding("j", "cursor_down", show=False),
+        Binding("k", "cursor_up", show=False),
+        *(Binding(str(n), f"pick({n})", show=False) for n in range(1, 10)),
+    ]
+
+    class Selected(Message):
+        """The highlighted session changed (None: nothing is selected)."""
+
+        def __init__(self, name: str | None) -> None:
+            super().__init__()
+            self.name = name
+
+    class Activated(Message):
+        """Enter on a session: open its terminal."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.rows: dict[str, SessionRow] = {}
+        self.shown: list[str] = []
+        self.filter_text = ""
+        self._selected: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="filter sessions…", id="session-filter")
+        yield OptionList(id="session-options")
+        yield Static("No sessions yet.\nPress n to create one.", id="session-empty")
+
+    @property
+    def options(self) -> OptionList:
+        return self.query_one("#session-options", OptionList)
+
+    @property
+    def selected(self) -> str | None:
+        return self._selected
+
+    def set_rows(self, rows: Iterable[SessionRow]) -> None:
+        self.rows = {r.session.name: r for r in rows}
+        self._redraw()
+
+    def update_row(self, name: str, **changes: object) -> None:
+        row = self.rows.get(name)
+        if row is None:
+            return
+        for key, value in changes.items():
+            setattr(row, key, value)
+        self._redraw()
+
+    def _redraw(self) -> None:
+        needle = self.filter_text.lower()
+        self.shown = [
+            name
+            for name in sorted(self.rows)
+            if not needle or _fuzzy(needle, _haystack(self.rows[name].session))
+        ]
+        options = self.options
+        keep = self._selected
+        options.clear_options()
+        now = time.time()
+        options.add_options(
+            [Option(render_row(i, self.rows[n], now), id=n) for i, n in enumerate(self.shown, 1)]
+        )
+        self.set_class(not self.rows, "empty")
+        if keep in self.shown:
+            options.highlighted = self.shown.index(keep)
+        elif self.shown:
+            options.highlighted = 0
+        self._announce()
+
+    def _announce(self) -> None:
+        options = self.options
+        index = options.highlighted
+        name = self.shown[index] if index is not None and index < len(self.shown) else None
+        if name != self._selected:
+            self._selected = name
+            self.post_message(self.Selected(name))
+
+    def select(self, name: str) -> None:
+        if name in self.shown:
+            self.options.highlighted = self.shown.index(name)
+            self._announce()
+
+    def move(self, delta: int) -> None:
+        if not self.shown:
+            return
+        index = self.options.highlighted or 0
+        self.options.highlighted = (index + delta) % len(self.shown)
+        self._announce()
+
+    @on(OptionList.OptionHighlighted)
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        self._announce()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self.post_message(self.Activated(event.option.id))
+
+    def action_cursor_down(self) -> None:
+        self.move(1)
+
+    def action_cursor_up(self) -> None:
+        self.move(-1)
+
+    def action_pick(self, n: int) -> None:
+        if n <= len(self.shown):
+            self.select(self.shown[n - 1])
+
+    def action_filter(self) -> None:
+        self.add_class("filtering")
+        self.query_one("#session-filter", Input).focus()
+
+    @on(Input.Changed, "#session-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.filter_text = event.value
+        self._redraw()
+
+    @on(Input.Submitted, "#session-filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.options.focus()
+        if not event.value:
+            self.remove_class("filtering")
+
+    def key_escape(self) -> None:
+        box = self.query_one("#session-filter", Input)
+        if self.has_class("filtering"):
+            box.value = ""
+            self.remove_class("filtering")
+            self.options.focus()
+
+
+def _haystack(session: SessionInfo) -> str:
+    return " ".join([session.name, *session.mounts]).lower()
+
+
+def _fuzzy(needle: str, haystack: str) -> bool:
+    """Every character of the needle appears in order in the haystack."""
+    position = 0
+    for ch in needle:
+        position = haystack.find(ch, position)
+        if position < 0:
+            return False
+        position += 1
+    return True
