@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import TYPE_CHECKING
 
 from claudex_tui import output
 from claudex_tui.config import Config, load_config
-from container import firewall, state
+from claudex_tui.start_request import start_request
+from container import firewall
 from container.engine import connect
 from container.errors import ImageError
 from container.image import ensure_image, image_state
 from container.labels import SessionInfo
-from container.mounts import plan_mounts
 from container.sessions import Sessions, StartRequest
 
 if TYPE_CHECKING:
@@ -22,57 +21,39 @@ if TYPE_CHECKING:
 
 
 def _request(args: argparse.Namespace, config: Config) -> StartRequest:
-    plan = plan_mounts(
+    return start_request(
+        config,
         args.dirs or ([] if args.ro else ["."]),
         args.ro,
-        expose_env_files=args.expose_env_files,
-        empty_file=state.empty_file(),
-        docker_socket=args.docker_socket,
-        extra=[(str(m.path), m.read_only) for m in config.mounts],
-    )
-    return StartRequest(
-        plan=plan,
         name=args.name,
-        agent=args.agent or config.agent,
+        agent=args.agent,
         parallel=args.parallel,
         replace=args.replace,
         strict_mounts=args.strict_mounts,
         host_network=args.host_network,
-        network=args.network or config.network,
+        network=args.network,
         git=not args.no_git,
-        allow=_allow_list(args, config, plan.dirs),
-        env={name: os.environ[name] for name in config.env if name in os.environ},
-        image=config.image,
-        memory=config.resources.memory,
-        cpus=config.resources.cpus,
+        allow=args.allow,
+        expose_env_files=args.expose_env_files,
+        docker_socket=args.docker_socket,
+        confirm=_confirm_project,
     )
 
 
-def _allow_list(args: argparse.Namespace, config: Config, dirs: list[str]) -> list[str]:
-    """Defaults, the config's entries, confirmed .claudex.toml entries, then --allow."""
-    if args.host_network:
-        return []
-    project: list[str] = []
-    for found in firewall.read_project_allow(dirs):
-        if firewall.is_trusted(found):
-            project += found.entries
-            continue
-        # A repository must not silently widen its own sandbox: shown, confirmed once.
-        listing = ", ".join(found.entries)
-        if not sys.stdin.isatty():
-            output.warn(
-                f"{found.path} asks the firewall to allow: {listing}; ignored (not confirmed "
-                "yet: run claudex on a terminal once to confirm, or pass --allow)"
-            )
-            continue
-        output.info(f"{found.path} asks the firewall to allow: {listing}")
-        if output.confirm("allow these for sessions of this directory?"):
-            firewall.trust(found)
-            project += found.entries
-        else:
-            output.info("not allowed (you will be asked again if the file changes)")
-    defaults = firewall.DEFAULT_ALLOW if config.allow_defaults else ()
-    return firewall.merge_entries(defaults, config.allow, project, args.allow)
+def _confirm_project(found: firewall.ProjectAllow) -> bool:
+    """Ask on the terminal whether a .claudex.toml may widen the firewall."""
+    listing = ", ".join(found.entries)
+    if not sys.stdin.isatty():
+        output.warn(
+            f"{found.path} asks the firewall to allow: {listing}; ignored (not confirmed "
+            "yet: run claudex on a terminal once to confirm, or pass --allow)"
+        )
+        return False
+    output.info(f"{found.path} asks the firewall to allow: {listing}")
+    if output.confirm("allow these for sessions of this directory?"):
+        return True
+    output.info("not allowed (you will be asked again if the file changes)")
+    return False
 
 
 def _build_if_missing(client: docker.DockerClient, config: Config) -> None:

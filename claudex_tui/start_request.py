@@ -1,0 +1,94 @@
+"""What the user asked for (CLI flags, or the dashboard's new-session form) as a StartRequest.
+
+One place, so `claudex DIRS` and the dashboard start sessions the same way: same extra
+mounts, environment, limits and allow list. Reads the local filesystem (directories, the
+projects' `.claudex.toml`): call it off the event loop.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+
+from claudex_tui.config import Config
+from container import firewall, state
+from container.mounts import plan_mounts
+from container.sessions import StartRequest
+
+
+def _not_confirmed(_found: firewall.ProjectAllow) -> bool:
+    return False
+
+
+def allow_list(
+    config: Config,
+    dirs: Sequence[str],
+    extra: Sequence[str] = (),
+    *,
+    host_network: bool = False,
+    confirm: Callable[[firewall.ProjectAllow], bool] = _not_confirmed,
+) -> list[str]:
+    """Defaults, the config's entries, confirmed .claudex.toml entries, then `extra`.
+
+    A repository must not silently widen its own sandbox: a `.claudex.toml` the user has not
+    trusted yet is asked about through `confirm`, and remembered once confirmed.
+    """
+    if host_network:
+        return []
+    project: list[str] = []
+    for found in firewall.read_project_allow(dirs):
+        if firewall.is_trusted(found):
+            project += found.entries
+        elif confirm(found):
+            firewall.trust(found)
+            project += found.entries
+    defaults = firewall.DEFAULT_ALLOW if config.allow_defaults else ()
+    return firewall.merge_entries(defaults, config.allow, project, extra)
+
+
+def start_request(
+    config: Config,
+    dirs: Sequence[str],
+    read_only: Sequence[str] = (),
+    *,
+    targets: Mapping[str, str] | None = None,
+    name: str | None = None,
+    agent: str | None = None,
+    parallel: bool = False,
+    replace: bool = False,
+    strict_mounts: bool = False,
+    host_network: bool = False,
+    network: str | None = None,
+    git: bool = True,
+    allow: Sequence[str] = (),
+    expose_env_files: bool = False,
+    docker_socket: bool = False,
+    confirm: Callable[[firewall.ProjectAllow], bool] = _not_confirmed,
+) -> StartRequest:
+    """The request for a session of `dirs` (read-write) and `read_only`, with the config's
+    extra mounts, environment, image and limits."""
+    plan = plan_mounts(
+        dirs,
+        read_only,
+        expose_env_files=expose_env_files,
+        empty_file=state.empty_file(),
+        docker_socket=docker_socket,
+        extra=[(str(m.path), m.read_only) for m in config.mounts],
+        targets=targets,
+    )
+    return StartRequest(
+        plan=plan,
+        name=name,
+        agent=agent or config.agent,
+        parallel=parallel,
+        replace=replace,
+        strict_mounts=strict_mounts,
+        host_network=host_network,
+        network=network or config.network,
+        git=git,
+        allow=allow_list(config, plan.dirs, allow, host_network=host_network, confirm=confirm),
+        env={var: os.environ[var] for var in config.env if var in os.environ},
+        image=config.image,
+        memory=config.resources.memory,
+        cpus=config.resources.cpus,
+    )

@@ -1,0 +1,358 @@
+"""The mount picker: mark host directories in a tree, each read-only or read-write, at a target.
+
+Only pure data comes from `container`: `default_targets` and `mount_conflicts` look at path
+strings, never at the filesystem. Listing directories happens in DirectoryTree's own worker
+threads (`filter_paths` runs there too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.reactive import var
+from textual.widget import Widget
+from textual.widgets import Button, DirectoryTree, Input, Static
+from textual.widgets.directory_tree import DirEntry
+from textual.widgets.tree import TreeNode
+
+from container.mounts import default_targets, mount_conflicts
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One marked directory as it would be mounted; `problem` blocks creating the session."""
+
+    source: str
+    target: str
+    read_only: bool
+    problem: str | None = None
+
+
+@dataclass
+class _MarkState:
+    read_only: bool = False
+    target: str | None = None  # None: the default target, which follows the other marks
+
+
+def short_path(path: str, width: int, home: str | None = None) -> str:
+    """`path` with the home folder as `~`, cut from the left to `width` cells."""
+    home = home if home is not None else str(Path.home())
+    if home not in ("", "/") and (path == home or path.startswith(home + "/")):
+        path = "~" + path[len(home) :]
+    if width > 1 and len(path) > width:
+        path = "…" + path[len(path) - width + 1 :]
+    return path
+
+
+class HostTree(DirectoryTree):
+    """Host directories only (files are never mounted), with each mark shown before its name."""
+
+    BINDINGS = [
+        Binding("space", "mark", "Mark"),
+        Binding("r", "read_only", "ro/rw"),
+        Binding("t", "target", "Target"),
+        Binding("backspace", "up", "Up a folder"),
+        Binding("full_stop", "hidden", "Hidden dirs", show=False),
+    ]
+
+    show_hidden: var[bool] = var(False)
+
+    @dataclass
+    class Command(Message):
+        """A key pressed on the highlighted directory: `mark`, `read_only` or `target`."""
+
+        tree: HostTree
+        path: str
+        command: str
+
+    def __init__(self, path: str | Path, *, id: str | None = None) -> None:
+        super().__init__(path, id=id)
+        self.badges: dict[str, Text] = {}
+
+    def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
+        hidden = self.show_hidden
+        return [p for p in paths if (hidden or not p.name.startswith(".")) and self._safe_is_dir(p)]
+
+    def render_label(self, node: TreeNode[DirEntry], base_style: Style, style: Style) -> Text:
+        label = super().render_label(node, base_style, style)
+        badge = self.badges.get(str(node.data.path)) if node.data else None
+        return Text.assemble(badge, label) if badge else label
+
+    def nodes(self) -> Iterator[TreeNode[DirEntry]]:
+        stack = [self.root]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(node.children)
+
+    def set_badges(self, badges: dict[str, Text]) -> None:
+        changed = set(badges) ^ set(self.badges)
+        changed |= {p for p in badges if p in self.badges and badges[p] != self.badges[p]}
+        self.badges = badges
+        for node in self.nodes():
+            if node.data and str(node.data.path) in changed:
+                node.refresh()
+
+    def _command(self, command: str) -> None:
+        node = self.cursor_node
+        if node is not None and node.data is not None:
+            self.post_message(self.Command(self, str(node.data.path), command))
+
+    def action_mark(self) -> None:
+        self._command("mark")
+
+    def action_read_only(self) -> None:
+        self._command("read_only")
+
+    def action_target(self) -> None:
+        self._command("target")
+
+    def action_up(self) -> None:
+        parent = Path(self.path).parent
+        if parent != Path(self.path):
+            self.path = parent
+
+    def action_hidden(self) -> None:
+        self.show_hidden = not self.show_hidden
+        self.reload()
+
+
+class PathLabel(Static):
+    """A path cut from the left to the width it gets, so the directory's own name stays."""
+
+    def __init__(self, path: str, **kwargs: str) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.path = path
+        self.tooltip = path
+
+    def render(self) -> Text:
+        return Text(short_path(self.path, self.content_size.width), no_wrap=True)
+
+
+class MarkRow(Vertical):
+    """One marked directory: mode (click toggles), source, editable target, its problem."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(classes="mark-row")
+        self.source = source
+        self.mark: Mark | None = None  # shown once mounted
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="mark-line"):
+            yield Button("", classes="mode", compact=True)
+            yield PathLabel(self.source, classes="source")
+            yield Input(compact=True, classes="target", select_on_focus=False)
+            yield Button("✕", classes="unmark", compact=True, tooltip="Unmark")
+        yield Static("", classes="problem", markup=False)
+
+    def on_mount(self) -> None:
+        for button in self.query(Button):
+            button.can_focus = False  # keys do this from the tree; Tab goes to the targets
+        self.query_one(".mode", Button).tooltip = "Toggle read-only / read-write (r)"
+        self.query_one(Input).tooltip = "Where the agent sees this directory"
+        if self.mark is not None:
+            self.show(self.mark)
+
+    def show(self, mark: Mark) -> None:
+        self.mark = mark
+        if not self.is_mounted:
+            return
+        mode = self.query_one(".mode", Button)
+        mode.label = "ro" if mark.read_only else "rw"
+        mode.set_class(mark.read_only, "-ro")
+        target = self.query_one(Input)
+        if target.value != mark.target and not target.has_focus:
+            target.value = mark.target
+        problem = self.query_one(".problem", Static)
+        problem.update(mark.problem or "")
+        problem.display = bool(mark.problem)
+        self.set_class(bool(mark.problem), "-problem")
+
+
+class MountPicker(Widget):
+    """Mark directories (space), make them read-only (r), name their targets (t, then type)."""
+
+    DEFAULT_CSS = """
+    MountPicker { layout: vertical; height: 1fr; }
+    MountPicker HostTree {
+        height: 1fr; min-height: 4; border: round $primary 50%; background: $surface;
+    }
+    MountPicker HostTree:focus { border: round $primary; }
+    MountPicker #marks {
+        height: auto; max-height: 40%; min-height: 3; border: round $primary 50%;
+    }
+    MountPicker #marks:focus-within { border: round $primary; }
+    MountPicker #empty { color: $text-muted; padding: 0 1; }
+    MountPicker .mark-row { height: auto; }
+    MountPicker .mark-line { height: 1; }
+    MountPicker .mode { min-width: 4; width: 4; color: $success; text-style: bold; }
+    MountPicker .mode.-ro { color: $warning; }
+    MountPicker .source { width: 1fr; height: 1; padding: 0 1 0 0; }
+    MountPicker .target { width: 1fr; max-width: 36; }
+    MountPicker .unmark { min-width: 3; width: 3; color: $text-muted; }
+    MountPicker .problem { color: $error; padding: 0 0 0 4; height: auto; }
+    MountPicker .-problem .target { color: $error; }
+    """
+
+    @dataclass
+    class Changed(Message):
+        """The marked set, a mode or a target changed."""
+
+        picker: MountPicker
+        marks: list[Mark]
+
+        @property
+        def control(self) -> MountPicker:
+            return self.picker
+
+    def __init__(self, start_dir: str | Path, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.start_dir = Path(start_dir)
+        self._states: dict[str, _MarkState] = {}
+        self._rows: dict[str, MarkRow] = {}
+
+    def compose(self) -> ComposeResult:
+        yield HostTree(self.start_dir, id="host-tree")
+        with VerticalScroll(id="marks"):
+            yield Static("Mark directories with space (r: read-only)", id="empty")
+
+    def on_mount(self) -> None:
+        self.host_tree.border_title = "Host directories"
+        self.query_one("#marks").border_title = "Mounts"
+        self.query_one("#marks").can_focus = False
+
+    @property
+    def host_tree(self) -> HostTree:
+        return self.query_one(HostTree)
+
+    # -- the model -----------------------------------------------------------------------------
+
+    @property
+    def marks(self) -> list[Mark]:
+        """The marked directories in the order they were marked, with their problems."""
+        defaults = default_targets(list(self._states))
+        targets = {s: st.target or defaults[s] for s, st in self._states.items()}
+        problems = mount_conflicts(targets)
+        return [
+            Mark(s, targets[s], st.read_only, problems.get(s)) for s, st in self._states.items()
+        ]
+
+    @property
+    def conflicts(self) -> dict[str, str]:
+        return {m.source: m.problem for m in self.marks if m.problem}
+
+    def mark(self, path: str | Path, read_only: bool = False, target: str | None = None) -> None:
+        """Mark `path` (or change how it is marked)."""
+        source = str(path)
+        state = self._states.setdefault(source, _MarkState())
+        state.read_only = read_only
+        state.target = target
+        if source not in self._rows:
+            row = MarkRow(source)
+            self._rows[source] = row
+            self.query_one("#empty").display = False
+            self.query_one("#marks").mount(row)
+        self._changed()
+
+    def unmark(self, path: str | Path) -> None:
+        source = str(path)
+        if self._states.pop(source, None) is None:
+            return
+        row = self._rows.pop(source)
+        row.remove()
+        self.query_one("#empty").display = not self._states
+        self._changed()
+
+    def toggle_read_only(self, path: str | Path) -> None:
+        state = self._states.get(str(path))
+        if state is not None:
+            state.read_only = not state.read_only
+            self._changed()
+
+    def set_target(self, path: str | Path, target: str | None) -> None:
+        state = self._states.get(str(path))
+        if state is not None:
+            state.target = target or None
+            self._changed()
+
+    def edit_target(self, path: str | Path) -> None:
+        """Focus the target field of a marked directory (marking it first)."""
+        if str(path) not in self._states:
+            self.mark(path)
+        row = self._rows[str(path)]
+        self.call_after_refresh(lambda: row.query_one(Input).focus())
+
+    def _changed(self) -> None:
+        marks = self.marks
+        self.call_after_refresh(self._show, marks)
+        self.post_message(self.Changed(self, marks))
+
+    def _show(self, marks: list[Mark]) -> None:
+        badges: dict[str, Text] = {}
+        for mark in marks:
+            row = self._rows.get(mark.source)
+            if row is not None:
+                row.show(mark)
+            colour = "red" if mark.problem else ("yellow" if mark.read_only else "green")
+            badges[mark.source] = Text(f"[{'ro' if mark.read_only else 'rw'}] ", style=colour)
+        self.host_tree.set_badges(badges)
+        count = len(marks)
+        self.query_one("#marks").border_title = f"Mounts ({count})" if count else "Mounts"
+
+    # -- events --------------------------------------------------------------------------------
+
+    @on(HostTree.Command)
+    def _tree_command(self, event: HostTree.Command) -> None:
+        event.stop()
+        if event.command == "mark":
+            if event.path in self._states:
+                self.unmark(event.path)
+            else:
+                self.mark(event.path)
+        elif event.command == "read_only":
+            if event.path not in self._states:
+                self.mark(event.path, read_only=True)
+            else:
+                self.toggle_read_only(event.path)
+        elif event.command == "target":
+            self.edit_target(event.path)
+
+    @on(DirectoryTree.DirectorySelected)
+    def _selected(self, event: DirectoryTree.DirectorySelected) -> None:
+        event.stop()
+
+    @on(Input.Changed, ".target")
+    def _target_typed(self, event: Input.Changed) -> None:
+        event.stop()
+        row = event.input.query_ancestor(MarkRow)
+        value = event.value.strip()
+        if row.mark is not None and value == row.mark.target:
+            return  # set by show(), or no change
+        defaults = default_targets(list(self._states))
+        self.set_target(row.source, None if value == defaults.get(row.source) else value)
+
+    @on(Input.Submitted, ".target")
+    def _target_done(self, event: Input.Submitted) -> None:
+        # Enter ends the edit; it must not reach the screen (where Enter creates the session).
+        event.stop()
+        self.host_tree.focus()
+
+    @on(Button.Pressed, ".mode")
+    def _mode_clicked(self, event: Button.Pressed) -> None:
+        event.stop()
+        row = event.button.query_ancestor(MarkRow)
+        self.toggle_read_only(row.source)
+
+    @on(Button.Pressed, ".unmark")
+    def _unmark_clicked(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.unmark(event.button.query_ancestor(MarkRow).source)
