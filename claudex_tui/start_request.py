@@ -1,8 +1,9 @@
-"""What the user asked for (CLI flags, or the dashboard's new-session form) as a StartRequest.
+"""What the user asked for (CLI flags, or the dashboard's new-session form) as a StartRequest,
+and the baseline recorded once the session runs.
 
 One place, so `claudex DIRS` and the dashboard start sessions the same way: same extra
-mounts, environment, limits and allow list. Reads the local filesystem (directories, the
-projects' `.claudex.toml`): call it off the event loop.
+mounts, environment, limits, allow list and change tracking. Everything here does I/O (the
+local filesystem, the engine): call it off the event loop.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from collections.abc import Callable, Mapping, Sequence
 
 from claudex_tui.config import Config
 from container import firewall, state
+from container.errors import ClaudexError
+from container.labels import SessionInfo
 from container.mounts import plan_mounts
-from container.sessions import StartRequest
+from container.sessions import Sessions, StartRequest
 
 
 def _not_confirmed(_found: firewall.ProjectAllow) -> bool:
@@ -92,3 +95,28 @@ def start_request(
         memory=config.resources.memory,
         cpus=config.resources.cpus,
     )
+
+
+def record_baseline(
+    sessions: Sessions,
+    session: SessionInfo,
+    info: Callable[[str], None],
+    warn: Callable[[str], None],
+) -> None:
+    """The baseline commit, once per container (a re-created session gets a new one)."""
+    from container.tracking import Tracker
+
+    tracker = Tracker(sessions.api, session)
+    if not tracker.enabled:
+        return
+    try:
+        if tracker.has_baseline():
+            return
+        info("recording the baseline of the mounted files (git tracking)")
+        baseline = tracker.ensure_baseline()
+    except ClaudexError as exc:
+        # The session is usable without it; the next start tries again.
+        warn(f"change tracking is not available: {exc.message}")
+        return
+    if baseline.created:
+        info(f"baseline recorded: {baseline.files} files in {baseline.seconds:.1f}s")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from claudex_tui import output
 from claudex_tui.config import Config, load_config
-from claudex_tui.start_request import start_request
+from claudex_tui.start_request import record_baseline, start_request
 from container import firewall
 from container.engine import connect
 from container.errors import ImageError
@@ -103,29 +103,8 @@ def start(args: argparse.Namespace) -> tuple[SessionInfo, Sessions]:
         )
     verb = "created" if result.created else ("started" if result.started else "reusing")
     output.info(f"{verb} session {result.session.name}")
-    _record_baseline(sessions, result.session)
+    record_baseline(sessions, result.session, output.info, output.warn)
     return result.session, sessions
-
-
-def _record_baseline(sessions: Sessions, session: SessionInfo) -> None:
-    """The baseline commit, once per container (a re-created session gets a new one)."""
-    from container.errors import ClaudexError
-    from container.tracking import Tracker
-
-    tracker = Tracker(sessions.api, session)
-    if not tracker.enabled:
-        return
-    try:
-        if tracker.has_baseline():
-            return
-        output.info("recording the baseline of the mounted files (git tracking)")
-        baseline = tracker.ensure_baseline()
-    except ClaudexError as exc:
-        # The session is usable without it; the next start tries again.
-        output.warn(f"change tracking is not available: {exc.message}")
-        return
-    if baseline.created:
-        output.info(f"baseline recorded: {baseline.files} files in {baseline.seconds:.1f}s")
 
 
 def run(args: argparse.Namespace) -> int:
