@@ -52,7 +52,9 @@ class Config(BaseModel):
     env: list[str] = Field(default_factory=lambda: list(DEFAULT_ENV))
     """Environment variables passed (by name, when set on the host) into each session."""
     allow: list[str] = Field(default_factory=list)
-    """Extra domains every session's firewall allows."""
+    """Extra domains (or IP[/prefix][:port]) every session's firewall allows."""
+    allow_defaults: bool = True
+    """Also allow claudex's default list (the agents' APIs, GitHub, npm, PyPI, Debian)."""
     network: str | None = None
     """Docker network for new sessions (default: claudex's own)."""
     ca_certs: list[Path] = Field(default_factory=list)
@@ -61,6 +63,16 @@ class Config(BaseModel):
     """Extra directories mounted into every session."""
     resources: Resources = Field(default_factory=Resources)
     """Resource limits of new sessions."""
+
+    @field_validator("allow")
+    @classmethod
+    def _entries(cls, value: list[str]) -> list[str]:
+        from container.firewall import merge_entries
+
+        try:
+            return merge_entries(value)
+        except ClaudexError as exc:
+            raise ValueError(exc.message) from None
 
     @field_validator("env")
     @classmethod

@@ -19,6 +19,7 @@ from container.errors import (
     SessionNotRunning,
     UsageError,
 )
+from container.firewall import start_env
 from container.image import DEFAULT_IMAGE
 from container.mounts import WORKSPACE, MountPlan
 from container.naming import parallel_name, session_name, signature, slug, valid_container_name
@@ -52,7 +53,7 @@ class StartRequest:
     image: str = DEFAULT_IMAGE
     memory: str | None = None
     cpus: float | None = None
-    firewall: bool = False
+    firewall: bool = True
 
 
 @dataclass
@@ -220,6 +221,8 @@ class Sessions:
     def _create(self, base: str, req: StartRequest) -> tuple[str, str]:
         plan = req.plan
         network_mode = labels.HOST_NETWORK if req.host_network else labels.FIREWALLED
+        if not req.host_network and not req.firewall:
+            network_mode = "open"  # only for measurements (tests/perf); never from the CLI
         session_labels = {
             labels.SIGNATURE: signature(plan.dirs),
             labels.SLUG: slug(plan.dirs),
@@ -242,6 +245,8 @@ class Sessions:
             "CLAUDEX_AGENT_GID": str(plan.gid),
             "CLAUDEX_AGENT": req.agent,
             "CLAUDEX_FIREWALL": "on" if req.firewall and not req.host_network else "off",
+            # Seeds the session's allow list on its first start; later edits live in the container.
+            "CLAUDEX_ALLOW": start_env(req.allow),
             "CLAUDEX_SESSION": base,
         }
         if any(m.role == "docker-socket" for m in plan.mounts):

@@ -1,0 +1,514 @@
+"""The session firewall seen from the host: allow-list entries, status models, live edits.
+
+The rules themselves live in the container (context/claudex/firewall.sh). This module
+validates entries, reads a session's firewall state with one `docker exec`, and edits the
+allow list live. The dataclasses are pure data for the dashboard's firewall panel; only the
+functions taking a docker client do I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from container import labels
+from container.engine import engine_errors
+from container.errors import ClaudexError, SessionNotRunning, UsageError
+
+if TYPE_CHECKING:
+    import docker
+
+SCRIPT = "/usr/local/lib/claudex/firewall.sh"
+PROJECT_FILE = ".claudex.toml"
+BLOCK_TIMEOUT = 2147483  # firewall.sh: remaining timeout of a blocked entry dates its last hit
+DOCKER_DNS = "127.0.0.11"
+
+# What the agents need to work. A name also allows its subdomains.
+DEFAULT_ALLOW: tuple[str, ...] = (
+    # Anthropic: API, login, console, telemetry
+    "api.anthropic.com",
+    "console.anthropic.com",
+    "statsig.anthropic.com",
+    "claude.ai",
+    "platform.claude.com",
+    # OpenAI: API and login
+    "api.openai.com",
+    "auth.openai.com",
+    "chatgpt.com",
+    # error reports of both CLIs
+    "sentry.io",
+    # GitHub
+    "github.com",
+    "api.github.com",
+    "codeload.github.com",
+    "objects.githubusercontent.com",
+    "raw.githubusercontent.com",
+    # package registries
+    "registry.npmjs.org",
+    "pypi.org",
+    "files.pythonhosted.org",
+    "deb.debian.org",
+    "security.debian.org",
+)
+
+ENFORCING = "enforcing"
+UNRESTRICTED = "unrestricted"
+FAILED = "failed"
+OFF = "off"
+STOPPED = "stopped"
+STARTING = "starting"
+
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_DOMAIN_RE = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}")
+_V4_RE = re.compile(r"[0-9.]+(?:/\d{1,2})?(?::\d+)?")
+_V6_PORT_RE = re.compile(r"\[([0-9a-f:.]+(?:/\d{1,3})?)\]:(\d+)")
+
+
+# -- entries ------------------------------------------------------------------------------------
+
+
+def normalize_entry(raw: str) -> str:
+    """One allow entry in the form firewall.sh takes, or UsageError saying what is wrong.
+
+    Names (a name allows its subdomains; `*.` in front is accepted and dropped), and
+    `IP[/prefix][:port]`, IPv6 with a port written `[IP[/prefix]]:port`.
+    """
+    text = raw.strip().lower()
+    if not text:
+        raise UsageError("empty allow entry")
+    bracketed = _V6_PORT_RE.fullmatch(text)
+    if bracketed:
+        net = _network(bracketed.group(1), raw, version=6)
+        return f"[{net}]:{_port(bracketed.group(2), raw)}"
+    if text.count(":") >= 2:
+        return _network(text, raw, version=6)
+    if _V4_RE.fullmatch(text):
+        address, _, port = text.partition(":")
+        net = _network(address, raw, version=4)
+        return f"{net}:{_port(port, raw)}" if port else net
+    name = text.removeprefix("*.").rstrip(".")
+    if len(name) > 253 or not _DOMAIN_RE.fullmatch(name):
+        raise UsageError(
+            f"{raw!r} is not a domain name nor IP[/prefix][:port]",
+            "e.g. example.com (also allows its subdomains), 10.0.0.5:8080, [2001:db8::1]:443",
+        )
+    return name
+
+
+def _network(text: str, raw: str, version: int) -> str:
+    try:
+        net = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise UsageError(f"{raw!r} is not a valid IPv{version} address or network") from None
+    if net.version != version:
+        raise UsageError(f"{raw!r} is not a valid IPv{version} address or network")
+    full = net.prefixlen == net.max_prefixlen
+    return str(net.network_address) if full else str(net)
+
+
+def _port(text: str, raw: str) -> int:
+    port = int(text) if text.isdigit() else 0
+    if not 0 < port < 65536:
+        raise UsageError(f"{raw!r}: port must be 1-65535")
+    return port
+
+
+def is_name(entry: str) -> bool:
+    """A domain-name entry (as opposed to an IP entry)."""
+    return bool(_DOMAIN_RE.fullmatch(entry)) and not _V4_RE.fullmatch(entry)
+
+
+def merge_entries(*lists: Iterable[str]) -> list[str]:
+    """Normalized entries of all lists, first occurrence kept, in order."""
+    seen: dict[str, None] = {}
+    for entries in lists:
+        for raw in entries:
+            seen.setdefault(normalize_entry(raw), None)
+    return list(seen)
+
+
+def covering_name(name: str, entries: Iterable[str]) -> str | None:
+    """The allowed name that lets `name` through (itself or a parent domain), if any."""
+    for entry in entries:
+        if is_name(entry) and (name == entry or name.endswith("." + entry)):
+            return entry
+    return None
+
+
+# -- per-project allow entries (.claudex.toml in a mounted directory) ---------------------------
+
+
+@dataclass(frozen=True)
+class ProjectAllow:
+    """The allow entries a repository asks for; used only once the user confirmed them."""
+
+    path: Path
+    entries: tuple[str, ...]
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256("\n".join(self.entries).encode()).hexdigest()[:16]
+
+
+def read_project_allow(dirs: Iterable[str]) -> list[ProjectAllow]:
+    """`[firewall] allow = [...]` of each mounted directory's .claudex.toml."""
+    found = []
+    for d in dirs:
+        path = Path(d) / PROJECT_FILE
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            continue
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ClaudexError(
+                f"{path}: cannot be read: {exc}", f"fix or remove {PROJECT_FILE}"
+            ) from None
+        section = data.get("firewall", {})
+        raw = section.get("allow", []) if isinstance(section, dict) else None
+        if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+            raise ClaudexError(
+                f"{path}: firewall.allow must be a list of strings",
+                'e.g. [firewall]\\nallow = ["example.com"]',
+            )
+        try:
+            entries = merge_entries(raw)
+        except UsageError as exc:
+            raise ClaudexError(f"{path}: firewall.allow: {exc.message}", exc.hint) from None
+        if entries:
+            found.append(ProjectAllow(path, tuple(entries)))
+    return found
+
+
+def _trust_file() -> Path:
+    from container.state import state_dir
+
+    return state_dir() / "trusted-allow.json"
+
+
+def is_trusted(project: ProjectAllow) -> bool:
+    """The user confirmed exactly these entries of this file before."""
+    try:
+        data = json.loads(_trust_file().read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get(str(project.path)) == project.digest
+
+
+def trust(project: ProjectAllow) -> None:
+    path = _trust_file()
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    data[str(project.path)] = project.digest
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    tmp.replace(path)
+
+
+# -- status (pure data for the CLI and the dashboard) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class AllowedName:
+    """An allowed name and the addresses its DNS answers admitted so far."""
+
+    name: str
+    addresses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BlockedDestination:
+    """Packets rejected to one address/protocol/port: how many, the last one when."""
+
+    address: str
+    family: int
+    protocol: str
+    port: int | None
+    count: int
+    last: datetime | None
+
+    @property
+    def target(self) -> str:
+        host = f"[{self.address}]" if self.family == 6 and self.port is not None else self.address
+        return f"{host}:{self.port}" if self.port is not None else self.address
+
+
+@dataclass(frozen=True)
+class RefusedName:
+    """A name the firewall's DNS refused to resolve: how often, the last time when."""
+
+    name: str
+    count: int
+    last: datetime | None
+
+
+@dataclass(frozen=True)
+class FirewallStatus:
+    """Everything the firewall panel shows for one session."""
+
+    session: str
+    mode: str
+    """enforcing | unrestricted (host network) | failed | off | stopped | starting"""
+    reason: str = ""
+    names: tuple[AllowedName, ...] = ()
+    networks: tuple[str, ...] = ()
+    """IP[/prefix][:port] entries."""
+    blocked: tuple[BlockedDestination, ...] = ()
+    """Most recent first."""
+    refused: tuple[RefusedName, ...] = ()
+    """Most recent first."""
+    checked: datetime | None = None
+
+    @property
+    def allow(self) -> list[str]:
+        """The allow list as the session keeps it (names, then IP entries)."""
+        return [n.name for n in self.names] + list(self.networks)
+
+    def as_json(self) -> dict[str, Any]:
+        def when(t: datetime | None) -> str | None:
+            return t.isoformat(timespec="seconds") if t else None
+
+        return {
+            "session": self.session,
+            "mode": self.mode,
+            "reason": self.reason,
+            "allowed": [{"name": n.name, "addresses": list(n.addresses)} for n in self.names],
+            "networks": list(self.networks),
+            "blocked": [
+                {
+                    "address": b.address,
+                    "family": b.family,
+                    "protocol": b.protocol,
+                    "port": b.port,
+                    "count": b.count,
+                    "last": when(b.last),
+                }
+                for b in self.blocked
+            ],
+            "refused_names": [
+                {"name": r.name, "count": r.count, "last": when(r.last)} for r in self.refused
+            ],
+        }
+
+
+def _sections(text: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        m = re.fullmatch(r"\[(\w+)\]", line.strip())
+        if m:
+            current = out.setdefault(m.group(1), [])
+        elif current is not None and line.strip():
+            current.append(line.strip())
+    return out
+
+
+def _blocked_entry(
+    set_name: str, member: str, rest: list[str], now: datetime
+) -> BlockedDestination:
+    address, _, proto_port = member.rpartition(",")
+    proto, _, port_text = proto_port.partition(":")
+    port: int | None = int(port_text) if port_text.isdigit() else None
+    if proto not in ("tcp", "udp", "sctp", "udplite"):
+        port = None  # icmp type/code, or a protocol without ports
+    if address == DOCKER_DNS:
+        port = 53  # the engine DNATs it to a random port; 53 is what was asked for
+    opts = dict(zip(rest[::2], rest[1::2], strict=False))
+    count = int(opts.get("packets", "0") or 0)
+    last = None
+    if opts.get("timeout", "").isdigit():
+        last = now - timedelta(seconds=BLOCK_TIMEOUT - int(opts["timeout"]))
+    return BlockedDestination(address, 6 if set_name.endswith("6") else 4, proto, port, count, last)
+
+
+def _log_time(stamp: str, now: datetime) -> datetime | None:
+    # dnsmasq's syslog-style stamp has no year (container time is UTC).
+    try:
+        t = datetime.strptime(f"{now.year} {stamp}", "%Y %b %d %H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return t.replace(year=now.year - 1) if t > now + timedelta(days=1) else t
+
+
+def parse_status(session: str, text: str) -> FirewallStatus:
+    """Turn `firewall.sh status` output into a FirewallStatus."""
+    sec = _sections(text)
+    mode_line = (sec.get("mode") or [OFF])[0]
+    mode, _, reason = mode_line.partition(":")
+    mode = mode.strip() or OFF
+    now_text = (sec.get("now") or ["0"])[0]
+    now = datetime.fromtimestamp(int(now_text), UTC) if now_text.isdigit() else datetime.now(UTC)
+    allow: list[str] = []
+    for line in sec.get("allow", []):
+        entry = line.split("#", 1)[0].strip()
+        if entry:
+            allow.append(entry)
+    set_owner: dict[str, str] = {}
+    for line in sec.get("sets", []):
+        parts = line.split()
+        for set_name in parts[1:]:
+            set_owner[set_name] = parts[0]
+    addresses: dict[str, list[str]] = {}
+    blocked = []
+    for line in sec.get("ipset", []):
+        parts = line.split()
+        if len(parts) < 3 or parts[0] != "add":
+            continue
+        set_name, member = parts[1], parts[2]
+        if set_name.startswith("cx-blocked"):
+            blocked.append(_blocked_entry(set_name, member, parts[3:], now))
+        elif set_name in set_owner:
+            addresses.setdefault(set_owner[set_name], []).append(member)
+    refused = []
+    for line in sec.get("dns", []):
+        parts = line.split(None, 2)
+        if len(parts) == 3 and parts[1].isdigit():
+            refused.append(RefusedName(parts[0], int(parts[1]), _log_time(parts[2], now)))
+    epoch = datetime.min.replace(tzinfo=UTC)
+    return FirewallStatus(
+        session=session,
+        mode=mode,
+        reason=reason.strip(),
+        names=tuple(
+            AllowedName(e, tuple(sorted(set(addresses.get(e, []))))) for e in allow if is_name(e)
+        ),
+        networks=tuple(e for e in allow if not is_name(e)),
+        blocked=tuple(sorted(blocked, key=lambda b: (b.last or epoch, b.count), reverse=True)),
+        refused=tuple(sorted(refused, key=lambda r: (r.last or epoch, r.count), reverse=True)),
+        checked=now,
+    )
+
+
+# -- engine I/O ---------------------------------------------------------------------------------
+
+
+def _exec(client: docker.DockerClient, container_id: str, cmd: Sequence[str]) -> tuple[int, str]:
+    """Run as root in the session; exit code and combined output."""
+    api = client.api
+    with engine_errors("talking to the session's firewall"):
+        exec_id = api.exec_create(container_id, list(cmd), user="root")["Id"]
+        output = api.exec_start(exec_id)
+        code = api.exec_inspect(exec_id).get("ExitCode")
+    text = output.decode(errors="replace") if isinstance(output, bytes) else str(output)
+    return (code if isinstance(code, int) else 1), text
+
+
+def _env(client: docker.DockerClient, session: labels.SessionInfo) -> dict[str, str]:
+    with engine_errors(f"inspecting {session.name}"):
+        attrs = client.api.inspect_container(session.id)
+    env = (attrs.get("Config") or {}).get("Env") or []
+    return dict(item.split("=", 1) for item in env if "=" in item)
+
+
+def read_status(client: docker.DockerClient, session: labels.SessionInfo) -> FirewallStatus:
+    """The firewall state of one session: one inspect and, when it runs, one exec."""
+    if session.network_mode == labels.HOST_NETWORK:
+        return FirewallStatus(
+            session.name, UNRESTRICTED, "host network: the session shares the host's network"
+        )
+    if _env(client, session).get("CLAUDEX_FIREWALL") != "on":
+        return FirewallStatus(session.name, OFF, "this session was created without a firewall")
+    if not session.running:
+        return FirewallStatus(session.name, STOPPED, f"the session is {session.state}")
+    code, out = _exec(client, session.id, [SCRIPT, "status"])
+    if code != 0:
+        return FirewallStatus(session.name, FAILED, _last_line(out) or f"exit code {code}")
+    status = parse_status(session.name, out)
+    if status.mode == OFF:
+        # Not applied (yet): init.sh is before that step, or failed without firewall.sh.
+        _, init = _exec(client, session.id, ["cat", "/run/claudex/status"])
+        init = init.strip()
+        if init.startswith("failed:"):
+            return FirewallStatus(session.name, FAILED, init.removeprefix("failed:").strip())
+        return FirewallStatus(session.name, STARTING, init or "not applied yet")
+    return status
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1].removeprefix("firewall: ") if lines else ""
+
+
+def _editable(client: docker.DockerClient, session: labels.SessionInfo) -> FirewallStatus:
+    if session.network_mode == labels.HOST_NETWORK:
+        raise ClaudexError(
+            f"session {session.name} uses the host network: it has no firewall to edit",
+            "recreate it without --host-network to have one",
+        )
+    if not session.running:
+        raise SessionNotRunning(
+            f"session {session.name} is {session.state}; its firewall is edited while it runs",
+            f"start it first (`claudex --name {session.name}` or the dashboard)",
+        )
+    status = read_status(client, session)
+    if status.mode != ENFORCING:
+        raise ClaudexError(
+            f"the firewall of {session.name} is {status.mode}"
+            + (f" ({status.reason})" if status.reason else ""),
+            "only an enforcing firewall is edited live",
+        )
+    return status
+
+
+def allow(
+    client: docker.DockerClient, session: labels.SessionInfo, entries: Iterable[str]
+) -> list[str]:
+    """Add entries to a running session's allow list, effective at once; the ones added."""
+    wanted = merge_entries(entries)
+    status = _editable(client, session)
+    new = [e for e in wanted if e not in status.allow]
+    if new:
+        _edit(client, session, "allow", new)
+    return new
+
+
+def deny(
+    client: docker.DockerClient, session: labels.SessionInfo, entries: Iterable[str]
+) -> list[str]:
+    """Take entries out of a running session's allow list, effective at once."""
+    wanted = merge_entries(entries)
+    status = _editable(client, session)
+    current = status.allow
+    for entry in wanted:
+        if entry in current:
+            continue
+        parent = covering_name(entry, current) if is_name(entry) else None
+        if parent:
+            raise UsageError(
+                f"{entry} is not in the allow list of {session.name}; it is allowed "
+                f"through {parent}",
+                f"deny {parent} (and allow the other names you need under it)",
+            )
+        raise UsageError(
+            f"{entry} is not in the allow list of {session.name}",
+            f"see `claudex firewall status {session.name}`",
+        )
+    _edit(client, session, "deny", wanted)
+    return wanted
+
+
+def _edit(
+    client: docker.DockerClient, session: labels.SessionInfo, op: str, entries: list[str]
+) -> None:
+    code, out = _exec(client, session.id, [SCRIPT, op, *entries])
+    if code != 0:
+        raise ClaudexError(
+            f"the firewall of {session.name} refused the change: {_last_line(out)}",
+            "the rules stay default-deny; see `claudex firewall status`",
+        )
+
+
+def start_env(entries: Sequence[str]) -> str:
+    """The CLAUDEX_ALLOW value a new session is created with (firewall.sh seeds from it)."""
+    return ",".join(merge_entries(entries))
