@@ -92,7 +92,7 @@ class HostTree(DirectoryTree):
         while stack:
             node = stack.pop()
             yield node
-            stack.extend(node.children)
+            stack.extend(reversed(node.children))  # pre-order, as shown
 
     def set_badges(self, badges: dict[str, Text]) -> None:
         changed = set(badges) ^ set(self.badges)
@@ -144,7 +144,8 @@ class MarkRow(Vertical):
     def __init__(self, source: str) -> None:
         super().__init__(classes="mark-row")
         self.source = source
-        self.mark: Mark | None = None  # shown once mounted
+        self.mark: Mark | None = None
+        self._ready = False  # children exist: a mark given earlier is shown on mount
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="mark-line"):
@@ -159,12 +160,17 @@ class MarkRow(Vertical):
             button.can_focus = False  # keys do this from the tree; Tab goes to the targets
         self.query_one(".mode", Button).tooltip = "Toggle read-only / read-write (r)"
         self.query_one(Input).tooltip = "Where the agent sees this directory"
-        if self.mark is not None:
-            self.show(self.mark)
+        self._ready = True
+        self._apply()
 
     def show(self, mark: Mark) -> None:
         self.mark = mark
-        if not self.is_mounted:
+        if self._ready:
+            self._apply()
+
+    def _apply(self) -> None:
+        mark = self.mark
+        if mark is None:
             return
         mode = self.query_one(".mode", Button)
         mode.label = "ro" if mark.read_only else "rw"
