@@ -46,8 +46,12 @@ class PickerApp(App[None]):
 
 async def wait_loaded(pilot: Pilot[None], path: Path | None = None) -> None:
     """Until the tree lists `path` (default: the root's children)."""
-    tree = pilot.app.query_one(HostTree)
     for _ in range(200):
+        trees = pilot.app.screen.query(HostTree)  # the picker may be on a pushed screen
+        if not trees:
+            await pilot.pause(0.02)
+            continue
+        tree = trees.first()
         if path is None and tree.root.children:
             break
         if path is not None and any(

@@ -1,0 +1,386 @@
+"""New session: pick host directories (mount picker), agent, network; create it with progress."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.notifications import SeverityLevel
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Footer, Input, Label, ProgressBar, Select, Static
+
+from claudex_tui.start_request import record_baseline, start_request
+from container import firewall
+from container.errors import ClaudexError
+from container.image import BuildProgress, ensure_image, image_state
+from container.labels import SessionInfo
+from container.naming import session_name, valid_container_name
+from container.sessions import AGENTS, Sessions, StartResult
+from widgets.mount_picker import MountPicker
+
+if TYPE_CHECKING:
+    import docker
+
+    from claudex_tui.config import Config
+
+MAX_STEPS = 8
+HOST_WARNING = "⚠ host network: NO firewall. The agent can reach any address, your LAN too."
+
+
+@dataclass
+class _Form:
+    """The form as it was when Create was pressed (the worker never reads widgets)."""
+
+    dirs: list[str]
+    read_only: list[str]
+    targets: dict[str, str]
+    name: str | None
+    agent: str
+    host_network: bool
+    allow: list[str]
+    parallel: bool
+
+
+@dataclass
+class _Step(Message):
+    text: str
+    warning: bool = False
+
+
+@dataclass
+class _Building(Message):
+    progress: BuildProgress
+
+    def can_replace(self, message: Message) -> bool:
+        # A build prints thousands of lines; only the newest matters on screen.
+        return isinstance(message, _Building)
+
+
+@dataclass
+class _Created(Message):
+    result: StartResult
+    notes: list[tuple[str, SeverityLevel]] = field(default_factory=list)
+
+
+@dataclass
+class _Failed(Message):
+    message: str
+    hint: str | None = None
+
+
+def split_entries(text: str) -> list[str]:
+    """Allow entries typed as one line, separated by commas and/or spaces."""
+    return [e for e in re.split(r"[\s,]+", text) if e]
+
+
+class NewSessionScreen(ModalScreen[SessionInfo | None]):
+    """Dismisses with the created (or reused) session, or None when cancelled."""
+
+    CSS_PATH = "new_session.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "create", "Create"),
+    ]
+
+    def __init__(
+        self, client: docker.DockerClient, config: Config, start_dir: Path | None = None
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.config = config
+        self.start_dir = start_dir or Path.home()
+        self._creating = False
+        self._leaving = False  # Escape pressed once while creating
+        self._closed = False  # closed while creating: the worker reports by notification
+        self._steps: list[Text] = []
+
+    def compose(self) -> ComposeResult:
+        defaults = firewall.DEFAULT_ALLOW if self.config.allow_defaults else ()
+        allowed = len(firewall.merge_entries(defaults, self.config.allow))
+        with Vertical(id="dialog"):
+            with Horizontal(id="body"):
+                yield MountPicker(self.start_dir, id="picker")
+                with Vertical(id="form"):
+                    with Horizontal(classes="field"):
+                        yield Label("Name", classes="label")
+                        yield Input(placeholder=self._default_name([]), id="name", compact=True)
+                    with Horizontal(classes="field"):
+                        yield Label("Agent", classes="label")
+                        yield Select(
+                            [(a, a) for a in AGENTS],
+                            value=self.config.agent,
+                            allow_blank=False,
+                            compact=True,
+                            id="agent",
+                        )
+                    with Horizontal(classes="field"):
+                        yield Label("Network", classes="label")
+                        yield Select(
+                            [("firewalled", "firewalled"), ("host: no firewall", "host")],
+                            value="firewalled",
+                            allow_blank=False,
+                            compact=True,
+                            id="network",
+                        )
+                    yield Static(HOST_WARNING, id="host-warning")
+                    with Horizontal(classes="field"):
+                        yield Label("Allow", classes="label")
+                        yield Input(
+                            placeholder="more domains: a.com, b.org",
+                            id="allow",
+                            compact=True,
+                        )
+                    yield Static(f"+ {allowed} default/config", id="allow-note")
+                    yield Checkbox(
+                        "Parallel: a new session even if one exists", id="parallel", compact=True
+                    )
+                    with Horizontal(id="buttons"):
+                        yield Button("Create", variant="primary", id="create", compact=True)
+                        yield Button("Cancel", id="cancel", compact=True)
+                    with VerticalScroll(id="status"):
+                        yield ProgressBar(id="build", show_eta=False)
+                        yield Static("", id="build-line", markup=False)
+                        yield Static("", id="steps")
+                        yield Static("", id="error")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#dialog").border_title = "New session"
+        self.query_one("#status").can_focus = False
+        for hidden in ("#host-warning", "#build", "#build-line"):
+            self.query_one(hidden).display = False
+        self.query_one(MountPicker).host_tree.focus()
+
+    # -- form ----------------------------------------------------------------------------------
+
+    def _default_name(self, dirs: list[str]) -> str:
+        return session_name(dirs) if dirs else "from the directories"
+
+    @on(MountPicker.Changed)
+    def _marks_changed(self, event: MountPicker.Changed) -> None:
+        name = self.query_one("#name", Input)
+        name.placeholder = self._default_name([m.source for m in event.marks])
+
+    @on(Select.Changed, "#network")
+    def _network_changed(self, event: Select.Changed) -> None:
+        host = event.value == "host"
+        self.query_one("#host-warning").display = host
+        self.query_one("#allow", Input).disabled = host
+        self.query_one("#allow-note").display = not host
+
+    def _form(self) -> _Form:
+        """The form's values, or ClaudexError naming what must be fixed first."""
+        marks = self.query_one(MountPicker).marks
+        if not marks:
+            raise ClaudexError("no directory picked", "mark one in the tree with space")
+        problems = [m for m in marks if m.problem]
+        if problems:
+            raise ClaudexError(
+                f"{len(problems)} mount(s) cannot be mounted as asked (shown in red)",
+                "change their targets, or unmark one of the nested directories",
+            )
+        name = self.query_one("#name", Input).value.strip() or None
+        if name and not valid_container_name(name):
+            raise ClaudexError(
+                f"invalid session name {name!r}",
+                "use letters, digits, '_', '.' and '-' (starting with a letter or digit)",
+            )
+        host = self.query_one("#network", Select).value == "host"
+        allow = [] if host else split_entries(self.query_one("#allow", Input).value)
+        firewall.merge_entries(allow)  # a typo is reported now, not after the image build
+        return _Form(
+            dirs=[m.source for m in marks if not m.read_only],
+            read_only=[m.source for m in marks if m.read_only],
+            targets={m.source: m.target for m in marks},
+            name=name,
+            agent=str(self.query_one("#agent", Select).value),
+            host_network=host,
+            allow=allow,
+            parallel=self.query_one("#parallel", Checkbox).value,
+        )
+
+    @on(Input.Submitted, "#name, #allow")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_create()
+
+    @on(Button.Pressed, "#create")
+    def _create_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_create()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_cancel()
+
+    def action_create(self) -> None:
+        if self._creating:
+            return
+        self._show_error(None)
+        try:
+            form = self._form()
+        except ClaudexError as exc:
+            self._show_error(exc.message, exc.hint)
+            return
+        self._creating = True
+        self._steps = []
+        self._show_steps()
+        self.query_one("#create", Button).disabled = True
+        self._create(form)
+
+    def action_cancel(self) -> None:
+        if self._creating and not self._leaving:
+            self._leaving = True
+            self._step("still creating: Escape again closes this window, creation goes on", True)
+            return
+        self._closed = self._creating
+        self.dismiss(None)
+
+    # -- progress ------------------------------------------------------------------------------
+
+    def _step(self, text: str, warning: bool = False) -> None:
+        self._steps.append(Text(text, style="yellow" if warning else ""))
+        del self._steps[:-MAX_STEPS]
+        self._show_steps()
+
+    def _show_steps(self) -> None:
+        self.query_one("#steps", Static).update(Text("\n").join(self._steps))
+
+    def _show_error(self, message: str | None, hint: str | None = None) -> None:
+        error = self.query_one("#error", Static)
+        if message is None:
+            error.update("")
+            return
+        text = Text(message, style="bold red")
+        if hint:
+            text.append(f"\n{hint}", style="red")
+        error.update(text)
+        self.query_one("#status", VerticalScroll).scroll_end(animate=False)
+
+    def _done(self) -> None:
+        self._creating = False
+        self._leaving = False
+        self.query_one("#create", Button).disabled = False
+        self.query_one("#build").display = False
+        self.query_one("#build-line").display = False
+
+    @on(_Step)
+    def _on_step(self, message: _Step) -> None:
+        self._step(message.text, message.warning)
+
+    @on(_Building)
+    def _on_building(self, message: _Building) -> None:
+        bar = self.query_one("#build", ProgressBar)
+        line = self.query_one("#build-line", Static)
+        bar.display = line.display = True
+        p = message.progress
+        if p.total:
+            bar.update(total=p.total, progress=p.step)
+        line.update(p.line[-200:])
+
+    @on(_Failed)
+    def _on_failed(self, message: _Failed) -> None:
+        self._done()
+        self._show_error(message.message, message.hint)
+
+    @on(_Created)
+    def _on_created(self, message: _Created) -> None:
+        self._done()
+        # The window closes now: what the steps said that matters later goes to notifications.
+        for warning in message.result.warnings:
+            self.app.notify(warning, severity="warning", timeout=10)
+        for note, severity in message.notes:
+            self.app.notify(note, severity=severity, timeout=10)
+        self.dismiss(message.result.session)
+
+    # -- the worker ----------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="new-session")
+    def _create(self, form: _Form) -> None:
+        try:
+            result, notes = self._start(form)
+        except ClaudexError as exc:
+            self._report(_Failed(exc.message, exc.hint))
+        except Exception as exc:  # docker-py or OS errors outside engine_errors: no traceback
+            self._report(_Failed(f"creating the session failed: {exc}"))
+        else:
+            self._report(_Created(result, notes))
+
+    def _report(self, message: _Created | _Failed) -> None:
+        if not self._closed:
+            self.post_message(message)
+            return
+        # The window was closed meanwhile: say how it ended in a notification.
+        if isinstance(message, _Created):
+            text, severity = f"session {message.result.session.name} is ready", "information"
+        else:
+            text, severity = f"{message.message}\n{message.hint or ''}".strip(), "error"
+        with contextlib.suppress(Exception):  # the app may be gone too
+            self.app.call_from_thread(self.app.notify, text, severity=severity)
+
+    def _start(self, form: _Form) -> tuple[StartResult, list[tuple[str, SeverityLevel]]]:
+        """Off the event loop: plan the mounts, build the image if missing, start, baseline."""
+        notes: list[tuple[str, SeverityLevel]] = []
+
+        def step(text: str) -> None:
+            self.post_message(_Step(text))
+
+        def warn(text: str) -> None:
+            notes.append((text, "warning"))
+            self.post_message(_Step(text, warning=True))
+
+        def building(progress: BuildProgress) -> None:
+            self.post_message(_Building(progress))
+
+        def not_confirmed(found: firewall.ProjectAllow) -> bool:
+            # Trusting a repository's own allow list needs the question the CLI asks.
+            warn(
+                f"{found.path} asks the firewall to allow {', '.join(found.entries)}: "
+                "not allowed (add them to Allow, or confirm once with `claudex DIR`)"
+            )
+            return False
+
+        step("checking the directories")
+        req = start_request(
+            self.config,
+            form.dirs,
+            form.read_only,
+            targets=form.targets,
+            name=form.name,
+            agent=form.agent,
+            parallel=form.parallel,
+            host_network=form.host_network,
+            allow=form.allow,
+            confirm=not_confirmed,
+        )
+        image = self.config.image
+        if not image_state(self.client, image).exists:
+            step(f"building image {image} (first run, takes minutes)")
+            self.post_message(_Building(BuildProgress(0, 0, "sending the build context")))
+            ensure_image(
+                self.client,
+                image,
+                ca_files=[str(p) for p in self.config.ca_certs],
+                on_progress=building,
+            )
+        reason = image_state(self.client, image).stale_reason()
+        if reason:
+            warn(f"image {image} is out of date ({reason}); run `claudex build`")
+        sessions = Sessions(self.client)
+        result = sessions.start_session(req, on_step=step)
+        if req.plan.hidden_env_files:
+            hidden = "hidden from the agent: " + ", ".join(req.plan.hidden_env_files)
+            notes.append((hidden, "information"))
+            step(hidden)
+        record_baseline(sessions, result.session, step, warn)
+        return result, notes

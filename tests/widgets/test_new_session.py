@@ -1,0 +1,215 @@
+"""The new-session screen: creating a real session from the keyboard, errors shown in the screen."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import docker
+import pytest
+from textual.app import App
+from textual.pilot import Pilot
+from textual.widgets import Button, Input, Select, Static
+
+from claudex_tui.config import Config
+from claudex_tui.screens.new_session import NewSessionScreen, split_entries
+from claudex_tui.start_request import start_request
+from container import labels
+from container.errors import SessionNotFound
+from container.labels import SessionInfo
+from container.sessions import Sessions
+from tests.conftest import TEST_PREFIX
+from tests.integration.conftest import engine, exec_in, image  # noqa: F401  (fixtures)
+from tests.widgets.test_mount_picker import SNAPSHOT_TREE, make_tree, wait_loaded
+from widgets.mount_picker import HostTree
+
+
+class ScreenApp(App[None]):
+    """Pushes the screen as the dashboard does, and keeps what it dismissed with."""
+
+    def __init__(self, make_screen: Callable[[], NewSessionScreen]) -> None:
+        super().__init__()
+        self.make_screen = make_screen
+        self.dismissed = False
+        self.result: SessionInfo | None = None
+
+    def on_mount(self) -> None:
+        self.push_screen(self.make_screen(), self._done)
+
+    def _done(self, result: SessionInfo | None) -> None:
+        self.dismissed, self.result = True, result
+
+
+def owned_dir(path: Path) -> Path:
+    path.mkdir()
+    (path / "README.md").write_text("hello\n")
+    for p in (path, path / "README.md"):
+        os.chown(p, 4242, 4242)
+    return path
+
+
+def text_of(app: App[Any], selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def until(pilot: Pilot[None], done: Callable[[], bool], timeout: float = 180) -> None:
+    for _ in range(int(timeout / 0.1)):
+        if done():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError("timed out waiting for the screen")
+
+
+@pytest.fixture
+def made(engine: docker.DockerClient) -> Iterator[list[str]]:  # noqa: F811
+    """Names of sessions a test created; removed afterwards whatever happened."""
+    names: list[str] = []
+    yield names
+    sessions = Sessions(engine)
+    for name in names:
+        with contextlib.suppress(SessionNotFound):
+            sessions.remove(name, force=True)
+
+
+def test_split_entries() -> None:
+    assert split_entries(" a.com, b.org  c.net,,") == ["a.com", "b.org", "c.net"]
+
+
+@pytest.mark.integration
+async def test_create_shell_session_from_the_keyboard(
+    engine: docker.DockerClient,  # noqa: F811
+    image: str,  # noqa: F811
+    made: list[str],
+    tmp_path: Path,
+) -> None:
+    proj = owned_dir(tmp_path / "proj")
+    app = ScreenApp(lambda: NewSessionScreen(engine, Config(agent="claude"), tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(pilot)
+        screen = app.screen
+        assert isinstance(screen, NewSessionScreen)
+        await pilot.press("down", "space")  # mark proj
+        await pilot.pause()
+        name_input = screen.query_one("#name", Input)
+        assert name_input.placeholder.startswith(f"{TEST_PREFIX}-proj-")
+        # Tab: the mark's target, the name, then the agent: choose shell in its list.
+        await pilot.press("tab", "tab", "tab")
+        agent = screen.query_one("#agent", Select)
+        assert screen.focused is agent
+        await pilot.press("enter", "down", "down", "enter")
+        await pilot.pause()
+        assert agent.value == "shell"
+        await pilot.press("shift+tab", "enter")  # Enter in the name field creates
+        await until(pilot, lambda: app.dismissed or "creating session" in text_of(app, "#steps"))
+        if not app.dismissed:
+            assert screen.query_one("#create", Button).disabled  # no second create meanwhile
+        await until(pilot, lambda: app.dismissed)
+
+    session = app.result
+    assert session is not None
+    made.append(session.name)
+    assert session.name == name_input.placeholder
+    assert session.running
+    assert session.agent == "shell"
+    assert session.mounts == [str(proj)]
+    assert session.labels[labels.AGENT_UID] == "4242:4242"
+    assert session.network_mode == labels.FIREWALLED
+    code, out = exec_in(engine, session.name, "cat /workspace/proj/README.md")
+    assert (code, out) == (0, "hello\n")
+
+
+@pytest.mark.integration
+async def test_name_taken_by_other_mounts_is_shown_then_fixed(
+    engine: docker.DockerClient,  # noqa: F811
+    image: str,  # noqa: F811
+    made: list[str],
+    tmp_path: Path,
+) -> None:
+    other, proj = owned_dir(tmp_path / "other"), owned_dir(tmp_path / "proj")
+    taken = f"{TEST_PREFIX}-taken-{uuid.uuid4().hex[:6]}"
+    sessions = Sessions(engine)
+    made.append(taken)
+    sessions.start_session(start_request(Config(), [str(other)], agent="shell", name=taken))
+
+    app = ScreenApp(lambda: NewSessionScreen(engine, Config(agent="shell"), tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        screen = app.screen
+        await pilot.press("down", "down", "space")  # proj
+        await pilot.press("tab", "tab", *taken, "enter")
+        await until(pilot, lambda: bool(text_of(app, "#error")))
+        error = text_of(app, "#error")
+        assert f"the name {taken} is already used by a session with other mounts" in error
+        assert "pick another --name" in error
+        assert "Traceback" not in error
+        assert app.screen is screen and not app.dismissed
+        assert not screen.query_one("#create", Button).disabled
+
+        # Fix the name and retry from the same screen.
+        retry = f"{TEST_PREFIX}-retry-{uuid.uuid4().hex[:6]}"
+        made.append(retry)
+        await pilot.press("ctrl+u", *retry, "enter")
+        await until(pilot, lambda: app.dismissed)
+    assert app.result is not None
+    assert app.result.name == retry
+    assert app.result.mounts == [str(proj)]
+
+
+# -- snapshots (no engine: nothing is created) -------------------------------------------------
+
+
+def _screen_app() -> ScreenApp:
+    root = make_tree(SNAPSHOT_TREE)
+    # No default list: its length may change, the snapshot must not.
+    config = Config(agent="codex", allow=["example.com"], allow_defaults=False)
+    return ScreenApp(lambda: NewSessionScreen(cast(Any, None), config, root))
+
+
+async def _two_marks(pilot: Pilot[None]) -> None:
+    await wait_loaded(pilot)
+    await pilot.press("down", "space", "down", "down", "r")
+    await pilot.pause(0.2)
+
+
+async def _host_network_and_conflict(pilot: Pilot[None]) -> None:
+    await wait_loaded(pilot)
+    await pilot.press("down", "space", "enter")
+    await wait_loaded(pilot, SNAPSHOT_TREE / "alpha")
+    await pilot.press("down", "space")
+    network = pilot.app.screen.query_one("#network", Select)
+    network.focus()
+    await pilot.press("enter", "down", "enter")
+    await pilot.press("ctrl+s")  # refused: the conflict must be resolved first
+    await pilot.pause(0.2)
+    assert network.value == "host"
+    pilot.app.screen.query_one(HostTree).focus()
+    await pilot.pause(0.2)
+
+
+def test_snapshot_new_session_80x24(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(_screen_app(), terminal_size=(80, 24), run_before=_two_marks)
+
+
+def test_snapshot_new_session_120x40(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(
+        _screen_app(), terminal_size=(120, 40), run_before=_host_network_and_conflict
+    )
+
+
+async def test_refused_until_conflicts_are_resolved() -> None:
+    app = _screen_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "no directory picked" in text_of(app, "#error")
+        await _host_network_and_conflict(pilot)
+        assert "cannot be mounted as asked" in text_of(app, "#error")
+        assert app.screen.query_one("#host-warning").display
+        assert app.screen.query_one("#allow", Input).disabled
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.dismissed and app.result is None
