@@ -13,7 +13,7 @@ import docker
 import pytest
 from textual.app import App
 from textual.pilot import Pilot
-from textual.widgets import Button, Input, Select, Static
+from textual.widgets import Button, Input, ProgressBar, Select, Static
 
 from claudex_tui.config import Config
 from claudex_tui.screens.new_session import NewSessionScreen, split_entries
@@ -213,3 +213,19 @@ async def test_refused_until_conflicts_are_resolved() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert app.dismissed and app.result is None
+
+
+async def test_image_build_progress_shows_a_bar() -> None:
+    from claudex_tui.screens.new_session import _Building
+    from container.image import BuildProgress
+
+    app = _screen_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        screen = app.screen
+        for step in (1, 2, 3):
+            screen.post_message(_Building(BuildProgress(step, 12, f"Step {step}/12 : RUN x")))
+        await pilot.pause()
+        bar = screen.query_one("#build", ProgressBar)
+        assert bar.display and (bar.progress, bar.total) == (3, 12)
+        assert text_of(app, "#build-line") == "Step 3/12 : RUN x"
