@@ -20,17 +20,19 @@ from typing import Any
 import docker
 import pytest
 
+from container import firewall
 from container.errors import ClaudexError
 from container.mounts import plan_mounts
 from container.sessions import Sessions, StartRequest
-from tests.conftest import TEST_PREFIX
 from tests.integration.conftest import REPO, Result, exec_in
 
 AGENT = "4242"
 PORT = 8000
 TAG = secrets.token_hex(3)
-NET = f"{TEST_PREFIX}-fw-{TAG}"
-SESSION = f"{TEST_PREFIX}-fw-{TAG}"
+# Not the shared test prefix: a parallel pytest run removes those containers when it ends.
+PREFIX = f"claudexfw-{TAG}"
+NET = PREFIX
+SESSION = f"{PREFIX}-session"
 
 
 def run_cli(*args: str, timeout: float = 180) -> Result:
@@ -45,6 +47,17 @@ def run_cli(*args: str, timeout: float = 180) -> Result:
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
+def _remove_ours(engine: docker.DockerClient) -> None:
+    for c in engine.containers.list(all=True, filters={"name": f"^/{PREFIX}-"}):
+        c.remove(force=True, v=True)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _cleanup(engine: docker.DockerClient) -> Iterator[None]:
+    yield
+    _remove_ours(engine)
+
+
 @pytest.fixture(scope="module")
 def net(engine: docker.DockerClient, image: str) -> Iterator[dict[str, Any]]:
     """Our own dual-stack network with the two servers; addresses of each."""
@@ -57,7 +70,7 @@ def net(engine: docker.DockerClient, image: str) -> Iterator[dict[str, Any]]:
             c = engine.containers.create(
                 image,
                 entrypoint=["python3", "-m", "http.server", str(PORT), "--bind", "::"],
-                name=f"{TEST_PREFIX}-fw-{alias.split('.')[0]}-{TAG}",
+                name=f"{PREFIX}-{alias.split('.')[0]}",
                 user="nobody",
                 detach=True,
             )
@@ -77,8 +90,7 @@ def net(engine: docker.DockerClient, image: str) -> Iterator[dict[str, Any]]:
                 time.sleep(0.05)
         yield info
     finally:
-        for c in engine.containers.list(all=True, filters={"network": NET}):
-            c.remove(force=True, v=True)
+        _remove_ours(engine)  # the session too: a network in use cannot be removed
         network.remove()
 
 
@@ -235,7 +247,7 @@ def test_inbound_connections_are_refused(
     )
     assert out == "200"  # loopback works
     ip = engine.api.inspect_container(session)["NetworkSettings"]["Networks"][NET]["IPAddress"]
-    server = engine.containers.get(f"{TEST_PREFIX}-fw-blocked-{TAG}")
+    server = engine.containers.get(f"{PREFIX}-blocked")
     result = server.exec_run(
         ["python3", "-c", f"import socket; socket.create_connection(('{ip}', 9000), 2)"]
     )
@@ -336,7 +348,7 @@ def test_host_network_session_is_unrestricted_and_leaves_the_host_alone(
     proj.mkdir()
     os.chown(proj, int(AGENT), int(AGENT))
     before = host_rules()
-    name = f"{TEST_PREFIX}-fw-host-{TAG}"
+    name = f"{PREFIX}-host"
     res = run_cli(str(proj), "--name", name, "-d", "--agent", "shell", "--host-network")
     assert res.code == 0, res.text
     assert "NO firewall" in res.err
@@ -362,7 +374,7 @@ def test_rules_that_cannot_be_applied_keep_the_agent_from_starting(
     proj = tmp_path / "failing"
     proj.mkdir()
     os.chown(proj, int(AGENT), int(AGENT))
-    name = f"{TEST_PREFIX}-fw-fail-{TAG}"
+    name = f"{PREFIX}-fail"
     req = StartRequest(plan=plan_mounts([str(proj)]), name=name, agent="shell")
     with pytest.raises(ClaudexError) as err:
         Sessions(engine).start_session(req)
@@ -375,3 +387,26 @@ def test_rules_that_cannot_be_applied_keep_the_agent_from_starting(
     res = run_cli(str(proj), "--name", name, "-d", "--agent", "shell")
     assert res.code != 0 and "firewall could not be applied" in res.err
     assert "Traceback" not in res.text
+
+
+def test_project_file_widens_the_sandbox_only_once_confirmed(
+    net: dict[str, Any], tmp_path: Path, engine: docker.DockerClient
+):
+    proj = tmp_path / "widening"
+    proj.mkdir()
+    (proj / ".claudex.toml").write_text('[firewall]\nallow = ["blocked.test"]\n')
+    os.chown(proj, int(AGENT), int(AGENT))
+    name = f"{PREFIX}-project"
+    args = (str(proj), "--name", name, "-d", "--agent", "shell", "--network", NET)
+    res = run_cli(*args)
+    assert res.code == 0, res.text
+    assert "asks the firewall to allow: blocked.test; ignored" in res.err
+    assert "blocked.test" not in status(name)["allowed"].__repr__()
+    assert connect(engine, name, "blocked.test")[0] == "gaierror"
+
+    # Confirmed once (on a terminal, or through the API the dashboard uses): applied.
+    (found,) = firewall.read_project_allow([str(proj)])
+    firewall.trust(found)
+    res = run_cli(*args, "--replace")
+    assert res.code == 0 and "asks the firewall" not in res.err, res.text
+    assert connect(engine, name, "blocked.test")[0] == "HTTP/1.0 200"

@@ -207,11 +207,15 @@ COMMIT
 EOF
 }
 
+# A kernel without IPv6 has no IPv6 traffic to filter (nor ip6tables tables to load).
+have_ipv6() { [ -e /proc/net/if_inet6 ]; }
+
 load_rules() {
   local uid=$1 up4=() up6=() up
   shift
   for up in "$@"; do if [[ $up == *:* ]]; then up6+=("$up"); else up4+=("$up"); fi; done
   rules 4 "$uid" "${up4[@]}" | iptables-restore -w 5 || die "iptables-restore (IPv4) failed"
+  have_ipv6 || return 0
   rules 6 "$uid" "${up6[@]}" | ip6tables-restore -w 5 || die "ip6tables-restore (IPv6) failed"
 }
 
@@ -266,6 +270,7 @@ options ndots:0"
 verify() {
   local uid=$1 fam out
   for fam in 4 6; do
+    [ "$fam" = 6 ] && ! have_ipv6 && continue
     if [ "$fam" = 4 ]; then out=$(iptables -w 5 -S); else out=$(ip6tables -w 5 -S); fi
     grep -qx -- '-P OUTPUT DROP' <<<"$out" || die "IPv$fam OUTPUT policy is not DROP"
     grep -qx -- '-P INPUT DROP' <<<"$out" || die "IPv$fam INPUT policy is not DROP"

@@ -1,0 +1,226 @@
+"""Allow-list entries, status parsing, .claudex.toml trust, config and CLI of the firewall."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from claudex_tui.cli import parse
+from claudex_tui.commands.firewall import render
+from claudex_tui.config import ConfigError, load_config
+from container import firewall
+from container.errors import ClaudexError, UsageError
+from container.firewall import normalize_entry
+
+
+@pytest.mark.parametrize(
+    ("raw", "want"),
+    [
+        ("GitHub.com", "github.com"),
+        ("*.example.org", "example.org"),
+        ("pypi.org.", "pypi.org"),
+        ("allowed.test", "allowed.test"),
+        ("localhost", "localhost"),
+        ("_dmarc.example.com", "_dmarc.example.com"),
+        ("10.0.0.5", "10.0.0.5"),
+        ("10.0.0.5/32", "10.0.0.5"),
+        ("10.1.2.3/24", "10.1.2.0/24"),
+        ("10.0.0.5:8080", "10.0.0.5:8080"),
+        ("10.1.2.3/16:443", "10.1.0.0/16:443"),
+        ("2001:DB8::1", "2001:db8::1"),
+        ("2001:db8::1/48", "2001:db8::/48"),
+        ("[2001:db8::1]:443", "[2001:db8::1]:443"),
+        ("[2001:db8::/32]:53", "[2001:db8::/32]:53"),
+    ],
+)
+def test_normalize_entry(raw: str, want: str):
+    assert normalize_entry(raw) == want
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "exa mple.com",
+        "example.com:443",
+        "-bad.com",
+        "bad-.com",
+        "a" * 64 + ".com",
+        "300.1.1.1",
+        "10.0.0.5:0",
+        "10.0.0.5:70000",
+        "10.0.0.0/33",
+        "[1.2.3.4]:80",
+        "2001:db8::zz",
+        "example.com/24",
+        "http://example.com",
+    ],
+)
+def test_bad_entries_are_refused_with_a_hint(raw: str):
+    with pytest.raises(UsageError) as err:
+        normalize_entry(raw)
+    assert err.value.message
+
+
+def test_merge_and_coverage():
+    merged = firewall.merge_entries(["GitHub.com", "10.0.0.1"], ["github.com", "*.npmjs.org"])
+    assert merged == ["github.com", "10.0.0.1", "npmjs.org"]
+    assert firewall.covering_name("api.github.com", merged) == "github.com"
+    assert firewall.covering_name("github.com", merged) == "github.com"
+    assert firewall.covering_name("notgithub.com", merged) is None
+    assert firewall.is_name("github.com") and not firewall.is_name("10.0.0.1")
+    assert not firewall.is_name("10.0.0.0/8:443")
+    assert firewall.start_env(["a.com", "A.com", "10.0.0.1:80"]) == "a.com,10.0.0.1:80"
+
+
+def test_default_list_lets_the_agents_work():
+    for name in (
+        "claude.ai",
+        "platform.claude.com",
+        "console.anthropic.com",
+        "statsig.anthropic.com",
+        "auth.openai.com",
+        "chatgpt.com",
+        "sentry.io",
+        "github.com",
+        "api.github.com",
+        "codeload.github.com",
+        "objects.githubusercontent.com",
+        "raw.githubusercontent.com",
+        "registry.npmjs.org",
+        "pypi.org",
+        "files.pythonhosted.org",
+        "deb.debian.org",
+    ):
+        assert firewall.covering_name(name, firewall.DEFAULT_ALLOW), name
+    assert firewall.covering_name("api.anthropic.com", firewall.DEFAULT_ALLOW)
+    assert firewall.covering_name("api.openai.com", firewall.DEFAULT_ALLOW)
+    assert firewall.merge_entries(firewall.DEFAULT_ALLOW) == list(firewall.DEFAULT_ALLOW)
+
+
+STATUS = """\
+[mode]
+enforcing
+[now]
+1795725798
+[allow]
+allowed.test
+github.com
+10.9.8.0/24:443
+[fd00::1]:80
+[sets]
+allowed.test cx4-a1622ee3 cx6-a1622ee3
+github.com cx4-49361819 cx6-49361819
+[ipset]
+add cx-blocked4 127.0.0.11,udp:44878 timeout 2147473 packets 2 bytes 114
+add cx-blocked4 172.30.99.3,tcp:8000 timeout 2147482 packets 3 bytes 180
+add cx-blocked6 fd00:cafe:99::3,tcp:8000 timeout 2147483 packets 1 bytes 80
+add cx-blocked4 10.0.0.9,icmp:8/0 timeout 2147400 packets 1 bytes 84
+add cx4-a1622ee3 172.30.99.2
+add cx6-a1622ee3 fd00:cafe:99::2
+[dns]
+blocked.test 4 Nov 26 20:43:18
+exfil.example 1 Nov 26 20:40:00
+"""
+
+
+def test_parse_status():
+    st = firewall.parse_status("s1", STATUS)
+    now = datetime.fromtimestamp(1795725798, UTC)
+    assert st.mode == "enforcing" and st.reason == "" and st.checked == now
+    assert [(n.name, n.addresses) for n in st.names] == [
+        ("allowed.test", ("172.30.99.2", "fd00:cafe:99::2")),
+        ("github.com", ()),
+    ]
+    assert st.networks == ("10.9.8.0/24:443", "[fd00::1]:80")
+    assert st.allow == ["allowed.test", "github.com", "10.9.8.0/24:443", "[fd00::1]:80"]
+    first = st.blocked[0]  # most recent first
+    assert (first.address, first.family, first.protocol, first.port, first.count) == (
+        "fd00:cafe:99::3",
+        6,
+        "tcp",
+        8000,
+        1,
+    )
+    assert first.last == now and first.target == "[fd00:cafe:99::3]:8000"
+    by_addr = {b.address: b for b in st.blocked}
+    assert by_addr["172.30.99.3"].count == 3
+    assert by_addr["172.30.99.3"].last == now.replace(second=now.second - 1)
+    assert by_addr["127.0.0.11"].port == 53  # the DNAT'ed port is not what the agent asked
+    assert by_addr["10.0.0.9"].port is None and by_addr["10.0.0.9"].protocol == "icmp"
+    assert [(r.name, r.count) for r in st.refused] == [("blocked.test", 4), ("exfil.example", 1)]
+    assert st.refused[0].last == datetime(2026, 11, 26, 20, 43, 18, tzinfo=UTC)
+    data = st.as_json()
+    assert data["mode"] == "enforcing"
+    assert data["blocked"][0]["last"].startswith("2026-11-26T")
+    assert data["refused_names"][0] == {
+        "name": "blocked.test",
+        "count": 4,
+        "last": "2026-11-26T20:43:18+00:00",
+    }
+    text = render(st)
+    assert "172.30.99.3" in text and "blocked.test" in text and "10.9.8.0/24:443" in text
+
+
+def test_parse_status_failed_and_year_wrap():
+    st = firewall.parse_status("s", "[mode]\nfailed: cannot create the ipsets\n[now]\n0\n")
+    assert (st.mode, st.reason) == ("failed", "cannot create the ipsets")
+    assert "cannot create the ipsets" in render(st)
+    jan = "[mode]\nenforcing\n[now]\n1767225600\n[dns]\nold.example 1 Dec 31 23:59:00\n"
+    st = firewall.parse_status("s", jan)  # 2026-01-01: a December stamp is from last year
+    assert st.refused[0].last == datetime(2025, 12, 31, 23, 59, tzinfo=UTC)
+
+
+def test_project_allow_needs_confirmation_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    assert firewall.read_project_allow([str(repo)]) == []
+    (repo / ".claudex.toml").write_text('[firewall]\nallow = ["Example.com", "10.0.0.1:80"]\n')
+    (found,) = firewall.read_project_allow([str(repo)])
+    assert found.entries == ("example.com", "10.0.0.1:80")
+    assert not firewall.is_trusted(found)
+    firewall.trust(found)
+    assert firewall.is_trusted(found)
+    # A changed file must be confirmed again.
+    (repo / ".claudex.toml").write_text('[firewall]\nallow = ["example.com", "evil.example"]\n')
+    (changed,) = firewall.read_project_allow([str(repo)])
+    assert not firewall.is_trusted(changed)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[firewall\n", "cannot be read"),
+        ('[firewall]\nallow = "example.com"\n', "must be a list of strings"),
+        ('[firewall]\nallow = ["not valid"]\n', "not a domain name"),
+    ],
+)
+def test_bad_project_file(tmp_path: Path, text: str, message: str):
+    (tmp_path / ".claudex.toml").write_text(text)
+    with pytest.raises(ClaudexError) as err:
+        firewall.read_project_allow([str(tmp_path)])
+    assert message in err.value.message and ".claudex.toml" in err.value.message
+
+
+def test_config_allow_entries_are_validated(tmp_path: Path):
+    path = tmp_path / "config.toml"
+    path.write_text('allow = ["Example.com", "10.0.0.0/8"]\nallow_defaults = false\n')
+    config = load_config(path)
+    assert config.allow == ["example.com", "10.0.0.0/8"] and not config.allow_defaults
+    path.write_text('allow = ["bad entry"]\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert "allow" in err.value.message and "not a domain name" in err.value.message
+
+
+def test_cli_arguments():
+    _entry, ns = parse(["firewall", "status", "--format", "json"])
+    assert (ns.action, ns.name, ns.format) == ("status", None, "json")
+    _entry, ns = parse(["firewall", "allow", "s1", "a.com", "b.org"])
+    assert (ns.action, ns.name, ns.entries) == ("allow", "s1", ["a.com", "b.org"])
+    for argv in (["firewall"], ["firewall", "deny", "s1"], ["firewall", "open", "s1"]):
+        with pytest.raises(UsageError):
+            parse(argv)
