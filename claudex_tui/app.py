@@ -468,7 +468,7 @@ class ClaudexApp(App[None]):
                 if not isinstance(b, Binding) or not b.description or b.action in seen:
                     continue
                 seen.add(b.action)
-                rows.append((b.key_display or b.key, b.description))
+                rows.append((self.get_key_display(b), b.description))
         rows.append(("1-9", "Select session by number"))
         rows.append(("j / k", "Next / previous session in the list"))
         return rows

@@ -163,43 +163,44 @@ class SessionList(Vertical):
             if not needle or _fuzzy(needle, _haystack(self.rows[name].session))
         ]
         options = self.options
-        keep = self._selected
-        options.clear_options()
         now = time.time()
-        options.add_options(
-            [Option(render_row(i, self.rows[n], now), id=n) for i, n in enumerate(self.shown, 1)]
-        )
+        prompts = [render_row(i, self.rows[n], now) for i, n in enumerate(self.shown, 1)]
         self.set_class(not self.rows, "empty")
-        if keep in self.shown:
-            options.highlighted = self.shown.index(keep)
-        elif self.shown:
-            options.highlighted = 0
-        self._announce()
+        if [options.get_option_at_index(i).id for i in range(options.option_count)] == self.shown:
+            # Same sessions in the same order: update the text in place, keep the highlight.
+            for index, prompt in enumerate(prompts):
+                options.replace_option_prompt_at_index(index, prompt)
+            return
+        options.clear_options()
+        options.add_options([Option(p, id=n) for p, n in zip(prompts, self.shown, strict=True)])
+        keep = self._selected if self._selected in self.shown else None
+        self._choose(keep or (self.shown[0] if self.shown else None))
 
-    def _announce(self) -> None:
-        options = self.options
-        index = options.highlighted
-        name = self.shown[index] if index is not None and index < len(self.shown) else None
+    def _choose(self, name: str | None) -> None:
+        """The selection is ours (the option list's highlight only shows it)."""
+        if name is not None:
+            self.options.highlighted = self.shown.index(name)
         if name != self._selected:
             self._selected = name
             self.post_message(self.Selected(name))
 
     def select(self, name: str) -> None:
         if name in self.shown:
-            self.options.highlighted = self.shown.index(name)
-            self._announce()
+            self._choose(name)
 
     def move(self, delta: int) -> None:
         if not self.shown:
             return
-        index = self.options.highlighted or 0
-        self.options.highlighted = (index + delta) % len(self.shown)
-        self._announce()
+        index = self.shown.index(self._selected) if self._selected in self.shown else -delta
+        self._choose(self.shown[(index + delta) % len(self.shown)])
 
     @on(OptionList.OptionHighlighted)
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        # The user moved the highlight (arrows, mouse); rebuilds choose explicitly.
         event.stop()
-        self._announce()
+        option_id = event.option.id
+        if option_id in self.shown and event.option_index == self.options.highlighted:
+            self._choose(option_id)
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:

@@ -8,12 +8,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.integration.conftest import CLI, REPO
+
+PROMPT = "host-ready> "
 
 
 class Pane:
@@ -24,35 +26,85 @@ class Pane:
         subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
 
     def text(self) -> str:
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name],
-                              capture_output=True, text=True, check=True).stdout
+        return subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", self.name],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
 
     def wait_for(self, needle: str, timeout: float = 30) -> str:
+        return self.wait_until(lambda screen: needle in screen, needle, timeout)
+
+    def wait_until(self, test: Callable[[str], bool], what: str, timeout: float = 30) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             screen = self.text()
-            if needle in screen:
+            if test(screen):
                 return screen
             time.sleep(0.1)
-        raise AssertionError(f"{needle!r} never appeared; the pane shows:\n{self.text()}")
+        raise AssertionError(f"{what!r} never appeared; the pane shows:\n{self.text()}")
+
+    def at_prompt(self, screen: str) -> bool:
+        lines = [line for line in screen.splitlines() if line.strip()]
+        return bool(lines) and lines[-1].startswith(PROMPT.strip())
 
 
 @pytest.fixture
 def pane(tmp_path: Path) -> Iterator[Pane]:
     name = f"claudextest-{uuid.uuid4().hex[:8]}"
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in os.environ.items()
-                   if k.startswith(("XDG_", "CLAUDEX_", "DOCKER_")))
-    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "40",
-                    "-c", str(REPO), f"env {env} bash --norc --noprofile"], check=True)
+    env = " ".join(
+        f"{k}={shlex.quote(v)}"
+        for k, v in os.environ.items()
+        if k.startswith(("XDG_", "CLAUDEX_", "DOCKER_"))
+    )
+    subprocess.run(
+        [
+            "tmux",
+            "new-session",
+            "-d",
+            "-s",
+            name,
+            "-x",
+            "120",
+            "-y",
+            "40",
+            "-c",
+            str(REPO),
+            f"env {env} PS1='{PROMPT}' bash --norc --noprofile",
+        ],
+        check=True,
+    )
     try:
         yield Pane(name)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", name], check=False)
 
 
+def test_dashboard_in_tmux(pane: Pane, project: Path, cli: CLI) -> None:
+    """`claudex DIR` opens the dashboard on the session's live terminal, 120x40 in tmux."""
+    pane.keys(f"{sys.executable} -m claudex_tui.cli {project} --agent shell", "Enter")
+    screen = pane.wait_for("agent@proj:/workspace/proj$", timeout=60)
+    assert "Terminal" in screen and "Changes" in screen and "Details" in screen
+    pane.keys("echo dash-$((6*7))", "Enter")
+    pane.wait_for("dash-42")
+    pane.keys("C-]")  # leave the terminal: keys now drive the dashboard
+    pane.keys("i")
+    screen = pane.wait_for("/workspace/proj ")
+    assert "Mounts" in screen and "rw" in screen
+    pane.keys("?")
+    pane.wait_for("claudex keys")
+    pane.keys("Escape")
+    time.sleep(0.8)  # tmux waits escape-time (500 ms) to tell Esc from Alt-<key>
+    pane.keys("q")
+    screen = pane.wait_until(pane.at_prompt, "the shell prompt after quitting", timeout=10)
+    assert "Traceback" not in screen
+
+
 def test_attach_type_detach_and_come_back(pane: Pane, project: Path, cli: CLI) -> None:
-    command = f"{sys.executable} -m claudex_tui.cli {project} --agent shell"
-    pane.keys(command, "Enter")
+    assert cli(str(project), "-d", "--agent", "shell").code == 0
+    command = f"{sys.executable} -m claudex_tui.cli attach"
+    pane.keys(f"cd {project} && {command}", "Enter")
     pane.wait_for("agent@proj:/workspace/proj$", timeout=60)  # the agent's shell, in the mount
     pane.keys("echo hello-from-$((6*7))", "Enter")
     pane.wait_for("hello-from-42")
