@@ -12,16 +12,22 @@
 # each answer's addresses into a per-name ipset (list:set cx-allow4/6) before replying.
 # Rejected packets land in cx-blocked4/6 (hash:ip,port with counters; a timeout that is
 # refreshed on every hit dates the last one). Refused names are in dnsmasq's query log.
+#
+# It runs before every agent start, so it avoids processes where a bash builtin does
+# (session start budget: +300 ms for the firewall, on slow shared machines too).
 set -euo pipefail
 export LC_ALL=C
+umask 022
 
 CONF_DIR=/etc/claudex/firewall         # root-owned, kept across restarts (container fs)
 ALLOW_FILE=$CONF_DIR/allow
 UPSTREAM_FILE=$CONF_DIR/upstream
-RUN_DIR=/run/claudex/fw                # per start (tmpfs)
-STATE_FILE=/run/claudex/firewall       # enforcing | failed: why
-LOG_DIR=/var/log/claudex
-DNS_LOG=$LOG_DIR/dns.log
+RUN_DIR=/run/claudex                   # per start (the engine's tmpfs)
+STATE_FILE=$RUN_DIR/firewall           # enforcing | failed: why
+SETS_FILE=$RUN_DIR/firewall-sets
+DNS_CONF=$RUN_DIR/dnsmasq.conf
+DNS_PID=$RUN_DIR/dnsmasq.pid
+DNS_LOG=/var/log/claudex-dns.log       # kept across restarts; dnsmasq's own, mode 0640
 DNS_USER=claudex-dns
 MAX_NAMES=120                          # two ipsets per name; the kernel allows 256 sets
 BLOCK_TIMEOUT=2147483                  # ipset's maximum; remaining time dates the last hit
@@ -61,38 +67,61 @@ classify() {
   fi
 }
 
-# Stable per-name set suffix (FNV-1a, pure bash: no process per name).
-name_hash() {
-  local s=$1 h=2166136261 i c
-  for ((i = 0; i < ${#s}; i++)); do
-    printf -v c '%d' "'${s:i:1}"
-    h=$(((h ^ c) * 16777619 & 0xffffffff))
+# Per-name set numbers ("id name" lines), per start like the sets themselves: stable while
+# a name stays allowed, so live edits never disturb the sets of the other names.
+declare -A set_id=()
+next_id=1
+load_set_ids() {
+  local id name
+  [ -f "$SETS_FILE" ] || return 0
+  while read -r id name; do
+    set_id[$name]=$id
+    if [ "$id" -ge "$next_id" ]; then next_id=$((id + 1)); fi
+  done <"$SETS_FILE"
+}
+
+assign_set_ids() {
+  local d
+  for d in "${domains[@]}"; do
+    if [ -z "${set_id[$d]:-}" ]; then set_id[$d]=$next_id; next_id=$((next_id + 1)); fi
   done
-  printf -v REPLY '%08x' "$h"
+  for d in "${domains[@]}"; do echo "${set_id[$d]} $d"; done >"$SETS_FILE"
 }
 
 # -- pieces ----------------------------------------------------------------------------------
 
+# dnsmasq's own uid, never the agent's (init.sh's `useradd -o` gives the agent any uid it
+# needs, even dnsmasq's 999). Sets DNS_UID. Builtins only: this runs at every start.
 dns_uid() {
-  # Its own uid, never the agent's (useradd -o lets the agent take any uid, even dnsmasq's).
-  local uid
-  if uid=$(id -u "$DNS_USER" 2>/dev/null); then echo "$uid"; return; fi
-  uid=65533
-  [ "$uid" != "${CLAUDEX_AGENT_UID:-}" ] || uid=65532
-  useradd -r -o -M -u "$uid" -g nogroup -d /nonexistent -s /usr/sbin/nologin "$DNS_USER" \
-    || die "cannot create the $DNS_USER user"
-  echo "$uid"
+  local name x uid
+  while IFS=: read -r name x uid x; do
+    [ "$name" = "$DNS_USER" ] && { DNS_UID=$uid; return; }
+  done </etc/passwd
+  DNS_UID=65533
+  [ "$DNS_UID" != "${CLAUDEX_AGENT_UID:-}" ] || DNS_UID=65532
+  # A system user without login or home; useradd would cost ~60 ms of session start.
+  printf '%s:x:%s:65534:claudex firewall DNS:/nonexistent:/usr/sbin/nologin\n' \
+    "$DNS_USER" "$DNS_UID" >>/etc/passwd || die "cannot create the $DNS_USER user"
 }
 
 # The resolvers Docker gave the container, remembered before resolv.conf points at dnsmasq.
 upstreams=()
 upstream_servers() {
-  if ! grep -qF "$RESOLV_MARK" /etc/resolv.conf 2>/dev/null; then
-    awk '$1 == "nameserver" && $2 !~ /^127\.0\.0\.1$|^::1$/ { print $2 }' /etc/resolv.conf \
-      >"$UPSTREAM_FILE.tmp" && mv "$UPSTREAM_FILE.tmp" "$UPSTREAM_FILE"
+  local lines=() line found=()
+  mapfile -t lines </etc/resolv.conf
+  if [ "${lines[0]:-}" = "$RESOLV_MARK" ]; then
+    [ -s "$UPSTREAM_FILE" ] || die "no upstream DNS server remembered in $UPSTREAM_FILE"
+    mapfile -t upstreams <"$UPSTREAM_FILE"
+    return
   fi
-  [ -s "$UPSTREAM_FILE" ] || die "no upstream DNS server in /etc/resolv.conf"
-  mapfile -t upstreams <"$UPSTREAM_FILE"
+  for line in "${lines[@]}"; do
+    line=${line//[[:space:]]/ }
+    [[ $line =~ ^\ *nameserver\ +([^ ]+) ]] || continue
+    case "${BASH_REMATCH[1]}" in 127.0.0.1 | ::1) ;; *) found+=("${BASH_REMATCH[1]}") ;; esac
+  done
+  [ "${#found[@]}" -gt 0 ] || die "no upstream DNS server in /etc/resolv.conf"
+  printf '%s\n' "${found[@]}" >"$UPSTREAM_FILE"
+  upstreams=("${found[@]}")
 }
 
 ipsets() {
@@ -103,11 +132,10 @@ ipsets() {
     echo "create cx-blocked4 hash:ip,port family inet counters timeout $BLOCK_TIMEOUT"
     echo "create cx-blocked6 hash:ip,port family inet6 counters timeout $BLOCK_TIMEOUT"
     for d in "${domains[@]}"; do
-      name_hash "$d"
-      echo "create cx4-$REPLY hash:ip family inet"
-      echo "create cx6-$REPLY hash:ip family inet6"
-      echo "add cx-allow4 cx4-$REPLY"
-      echo "add cx-allow6 cx6-$REPLY"
+      echo "create cx4-${set_id[$d]} hash:ip family inet"
+      echo "create cx6-${set_id[$d]} hash:ip family inet6"
+      echo "add cx-allow4 cx4-${set_id[$d]}"
+      echo "add cx-allow6 cx6-${set_id[$d]}"
     done
   } | ipset restore -exist || die "cannot create the ipsets"
 }
@@ -115,8 +143,9 @@ ipsets() {
 # Sets of names no longer allowed: out of the lists, then gone (after dnsmasq forgot them).
 drop_stale_sets() {
   local keep=" " d s
-  for d in "${domains[@]}"; do name_hash "$d"; keep+="cx4-$REPLY cx6-$REPLY "; done
-  for s in $(ipset list -n | grep -E '^cx[46]-[0-9a-f]{8}$' || true); do
+  for d in "${domains[@]}"; do keep+="cx4-${set_id[$d]} cx6-${set_id[$d]} "; done
+  for s in "${existing_sets[@]}"; do
+    [[ $s =~ ^cx[46]-[0-9]+$ ]] || continue
     [[ $keep == *" $s "* ]] && continue
     ipset del "cx-allow${s:2:1}" "$s" -exist 2>/dev/null || true
     ipset destroy "$s" || die "cannot remove set $s"
@@ -158,15 +187,9 @@ rules() {
   local fam=$1 uid=$2 up t tcp_rej=tcp-reset other_rej
   shift 2
   if [ "$fam" = 4 ]; then other_rej=icmp-port-unreachable; else other_rej=icmp6-port-unreachable; fi
-  cat <<EOF
-*filter
-:INPUT DROP [0:0]
-:FORWARD DROP [0:0]
-:OUTPUT DROP [0:0]
-:CX-BLOCK - [0:0]
--A INPUT -i lo -j ACCEPT
--A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
-EOF
+  printf '%s\n' "*filter" ":INPUT DROP [0:0]" ":FORWARD DROP [0:0]" ":OUTPUT DROP [0:0]" \
+    ":CX-BLOCK - [0:0]" "-A INPUT -i lo -j ACCEPT" \
+    "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"
   if [ "$fam" = 6 ]; then  # neighbour discovery: IPv6 cannot work without it
     for t in 133 134 135 136; do echo "-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type $t -j ACCEPT"; done
   fi
@@ -198,31 +221,18 @@ EOF
   # Established flows are checked too, so a deny also cuts connections already open.
   echo "-A OUTPUT -m set --match-set cx-allow$fam dst -j ACCEPT"
   echo "-A OUTPUT -j CX-BLOCK"
-  cat <<EOF
--A CX-BLOCK -j SET --add-set cx-blocked$fam dst,dst --exist
--A CX-BLOCK -m set --match-set cx-blocked$fam dst,dst
--A CX-BLOCK -p tcp -j REJECT --reject-with $tcp_rej
--A CX-BLOCK -j REJECT --reject-with $other_rej
-COMMIT
-EOF
+  printf '%s\n' "-A CX-BLOCK -j SET --add-set cx-blocked$fam dst,dst --exist" \
+    "-A CX-BLOCK -m set --match-set cx-blocked$fam dst,dst" \
+    "-A CX-BLOCK -p tcp -j REJECT --reject-with $tcp_rej" \
+    "-A CX-BLOCK -j REJECT --reject-with $other_rej" "COMMIT"
 }
 
 # A kernel without IPv6 has no IPv6 traffic to filter (nor ip6tables tables to load).
 have_ipv6() { [ -e /proc/net/if_inet6 ]; }
 
-load_rules() {
-  local uid=$1 up4=() up6=() up
-  shift
-  for up in "$@"; do if [[ $up == *:* ]]; then up6+=("$up"); else up4+=("$up"); fi; done
-  rules 4 "$uid" "${up4[@]}" | iptables-restore -w 5 || die "iptables-restore (IPv4) failed"
-  have_ipv6 || return 0
-  rules 6 "$uid" "${up6[@]}" | ip6tables-restore -w 5 || die "ip6tables-restore (IPv6) failed"
-}
-
 dnsmasq_conf() {
-  local uid=$1 d up
-  shift
-  cat <<EOF
+  local d up
+  printf '%s\n' "\
 no-resolv
 no-hosts
 no-poll
@@ -231,105 +241,135 @@ listen-address=127.0.0.1
 port=53
 user=$DNS_USER
 group=nogroup
-pid-file=$RUN_DIR/dnsmasq.pid
+pid-file=$DNS_PID
 cache-size=2000
 log-queries
 log-facility=$DNS_LOG
 # Every name not forwarded below does not exist.
-address=/#/
-EOF
+address=/#/"
   for d in "${domains[@]}"; do
-    name_hash "$d"
-    for up in "$@"; do echo "server=/$d/$up"; done
-    echo "ipset=/$d/cx4-$REPLY,cx6-$REPLY"
+    for up in "${upstreams[@]}"; do echo "server=/$d/$up"; done
+    echo "ipset=/$d/cx4-${set_id[$d]},cx6-${set_id[$d]}"
   done
 }
 
 restart_dnsmasq() {
-  local pid i
-  if [ -s "$RUN_DIR/dnsmasq.pid" ] && pid=$(cat "$RUN_DIR/dnsmasq.pid") && kill -0 "$pid" 2>/dev/null; then
-    kill "$pid"
-    for ((i = 0; i < 200; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.005; done
+  local pid= until
+  [ -s "$DNS_PID" ] && read -r pid <"$DNS_PID"
+  if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+    # Gone within milliseconds; a builtin-only wait (no sleep process per turn), at most 2 s.
+    until=$((${EPOCHREALTIME/./} + 2000000))
+    while kill -0 "$pid" 2>/dev/null && [ "${EPOCHREALTIME/./}" -lt "$until" ]; do :; done
   fi
-  # dnsmasq returns once it listens (or with the reason it cannot).
-  dnsmasq --conf-file="$RUN_DIR/dnsmasq.conf" || die "dnsmasq did not start"
+  # dnsmasq returns once it listens (or with the reason it cannot); it opens its log as
+  # root and hands it to its user.
+  dnsmasq --conf-file="$DNS_CONF" || die "dnsmasq did not start"
 }
 
 write_resolv_conf() {
-  local want
-  want="$RESOLV_MARK
-nameserver 127.0.0.1
-options ndots:0"
-  # In place: /etc/resolv.conf is a bind mount from Docker. Root-owned, 0644.
-  if [ "$(cat /etc/resolv.conf)" != "$want" ]; then
-    printf '%s\n' "$want" >/etc/resolv.conf || die "cannot write /etc/resolv.conf"
-  fi
-  chown root:root /etc/resolv.conf && chmod 0644 /etc/resolv.conf
+  local lines=()
+  mapfile -t lines </etc/resolv.conf
+  [ "${lines[*]}" = "$RESOLV_MARK nameserver 127.0.0.1 options ndots:0" ] && return
+  # In place: it is a bind mount from the engine, root-owned and 0644, so the agent cannot
+  # write it (checked by the tests).
+  printf '%s\n' "$RESOLV_MARK" "nameserver 127.0.0.1" "options ndots:0" >/etc/resolv.conf \
+    || die "cannot write /etc/resolv.conf"
 }
 
-verify() {
-  local uid=$1 fam out
-  for fam in 4 6; do
-    [ "$fam" = 6 ] && ! have_ipv6 && continue
-    if [ "$fam" = 4 ]; then out=$(iptables -w 5 -S); else out=$(ip6tables -w 5 -S); fi
-    grep -qx -- '-P OUTPUT DROP' <<<"$out" || die "IPv$fam OUTPUT policy is not DROP"
-    grep -qx -- '-P INPUT DROP' <<<"$out" || die "IPv$fam INPUT policy is not DROP"
-    grep -qx -- "-A OUTPUT -j CX-BLOCK" <<<"$out" || die "IPv$fam reject rule missing"
-  done
-  kill -0 "$(cat "$RUN_DIR/dnsmasq.pid")" 2>/dev/null || die "dnsmasq is not running"
-  [ "$(stat -c %u /proc/"$(cat "$RUN_DIR/dnsmasq.pid")")" = "$uid" ] \
-    || die "dnsmasq does not run as $DNS_USER"
+check_rules() {
+  local fam=$1 file=$2 lines=() out nl=$'\n'
+  mapfile -t lines <"$file"
+  printf -v out '\n%s' "${lines[@]}"
+  out+=$nl
+  [[ $out == *"$nl-P OUTPUT DROP$nl"* ]] || die "IPv$fam OUTPUT policy is not DROP"
+  [[ $out == *"$nl-P INPUT DROP$nl"* ]] || die "IPv$fam INPUT policy is not DROP"
+  [[ $out == *"$nl-A OUTPUT -j CX-BLOCK$nl"* ]] || die "IPv$fam reject rule missing"
 }
 
 # A process of another uid must not reach Docker's resolver (it listens on TCP too, so a
-# connection that succeeds proves a hole). Its own rejected attempt is then forgotten.
+# connection that succeeds proves a hole; a rejected one is refused at once).
 probe() {
   if setpriv --reuid=65534 --regid=65534 --clear-groups \
       timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.11/53' 2>/dev/null; then
-    die "an unprivileged process reached Docker's DNS at 127.0.0.11"
+    echo "an unprivileged process reached Docker's DNS at 127.0.0.11"
+    return 1
   fi
-  ipset save cx-blocked4 | awk '$1 == "add" && $3 ~ /^127\.0\.0\.11,/ { print "del", $2, $3 }' \
-    | ipset restore -exist
+}
+
+# Read back what the kernel holds, and probe it, all at once; then forget the probe's own
+# rejected attempt.
+verify() {
+  local uid=$1 p4 p6= pp pid= key x ruid=
+  iptables -w 5 -S >"$RUN_DIR/fw-check4" & p4=$!
+  if have_ipv6; then ip6tables -w 5 -S >"$RUN_DIR/fw-check6" & p6=$!; fi
+  probe >"$RUN_DIR/fw-probe" & pp=$!
+  wait "$p4" || die "cannot read the IPv4 rules back"
+  check_rules 4 "$RUN_DIR/fw-check4"
+  if [ -n "$p6" ]; then
+    wait "$p6" || die "cannot read the IPv6 rules back"
+    check_rules 6 "$RUN_DIR/fw-check6"
+  fi
+  [ -s "$DNS_PID" ] && read -r pid <"$DNS_PID"
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || die "dnsmasq is not running"
+  while read -r key ruid x; do [ "$key" = "Uid:" ] && break; done </proc/"$pid"/status
+  [ "$ruid" = "$uid" ] || die "dnsmasq does not run as $DNS_USER"
+  wait "$pp" || die "$(<"$RUN_DIR/fw-probe")"
+  if [[ " ${existing_sets[*]} " == *" cx-blocked4 "* ]]; then
+    ipset save cx-blocked4 \
+      | awk '$1 == "add" && $3 ~ /^127\.0\.0\.11,/ { print "del", $2, $3 }' | ipset restore -exist
+  else
+    ipset flush cx-blocked4  # created by this run: only the probe is in it
+  fi
 }
 
 # -- commands --------------------------------------------------------------------------------
 
+existing_sets=()
+
 reconcile() {
-  local mode=$1 uid
+  local mode=$1 up up4=() up6=() p4 p6=
   read_entries
-  uid=$(dns_uid)
+  dns_uid
   upstream_servers
-  mkdir -p "$RUN_DIR" "$LOG_DIR"
-  chmod 0755 "$RUN_DIR" "$LOG_DIR"
+  mapfile -t existing_sets < <(ipset list -n)
+  load_set_ids
+  assign_set_ids
+  # Sets first: the rules and dnsmasq refer to them.
   ipsets
-  load_rules "$uid" "${upstreams[@]}"
-  if [ "$mode" = apply ] && [ -f "$DNS_LOG" ] && [ "$(stat -c %s "$DNS_LOG")" -gt 4000000 ]; then
+  for up in "${upstreams[@]}"; do
+    if [[ $up == *:* ]]; then up6+=("$up"); else up4+=("$up"); fi
+  done
+  # Each family's table is replaced atomically; both load in parallel, with dnsmasq.
+  rules 4 "$DNS_UID" "${up4[@]}" | iptables-restore -w 5 & p4=$!
+  if have_ipv6; then rules 6 "$DNS_UID" "${up6[@]}" | ip6tables-restore -w 5 & p6=$!; fi
+  if [ "$mode" = apply ] && [ -n "$(find "$DNS_LOG" -size +4M 2>/dev/null)" ]; then
     tail -n 20000 "$DNS_LOG" >"$DNS_LOG.tmp" && mv "$DNS_LOG.tmp" "$DNS_LOG"
   fi
-  touch "$DNS_LOG" && chown "$uid" "$DNS_LOG" && chmod 0640 "$DNS_LOG"
-  dnsmasq_conf "$uid" "${upstreams[@]}" >"$RUN_DIR/dnsmasq.conf"
+  dnsmasq_conf >"$DNS_CONF"
   restart_dnsmasq
-  drop_stale_sets
   write_resolv_conf
-  verify "$uid"
-  [ "$mode" = apply ] && probe
+  wait "$p4" || die "iptables-restore (IPv4) failed"
+  if [ -n "$p6" ]; then wait "$p6" || die "ip6tables-restore (IPv6) failed"; fi
+  drop_stale_sets
+  if [ "$mode" = apply ]; then verify "$DNS_UID"; fi
   echo enforcing >"$STATE_FILE"
 }
 
 seed() {
   # First start: the list the session was created with. Later starts keep live edits.
-  install -d -m 0755 -o root -g root "$CONF_DIR"
-  if [ ! -f "$ALLOW_FILE" ]; then
-    printf '%s\n' ${CLAUDEX_ALLOW//,/ } | sed '/^$/d' >"$ALLOW_FILE.tmp"
-    chmod 0644 "$ALLOW_FILE.tmp" && mv "$ALLOW_FILE.tmp" "$ALLOW_FILE"
-  fi
+  local entries=() e
+  [ -f "$ALLOW_FILE" ] && return
+  [ -d "$CONF_DIR" ] || mkdir -p -m 0755 "$CONF_DIR"
+  IFS=, read -ra entries <<<"${CLAUDEX_ALLOW:-}"
+  for e in "${entries[@]}"; do [ -z "$e" ] || echo "$e"; done >"$ALLOW_FILE"
 }
 
 edit() {
   local op=$1 e tmp changed=0
   shift
-  [ -f "$STATE_FILE" ] && [ "$(cat "$STATE_FILE")" = enforcing ] \
-    || die "the firewall is not enforcing in this session"
+  local state=
+  [ -f "$STATE_FILE" ] && read -r state <"$STATE_FILE"
+  [ "$state" = enforcing ] || die "the firewall is not enforcing in this session"
   for e in "$@"; do classify "$e" || die "bad allow entry '$e'"; done
   tmp=$ALLOW_FILE.tmp
   cp "$ALLOW_FILE" "$tmp"
@@ -350,8 +390,7 @@ edit() {
 }
 
 status() {
-  local now
-  now=$(date +%s)
+  local now=$EPOCHSECONDS
   echo "[mode]"
   cat "$STATE_FILE" 2>/dev/null || echo "off"
   echo "[now]"
@@ -359,9 +398,10 @@ status() {
   echo "[allow]"
   cat "$ALLOW_FILE" 2>/dev/null || true
   echo "[sets]"
-  read_entries 2>/dev/null || true
-  local d
-  for d in "${domains[@]}"; do name_hash "$d"; echo "$d cx4-$REPLY cx6-$REPLY"; done
+  local id name
+  if [ -f "$SETS_FILE" ]; then
+    while read -r id name; do echo "$name cx4-$id cx6-$id"; done <"$SETS_FILE"
+  fi
   echo "[ipset]"
   ipset save 2>/dev/null | grep -E '^add cx(4|6|-blocked4|-blocked6)[- ]' || true
   echo "[dns]"
@@ -376,7 +416,8 @@ cmd=${1:-}
 shift || true
 case "$cmd" in
   apply)
-    exec 9>/run/claudex/firewall.lock && flock -w 10 9
+    # At container start nothing else can edit yet (edits need `enforcing`); a re-apply can.
+    if [ -f "$STATE_FILE" ]; then exec 9>"$RUN_DIR/firewall.lock" && flock -w 10 9; fi
     seed
     set +e
     out=$(set -e; reconcile apply 2>&1)
@@ -390,7 +431,7 @@ case "$cmd" in
     ;;
   allow | deny)
     [ $# -gt 0 ] || die "usage: firewall.sh $cmd ENTRY..."
-    exec 9>/run/claudex/firewall.lock && flock -w 10 9
+    exec 9>"$RUN_DIR/firewall.lock" && flock -w 10 9
     edit "$cmd" "$@"
     ;;
   status) status ;;
