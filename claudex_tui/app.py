@@ -138,8 +138,13 @@ class ClaudexApp(App[None]):
         yield Footer()
 
     @property
+    def home(self) -> Screen[Any]:
+        """The dashboard's own screen, also while a dialog is on top of it."""
+        return self.screen_stack[0]
+
+    @property
     def session_list(self) -> SessionList:
-        return self.query_one(SessionList)
+        return self.home.query_one(SessionList)
 
     @property
     def selected(self) -> SessionInfo | None:
@@ -213,7 +218,7 @@ class ClaudexApp(App[None]):
             self.post_message(EngineUp(client))
 
     def _banner(self, text: str | None) -> None:
-        banner = self.query_one("#banner", Static)
+        banner = self.home.query_one("#banner", Static)
         banner.update(text or "")
         banner.set_class(bool(text), "visible")
 
@@ -315,15 +320,15 @@ class ClaudexApp(App[None]):
 
     def _show_selected(self) -> None:
         session = self.selected
-        switcher = self.query_one("#terminals", ContentSwitcher)
+        switcher = self.home.query_one("#terminals", ContentSwitcher)
         if session is None:
             switcher.current = "term-none"
-            self.query_one(DetailsPanel).show(None)
+            self.home.query_one(DetailsPanel).show(None)
             return
         if session.running:
             switcher.current = self._terminal_for(session).id
         else:
-            stopped = self.query_one("#term-stopped", Static)
+            stopped = self.home.query_one("#term-stopped", Static)
             stopped.update(
                 f"Session {session.name} is {session.state}.\n\nPress s to start it, "
                 "D to destroy it."
@@ -333,14 +338,14 @@ class ClaudexApp(App[None]):
 
     def _terminal_for(self, session: SessionInfo) -> TerminalWidget:
         dom_id = _dom_id(session.name)
-        found = self.query(f"#{dom_id}")
+        found = self.home.query(f"#{dom_id}")
         if found:
             return found.first(TerminalWidget)
         client = self.client
         assert client is not None
         factory = self._channel_factory(client, session)
         widget = TerminalWidget(factory, id=dom_id)
-        self.query_one("#terminals", ContentSwitcher).mount(widget)
+        self.home.query_one("#terminals", ContentSwitcher).mount(widget)
         return widget
 
     @staticmethod
@@ -354,8 +359,8 @@ class ClaudexApp(App[None]):
 
     def _drop_terminals_of_gone_sessions(self) -> None:
         keep = {_dom_id(n) for n, s in self.sessions.items() if s.running}
-        switcher = self.query_one("#terminals", ContentSwitcher)
-        for widget in list(self.query(TerminalWidget)):
+        switcher = self.home.query_one("#terminals", ContentSwitcher)
+        for widget in list(self.home.query(TerminalWidget)):
             if widget.id not in keep:
                 if switcher.current == widget.id:
                     switcher.current = "term-none"
@@ -417,7 +422,7 @@ class ClaudexApp(App[None]):
     def _details_loaded(self, message: DetailsLoaded) -> None:
         current = self.selected
         if current is not None and current.name == message.details.session.name:
-            self.query_one(DetailsPanel).show(message.details)
+            self.home.query_one(DetailsPanel).show(message.details)
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -441,7 +446,7 @@ class ClaudexApp(App[None]):
         session = self.selected
         if session is None:
             return
-        self.query_one(TabbedContent).active = "terminal"
+        self.home.query_one(TabbedContent).active = "terminal"
         self._show_selected()
         if session.running:
             widget = self._terminal_for(session)
@@ -450,7 +455,7 @@ class ClaudexApp(App[None]):
 
     def action_tab(self, tab: str) -> None:
         if tab in TABS:
-            self.query_one(TabbedContent).active = tab
+            self.home.query_one(TabbedContent).active = tab
 
     def action_filter(self) -> None:
         self.session_list.action_filter()
@@ -559,7 +564,7 @@ class ClaudexApp(App[None]):
         else:
             self.notify(f"{message.name}: {message.verb} done")
             if message.verb == "restart":
-                for widget in self.query(TerminalWidget):
+                for widget in self.home.query(TerminalWidget):
                     if widget.id == _dom_id(message.name):
                         widget.restart()
         self.refresh_sessions()

@@ -108,6 +108,9 @@ class DetailsPanel(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static("Select a session.", id="details-body")
 
+    details: SessionDetails | None = None
+
     def show(self, details: SessionDetails | None) -> None:
+        self.details = details
         body = self.query_one("#details-body", Static)
         body.update(render_details(details) if details else "Select a session.")

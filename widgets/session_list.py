@@ -160,7 +160,7 @@ class SessionList(Vertical):
         self.shown = [
             name
             for name in sorted(self.rows)
-            if not needle or _fuzzy(needle, _haystack(self.rows[name].session))
+            if not needle or _matches(needle, _haystack(self.rows[name].session))
         ]
         options = self.options
         now = time.time()
@@ -247,12 +247,6 @@ def _haystack(session: SessionInfo) -> str:
     return " ".join([session.name, *session.mounts]).lower()
 
 
-def _fuzzy(needle: str, haystack: str) -> bool:
-    """Every character of the needle appears in order in the haystack."""
-    position = 0
-    for ch in needle:
-        position = haystack.find(ch, position)
-        if position < 0:
-            return False
-        position += 1
-    return True
+def _matches(needle: str, haystack: str) -> bool:
+    """Every word of the filter appears in the name or a mounted path (the palette is fuzzy)."""
+    return all(word in haystack for word in needle.split())
