@@ -140,6 +140,8 @@ def refresh() -> None:
         else:
             paths.append(path)
     if paths:
+        # In index order: entries then append at the end instead of shifting the whole index.
+        paths.sort()
         git("update-index", "--add", "--remove", "-z", "--stdin", stdin=b"\0".join(paths) + b"\0")
 
 
