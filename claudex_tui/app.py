@@ -181,6 +181,8 @@ class ClaudexApp(App[None]):
 
     @on(EngineUp)
     def _engine_up(self, message: EngineUp) -> None:
+        if not self.screen_stack:  # shutting down: late messages find no screen
+            return
         self.client = message.client
         self._banner(None)
         if self._events:
@@ -198,6 +200,8 @@ class ClaudexApp(App[None]):
 
     @on(EngineDown)
     def _engine_down(self, message: EngineDown) -> None:
+        if not self.screen_stack:  # shutting down: late messages find no screen
+            return
         text = f"⚠ {message.reason}"
         if message.hint:
             text += f" — {message.hint}"
@@ -259,6 +263,8 @@ class ClaudexApp(App[None]):
 
     @on(SessionsLoaded)
     def _sessions_loaded(self, message: SessionsLoaded) -> None:
+        if not self.screen_stack:  # shutting down: late messages find no screen
+            return
         previous = self.session_list.rows
         self.sessions = {s.name: s for s in message.sessions}
         rows = []
@@ -298,6 +304,8 @@ class ClaudexApp(App[None]):
 
     @on(AgentWaiting)
     def _agent_waiting(self, message: AgentWaiting) -> None:
+        if not self.screen_stack:  # shutting down: late messages find no screen
+            return
         visible = self._terminal_focused_on(message.name)
         if visible:
             return
@@ -312,6 +320,8 @@ class ClaudexApp(App[None]):
 
     @on(SessionList.Selected)
     def _selected_changed(self, message: SessionList.Selected) -> None:
+        if not self.screen_stack:  # shutting down: late messages find no screen
+            return
         self._show_selected()
 
     @on(SessionList.Activated)
@@ -420,6 +430,8 @@ class ClaudexApp(App[None]):
 
     @on(DetailsLoaded)
     def _details_loaded(self, message: DetailsLoaded) -> None:
+        if not self.screen_stack:  # shutting down: late messages find no screen
+            return
         current = self.selected
         if current is not None and current.name == message.details.session.name:
             self.home.query_one(DetailsPanel).show(message.details)
@@ -556,6 +568,8 @@ class ClaudexApp(App[None]):
 
     @on(ActionDone)
     def _action_done(self, message: ActionDone) -> None:
+        if not self.screen_stack:  # shutting down: late messages find no screen
+            return
         if message.error:
             text = f"{message.verb} {message.name} failed: {message.error}"
             if message.hint:

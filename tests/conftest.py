@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import docker
 import pytest
 
+from container import labels
+from container.engine import connect
+from container.image import DEFAULT_IMAGE, build_image, up_to_date
+
 TEST_PREFIX = "claudextest"
+HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -28,3 +35,30 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def engine() -> docker.DockerClient:
+    """The real engine; unreachable is a failure here, never a skip."""
+    return connect()
+
+
+@pytest.fixture(scope="session")
+def image(engine: docker.DockerClient) -> str:
+    ca = [HOST_CA] if os.path.exists(HOST_CA) else []
+    if not up_to_date(engine, DEFAULT_IMAGE, ca):
+        build_image(engine, DEFAULT_IMAGE, ca_files=ca)
+    return DEFAULT_IMAGE
+
+
+def _remove_test_containers(engine: docker.DockerClient) -> None:
+    for c in engine.api.containers(all=True, filters={"label": [labels.SIGNATURE]}):
+        if any(n.lstrip("/").startswith(TEST_PREFIX) for n in c["Names"]):
+            engine.api.remove_container(c["Id"], force=True, v=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cleanup() -> Iterator[None]:
+    yield
+    with contextlib.suppress(Exception):
+        _remove_test_containers(connect())

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import docker
 import pytest
 
-from container import labels
-from container.engine import connect
-from container.image import DEFAULT_IMAGE, build_image, up_to_date
-from tests.conftest import TEST_PREFIX
-
-HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -26,33 +19,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
-
-
-@pytest.fixture(scope="session")
-def engine() -> docker.DockerClient:
-    """The real engine; unreachable is a failure here, never a skip."""
-    return connect()
-
-
-@pytest.fixture(scope="session")
-def image(engine: docker.DockerClient) -> str:
-    ca = [HOST_CA] if os.path.exists(HOST_CA) else []
-    if not up_to_date(engine, DEFAULT_IMAGE, ca):
-        build_image(engine, DEFAULT_IMAGE, ca_files=ca)
-    return DEFAULT_IMAGE
-
-
-def _remove_test_containers(engine: docker.DockerClient) -> None:
-    for c in engine.api.containers(all=True, filters={"label": [labels.SIGNATURE]}):
-        if any(n.lstrip("/").startswith(TEST_PREFIX) for n in c["Names"]):
-            engine.api.remove_container(c["Id"], force=True, v=True)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _cleanup() -> Iterator[None]:
-    yield
-    with contextlib.suppress(Exception):
-        _remove_test_containers(connect())
 
 
 @dataclass

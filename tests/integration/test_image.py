@@ -9,7 +9,8 @@ from pathlib import Path
 import docker
 
 from container import labels
-from tests.integration.conftest import CLI, HOST_CA
+from tests.conftest import HOST_CA
+from tests.integration.conftest import CLI
 
 
 def _run(engine: docker.DockerClient, image: str, *cmd: str) -> str:

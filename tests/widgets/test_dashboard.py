@@ -23,9 +23,8 @@ from container.errors import SessionNotFound
 from container.mounts import plan_mounts
 from container.sessions import Sessions, StartRequest
 from tests.conftest import TEST_PREFIX
-from tests.integration.conftest import engine, exec_in, image  # noqa: F401  (fixtures)
+from tests.integration.conftest import exec_in
 from widgets.details_panel import DetailsPanel
-from widgets.session_list import SessionList
 from widgets.terminal.widget import TerminalWidget
 
 pytestmark = pytest.mark.integration

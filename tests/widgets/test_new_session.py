@@ -23,7 +23,7 @@ from container.errors import SessionNotFound
 from container.labels import SessionInfo
 from container.sessions import Sessions
 from tests.conftest import TEST_PREFIX
-from tests.integration.conftest import engine, exec_in, image  # noqa: F401  (fixtures)
+from tests.integration.conftest import exec_in
 from tests.widgets.test_mount_picker import SNAPSHOT_TREE, make_tree, wait_loaded
 from widgets.mount_picker import HostTree
 
@@ -65,7 +65,7 @@ async def until(pilot: Pilot[None], done: Callable[[], bool], timeout: float = 1
 
 
 @pytest.fixture
-def made(engine: docker.DockerClient) -> Iterator[list[str]]:  # noqa: F811
+def made(engine: docker.DockerClient) -> Iterator[list[str]]:
     """Names of sessions a test created; removed afterwards whatever happened."""
     names: list[str] = []
     yield names
@@ -81,8 +81,8 @@ def test_split_entries() -> None:
 
 @pytest.mark.integration
 async def test_create_shell_session_from_the_keyboard(
-    engine: docker.DockerClient,  # noqa: F811
-    image: str,  # noqa: F811
+    engine: docker.DockerClient,
+    image: str,
     made: list[str],
     tmp_path: Path,
 ) -> None:
@@ -124,8 +124,8 @@ async def test_create_shell_session_from_the_keyboard(
 
 @pytest.mark.integration
 async def test_name_taken_by_other_mounts_is_shown_then_fixed(
-    engine: docker.DockerClient,  # noqa: F811
-    image: str,  # noqa: F811
+    engine: docker.DockerClient,
+    image: str,
     made: list[str],
     tmp_path: Path,
 ) -> None:
