@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from claudex_tui import output
+from container import labels
 from container.engine import connect
+from container.errors import SessionNotRunning, UsageError
+from container.mounts import WORKSPACE
 from container.sessions import Sessions
-from container.transfer import TransferReport, pull, push
+from container.transfer import (
+    Cancelled,
+    DirEntry,
+    TransferReport,
+    container_path,
+    list_dir,
+    pull,
+    push,
+)
+
+if TYPE_CHECKING:
+    from docker import APIClient
 
 
 def _human(n: float) -> str:
@@ -22,25 +38,40 @@ def _human(n: float) -> str:
 
 
 class ByteProgress:
-    """Bytes, rate and time left on a TTY; silent otherwise."""
+    """Bytes, rate and time left on one line of a TTY; silent otherwise."""
 
-    def __init__(self, label: str) -> None:
-        self.bar = output.Progress(label)
+    def __init__(self, label: str, stream: TextIO = sys.stderr) -> None:
+        self.label = label
+        self.stream = stream
+        self.tty = stream.isatty()
         self.start = time.monotonic()
         self.last = 0.0
+        self.drawn = False
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
-        if not self.bar.tty or now - self.last < 0.1:
+        if not self.tty or now - self.last < 0.1:
             return
         self.last = now
         rate = done / max(now - self.start, 1e-6)
-        left = f", {(total - done) / rate:.0f}s left" if total and rate else ""
-        detail = f"{_human(done)}" + (f" of {_human(total)}" if total else "")
-        self.bar.update(done if total else 0, total, f"{detail} at {_human(rate)}/s{left}")
+        if total:
+            width = 24
+            filled = min(width, width * done // total)
+            bar = "█" * filled + "░" * (width - filled) + f" {100 * done // total:3d}% "
+            left = f", {(total - done) / rate:.0f}s left" if rate else ""
+            detail = f"{_human(done)} of {_human(total)} at {_human(rate)}/s{left}"
+        else:
+            bar, detail = "", f"{_human(done)} at {_human(rate)}/s"
+        columns = shutil.get_terminal_size((80, 24)).columns
+        line = f"{self.label} {bar}{detail}"
+        self.stream.write("\r\x1b[2K" + line[: columns - 1])
+        self.stream.flush()
+        self.drawn = True
 
     def close(self) -> None:
-        self.bar.close()
+        if self.drawn:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
 
 
 def arguments(name: str, p: argparse.ArgumentParser) -> None:
@@ -55,10 +86,11 @@ def arguments(name: str, p: argparse.ArgumentParser) -> None:
     else:
         p.add_argument(
             "paths",
-            nargs="+",
+            nargs="*",
             metavar="CONTAINER_PATH [DEST_DIR]",
             help="paths in the session (relative ones are under /workspace), then "
-            "the host directory to write into (default: .)",
+            "the host directory to write into (default: .); none on a terminal: pick "
+            "from a list of /workspace",
         )
     p.add_argument("--name", help="session (default: the one for the current directory)")
     p.add_argument("--force", "-f", action="store_true", help="overwrite existing files")
@@ -77,11 +109,15 @@ def _report(report: TransferReport, verb: str) -> int:
     return 1 if report.refused else 0
 
 
+def _agent_owner(session: labels.SessionInfo) -> tuple[int, int]:
+    uid, _, gid = session.labels.get(labels.AGENT_UID, "1000:1000").partition(":")
+    return int(uid), int(gid or uid)
+
+
 def run_push(args: argparse.Namespace) -> int:
     client = connect()
-    sessions = Sessions(client)
-    session = sessions.resolve(args.name)
-    uid, _, gid = session.labels.get("com.claudex.agent-uid", "1000:1000").partition(":")
+    session = Sessions(client).resolve(args.name)
+    uid, gid = _agent_owner(session)
     progress = ByteProgress(f"push → {session.name}")
     try:
         report = push(
@@ -89,14 +125,64 @@ def run_push(args: argparse.Namespace) -> int:
             session.id,
             args.paths,
             args.to,
-            uid=int(uid),
-            gid=int(gid or uid),
+            uid=uid,
+            gid=gid,
             force=args.force,
             progress=progress,
         )
+    except KeyboardInterrupt:
+        raise Cancelled from None  # staged files were removed; nothing half-written stays
     finally:
         progress.close()
     return _report(report, "pushed")
+
+
+def _parse_choice(text: str, count: int) -> list[int]:
+    """`1 3 5-7` (1-based) into indexes; a UsageError for anything else."""
+    picked: list[int] = []
+    for part in text.replace(",", " ").split():
+        first, _, last = part.partition("-")
+        if not first.isdigit() or (last and not last.isdigit()):
+            raise UsageError(f"not a number or range: {part!r}")
+        lo, hi = int(first), int(last or first)
+        if not 1 <= lo <= hi <= count:
+            raise UsageError(f"out of range: {part!r} (1-{count})")
+        picked += [i - 1 for i in range(lo, hi + 1) if i - 1 not in picked]
+    return picked
+
+
+def _describe(entry: DirEntry) -> str:
+    if entry.kind == "dir":
+        return f"{entry.name}/"
+    if entry.kind == "link":
+        return f"{entry.name}@"
+    return f"{entry.name}  ({_human(entry.size)})"
+
+
+def pick_paths(api: APIClient, session: labels.SessionInfo) -> list[str]:
+    """Numbered list of /workspace; the user types numbers, ranges, or a path."""
+    try:
+        entries = list_dir(api, session.id, WORKSPACE)
+    except SessionNotRunning:
+        raise UsageError(
+            f"session {session.name} is not running, so its files cannot be listed",
+            "name the paths to pull: `claudex pull CONTAINER_PATH... [DEST_DIR]` works on "
+            "stopped sessions",
+        ) from None
+    if not entries:
+        raise UsageError(f"{WORKSPACE} is empty in session {session.name}")
+    print(f"{WORKSPACE} in {session.name}:", file=sys.stderr)
+    for i, entry in enumerate(entries, 1):
+        print(f"  {i:3}  {_describe(entry)}", file=sys.stderr)
+    try:
+        answer = input("pull which? (numbers like 1 3 5-7, or a path; empty to stop) ").strip()
+    except EOFError:
+        answer = ""
+    if not answer:
+        return []
+    if not answer.replace(",", " ").replace("-", "").replace(" ", "").isdigit():
+        return [container_path(answer)]
+    return [f"{WORKSPACE}/{entries[i].name}" for i in _parse_choice(answer, len(entries))]
 
 
 def run_pull(args: argparse.Namespace) -> int:
@@ -104,11 +190,19 @@ def run_pull(args: argparse.Namespace) -> int:
     dest = Path(paths.pop()) if len(paths) > 1 else Path(".")
     client = connect()
     session = Sessions(client).resolve(args.name)
+    if not paths:
+        if not (sys.stdin.isatty() and sys.stderr.isatty()):
+            raise UsageError("name what to pull: claudex pull CONTAINER_PATH... [DEST_DIR]")
+        paths = pick_paths(client.api, session)
+        if not paths:
+            return 0
     status = 0
     for path in paths:
         progress = ByteProgress(f"pull ← {session.name}")
         try:
             report = pull(client.api, session.id, path, dest, force=args.force, progress=progress)
+        except KeyboardInterrupt:
+            raise Cancelled from None  # the file being written was removed
         finally:
             progress.close()
         status |= _report(report, "pulled")
