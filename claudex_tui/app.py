@@ -21,15 +21,21 @@ from claudex_tui.engine_watch import EventsWatcher, WaitingWatcher, wait_for_eng
 from claudex_tui.messages import (
     ActionDone,
     AgentWaiting,
+    ChangesLoaded,
+    CountsLoaded,
     DetailsLoaded,
+    DiffLoaded,
     EngineDown,
     EngineUp,
+    FirewallLoaded,
     SessionsChanged,
     SessionsLoaded,
 )
 from container.errors import ClaudexError
 from container.labels import SessionInfo
+from widgets.changes_panel import ChangesPanel
 from widgets.details_panel import DetailsPanel, MountRow, SessionDetails
+from widgets.firewall_panel import FirewallPanel
 from widgets.session_list import SessionList, SessionRow
 from widgets.terminal.widget import TerminalWidget
 
@@ -116,17 +122,9 @@ class ClaudexApp(App[None]):
                         )
                         yield Static("", id="term-stopped", classes="placeholder")
                 with TabPane("Changes", id="changes"):
-                    yield Static(
-                        "Change tracking is not available yet in this build.",
-                        id="changes-body",
-                        classes="placeholder",
-                    )
+                    yield ChangesPanel(id="changes-panel")
                 with TabPane("Firewall", id="firewall"):
-                    yield Static(
-                        "The firewall panel is not available yet in this build.",
-                        id="firewall-body",
-                        classes="placeholder",
-                    )
+                    yield FirewallPanel(id="firewall-panel")
                 with TabPane("Files", id="files"):
                     yield Static(
                         "File transfers are not available yet in this build.",
@@ -154,6 +152,9 @@ class ClaudexApp(App[None]):
     def on_mount(self) -> None:
         self.session_list.options.focus()
         self._connect()
+        # The visible tab's data is re-read now and then; a read still running is not stacked.
+        self.set_interval(3.0, self._refresh_visible_tab)
+        self.set_interval(15.0, self._refresh_counts)
 
     def on_unmount(self) -> None:
         self._stop.set()
@@ -345,6 +346,7 @@ class ClaudexApp(App[None]):
             )
             switcher.current = "term-stopped"
         self._load_details(session)
+        self._load_tab(self.home.query_one(TabbedContent).active, session)
 
     def _terminal_for(self, session: SessionInfo) -> TerminalWidget:
         dom_id = _dom_id(session.name)
@@ -469,6 +471,12 @@ class ClaudexApp(App[None]):
         if tab in TABS:
             self.home.query_one(TabbedContent).active = tab
 
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        session = self.selected
+        if session is not None and event.pane.id:
+            self._load_tab(event.pane.id, session)
+
     def action_filter(self) -> None:
         self.session_list.action_filter()
 
@@ -582,6 +590,210 @@ class ClaudexApp(App[None]):
                     if widget.id == _dom_id(message.name):
                         widget.restart()
         self.refresh_sessions()
+
+    # -- changes and firewall tabs -------------------------------------------------------
+
+    def _load_tab(self, tab: str, session: SessionInfo) -> None:
+        if tab == "changes":
+            self._load_changes(session)
+        elif tab == "firewall":
+            self._load_firewall(session)
+
+    def _refresh_visible_tab(self) -> None:
+        session = self.selected
+        if session is None or not session.running or not self.screen_stack:
+            return
+        tab = self.home.query_one(TabbedContent).active
+        if tab in ("changes", "firewall") and not self._busy(tab):
+            self._load_tab(tab, session)
+
+    def _busy(self, group: str) -> bool:
+        return any(w.group == group and not w.is_finished for w in self.workers)
+
+    @work(thread=True, exclusive=True, group="changes", exit_on_error=False)
+    def _load_changes(self, session: SessionInfo) -> None:
+        from container.tracking import Tracker
+
+        if self.client is None:
+            return
+        tracker = Tracker(self.client.api, session)
+        if not tracker.enabled:
+            note = (
+                "This session was made by the Go tool: it has no change tracking."
+                if not session.managed
+                else "Change tracking is off (--no-git)."
+            )
+            self.post_message(ChangesLoaded(session.name, None, note))
+            return
+        if not session.running:
+            self.post_message(
+                ChangesLoaded(session.name, None, f"Session is {session.state}: start it (s).")
+            )
+            return
+        try:
+            changes = tracker.changes()
+        except ClaudexError as exc:
+            self.post_message(ChangesLoaded(session.name, None, exc.message))
+            return
+        self.post_message(ChangesLoaded(session.name, changes))
+
+    @on(ChangesLoaded)
+    def _changes_loaded(self, message: ChangesLoaded) -> None:
+        if not self.screen_stack:
+            return
+        panel = self.home.query_one(ChangesPanel)
+        if message.changes is not None:
+            self.session_list.update_row(message.name, changed=len(message.changes))
+        if self.selected is None or self.selected.name != message.name:
+            return
+        if message.changes is None:
+            panel.show_note(message.note)
+        else:
+            panel.show_changes(message.changes)
+
+    @on(ChangesPanel.FileChosen)
+    def _file_chosen(self, message: ChangesPanel.FileChosen) -> None:
+        if self.selected is not None:
+            self._load_diff(self.selected, message.change.path, message.change.old_path)
+
+    @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
+    def _load_diff(self, session: SessionInfo, path: str, old_path: str | None) -> None:
+        from container.tracking import Tracker
+
+        if self.client is None:
+            return
+        try:
+            diff = Tracker(self.client.api, session).file_diff(path, old_path)
+        except ClaudexError as exc:
+            diff = f"(cannot show the diff: {exc.message})"
+        self.post_message(DiffLoaded(session.name, path, diff))
+
+    @on(DiffLoaded)
+    def _diff_loaded(self, message: DiffLoaded) -> None:
+        if self.screen_stack and self.selected and self.selected.name == message.name:
+            self.home.query_one(ChangesPanel).show_diff(message.path, message.diff)
+
+    @on(ChangesPanel.CheckpointRequested)
+    def _checkpoint_requested(self) -> None:
+        session = self.selected
+        if session is None or not session.running:
+            return
+        from claudex_tui.screens.prompt import PromptScreen
+
+        def record(text: str | None) -> None:
+            if text is not None:
+                self._tracking_action(session, "checkpoint", text or "checkpoint")
+
+        self.push_screen(PromptScreen("Checkpoint message:", "checkpoint"), record)
+
+    @on(ChangesPanel.RevertRequested)
+    def _revert_requested(self, message: ChangesPanel.RevertRequested) -> None:
+        session = self.selected
+        if session is None or not session.running:
+            return
+        from claudex_tui.screens.confirm import ConfirmScreen
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._tracking_action(session, "revert", message.path)
+
+        question = (
+            f"Revert {message.path} to the last checkpoint?\n\n"
+            "The agent's changes to this file are discarded."
+        )
+        self.push_screen(ConfirmScreen(question, confirm="Revert"), answer)
+
+    @work(thread=True, group="tracking-action", exit_on_error=False)
+    def _tracking_action(self, session: SessionInfo, verb: str, arg: str) -> None:
+        from container.tracking import Tracker
+
+        assert self.client is not None
+        tracker = Tracker(self.client.api, session)
+        try:
+            if verb == "checkpoint":
+                commit, _ = tracker.checkpoint(arg)
+                done = f"checkpoint {commit[:12]} recorded"
+            else:
+                result = tracker.revert([arg])
+                done = f"reverted {arg}" if not result.empty else f"{arg}: nothing to revert"
+        except ClaudexError as exc:
+            self.post_message(ActionDone(verb, session.name, exc.message, exc.hint))
+            return
+        self.post_message(ActionDone(done, session.name))
+        self._load_changes(session)
+
+    def _refresh_counts(self) -> None:
+        if self.client is not None and not self._busy("counts"):
+            self._load_counts([s for s in self.sessions.values() if s.running and s.managed])
+
+    @work(thread=True, group="counts", exit_on_error=False)
+    def _load_counts(self, sessions: list[SessionInfo]) -> None:
+        from container.tracking import Tracker
+
+        counts = {}
+        for session in sessions:
+            tracker = Tracker(self.client.api, session) if self.client else None
+            if tracker is None or not tracker.enabled:
+                continue
+            try:
+                counts[session.name] = len(tracker.changes())
+            except ClaudexError:
+                continue
+        self.post_message(CountsLoaded(counts))
+
+    @on(CountsLoaded)
+    def _counts_loaded(self, message: CountsLoaded) -> None:
+        if not self.screen_stack:
+            return
+        for name, count in message.counts.items():
+            self.session_list.update_row(name, changed=count)
+
+    @work(thread=True, exclusive=True, group="firewall", exit_on_error=False)
+    def _load_firewall(self, session: SessionInfo) -> None:
+        from container import firewall
+
+        if self.client is None:
+            return
+        try:
+            status = firewall.read_status(self.client, session)
+        except ClaudexError as exc:
+            self.post_message(FirewallLoaded(session.name, None, exc.message))
+            return
+        self.post_message(FirewallLoaded(session.name, status))
+
+    @on(FirewallLoaded)
+    def _firewall_loaded(self, message: FirewallLoaded) -> None:
+        if not self.screen_stack or self.selected is None or self.selected.name != message.name:
+            return
+        panel = self.home.query_one(FirewallPanel)
+        if message.status is None:
+            panel.show_note(message.note)
+        else:
+            panel.show(message.status)
+
+    @on(FirewallPanel.AllowRequested)
+    def _allow_requested(self, message: FirewallPanel.AllowRequested) -> None:
+        if self.selected is not None:
+            self._firewall_edit(self.selected, "allow", message.entries)
+
+    @on(FirewallPanel.DenyRequested)
+    def _deny_requested(self, message: FirewallPanel.DenyRequested) -> None:
+        if self.selected is not None:
+            self._firewall_edit(self.selected, "deny", message.entries)
+
+    @work(thread=True, group="firewall-edit", exit_on_error=False)
+    def _firewall_edit(self, session: SessionInfo, verb: str, entries: list[str]) -> None:
+        from container import firewall
+
+        assert self.client is not None
+        try:
+            edit = firewall.allow if verb == "allow" else firewall.deny
+            changed = edit(self.client, session, entries)
+        except ClaudexError as exc:
+            self.post_message(ActionDone(verb, session.name, exc.message, exc.hint))
+            return
+        self.post_message(ActionDone(f"{verb} {' '.join(changed) or 'nothing new'}", session.name))
+        self._load_firewall(session)
 
     # -- the command palette and failures --------------------------------------------------
 

@@ -55,3 +55,33 @@ class ActionDone(Message):
     name: str
     error: str | None = None
     hint: str | None = None
+
+
+@dataclass
+class ChangesLoaded(Message):
+    """The Changes tab's data for `name`: the list, or a note saying why there is none."""
+
+    name: str
+    changes: list[Any] | None
+    note: str = ""
+
+
+@dataclass
+class DiffLoaded(Message):
+    name: str
+    path: str
+    diff: str
+
+
+@dataclass
+class FirewallLoaded(Message):
+    name: str
+    status: Any | None
+    note: str = ""
+
+
+@dataclass
+class CountsLoaded(Message):
+    """Changed-file counts of running sessions, for the session list."""
+
+    counts: dict[str, int]

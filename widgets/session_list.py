@@ -62,17 +62,18 @@ def _ago(stamp: float | None, now: float) -> str:
     return f"{int(seconds // 3600)}h"
 
 
-def render_row(index: int, row: SessionRow, now: float | None = None) -> Text:
+def render_row(index: int, row: SessionRow, now: float | None = None, width: int = 0) -> Text:
+    """Two lines: number, state and name (and the waiting mark); then what the session is."""
     now = time.time() if now is None else now
     s = row.session
     mark, colour = STATE_MARKS.get(row.state, ("?", "yellow"))
-    text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(f"{index} " if index <= 9 else "  ", style="dim")
-    text.append(mark + " ", style=colour)
-    text.append(s.name, style="bold")
+    head = Text()
+    head.append(f"{index} " if index <= 9 else "  ", style="dim")
+    head.append(mark + " ", style=colour)
     if row.waiting:
-        text.append(" ◆ waiting", style="bold magenta")
-    text.append("\n    ")
+        head.append("◆ ", style="bold magenta")
+    head.append(s.name, style="bold")
+    text = Text("    ")
     if row.state != "running":
         text.append(f"{row.state} · ", style=colour)
     text.append(s.agent if s.managed else "go-tool")
@@ -86,7 +87,10 @@ def render_row(index: int, row: SessionRow, now: float | None = None) -> Text:
     activity = _ago(row.last_output, now)
     if activity:
         text.append(f" · {activity}", style="dim")
-    return text
+    if width > 0:  # cut long names rather than wrapping them over several lines
+        head.truncate(width, overflow="ellipsis")
+        text.truncate(width, overflow="ellipsis")
+    return Text("\n").join([head, text])
 
 
 class SessionList(Vertical):
@@ -164,7 +168,8 @@ class SessionList(Vertical):
         ]
         options = self.options
         now = time.time()
-        prompts = [render_row(i, self.rows[n], now) for i, n in enumerate(self.shown, 1)]
+        width = max(self.options.size.width - 2, 0)
+        prompts = [render_row(i, self.rows[n], now, width) for i, n in enumerate(self.shown, 1)]
         self.set_class(not self.rows, "empty")
         if [options.get_option_at_index(i).id for i in range(options.option_count)] == self.shown:
             # Same sessions in the same order: update the text in place, keep the highlight.
@@ -175,6 +180,10 @@ class SessionList(Vertical):
         options.add_options([Option(p, id=n) for p, n in zip(prompts, self.shown, strict=True)])
         keep = self._selected if self._selected in self.shown else None
         self._choose(keep or (self.shown[0] if self.shown else None))
+
+    def on_resize(self) -> None:
+        if self.rows:
+            self._redraw()
 
     def _choose(self, name: str | None) -> None:
         """The selection is ours (the option list's highlight only shows it)."""

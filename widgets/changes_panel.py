@@ -1,0 +1,140 @@
+"""The Changes tab: files changed since the baseline with +/- counts, and a file's diff."""
+
+from __future__ import annotations
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from container.tracking import ChangedFile
+
+STATUS_STYLE = {
+    "added": ("A", "green"),
+    "modified": ("M", "yellow"),
+    "deleted": ("D", "red"),
+    "renamed": ("R", "cyan"),
+    "copied": ("C", "cyan"),
+    "type-changed": ("T", "magenta"),
+}
+
+
+def change_row(change: ChangedFile) -> Text:
+    letter, colour = STATUS_STYLE.get(change.status, ("?", "white"))
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"{letter} ", style=f"bold {colour}")
+    if change.binary:
+        text.append("bin ", style="dim")
+    else:
+        text.append(f"+{change.added}", style="green")
+        text.append(f" -{change.removed} ", style="red")
+    if change.old_path:
+        text.append(f"{change.old_path} → ", style="dim")
+    text.append(change.path)
+    return text
+
+
+class ChangesPanel(Vertical):
+    """Shows data the app loads; asks the app (messages) for diffs, checkpoints and reverts."""
+
+    DEFAULT_CSS = """
+    ChangesPanel #changes-summary { height: 1; padding: 0 1; color: $text-muted; }
+    ChangesPanel #changes-split { height: 1fr; }
+    ChangesPanel #changes-files { width: 45%; min-width: 24; border: none; }
+    ChangesPanel #changes-diff { width: 1fr; border-left: tall $panel; padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("c", "checkpoint", "Checkpoint"),
+        Binding("r", "revert", "Revert file"),
+    ]
+
+    class FileChosen(Message):
+        def __init__(self, change: ChangedFile) -> None:
+            super().__init__()
+            self.change = change
+
+    class CheckpointRequested(Message):
+        pass
+
+    class RevertRequested(Message):
+        def __init__(self, path: str) -> None:
+            super().__init__()
+            self.path = path
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.changes: list[ChangedFile] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("Select a session.", id="changes-summary")
+        with Horizontal(id="changes-split"):
+            yield OptionList(id="changes-files")
+            with VerticalScroll(id="changes-diff"):
+                yield Static("", id="changes-diff-body")
+
+    def show_note(self, note: str) -> None:
+        """No data to list (tracking off, session stopped, not loaded yet...)."""
+        self.changes = []
+        self.query_one("#changes-summary", Static).update(note)
+        self.query_one("#changes-files", OptionList).clear_options()
+        self.query_one("#changes-diff-body", Static).update("")
+
+    def show_changes(self, changes: list[ChangedFile]) -> None:
+        files = self.query_one("#changes-files", OptionList)
+        same = [c.path for c in changes] == [c.path for c in self.changes]
+        previous = files.highlighted
+        self.changes = changes
+        added = sum(c.added for c in changes)
+        removed = sum(c.removed for c in changes)
+        summary = (
+            f"{len(changes)} file(s) changed since the baseline, +{added} -{removed}   "
+            "c: checkpoint   r: revert the file"
+            if changes
+            else "No changes since the baseline."
+        )
+        self.query_one("#changes-summary", Static).update(summary)
+        if same:
+            for i, change in enumerate(changes):
+                files.replace_option_prompt_at_index(i, change_row(change))
+            return
+        files.clear_options()
+        files.add_options([Option(change_row(c), id=c.path) for c in changes])
+        if changes:
+            files.highlighted = min(previous or 0, len(changes) - 1)
+        else:
+            self.query_one("#changes-diff-body", Static).update("")
+
+    def show_diff(self, path: str, diff: str) -> None:
+        current = self.current
+        if current is None or current.path != path:
+            return
+        body = self.query_one("#changes-diff-body", Static)
+        if not diff.strip():
+            body.update(Text("(no textual difference)", style="dim"))
+        else:
+            body.update(Syntax(diff, "diff", theme="ansi_dark", word_wrap=False))
+
+    @property
+    def current(self) -> ChangedFile | None:
+        index = self.query_one("#changes-files", OptionList).highlighted
+        return self.changes[index] if index is not None and index < len(self.changes) else None
+
+    @on(OptionList.OptionHighlighted, "#changes-files")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        change = self.current
+        if change is not None:
+            self.post_message(self.FileChosen(change))
+
+    def action_checkpoint(self) -> None:
+        self.post_message(self.CheckpointRequested())
+
+    def action_revert(self) -> None:
+        change = self.current
+        if change is not None:
+            self.post_message(self.RevertRequested(change.path))

@@ -1,0 +1,148 @@
+"""The Firewall tab: mode, allowed names with their admitted addresses, what was blocked."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from container.firewall import FirewallStatus
+
+MODE_STYLE = {
+    "enforcing": ("enforcing: only the names below are reachable", "bold green"),
+    "unrestricted": ("UNRESTRICTED: host network, no firewall at all", "bold red"),
+    "failed": ("FAILED: the agent was not started", "bold red"),
+    "off": ("off", "bold red"),
+    "stopped": ("session stopped", "dim"),
+    "starting": ("starting…", "yellow"),
+}
+
+
+def _when(t: datetime | None) -> str:
+    return t.astimezone().strftime("%H:%M:%S") if t else "-"
+
+
+def blocked_table(status: FirewallStatus) -> Table:
+    table = Table(box=None, padding=(0, 1), header_style="bold", expand=False)
+    table.add_column("blocked destination")
+    table.add_column("proto")
+    table.add_column("count", justify="right")
+    table.add_column("last")
+    for b in status.blocked:
+        table.add_row(b.target, b.protocol, str(b.count), _when(b.last))
+    for r in status.refused:
+        table.add_row(
+            Text(f"{r.name} (DNS refused)", style="yellow"), "dns", str(r.count), _when(r.last)
+        )
+    if not status.blocked and not status.refused:
+        table.add_row(Text("nothing blocked so far", style="dim"), "", "", "")
+    return table
+
+
+class FirewallPanel(Vertical):
+    """Shows a `FirewallStatus`; asks the app to allow or deny entries (messages)."""
+
+    DEFAULT_CSS = """
+    FirewallPanel { padding: 0 1; }
+    FirewallPanel #fw-mode { height: auto; margin-bottom: 1; }
+    FirewallPanel #fw-add { height: 3; }
+    FirewallPanel #fw-add Input { width: 1fr; }
+    FirewallPanel #fw-split { height: 1fr; }
+    FirewallPanel #fw-allowed { width: 1fr; border: none; }
+    FirewallPanel #fw-blocked { width: 1fr; border-left: tall $panel; padding-left: 1; }
+    """
+    BINDINGS = [Binding("delete", "deny", "Deny selected"), Binding("a", "add", "Allow…")]
+
+    class AllowRequested(Message):
+        def __init__(self, entries: list[str]) -> None:
+            super().__init__()
+            self.entries = entries
+
+    class DenyRequested(Message):
+        def __init__(self, entries: list[str]) -> None:
+            super().__init__()
+            self.entries = entries
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.status: FirewallStatus | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Select a session.", id="fw-mode")
+        with Horizontal(id="fw-add"):
+            yield Input(placeholder="allow a domain, e.g. example.com (Enter)", id="fw-input")
+            yield Button("Allow", id="fw-allow")
+        with Horizontal(id="fw-split"):
+            yield OptionList(id="fw-allowed")
+            with VerticalScroll(id="fw-blocked"):
+                yield Static("", id="fw-blocked-body")
+
+    def show_note(self, note: str) -> None:
+        self.status = None
+        self.query_one("#fw-mode", Static).update(note)
+        self.query_one("#fw-allowed", OptionList).clear_options()
+        self.query_one("#fw-blocked-body", Static).update("")
+
+    def show(self, status: FirewallStatus) -> None:
+        self.status = status
+        label, style = MODE_STYLE.get(status.mode, (status.mode, "yellow"))
+        mode = Text("Firewall ")
+        mode.append(label, style=style)
+        if status.reason:
+            mode.append(f"\n{status.reason}", style="red" if status.mode == "failed" else "dim")
+        self.query_one("#fw-mode", Static).update(mode)
+        editable = status.mode == "enforcing"
+        self.query_one("#fw-input", Input).disabled = not editable
+        self.query_one("#fw-allow", Button).disabled = not editable
+        allowed = self.query_one("#fw-allowed", OptionList)
+        keep = allowed.highlighted
+        allowed.clear_options()
+        options = []
+        for n in status.names:
+            text = Text(n.name, style="bold")
+            if n.addresses:
+                text.append("\n  " + ", ".join(n.addresses[:6]), style="dim")
+                if len(n.addresses) > 6:
+                    text.append(f" +{len(n.addresses) - 6}", style="dim")
+            options.append(Option(text, id=f"name:{n.name}"))
+        options += [Option(Text(net, style="cyan"), id=f"net:{net}") for net in status.networks]
+        allowed.add_options(options)
+        if options:
+            allowed.highlighted = min(keep or 0, len(options) - 1)
+        self.query_one("#fw-blocked-body", Static).update(blocked_table(status))
+
+    def _submit(self) -> None:
+        box = self.query_one("#fw-input", Input)
+        entries = box.value.replace(",", " ").split()
+        if entries:
+            box.value = ""
+            self.post_message(self.AllowRequested(entries))
+
+    @on(Input.Submitted, "#fw-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._submit()
+
+    @on(Button.Pressed, "#fw-allow")
+    def _pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self._submit()
+
+    def action_add(self) -> None:
+        self.query_one("#fw-input", Input).focus()
+
+    def action_deny(self) -> None:
+        allowed = self.query_one("#fw-allowed", OptionList)
+        index = allowed.highlighted
+        if index is None or self.status is None or self.status.mode != "enforcing":
+            return
+        option_id = allowed.get_option_at_index(index).id or ""
+        self.post_message(self.DenyRequested([option_id.split(":", 1)[1]]))
