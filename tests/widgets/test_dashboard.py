@@ -211,3 +211,73 @@ async def test_engine_down_is_shown_and_recovered(
         await until(pilot, lambda: "not reachable" in str(banner.render()))
         await until(pilot, lambda: set(made) <= set(app.session_list.rows), timeout=40)
         assert not banner.has_class("visible")
+
+
+async def test_changes_tab(engine: docker.DockerClient, made: list[str]) -> None:
+    from container.tracking import Tracker
+    from widgets.changes_panel import ChangesPanel
+
+    Tracker(engine.api, Sessions(engine).get(made[0])).ensure_baseline()
+    exec_in(
+        engine,
+        made[0],
+        "echo one > /workspace/alpha/a.txt; printf 'x\\ny\\n' > /workspace/alpha/b.txt",
+        user="4242",
+    )
+    app = app_for(engine, select=made[0])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.session_list.selected == made[0])
+        app.session_list.options.focus()
+        await pilot.press("g")
+        panel = app.query_one(ChangesPanel)
+        await until(pilot, lambda: len(panel.changes) == 2)
+        assert {(c.path, c.added) for c in panel.changes} == {
+            ("alpha/a.txt", 1),
+            ("alpha/b.txt", 2),
+        }
+        await until(pilot, lambda: "+one" in app.export_screenshot().replace("&#160;", " "))
+        await until(pilot, lambda: app.session_list.rows[made[0]].changed == 2)
+        # Checkpoint, then an edit, then revert the file from the tab.
+        panel.query_one("#changes-files").focus()
+        await pilot.press("c")
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        await pilot.pause(1.0)
+        exec_in(engine, made[0], "echo changed > /workspace/alpha/a.txt", user="4242")
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        _code, out = 1, ""
+        for _ in range(100):
+            _code, out = exec_in(engine, made[0], "cat /workspace/alpha/a.txt")
+            if out.strip() == "one":
+                break
+            await pilot.pause(0.1)
+        assert out.strip() == "one"
+
+
+async def test_firewall_tab(engine: docker.DockerClient, made: list[str]) -> None:
+    from widgets.firewall_panel import FirewallPanel
+
+    app = app_for(engine, select=made[0])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.session_list.selected == made[0])
+        app.session_list.options.focus()
+        await pilot.press("w")
+        panel = app.query_one(FirewallPanel)
+        await until(pilot, lambda: panel.status is not None)
+        assert panel.status is not None and panel.status.mode == "enforcing"
+        panel.query_one("#fw-input").focus()
+        await pilot.press(*"example.org", "enter")
+        await until(pilot, lambda: panel.status is not None and "example.org" in panel.status.allow)
+        allowed = panel.query_one("#fw-allowed")
+        allowed.focus()
+        from textual.widgets import OptionList
+
+        assert isinstance(allowed, OptionList)
+        ids = [allowed.get_option_at_index(i).id for i in range(allowed.option_count)]
+        allowed.highlighted = ids.index("name:example.org")
+        await pilot.press("delete")
+        await until(
+            pilot, lambda: panel.status is not None and "example.org" not in panel.status.allow
+        )
