@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
@@ -56,8 +57,10 @@ def _dom_id(name: str) -> str:
 class ClaudexApp(App[None]):
     """Keyboard-first; every key works over SSH inside tmux (no tmux default eats them)."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "claudex"
+    # Below 100 columns (80x24 over SSH) panels stack and the session list narrows.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     COMMANDS = App.COMMANDS | {SessionCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         # Not priority bindings: inside the terminal these keys belong to the agent.

@@ -45,10 +45,15 @@ def _human(n: float) -> str:
     return f"{n:.1f} PiB"
 
 
+def now() -> datetime:
+    """The clock ages are measured against (one place, so pictures can fix it)."""
+    return datetime.now().astimezone()
+
+
 def _age(when: datetime | None) -> str:
     if when is None:
         return "unknown"
-    seconds = (datetime.now().astimezone() - when).total_seconds()
+    seconds = (now() - when).total_seconds()
     for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
         if seconds >= size:
             return f"{int(seconds // size)} {unit} ago"

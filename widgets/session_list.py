@@ -73,20 +73,22 @@ def render_row(index: int, row: SessionRow, now: float | None = None, width: int
     if row.waiting:
         head.append("◆ ", style="bold magenta")
     head.append(s.name, style="bold")
-    text = Text("    ")
+    text = Text()
+    text.append("    ", style="dim")  # its own span, so the list keeps it as the indent
     if row.state != "running":
         text.append(f"{row.state} · ", style=colour)
     text.append(s.agent if s.managed else "go-tool")
     text.append(f" · {len(s.mounts)} dir{'s' if len(s.mounts) != 1 else ''}")
+    # Separators stay unstyled: a styled span's leading space can get lost in rendering.
     if s.network_mode == HOST_NETWORK:
-        text.append(" · host net", style="bold red")
+        text.append(" · ").append("host net", style="bold red")
     else:
-        text.append(" · fw", style="green")
+        text.append(" · ").append("fw", style="green")
     if row.changed is not None:
-        text.append(f" · Δ{row.changed}", style="cyan" if row.changed else "dim")
+        text.append(" · ").append(f"Δ{row.changed}", style="cyan" if row.changed else "dim")
     activity = _ago(row.last_output, now)
     if activity:
-        text.append(f" · {activity}", style="dim")
+        text.append(" · ").append(activity, style="dim")
     if width > 0:  # cut long names rather than wrapping them over several lines
         head.truncate(width, overflow="ellipsis")
         text.truncate(width, overflow="ellipsis")
