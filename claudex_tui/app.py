@@ -536,13 +536,27 @@ class ClaudexApp(App[None]):
 
     def action_destroy_session(self) -> None:
         session = self.selected
-        if session is None:
-            return
+        if session is not None and self.client is not None:
+            self._prepare_destroy(session)
+
+    @work(thread=True, exclusive=True, group="destroy-check", exit_on_error=False)
+    def _prepare_destroy(self, session: SessionInfo) -> None:
+        """What would be lost, found before asking (files outside the mounts)."""
+        from claudex_tui.commands.tracking import describe_outside, outside_files
+        from container.sessions import Sessions
+
+        assert self.client is not None
+        lost = describe_outside(outside_files(Sessions(self.client), session))
+        self.call_from_thread(self._confirm_destroy, session, lost)
+
+    def _confirm_destroy(self, session: SessionInfo, lost: list[str]) -> None:
         from claudex_tui.screens.confirm import ConfirmScreen
 
         lines = [f"Destroy session {session.name}?", ""]
-        lines += [f"  mounts (left untouched on the host): {m}" for m in session.mounts]
-        lines += ["", "The container and anything in it outside the mounts is removed."]
+        lines += [f"  mounted (stays on the host): {m}" for m in session.mounts]
+        lines += lost or ["  nothing in /workspace outside the mounts would be lost"]
+        if session.managed and session.labels.get("com.claudex.git") != "off":
+            lines += ["", "Its change history is saved to an audit bundle first."]
 
         def answer(yes: bool | None) -> None:
             if yes:
@@ -568,7 +582,13 @@ class ClaudexApp(App[None]):
                 if session.managed:
                     sessions.wait_ready(session.id, session.name)
             elif verb == "destroy":
+                from claudex_tui.commands.tracking import save_history
+
+                # The history reaches the host first; if it cannot, nothing is destroyed.
+                bundle = save_history(sessions, session)
                 sessions.remove(session.name, force=True)
+                if bundle:
+                    verb = f"destroy (history saved to {bundle})"
         except ClaudexError as exc:
             self.post_message(ActionDone(verb, session.name, exc.message, exc.hint))
             return

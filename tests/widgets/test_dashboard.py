@@ -19,7 +19,7 @@ from claudex_tui.config import Config
 from claudex_tui.screens.confirm import ConfirmScreen
 from claudex_tui.screens.help import HelpScreen
 from container import state
-from container.errors import SessionNotFound
+from container.errors import ClaudexError
 from container.mounts import plan_mounts
 from container.sessions import Sessions, StartRequest
 from tests.conftest import TEST_PREFIX
@@ -46,7 +46,7 @@ def made(engine: docker.DockerClient, image: str, tmp_path: Path) -> Iterator[li
     yield names
     sessions = Sessions(engine)
     for name in list(names):
-        with contextlib.suppress(SessionNotFound):
+        with contextlib.suppress(ClaudexError):  # gone already is fine
             sessions.remove(name, force=True)
 
 
