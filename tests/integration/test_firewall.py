@@ -410,3 +410,64 @@ def test_project_file_widens_the_sandbox_only_once_confirmed(
     res = run_cli(*args, "--replace")
     assert res.code == 0 and "asks the firewall" not in res.err, res.text
     assert connect(engine, name, "blocked.test")[0] == "HTTP/1.0 200"
+
+
+DNS_SERVER = """
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 53))
+while True:
+    data, peer = s.recvfrom(512)
+    i, labels = 12, []
+    while data[i]:
+        labels.append(data[i + 1 : i + 1 + data[i]].decode())
+        i += data[i] + 1
+    qtype = struct.unpack(">H", data[i + 1 : i + 3])[0]
+    print(".".join(labels), qtype, flush=True)
+    answer = b""
+    if qtype == 1:
+        answer = b"\\xc0\\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + socket.inet_aton("10.99.0.7")
+    head = struct.pack(">HHHHHH", data[0] << 8 | data[1], 0x8180, 1, 1 if answer else 0, 0, 0)
+    s.sendto(head + data[12 : i + 5] + answer, peer)
+"""
+
+
+def test_names_outside_docker_resolve_through_the_engines_upstream(
+    net: dict[str, Any],
+    tmp_path: Path,
+    engine: docker.DockerClient,
+    image: str,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    # Our own "host resolver": the engine's embedded DNS forwards names it does not know
+    # to it, from sockets the engine opens inside the session's network namespace.
+    server = engine.containers.run(
+        image, ["python3", "-c", DNS_SERVER], entrypoint=[], name=f"{PREFIX}-dns",
+        network=NET, detach=True,
+    )  # fmt: skip
+    server.reload()
+    dns_ip = server.attrs["NetworkSettings"]["Networks"][NET]["IPAddress"]
+    real = engine.api.create_host_config
+
+    def with_dns(**kwargs: Any) -> Any:
+        return real(**kwargs, dns=[dns_ip])
+
+    monkeypatch.setattr(engine.api, "create_host_config", with_dns)
+    proj = tmp_path / "outside"
+    proj.mkdir()
+    os.chown(proj, int(AGENT), int(AGENT))
+    name = f"{PREFIX}-outside"
+    req = StartRequest(
+        plan=plan_mounts([str(proj)]), name=name, agent="shell", network=NET,
+        allow=["outside.example"],
+    )  # fmt: skip
+    Sessions(engine).start_session(req)
+    code, out = agent(engine, name, "getent ahostsv4 www.outside.example")
+    assert code == 0 and "10.99.0.7" in out, out
+    code, out = agent(engine, name, "getent hosts exfil-secret.elsewhere.example")
+    assert code != 0
+    asked = server.logs().decode()
+    assert "www.outside.example 1" in asked
+    assert "elsewhere" not in asked  # refused names never leave the session
+    blocked = status(name)["blocked"]
+    assert not [b for b in blocked if b["port"] == 53], blocked

@@ -210,6 +210,11 @@ rules() {
     echo "-A OUTPUT -d $up -p udp --dport 53 -m owner --uid-owner $uid -j ACCEPT"
     echo "-A OUTPUT -d $up -p tcp --dport 53 -m owner --uid-owner $uid -j ACCEPT"
   done
+  # Docker's embedded DNS forwards names it does not know to the host's resolvers from
+  # sockets the engine (uid 0) opens in this namespace; only that resolver path is root's
+  # here (the agent is never root, and cannot reach 127.0.0.11 at all).
+  echo "-A OUTPUT -p udp --dport 53 -m owner --uid-owner 0 -j ACCEPT"
+  echo "-A OUTPUT -p tcp --dport 53 -m owner --uid-owner 0 -j ACCEPT"
   if [ "$fam" = 6 ]; then
     for t in 133 134 135 136 143; do  # neighbour discovery, multicast listener reports
       echo "-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type $t -j ACCEPT"
