@@ -466,8 +466,25 @@ def test_names_outside_docker_resolve_through_the_engines_upstream(
     assert code == 0 and "10.99.0.7" in out, out
     code, out = agent(engine, name, "getent hosts exfil-secret.elsewhere.example")
     assert code != 0
+    blocked = status(name)["blocked"]
+    assert not [b for b in blocked if b["port"] == 53], blocked  # the engine's path is open
+    # Straight to that upstream resolver: no answer (rejected at once).
+    code, out = py(
+        engine,
+        name,
+        f"""
+import socket
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(1)
+try:
+    u.sendto(bytes.fromhex("abcd01000001000000000000") + b"\\x04leak\\x00\\x00\\x01\\x00\\x01",
+             ("{dns_ip}", 53))
+    print("answered", u.recv(512))
+except OSError as exc:
+    print("no answer", type(exc).__name__)
+""",
+    )
+    assert out.startswith("no answer"), out
     asked = server.logs().decode()
+    assert "leak" not in asked
     assert "www.outside.example 1" in asked
     assert "elsewhere" not in asked  # refused names never leave the session
-    blocked = status(name)["blocked"]
-    assert not [b for b in blocked if b["port"] == 53], blocked
