@@ -24,18 +24,22 @@ STATUS_STYLE = {
 }
 
 
-def change_row(change: ChangedFile) -> Text:
+def change_row(change: ChangedFile, width: int = 0) -> Text:
     letter, colour = STATUS_STYLE.get(change.status, ("?", "white"))
     text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(f"{letter} ", style=f"bold {colour}")
+    text.append(letter, style=f"bold {colour}").append(" ")
     if change.binary:
-        text.append("bin ", style="dim")
+        text.append("bin", style="dim").append(" ")
     else:
-        text.append(f"+{change.added}", style="green")
-        text.append(f" -{change.removed} ", style="red")
+        text.append(f"+{change.added}", style="green").append(" ")
+        text.append(f"-{change.removed}", style="red").append(" ")
     if change.old_path:
         text.append(f"{change.old_path} → ", style="dim")
-    text.append(change.path)
+    path = change.path
+    room = width - len(text.plain)
+    if width and len(path) > room > 1:
+        path = "…" + path[-(room - 1) :]  # the file name matters more than the folders
+    text.append(path)
     return text
 
 
@@ -98,16 +102,21 @@ class ChangesPanel(Vertical):
             else "No changes since the baseline."
         )
         self.query_one("#changes-summary", Static).update(summary)
+        width = max(files.size.width - 2, 0)
         if same:
             for i, change in enumerate(changes):
-                files.replace_option_prompt_at_index(i, change_row(change))
+                files.replace_option_prompt_at_index(i, change_row(change, width))
             return
         files.clear_options()
-        files.add_options([Option(change_row(c), id=c.path) for c in changes])
+        files.add_options([Option(change_row(c, width), id=c.path) for c in changes])
         if changes:
             files.highlighted = min(previous or 0, len(changes) - 1)
         else:
             self.query_one("#changes-diff-body", Static).update("")
+
+    def on_resize(self) -> None:
+        if self.changes:
+            self.show_changes(self.changes)
 
     def show_diff(self, path: str, diff: str) -> None:
         current = self.current
