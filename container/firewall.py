@@ -315,7 +315,7 @@ def _sections(text: str) -> dict[str, list[str]]:
 
 
 def _blocked_entry(
-    set_name: str, member: str, rest: list[str], now: datetime
+    family: int, member: str, count: int, last: datetime | None
 ) -> BlockedDestination:
     address, _, proto_port = member.rpartition(",")
     proto, _, port_text = proto_port.partition(":")
@@ -324,12 +324,7 @@ def _blocked_entry(
         port = None  # icmp type/code, or a protocol without ports
     if address == DOCKER_DNS:
         port = 53  # the engine DNATs it to a random port; 53 is what was asked for
-    opts = dict(zip(rest[::2], rest[1::2], strict=False))
-    count = int(opts.get("packets", "0") or 0)
-    last = None
-    if opts.get("timeout", "").isdigit():
-        last = now - timedelta(seconds=BLOCK_TIMEOUT - int(opts["timeout"]))
-    return BlockedDestination(address, 6 if set_name.endswith("6") else 4, proto, port, count, last)
+    return BlockedDestination(address, family, proto, port, count, last)
 
 
 def _log_time(stamp: str, now: datetime) -> datetime | None:
@@ -360,16 +355,27 @@ def parse_status(session: str, text: str) -> FirewallStatus:
         for set_name in parts[1:]:
             set_owner[set_name] = parts[0]
     addresses: dict[str, list[str]] = {}
-    blocked = []
+    # cx-blocked4/6 count rejected packets per destination; cx-last4/6 date the last one
+    # (the remaining part of a timeout refreshed on every hit).
+    counts: dict[tuple[int, str], int] = {}
+    lasts: dict[tuple[int, str], datetime] = {}
     for line in sec.get("ipset", []):
         parts = line.split()
         if len(parts) < 3 or parts[0] != "add":
             continue
         set_name, member = parts[1], parts[2]
+        opts = dict(zip(parts[3::2], parts[4::2], strict=False))
+        key = (6 if set_name.endswith("6") else 4, member)
         if set_name.startswith("cx-blocked"):
-            blocked.append(_blocked_entry(set_name, member, parts[3:], now))
+            counts[key] = int(opts.get("packets", "0") or 0)
+        elif set_name.startswith("cx-last") and opts.get("timeout", "").isdigit():
+            lasts[key] = now - timedelta(seconds=BLOCK_TIMEOUT - int(opts["timeout"]))
         elif set_name in set_owner:
             addresses.setdefault(set_owner[set_name], []).append(member)
+    blocked = [
+        _blocked_entry(fam, member, counts.get((fam, member), 1), lasts.get((fam, member)))
+        for fam, member in {**dict.fromkeys(counts), **dict.fromkeys(lasts)}
+    ]
     refused = []
     for line in sec.get("dns", []):
         parts = line.split(None, 2)

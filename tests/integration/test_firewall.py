@@ -304,6 +304,7 @@ def test_status_lists_the_blocked_attempts(
     for key in ((v4, "tcp", PORT), (v6, "tcp", PORT), ("127.0.0.11", "udp", 53)):
         assert key in blocked, (key, data["blocked"])
         assert blocked[key]["count"] >= 1 and blocked[key]["last"]
+    assert blocked[(v4, "tcp", PORT)]["count"] == 1  # one connection attempt, one count
     refused = {r["name"]: r for r in data["refused_names"]}
     assert refused["blocked.test"]["count"] >= 1
     allowed = {a["name"]: a["addresses"] for a in data["allowed"]}

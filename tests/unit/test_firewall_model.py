@@ -114,10 +114,14 @@ github.com
 allowed.test cx4-a1622ee3 cx6-a1622ee3
 github.com cx4-49361819 cx6-49361819
 [ipset]
-add cx-blocked4 127.0.0.11,udp:44878 timeout 2147473 packets 2 bytes 114
-add cx-blocked4 172.30.99.3,tcp:8000 timeout 2147482 packets 3 bytes 180
-add cx-blocked6 fd00:cafe:99::3,tcp:8000 timeout 2147483 packets 1 bytes 80
-add cx-blocked4 10.0.0.9,icmp:8/0 timeout 2147400 packets 1 bytes 84
+add cx-blocked4 127.0.0.11,udp:44878 packets 2 bytes 114
+add cx-blocked4 172.30.99.3,tcp:8000 packets 3 bytes 180
+add cx-blocked6 fd00:cafe:99::3,tcp:8000 packets 1 bytes 80
+add cx-blocked4 10.0.0.9,icmp:8/0 packets 1 bytes 84
+add cx-last4 127.0.0.11,udp:44878 timeout 2147473
+add cx-last4 172.30.99.3,tcp:8000 timeout 2147482
+add cx-last6 fd00:cafe:99::3,tcp:8000 timeout 2147483
+add cx-last4 10.0.0.9,icmp:8/0 timeout 2147400
 add cx4-a1622ee3 172.30.99.2
 add cx6-a1622ee3 fd00:cafe:99::2
 [dns]

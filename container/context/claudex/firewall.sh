@@ -10,8 +10,8 @@
 # the nat table is never touched (Docker's embedded DNS lives there). Names resolve only
 # through a dnsmasq running as its own uid, which forwards just the allowed names and puts
 # each answer's addresses into a per-name ipset (list:set cx-allow4/6) before replying.
-# Rejected packets land in cx-blocked4/6 (hash:ip,port with counters; a timeout that is
-# refreshed on every hit dates the last one). Refused names are in dnsmasq's query log.
+# Rejected packets are counted per address/protocol/port in cx-blocked4/6 and dated in
+# cx-last4/6 (a timeout refreshed on every hit). Refused names are in dnsmasq's query log.
 #
 # It runs before every agent start, so it avoids processes where a bash builtin does
 # (session start budget: +300 ms for the firewall, on slow shared machines too).
@@ -129,8 +129,10 @@ ipsets() {
   {
     echo "create cx-allow4 list:set size 256"
     echo "create cx-allow6 list:set size 256"
-    echo "create cx-blocked4 hash:ip,port family inet counters timeout $BLOCK_TIMEOUT"
-    echo "create cx-blocked6 hash:ip,port family inet6 counters timeout $BLOCK_TIMEOUT"
+    echo "create cx-blocked4 hash:ip,port family inet counters"
+    echo "create cx-blocked6 hash:ip,port family inet6 counters"
+    echo "create cx-last4 hash:ip,port family inet timeout $BLOCK_TIMEOUT"
+    echo "create cx-last6 hash:ip,port family inet6 timeout $BLOCK_TIMEOUT"
     for d in "${domains[@]}"; do
       echo "create cx4-${set_id[$d]} hash:ip family inet"
       echo "create cx6-${set_id[$d]} hash:ip family inet6"
@@ -188,7 +190,7 @@ rules() {
   shift 2
   if [ "$fam" = 4 ]; then other_rej=icmp-port-unreachable; else other_rej=icmp6-port-unreachable; fi
   printf '%s\n' "*filter" ":INPUT DROP [0:0]" ":FORWARD DROP [0:0]" ":OUTPUT DROP [0:0]" \
-    ":CX-BLOCK - [0:0]" "-A INPUT -i lo -j ACCEPT" \
+    ":CX-BLOCK - [0:0]" ":CX-REJECT - [0:0]" "-A INPUT -i lo -j ACCEPT" \
     "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"
   if [ "$fam" = 6 ]; then  # neighbour discovery: IPv6 cannot work without it
     for t in 133 134 135 136; do echo "-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type $t -j ACCEPT"; done
@@ -226,10 +228,14 @@ rules() {
   # Established flows are checked too, so a deny also cuts connections already open.
   echo "-A OUTPUT -m set --match-set cx-allow$fam dst -j ACCEPT"
   echo "-A OUTPUT -j CX-BLOCK"
-  printf '%s\n' "-A CX-BLOCK -j SET --add-set cx-blocked$fam dst,dst --exist" \
-    "-A CX-BLOCK -m set --match-set cx-blocked$fam dst,dst" \
-    "-A CX-BLOCK -p tcp -j REJECT --reject-with $tcp_rej" \
-    "-A CX-BLOCK -j REJECT --reject-with $other_rej" "COMMIT"
+  # Record, then reject at once. A match counts a known destination; adding a new one
+  # counts it as 1 (adding again would reset its counter, hence the separate dating set).
+  printf '%s\n' "-A CX-BLOCK -j SET --add-set cx-last$fam dst,dst --exist" \
+    "-A CX-BLOCK -m set --match-set cx-blocked$fam dst,dst -j CX-REJECT" \
+    "-A CX-BLOCK -j SET --add-set cx-blocked$fam dst,dst" \
+    "-A CX-BLOCK -j CX-REJECT" \
+    "-A CX-REJECT -p tcp -j REJECT --reject-with $tcp_rej" \
+    "-A CX-REJECT -j REJECT --reject-with $other_rej" "COMMIT"
 }
 
 # A kernel without IPv6 has no IPv6 traffic to filter (nor ip6tables tables to load).
@@ -320,10 +326,10 @@ verify() {
   [ "$ruid" = "$uid" ] || die "dnsmasq does not run as $DNS_USER"
   wait "$pp" || die "$(<"$RUN_DIR/fw-probe")"
   if [[ " ${existing_sets[*]} " == *" cx-blocked4 "* ]]; then
-    ipset save cx-blocked4 \
+    { ipset save cx-blocked4; ipset save cx-last4; } \
       | awk '$1 == "add" && $3 ~ /^127\.0\.0\.11,/ { print "del", $2, $3 }' | ipset restore -exist
   else
-    ipset flush cx-blocked4  # created by this run: only the probe is in it
+    printf 'flush %s\n' cx-blocked4 cx-last4 | ipset restore  # new sets: only the probe
   fi
 }
 
@@ -408,7 +414,7 @@ status() {
     while read -r id name; do echo "$name cx4-$id cx6-$id"; done <"$SETS_FILE"
   fi
   echo "[ipset]"
-  ipset save 2>/dev/null | grep -E '^add cx(4|6|-blocked4|-blocked6)[- ]' || true
+  ipset save 2>/dev/null | grep -E '^add cx(4|6|-blocked4|-blocked6|-last4|-last6)[- ]' || true
   echo "[dns]"
   # Refused names: count and time of the last refusal (dnsmasq's syslog-style stamp).
   [ -f "$DNS_LOG" ] && awk '$5 == "config" && $7 == "is" && $8 ~ /NXDOMAIN|NODATA/ {
