@@ -52,7 +52,7 @@ def _confirm_project(found: firewall.ProjectAllow) -> bool:
     output.info(f"{found.path} asks the firewall to allow: {listing}")
     if output.confirm("allow these for sessions of this directory?"):
         return True
-    output.info("not allowed (you will be asked again if the file changes)")
+    output.info("not allowed this time (asked again at the next start)")
     return False
 
 
