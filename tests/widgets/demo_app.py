@@ -9,6 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from textual.pilot import Pilot
+
+import widgets.details_panel
+import widgets.session_list
 from claudex_tui.app import ClaudexApp
 from claudex_tui.config import Config
 from claudex_tui.messages import (
@@ -23,6 +27,7 @@ from container.labels import SessionInfo
 from container.tracking import ChangedFile
 from tests.widgets.test_terminal_widget import ScriptedChannel
 from widgets.details_panel import MountRow, SessionDetails
+from widgets.terminal.widget import TerminalWidget
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 CREATED = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
@@ -125,6 +130,32 @@ FIREWALL = FirewallStatus(
     refused=(RefusedName("pastebin.com", 2, NOW),),
     checked=NOW,
 )
+
+
+def fix_clock() -> None:
+    """Ages and activity measured against NOW, so pictures do not change with the date."""
+    widgets.details_panel.now = lambda: NOW  # type: ignore[assignment]
+    widgets.session_list.time.time = lambda: NOW.timestamp()  # type: ignore[assignment]
+
+
+async def show_tab(pilot: Pilot[None], key: str) -> None:
+    """Wait for the first selection, stop cursor blinking, press a tab key, let it draw."""
+    app = pilot.app
+    assert isinstance(app, ClaudexApp)
+    for _ in range(100):
+        if app.session_list.selected:
+            break
+        await pilot.pause(0.02)
+    for term in app.query(TerminalWidget):
+        term.cursor_blink = False
+    await pilot.press(key)
+    await pilot.pause(0.3)
+    if key == "t":
+        for _ in range(100):
+            if any("shortcuts" in t.screen_text for t in app.query(TerminalWidget)):
+                break
+            await pilot.pause(0.02)
+    await pilot.pause(0.2)
 
 
 class DemoApp(ClaudexApp):
