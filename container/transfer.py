@@ -473,18 +473,40 @@ def _cleanup(api: APIClient, container_id: str, dest: str, token: str, dirs: lis
 # -- pull ----------------------------------------------------------------------------------
 
 
-class _RawReader:
-    """read(n) over the engine's response body; checks the cancel token on every read."""
+class _Forward:
+    """A stream with forward-only seek and tell, so tarfile's plain "r:" mode can read it:
+    that mode reads member data straight into the caller's buffer, where the stream mode
+    ("r|") joins and slices every block (a third of a pull's time went there).
 
-    def __init__(self, raw: Any, cancel: CancelToken | None) -> None:
+    Checks the cancel token on every read."""
+
+    def __init__(self, raw: Any, cancel: CancelToken | None = None) -> None:
         self.raw = raw
         self.cancel = cancel
+        self.pos = 0
 
     def read(self, size: int = -1) -> bytes:
         if self.cancel:
             self.cancel.check()
         data: bytes = self.raw.read(size if size >= 0 else None)
+        if 0 < len(data) < size:  # tarfile takes a short read for the end of the archive
+            parts, got = [data], len(data)
+            while got < size and (more := self.raw.read(size - got)):
+                parts.append(more)
+                got += len(more)
+            data = b"".join(parts)
+        self.pos += len(data)
         return data
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if whence != 0 or offset < self.pos:
+            raise io.UnsupportedOperation("the archive can only be read forward")
+        while self.pos < offset and self.read(min(CHUNK, offset - self.pos)):
+            pass
+        return self.pos
 
 
 def safe_extract(
@@ -501,7 +523,9 @@ def safe_extract(
     `rename_top` (old, new) writes the archive's top-level entry `old` as `new`."""
     report = report or TransferReport()
     dest = dest.resolve()
-    with tarfile.open(fileobj=fileobj, mode="r|", bufsize=CHUNK) as tar:
+    if not isinstance(fileobj, _Forward):
+        fileobj = _Forward(fileobj)
+    with tarfile.open(fileobj=fileobj, mode="r:") as tar:
         for member in tar:
             if member.name.startswith("/") or (member.islnk() and member.linkname.startswith("/")):
                 # data_filter would quietly make these relative; an engine never sends them.
@@ -673,7 +697,7 @@ def pull(
     try:
         with engine_errors(f"copying {path} out of the session"):
             return safe_extract(
-                _RawReader(res.raw, cancel),
+                _Forward(res.raw, cancel),
                 dest,
                 force=force,
                 on_bytes=on_bytes,
