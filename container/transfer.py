@@ -30,7 +30,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from container.engine import engine_errors
 from container.errors import ClaudexError, SessionNotRunning, UsageError
@@ -474,13 +474,17 @@ def _cleanup(api: APIClient, container_id: str, dest: str, token: str, dirs: lis
 
 
 class _Forward:
-    """A stream with forward-only seek and tell, so tarfile's plain "r:" mode can read it:
-    that mode reads member data straight into the caller's buffer, where the stream mode
-    ("r|") joins and slices every block (a third of a pull's time went there).
+    """A stream with forward-only seek and tell, so tarfile's plain "r:" mode can parse it
+    (the stream mode "r|" joins and slices every block); file data is read with `readinto`
+    into one reused buffer. On the engine's response it reads the http.client response
+    under urllib3 directly: its readinto decodes chunks straight into the buffer, where
+    read() allocates fresh megabytes every call (page faults cost a third more system time).
 
     Checks the cancel token on every read."""
 
     def __init__(self, raw: Any, cancel: CancelToken | None = None) -> None:
+        fp = getattr(raw, "_fp", None)
+        self.fp = fp if fp is not None and hasattr(fp, "readinto") else None
         self.raw = raw
         self.cancel = cancel
         self.pos = 0
@@ -488,15 +492,27 @@ class _Forward:
     def read(self, size: int = -1) -> bytes:
         if self.cancel:
             self.cancel.check()
-        data: bytes = self.raw.read(size if size >= 0 else None)
+        source = self.fp or self.raw
+        data: bytes = source.read(size if size >= 0 else None)
         if 0 < len(data) < size:  # tarfile takes a short read for the end of the archive
             parts, got = [data], len(data)
-            while got < size and (more := self.raw.read(size - got)):
+            while got < size and (more := source.read(size - got)):
                 parts.append(more)
                 got += len(more)
             data = b"".join(parts)
         self.pos += len(data)
         return data
+
+    def readinto(self, buffer: memoryview) -> int:
+        if self.fp is None:
+            data = self.read(len(buffer))
+            buffer[: len(data)] = data
+            return len(data)
+        if self.cancel:
+            self.cancel.check()
+        n: int = self.fp.readinto(buffer)
+        self.pos += n
+        return n
 
     def tell(self) -> int:
         return self.pos
@@ -523,9 +539,9 @@ def safe_extract(
     `rename_top` (old, new) writes the archive's top-level entry `old` as `new`."""
     report = report or TransferReport()
     dest = dest.resolve()
-    if not isinstance(fileobj, _Forward):
-        fileobj = _Forward(fileobj)
-    with tarfile.open(fileobj=fileobj, mode="r:") as tar:
+    stream = fileobj if isinstance(fileobj, _Forward) else _Forward(fileobj)
+    buffer = memoryview(bytearray(CHUNK))
+    with tarfile.open(fileobj=stream, mode="r:") as tar:  # type: ignore[call-overload]
         for member in tar:
             if member.name.startswith("/") or (member.islnk() and member.linkname.startswith("/")):
                 # data_filter would quietly make these relative; an engine never sends them.
@@ -560,9 +576,11 @@ def safe_extract(
                 report.refused.append(f"{member.name}: its folder leads outside {dest}")
                 continue
             if safe.isreg():
-                source = tar.extractfile(member)
-                assert source is not None
-                _write_atomic(source, target, safe.mode or 0o644, on_bytes)
+                if member.issparse():
+                    report.refused.append(f"{member.name}: sparse archive member")
+                    continue
+                stream.seek(member.offset_data)
+                _write_atomic(stream, member.size, buffer, target, safe.mode or 0o644, on_bytes)
                 report.bytes += member.size
             elif safe.issym():
                 _replace_with(target, partial(os.symlink, safe.linkname))
@@ -614,15 +632,28 @@ def _tmp_name(target: Path) -> Path:
 
 
 def _write_atomic(
-    source: IO[bytes], target: Path, mode: int, on_bytes: Callable[[int], None] | None
+    stream: _Forward,
+    size: int,
+    buffer: memoryview,
+    target: Path,
+    mode: int,
+    on_bytes: Callable[[int], None] | None,
 ) -> None:
+    """`size` bytes of `stream` into `target`, under a temporary name until complete."""
     tmp = _tmp_name(target)
     try:
-        with open(tmp, "wb") as out:
-            while chunk := source.read(CHUNK):
-                out.write(chunk)
+        with open(tmp, "wb", buffering=0) as out:
+            left = size
+            while left:
+                n = stream.readinto(buffer[: min(len(buffer), left)])
+                if not n:
+                    raise tarfile.ReadError("unexpected end of data")
+                view = buffer[:n]
+                while view:
+                    view = view[out.write(view) or 0 :]
+                left -= n
                 if on_bytes:
-                    on_bytes(len(chunk))
+                    on_bytes(n)
         os.chmod(tmp, mode & 0o777)
         os.replace(tmp, target)
     finally:

@@ -28,6 +28,7 @@ RSS_TARGET = 100 * 1024 * 1024
 
 def run(cmd: list[str]) -> tuple[float, int]:
     """Wall time and peak RSS (bytes) of one command."""
+    os.sync()  # the previous run's dirty pages must not slow this one down (writeback)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert proc.stderr is not None
@@ -91,6 +92,9 @@ def main() -> None:
             )
             clear_out()
             results["pull"].append(run([*CLAUDEX, "pull", "--name", name, "big.bin", str(out)]))
+
+        for key, runs in results.items():
+            print(f"  {key:<7}" + "  ".join(f"{t:5.2f}s" for t, _ in runs), file=sys.stderr)
 
         def median(key: str) -> float:
             return statistics.median(t for t, _ in results[key])
