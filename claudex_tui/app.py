@@ -36,6 +36,7 @@ from container.errors import ClaudexError
 from container.labels import SessionInfo
 from widgets.changes_panel import ChangesPanel
 from widgets.details_panel import DetailsPanel, MountRow, SessionDetails
+from widgets.file_panes import FilesPanel
 from widgets.firewall_panel import FirewallPanel
 from widgets.session_list import SessionList, SessionRow
 from widgets.terminal.widget import TerminalWidget
@@ -129,14 +130,17 @@ class ClaudexApp(App[None]):
                 with TabPane("Firewall", id="firewall"):
                     yield FirewallPanel(id="firewall-panel")
                 with TabPane("Files", id="files"):
-                    yield Static(
-                        "File transfers are not available yet in this build.",
-                        id="files-body",
-                        classes="placeholder",
-                    )
+                    yield FilesPanel(self._files_service, id="files-panel")
                 with TabPane("Details", id="details"):
                     yield DetailsPanel(id="details-panel")
         yield Footer()
+
+    def _files_service(self, session: SessionInfo) -> Any:
+        """The Files tab's link to the engine (made when the tab shows a session)."""
+        from claudex_tui.files_service import SessionFiles
+
+        assert self.client is not None
+        return SessionFiles(self.client, session)
 
     @property
     def home(self) -> Screen[Any]:
@@ -338,6 +342,7 @@ class ClaudexApp(App[None]):
         if session is None:
             switcher.current = "term-none"
             self.home.query_one(DetailsPanel).show(None)
+            self.home.query_one(FilesPanel).set_session(None)
             return
         if session.running:
             switcher.current = self._terminal_for(session).id
@@ -350,6 +355,7 @@ class ClaudexApp(App[None]):
             switcher.current = "term-stopped"
         self._load_details(session)
         self._load_tab(self.home.query_one(TabbedContent).active, session)
+        self.home.query_one(FilesPanel).set_session(session)
 
     def _terminal_for(self, session: SessionInfo) -> TerminalWidget:
         dom_id = _dom_id(session.name)

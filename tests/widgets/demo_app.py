@@ -25,6 +25,7 @@ from claudex_tui.messages import (
 from container.firewall import AllowedName, BlockedDestination, FirewallStatus, RefusedName
 from container.labels import SessionInfo
 from container.tracking import ChangedFile
+from tests.widgets.test_files_panel import FakeFiles
 from tests.widgets.test_terminal_widget import ScriptedChannel
 from widgets.details_panel import MountRow, SessionDetails
 from widgets.terminal.widget import TerminalWidget
@@ -217,6 +218,9 @@ class DemoApp(ClaudexApp):
 
     def _refresh_counts(self) -> None:
         pass
+
+    def _files_service(self, session: SessionInfo) -> Any:
+        return FakeFiles()
 
     def _refresh_visible_tab(self) -> None:
         pass

@@ -25,6 +25,7 @@ from container.sessions import Sessions, StartRequest
 from tests.conftest import TEST_PREFIX
 from tests.integration.conftest import exec_in
 from widgets.details_panel import DetailsPanel
+from widgets.file_panes import FilesPanel
 from widgets.terminal.widget import TerminalWidget
 
 pytestmark = pytest.mark.integration
@@ -118,6 +119,8 @@ async def test_switching_and_terminal(engine: docker.DockerClient, made: list[st
         for key, tab in (("g", "changes"), ("w", "firewall"), ("f", "files"), ("t", "terminal")):
             await pilot.press(key)
             assert app.query_one(TabbedContent).active == tab
+        files = app.query_one(FilesPanel)
+        assert files.session is not None and files.session.name == made[0]
 
 
 async def test_numbers_filter_and_palette(engine: docker.DockerClient, made: list[str]) -> None:
