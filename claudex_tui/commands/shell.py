@@ -22,8 +22,11 @@ def _open(sessions: Sessions, session: SessionInfo, cmd: list[str], user: str) -
     with engine_errors("opening a terminal in the session"):
         code = passthrough(channel)
     if code is None:
-        print(f"\r\ndetached from {session.name}; it keeps running "
-              f"(`claudex shell {session.name}` or `claudex DIR` to come back)", file=sys.stderr)
+        print(
+            f"\r\ndetached from {session.name}; it keeps running "
+            f"(`claudex shell {session.name}` or `claudex DIR` to come back)",
+            file=sys.stderr,
+        )
         return 0
     return code
 

@@ -48,8 +48,10 @@ def cleanup(client: docker.DockerClient) -> None:
 def report(what: str, ours: float, floor: float, target: float) -> None:
     ratio = ours / floor
     verdict = "ok" if ratio <= target else "OVER TARGET"
-    print(f"{what:<48} claudex {ours * 1000:7.0f} ms   floor {floor * 1000:7.0f} ms   "
-          f"ratio {ratio:4.2f} (target <= {target}) {verdict}")
+    print(
+        f"{what:<48} claudex {ours * 1000:7.0f} ms   floor {floor * 1000:7.0f} ms   "
+        f"ratio {ratio:4.2f} (target <= {target}) {verdict}"
+    )
 
 
 def main() -> None:
@@ -60,9 +62,13 @@ def main() -> None:
         for i in range(20):
             d = root / f"p{i:02d}"
             d.mkdir()
-            subprocess.run([*CLAUDEX, str(d), "-d", "--agent", "shell", "--no-git",
-                            "--host-network"], check=True, capture_output=True, env=ENV,
-                           stdin=subprocess.DEVNULL)
+            subprocess.run(
+                [*CLAUDEX, str(d), "-d", "--agent", "shell", "--no-git", "--host-network"],
+                check=True,
+                capture_output=True,
+                env=ENV,
+                stdin=subprocess.DEVNULL,
+            )
         ours = median_of(lambda: timed([*CLAUDEX, "list", "--format", "json"]))
         floor = median_of(lambda: timed([sys.executable, "-c", FLOOR]))
         report("list --format json, 20 sessions", ours, floor, 1.3)
@@ -73,14 +79,28 @@ def main() -> None:
         def start(*flags: str) -> float:
             d = root / f"s{next(counter)}"
             d.mkdir()
-            return timed([*CLAUDEX, str(d), "-d", "--agent", "shell", *flags],
-                         stdin=subprocess.DEVNULL)
+            return timed(
+                [*CLAUDEX, str(d), "-d", "--agent", "shell", *flags], stdin=subprocess.DEVNULL
+            )
 
         def bare() -> float:
             name = f"{PREFIX}-bare-{next(counter)}"
             t0 = time.perf_counter()
-            subprocess.run(["docker", "run", "-d", "--name", name, "--entrypoint", "sleep",
-                            "claudex", "infinity"], check=True, capture_output=True)
+            subprocess.run(
+                [
+                    "docker",
+                    "run",
+                    "-d",
+                    "--name",
+                    name,
+                    "--entrypoint",
+                    "sleep",
+                    "claudex",
+                    "infinity",
+                ],
+                check=True,
+                capture_output=True,
+            )
             subprocess.run(["docker", "exec", name, "true"], check=True, capture_output=True)
             return time.perf_counter() - t0
 

@@ -18,14 +18,35 @@ def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
 
     return subprocess.run(
         [sys.executable, "-m", "claudex_tui.cli", *args],
-        capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=cwd,
-        stdin=subprocess.DEVNULL, timeout=60,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
     )
 
 
 def test_start_flags() -> None:
-    entry, ns = cli.parse(["a", "b", "--name", "x", "--parallel", "--ro", "c", "--ro", "d",
-                           "--allow", "example.com", "--agent", "codex", "-d", "--no-git"])
+    entry, ns = cli.parse(
+        [
+            "a",
+            "b",
+            "--name",
+            "x",
+            "--parallel",
+            "--ro",
+            "c",
+            "--ro",
+            "d",
+            "--allow",
+            "example.com",
+            "--agent",
+            "codex",
+            "-d",
+            "--no-git",
+        ]
+    )
     assert entry is cli._run_start
     assert ns.dirs == ["a", "b"] and ns.name == "x" and ns.parallel and ns.detach
     assert ns.ro == ["c", "d"] and ns.allow == ["example.com"] and ns.agent == "codex"

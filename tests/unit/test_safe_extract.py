@@ -52,8 +52,12 @@ def test_plain_tree(tmp_path: Path) -> None:
     d.type = tarfile.DIRTYPE
     d.mode = 0o755
     report = safe_extract(
-        _tar((d, None), _file("top/a.txt", b"hello"), _link("top/l", "a.txt"),
-             _link("top/h", "top/a.txt", tarfile.LNKTYPE)),
+        _tar(
+            (d, None),
+            _file("top/a.txt", b"hello"),
+            _link("top/l", "a.txt"),
+            _link("top/h", "top/a.txt", tarfile.LNKTYPE),
+        ),
         dest,
     )
     assert not report.refused
