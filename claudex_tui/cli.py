@@ -30,6 +30,7 @@ commands:
   claudex revert PATH...   restore files to the last checkpoint
 
 Run `claudex COMMAND --help` for the options of a command.
+Every command takes --engine NAME: a Docker Engine from the config's [engines] or a context.
 A directory whose name is a command is given as ./NAME.
 """
 
@@ -97,6 +98,7 @@ def _start_parser() -> Parser:
         action="store_true",
         help="do not hide top-level .env and .env.* files from the agent",
     )
+    _engine_option(p)
     return p
 
 
@@ -125,8 +127,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Copy files or directories out of a session (running or stopped).",
     ),
     "shell": ("shell", "run", "Open a plain interactive shell in a session, as the agent user."),
-    "attach": ("shell", "run_attach", "Attach this terminal to a session's agent, without the "
-               "dashboard (Ctrl-] detaches; the agent keeps running)."),
+    "attach": (
+        "shell",
+        "run_attach",
+        "Attach this terminal to a session's agent, without the "
+        "dashboard (Ctrl-] detaches; the agent keeps running).",
+    ),
     "dashboard": ("dashboard", "run", "Open the dashboard without starting a session."),
     "firewall": ("firewall", "run", "See a session's firewall; allow or deny names live."),
     "diff": (
@@ -144,11 +150,34 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+def _engine_option(p: argparse.ArgumentParser) -> None:
+    """`--engine NAME`, the same on every command (see `select_engine`)."""
+    p.add_argument(
+        "--engine",
+        metavar="NAME",
+        help="Docker Engine to use: a name from the config's [engines] or a docker context "
+        "(default: DOCKER_HOST or the local engine; `list` shows every engine)",
+    )
+
+
+def select_engine(ns: argparse.Namespace) -> None:
+    """Point every `connect()` of this process at the engine --engine names."""
+    name = getattr(ns, "engine", None)
+    if not name:
+        return
+    from claudex_tui.config import load_config
+    from container import engine
+    from container.engines import available_engines, find_engine
+
+    engine.select(find_engine(name, available_engines(load_config().engines)))
+
+
 def _command(name: str) -> tuple[Parser, Callable[[argparse.Namespace], int]]:
     module_name, function, description = COMMANDS[name]
     module = importlib.import_module(f"claudex_tui.commands.{module_name}")
     parser = Parser(prog=f"claudex {name}", description=description)
     module.arguments(name, parser)
+    _engine_option(parser)
     return parser, getattr(module, function)
 
 
@@ -170,6 +199,7 @@ def parse(argv: Sequence[str]) -> tuple[Callable[[argparse.Namespace], int], arg
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         entry, ns = parse(sys.argv[1:] if argv is None else argv)
+        select_engine(ns)
         return entry(ns)
     except ClaudexError as exc:
         from claudex_tui import output

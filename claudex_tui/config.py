@@ -40,6 +40,36 @@ class Resources(BaseModel):
     """CPU limit, e.g. 2.5."""
 
 
+class EngineConfig(BaseModel):
+    """A Docker Engine sessions may run on: `[engines.NAME]` with its address and TLS files."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str
+    """Address: "ssh://user@box" (through the system ssh client), "unix:///path/docker.sock"
+    or "tcp://box:2376"."""
+    tls_verify: bool = False
+    """Verify the engine's TLS certificate (against ca_cert when given)."""
+    ca_cert: str | None = None
+    """CA certificate (PEM) the engine's certificate must be signed by."""
+    client_cert: str | None = None
+    """Client certificate (PEM) claudex presents; needs client_key."""
+    client_key: str | None = None
+    """Private key (PEM) of client_cert."""
+
+    @field_validator("host")
+    @classmethod
+    def _scheme(cls, value: str) -> str:
+        if not value.startswith(("ssh://", "unix://", "tcp://", "npipe://")):
+            raise ValueError(f"{value!r} is not an engine address (ssh://, unix:// or tcp://)")
+        return value
+
+    @field_validator("ca_cert", "client_cert", "client_key")
+    @classmethod
+    def _expand(cls, value: str | None) -> str | None:
+        return os.path.expanduser(value) if value else value
+
+
 class Config(BaseModel):
     """The whole config file. Unknown keys are errors, so typos do not pass silently."""
 
@@ -63,6 +93,19 @@ class Config(BaseModel):
     """Extra directories mounted into every session."""
     resources: Resources = Field(default_factory=Resources)
     """Resource limits of new sessions."""
+    engines: dict[str, EngineConfig] = Field(default_factory=dict)
+    """Docker Engines besides the default one (DOCKER_HOST or local); docker contexts are
+    offered too. `--engine NAME` picks one."""
+
+    @field_validator("engines")
+    @classmethod
+    def _engine_names(cls, value: dict[str, EngineConfig]) -> dict[str, EngineConfig]:
+        from container.naming import valid_container_name
+
+        for name in value:
+            if not valid_container_name(name):
+                raise ValueError(f"{name!r} is not an engine name (letters, digits, '_.-')")
+        return value
 
     @field_validator("allow")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from container.errors import ClaudexError, EngineUnavailable
 
@@ -49,7 +49,26 @@ def explain_connect_error(exc: BaseException) -> EngineUnavailable:
     )
 
 
+# The engine `--engine NAME` chose (a container.engines.Engine); None: the environment's.
+_selected: Any = None
+
+
+def select(engine: Any) -> None:
+    """Make every later `connect()` in this process use `engine` (None: the default one)."""
+    global _selected
+    _selected = engine
+
+
 def connect(timeout: int = 60) -> docker.DockerClient:
+    """A client for the engine --engine chose, else the one the user's environment names."""
+    if _selected is not None:
+        from container.engines import connect_engine
+
+        return connect_engine(_selected, timeout)
+    return connect_default(timeout)
+
+
+def connect_default(timeout: int = 60) -> docker.DockerClient:
     """A client for the engine the user's environment names; one clear error when unreachable."""
     import docker
     from docker.errors import DockerException

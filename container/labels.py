@@ -60,6 +60,13 @@ class SessionInfo:
     read_only: list[str] = field(default_factory=list)
     managed: bool = True
     labels: dict[str, str] = field(default_factory=dict)
+    engine: str = ""
+    """Name of the engine the session runs on ("" when only one engine is in play)."""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Unique over engines: two engines may each have a session of the same name."""
+        return (self.engine, self.name)
 
     @property
     def running(self) -> bool:
@@ -85,6 +92,7 @@ class SessionInfo:
             "network": self.network_mode,
             "version": self.version,
             "managed": self.managed,
+            "engine": self.engine or None,
         }
 
     @classmethod

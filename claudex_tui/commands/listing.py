@@ -74,17 +74,43 @@ def _row(s: SessionInfo) -> list[str]:
         s.agent if s.managed else "go-tool",
         s.network_mode,
         _age(s.created),
+        s.engine or "-",
         mounts,
     ]
 
 
+def list_engines(engine_name: str | None) -> list[SessionInfo]:
+    """Sessions of the engine --engine names, else of every engine (asked concurrently).
+
+    An unreachable engine is a warning while another answers; an error when none does.
+    """
+    from claudex_tui import output
+    from claudex_tui.config import load_config
+    from container.engines import available_engines, find_engine, list_all
+
+    engines = available_engines(load_config().engines)
+    if engine_name:
+        engines = [find_engine(engine_name, engines)]
+    listings = list_all(engines)
+    failed = [item for item in listings if item.error is not None]
+    if failed and len(failed) == len(listings):
+        error = failed[0].error
+        assert error is not None
+        if len(failed) > 1:
+            for item in failed[1:]:
+                output.warn(str(item.error))
+        raise error
+    for item in failed:
+        output.warn(f"{item.error} — its sessions are not listed")
+    return [s for item in listings for s in item.sessions or []]
+
+
 def run(args: argparse.Namespace) -> int:
-    from container.engine import connect
-    from container.sessions import Sessions, select_by_state
+    from container.sessions import select_by_state
 
     filters = parse_filters(args.filter)
-    sessions = Sessions(connect()).list_sessions(signature_=filters.get("signature"))
-    sessions = apply_filters(sessions, filters)
+    sessions = list_engines(getattr(args, "engine", None))
+    sessions = sorted(apply_filters(sessions, filters), key=lambda s: (s.name, s.engine))
     sessions = select_by_state(sessions, args.running, args.stopped)
     if args.format == "json":
         print(json.dumps([s.as_json() for s in sessions], indent=2))
@@ -94,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     elif sessions:
         from claudex_tui.output import table
 
-        headers = ["NAME", "STATE", "AGENT", "NETWORK", "CREATED", "MOUNTS"]
+        headers = ["NAME", "STATE", "AGENT", "NETWORK", "CREATED", "ENGINE", "MOUNTS"]
         print(table(headers, [_row(s) for s in sessions]))
     else:
         print("no sessions (start one with `claudex DIR`)")
