@@ -1,0 +1,225 @@
+"""Two real engines: the usual one and a second `dockerd` this test starts (standing for a
+remote host) with its own socket, data root and networks, and no say over the host's iptables."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import pytest
+
+from container import labels
+from tests.integration.conftest import CLI, exec_in
+from tests.integration.test_tmux import Pane, pane  # noqa: F401  (the fixture)
+
+PREFIX = "claudexme"
+AGENT = "4242"
+
+
+@dataclass
+class SecondEngine:
+    """A dockerd of our own; stop() and start() keep its data (and, with live-restore, its
+    containers running), as a remote host whose network went away and came back."""
+
+    root: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def host(self) -> str:
+        return f"unix://{self.root}/docker.sock"
+
+    def start(self) -> None:
+        log = open(self.root / "dockerd.log", "ab")  # noqa: SIM115 (outlives this call)
+        self.proc = subprocess.Popen(
+            [
+                "dockerd",
+                "--host",
+                self.host,
+                "--data-root",
+                str(self.root / "data"),
+                "--exec-root",
+                str(self.root / "exec"),
+                "--pidfile",
+                str(self.root / "docker.pid"),
+                # No docker0 and no rules in the host's iptables: the first engine's
+                # networking stays untouched; its own networks get a distinct address pool.
+                "--bridge=none",
+                "--iptables=false",
+                "--ip-masq=false",
+                "--default-address-pool",
+                "base=10.213.0.0/16,size=24",
+                "--live-restore",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(Exception):
+                if docker.DockerClient(base_url=self.host, timeout=5).ping():
+                    return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise RuntimeError((self.root / "dockerd.log").read_text()[-2000:])
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def client(self) -> docker.DockerClient:
+        return docker.DockerClient(base_url=self.host, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def second_engine(image: str) -> Iterator[SecondEngine]:
+    if shutil.which("dockerd") is None or os.geteuid() != 0:
+        pytest.fail("a second engine needs dockerd and root")
+    d2 = SecondEngine(Path(tempfile.mkdtemp(prefix=f"{PREFIX}-d2-", dir="/tmp")))
+    d2.start()
+    try:
+        # The image reaches the second engine as it would reach a remote host: saved and loaded.
+        save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
+        subprocess.run(
+            ["docker", "-H", d2.host, "load", "-q"], stdin=save.stdout, check=True, timeout=600
+        )
+        assert save.wait() == 0
+        yield d2
+    finally:
+        with contextlib.suppress(Exception):
+            client = d2.client()
+            for c in client.api.containers(all=True):
+                client.api.remove_container(c["Id"], force=True, v=True)
+        d2.stop()
+        # Overlay mounts of a stopped dockerd are gone; what is left is plain files.
+        subprocess.run(["rm", "-rf", str(d2.root)], check=False)
+
+
+@pytest.fixture
+def env(second_engine: SecondEngine, tmp_path: Path) -> dict[str, str]:
+    """A config naming the second engine `d2`; sessions named with our own prefix."""
+    conf = tmp_path / "xdg-config" / "claudex"
+    conf.mkdir(parents=True)
+    (conf / "config.toml").write_text(f'[engines.d2]\nhost = "{second_engine.host}"\n')
+    return {"XDG_CONFIG_HOME": str(conf.parent), "CLAUDEX_NAME_PREFIX": PREFIX}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _remove_our_sessions(engine: docker.DockerClient) -> Iterator[None]:
+    yield
+    for c in engine.api.containers(all=True, filters={"label": [labels.SIGNATURE]}):
+        if any(n.lstrip("/").startswith(PREFIX) for n in c["Names"]):
+            engine.api.remove_container(c["Id"], force=True, v=True)
+
+
+def _listed(cli: CLI, env: dict[str, str], *args: str) -> list[dict[str, str]]:
+    res = cli("list", "--format", "json", *args, env=env)
+    assert res.code == 0, res.text
+    return [s for s in json.loads(res.out) if s["name"].startswith(PREFIX)]
+
+
+def test_sessions_on_both_engines_are_listed_with_their_engine(
+    cli: CLI, env: dict[str, str], project: Path
+) -> None:
+    here = cli(str(project), "-d", "--agent", "shell", env=env)
+    there = cli(str(project), "-d", "--agent", "shell", "--engine", "d2", env=env)
+    assert here.code == 0 and there.code == 0, here.text + there.text
+    name = here.out.strip()
+    assert there.out.strip() == name  # same directories, same name: told apart by engine
+    mine = [(s["engine"], s["state"]) for s in _listed(cli, env) if s["name"] == name]
+    assert sorted(mine) == [("d2", "running"), ("default", "running")]
+    assert [s["engine"] for s in _listed(cli, env, "--engine", "d2")] == ["d2"]
+    table = cli("list", env=env)
+    header, *rows = table.out.splitlines()
+    assert "ENGINE" in header.split()
+    assert {r.split()[header.split().index("ENGINE") + 1] for r in rows if name in r} == {
+        "default",
+        "d2",
+    }
+    unknown = cli("list", "--engine", "nope", env=env)
+    assert unknown.code == 2 and "unknown engine 'nope' (known: default, d2)" in unknown.err
+
+
+def test_diff_push_and_pull_on_the_second_engine(
+    cli: CLI, env: dict[str, str], project: Path, second_engine: SecondEngine, tmp_path: Path
+) -> None:
+    res = cli(str(project), "-d", "--agent", "shell", "--engine", "d2", env=env)
+    assert res.code == 0, res.text
+    name = res.out.strip()
+    d2 = second_engine.client()
+    exec_in(d2, name, "echo changed >> /workspace/proj/README.md", user=AGENT)
+    diff = cli("diff", name, "--engine", "d2", env=env)
+    assert diff.code == 0 and "+changed" in diff.out, diff.text
+    # The default engine has no such change (or no such session): the engines are not mixed.
+    assert "+changed" not in cli("diff", name, env=env).out
+
+    note = tmp_path / "note.txt"
+    note.write_text("from this machine\n")
+    assert cli("push", "--engine", "d2", "--name", name, str(note), env=env).code == 0
+    code, out = exec_in(d2, name, "cat /workspace/note.txt")
+    assert code == 0 and out == "from this machine\n"
+    exec_in(d2, name, "echo from the session > /workspace/back.txt", user=AGENT)
+    back = tmp_path / "back"
+    back.mkdir()
+    res = cli("pull", "--engine", "d2", "--name", name, "back.txt", str(back), env=env)
+    assert res.code == 0, res.text
+    assert (back / "back.txt").read_text() == "from the session\n"
+
+
+def test_attach_on_the_second_engine(
+    pane: Pane,  # noqa: F811
+    cli: CLI,
+    env: dict[str, str],
+    project: Path,
+) -> None:
+    res = cli(str(project), "-d", "--agent", "shell", "--engine", "d2", env=env)
+    assert res.code == 0, res.text
+    setup = " ".join(f"{k}={v}" for k, v in env.items())
+    pane.keys(f"{setup} {sys.executable} -m claudex_tui.cli attach --engine d2 {res.out.strip()}")
+    pane.keys("Enter")
+    pane.wait_for("agent@", timeout=60)
+    pane.keys("echo on-d2-$((6*7))", "Enter")
+    pane.wait_for("on-d2-42")
+    pane.keys("C-]")
+    assert "Traceback" not in pane.wait_for("detached from")
+
+
+def test_a_stopped_engine_is_a_warning_then_comes_back(
+    cli: CLI, env: dict[str, str], project: Path, second_engine: SecondEngine
+) -> None:
+    res = cli(str(project), "-d", "--agent", "shell", "--engine", "d2", env=env)
+    assert res.code == 0, res.text
+    name = res.out.strip()
+    assert cli(str(project), "-d", "--agent", "shell", env=env).code == 0
+    second_engine.stop()
+    try:
+        res = cli("list", "--format", "json", env=env)
+        assert res.code == 0, res.text
+        assert "engine d2 is not reachable" in res.err and "Traceback" not in res.err
+        assert {s["engine"] for s in json.loads(res.out) if s["name"] == name} == {"default"}
+        only = cli("list", "--engine", "d2", env=env)
+        assert only.code == 1 and "engine d2 is not reachable" in only.err
+    finally:
+        second_engine.start()
+    # live-restore: the session kept running while its engine was away.
+    back = [s for s in _listed(cli, env, "--engine", "d2") if s["name"] == name]
+    assert [s["state"] for s in back] == ["running"]
