@@ -110,7 +110,11 @@ def second_engine(image: str) -> Iterator[SecondEngine]:
             for c in client.api.containers(all=True):
                 client.api.remove_container(c["Id"], force=True, v=True)
         d2.stop()
-        # Overlay mounts of a stopped dockerd are gone; what is left is plain files.
+        # dockerd leaves its data root mounted on itself; undo that, then remove the files.
+        for line in reversed(Path("/proc/mounts").read_text().splitlines()):
+            target = line.split()[1]
+            if target.startswith(str(d2.root)):
+                subprocess.run(["umount", target], check=False)
         subprocess.run(["rm", "-rf", str(d2.root)], check=False)
 
 
