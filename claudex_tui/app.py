@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -38,13 +39,14 @@ from widgets.changes_panel import ChangesPanel
 from widgets.details_panel import DetailsPanel, MountRow, SessionDetails
 from widgets.file_panes import FilesPanel
 from widgets.firewall_panel import FirewallPanel
-from widgets.session_list import SessionList, SessionRow
+from widgets.session_list import EngineHeader, SessionList, SessionRow, row_key
 from widgets.terminal.widget import TerminalWidget
 
 if TYPE_CHECKING:
     import docker
 
     from claudex_tui.config import Config
+    from container.engines import Engine
 
 TABS = ("terminal", "changes", "firewall", "files", "details")
 AGENT_TMUX = ["tmux", "-f", "/etc/claudex/tmux.conf", "attach-session", "-t", "agent"]
@@ -94,17 +96,22 @@ class ClaudexApp(App[None]):
         client_factory: Callable[[], docker.DockerClient] | None = None,
         select: str | None = None,
         focus_terminal: bool = False,
+        engines: list[Engine] | None = None,
     ) -> None:
         super().__init__()
         from claudex_tui.config import load_config
 
         self.config = config or load_config()
         self._client_factory = client_factory
+        # The default engine's client (new sessions go there); every engine's in `clients`.
         self.client: docker.DockerClient | None = None
+        self.clients: dict[str, docker.DockerClient] = {}
+        self._engine_list = engines
+        self.engine_headers: dict[str, EngineHeader] = {}
         self.sessions: dict[str, SessionInfo] = {}
         self._initial_select = select
         self._focus_terminal = focus_terminal
-        self._events: EventsWatcher | None = None
+        self._events: dict[str, EventsWatcher] = {}
         self._waiting: dict[str, WaitingWatcher] = {}
         self._refreshing = False
         self._refresh_again = False
@@ -139,8 +146,9 @@ class ClaudexApp(App[None]):
         """The Files tab's link to the engine (made when the tab shows a session)."""
         from claudex_tui.files_service import SessionFiles
 
-        assert self.client is not None
-        return SessionFiles(self.client, session)
+        client = self.client_for(session)
+        assert client is not None
+        return SessionFiles(client, session)
 
     @property
     def home(self) -> Screen[Any]:
@@ -156,78 +164,133 @@ class ClaudexApp(App[None]):
         name = self.session_list.selected
         return self.sessions.get(name) if name else None
 
+    @property
+    def engines(self) -> list[Engine]:
+        """The config's engines, docker contexts and the default one (only the factory's when
+        a client factory is given, as tests do)."""
+        if self._engine_list is None:
+            from container.engines import Engine, available_engines, default_engine
+
+            if self._client_factory is not None:
+                self._engine_list = [Engine("default", default_engine().host, "default")]
+            else:
+                self._engine_list = available_engines(self.config.engines)
+        return self._engine_list
+
+    def client_for(self, session: SessionInfo) -> docker.DockerClient | None:
+        """The client of the engine the session runs on."""
+        name = session.engine or "default"
+        return self.clients.get(name) or (self.client if name == "default" else None)
+
     def on_mount(self) -> None:
         self.session_list.options.focus()
-        self._connect()
+        self.engine_headers = {e.name: EngineHeader(e.name) for e in self.engines}
+        self.session_list.set_engines(self.engine_headers.values())
+        for engine in self.engines:
+            self._connect(engine)
         # The visible tab's data is re-read now and then; a read still running is not stacked.
         self.set_interval(3.0, self._refresh_visible_tab)
         self.set_interval(15.0, self._refresh_counts)
 
     def on_unmount(self) -> None:
         self._stop.set()
-        if self._events:
-            self._events.stop()
+        for events in self._events.values():
+            events.stop()
         for watcher in self._waiting.values():
             watcher.stop()
 
     # -- engine ----------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="connect", exit_on_error=False)
-    def _connect(self) -> None:
-        from container.engine import connect
+    @work(thread=True, exit_on_error=False)
+    def _connect(self, engine: Engine) -> None:
+        from container.engines import connect_engine
 
         try:
-            client = (self._client_factory or connect)()
-            client.ping()
+            if self._client_factory is not None:
+                client = self._client_factory()
+            else:
+                client = connect_engine(engine)
+            version = str(client.version().get("Version", ""))
         except ClaudexError as exc:
-            self.post_message(EngineDown(exc.message, exc.hint))
+            self.post_message(EngineDown(exc.message, exc.hint, engine=engine.name))
             return
         except Exception as exc:
-            self.post_message(EngineDown(f"the Docker Engine is not reachable ({exc})"))
+            reason = f"the Docker Engine is not reachable ({exc})"
+            self.post_message(EngineDown(reason, engine=engine.name))
             return
-        self.post_message(EngineUp(client))
+        self.post_message(EngineUp(client, engine=engine.name, version=version))
 
     @on(EngineUp)
     def _engine_up(self, message: EngineUp) -> None:
         if not self.screen_stack:  # shutting down: late messages find no screen
             return
-        self.client = message.client
-        self._banner(None)
-        if self._events:
-            self._events.stop()
+        name = message.engine
+        self.clients[name] = message.client
+        if name == "default":
+            self.client = message.client
+        header = self.engine_headers.setdefault(name, EngineHeader(name))
+        header.reachable, header.reason = True, ""
+        header.version = message.version or header.version
+        self._show_engine_state()
+        if name in self._events:
+            self._events.pop(name).stop()
 
         def changed() -> None:
             self.post_message(SessionsChanged())
 
         def lost(reason: str) -> None:
-            self.post_message(EngineDown(f"lost the Docker Engine: {reason}"))
+            self.post_message(EngineDown(f"lost the Docker Engine: {reason}", engine=name))
 
-        self._events = EventsWatcher(message.client, on_change=changed, on_lost=lost)
-        self._events.start()
+        self._events[name] = EventsWatcher(message.client, on_change=changed, on_lost=lost)
+        self._events[name].start()
         self.refresh_sessions()
 
     @on(EngineDown)
     def _engine_down(self, message: EngineDown) -> None:
         if not self.screen_stack:  # shutting down: late messages find no screen
             return
-        text = f"⚠ {message.reason}"
-        if message.hint:
-            text += f" — {message.hint}"
-        self._banner(text + " (retrying)")
-        for name in list(self.session_list.rows):
-            self.session_list.update_row(name, failed=None)
-        self._await_engine()
+        name = message.engine
+        header = self.engine_headers.setdefault(name, EngineHeader(name))
+        was_down = header.reachable is False
+        header.reachable, header.reason = False, message.reason
+        if name in self._events:
+            self._events.pop(name).stop()
+        # Its sessions stay listed, marked unreachable; the other engines' stay live.
+        for key, row in list(self.session_list.rows.items()):
+            if (row.session.engine or "default") == name:
+                self.session_list.update_row(key, failed=None, unreachable=True)
+        self._show_engine_state(message.hint)
+        if not was_down or name not in self.clients:
+            self._await_engine(name)
 
-    @work(thread=True, exclusive=True, group="reconnect", exit_on_error=False)
-    def _await_engine(self) -> None:
-        client = self.client
+    def _show_engine_state(self, hint: str | None = None) -> None:
+        """The banner names each engine that is down; the list's headers show every engine."""
+        down = [h for h in self.engine_headers.values() if h.reachable is False]
+        self.session_list.set_engines(self.engine_headers.values())
+        if not down:
+            self._banner(None)
+            return
+        if len(self.engine_headers) == 1:
+            text = f"⚠ {down[0].reason}" + (f" — {hint}" if hint else "")
+        else:
+            text = "⚠ " + "; ".join(f"engine {h.name}: {h.reason}" for h in down)
+        self._banner(text + " (retrying)")
+
+    @work(thread=True, exit_on_error=False)
+    def _await_engine(self, name: str) -> None:
+        client = self.clients.get(name)
         if client is None:
             self._stop.wait(2.0)
-            if not self._stop.is_set():
-                self.call_from_thread(self._connect)
+            engine = next((e for e in self.engines if e.name == name), None)
+            if not self._stop.is_set() and engine is not None:
+                self.call_from_thread(self._connect, engine)
             return
         if wait_for_engine(client, self._stop):
-            self.post_message(EngineUp(client))
+            try:
+                version = str(client.version().get("Version", ""))
+            except Exception:
+                version = ""
+            self.post_message(EngineUp(client, engine=name, version=version))
 
     def _banner(self, text: str | None) -> None:
         banner = self.home.query_one("#banner", Static)
@@ -250,18 +313,34 @@ class ClaudexApp(App[None]):
 
     @work(thread=True, group="refresh", exit_on_error=False)
     def _load_sessions(self) -> None:
-        from container.sessions import Sessions
+        """Every reachable engine at once; a failing one is marked down, never the others."""
+        from container.engines import Engine, list_engine
 
+        known = {e.name: e for e in self.engines}
+        clients = dict(self.clients)
+        if not clients and self.client is not None:
+            clients = {"default": self.client}
         try:
-            assert self.client is not None
-            found = Sessions(self.client).list_sessions()
-        except ClaudexError as exc:
-            self.post_message(EngineDown(exc.message, exc.hint))
-            found = None
+            with ThreadPoolExecutor(max_workers=max(len(clients), 1)) as pool:
+                listings = list(
+                    pool.map(
+                        lambda item: list_engine(
+                            known.get(item[0]) or Engine(item[0], "", "default"), client=item[1]
+                        ),
+                        clients.items(),
+                    )
+                )
         finally:
             self.call_from_thread(self._refresh_finished)
-        if found is not None:
-            self.post_message(SessionsLoaded(found))
+        loaded: dict[str, list[SessionInfo]] = {}
+        for listing in listings:
+            if listing.error is not None:
+                err = listing.error
+                self.post_message(EngineDown(err.message, err.hint, engine=listing.engine.name))
+            else:
+                loaded[listing.engine.name] = listing.sessions or []
+        if loaded:
+            self.post_message(SessionsLoaded([s for found in loaded.values() for s in found]))
 
     def _refresh_finished(self) -> None:
         self._refreshing = False
@@ -274,16 +353,27 @@ class ClaudexApp(App[None]):
         if not self.screen_stack:  # shutting down: late messages find no screen
             return
         previous = self.session_list.rows
-        self.sessions = {s.name: s for s in message.sessions}
+        fresh = {s.engine or "default" for s in message.sessions}
+        fresh |= {n for n, h in self.engine_headers.items() if h.reachable}
+        # Engines not in this load keep their last known sessions (marked unreachable).
+        kept = [
+            r.session for r in previous.values() if (r.session.engine or "default") not in fresh
+        ]
+        everything = list(message.sessions) + kept
+        self.sessions = {row_key(s): s for s in everything}
         rows = []
-        for s in message.sessions:
-            old = previous.get(s.name)
+        for s in everything:
+            old = previous.get(row_key(s))
             row = SessionRow(s)
             if old is not None:
                 row.changed, row.waiting = old.changed, old.waiting
                 row.last_output = old.last_output
+            header = self.engine_headers.get(s.engine or "default")
+            row.unreachable = header is not None and header.reachable is False
             rows.append(row)
-        self.session_list.set_rows(rows)
+        for header in self.engine_headers.values():
+            header.count = sum(1 for s in everything if (s.engine or "default") == header.name)
+        self.session_list.set_rows(rows, self.engine_headers.values())
         self._sync_waiting_watchers()
         self._drop_terminals_of_gone_sessions()
         if self._initial_select and self._initial_select in self.sessions:
@@ -295,15 +385,18 @@ class ClaudexApp(App[None]):
             self._show_selected()
 
     def _sync_waiting_watchers(self) -> None:
-        if self.client is None:
-            return
-        running = {n for n, s in self.sessions.items() if s.running and s.managed}
+        running = {
+            n
+            for n, s in self.sessions.items()
+            if s.running and s.managed and self.client_for(s) is not None
+        }
         for name in set(self._waiting) - running:
             self._waiting.pop(name).stop()
         for name in running - set(self._waiting):
-            watcher = WaitingWatcher(
-                self.client, self.sessions[name].id, partial(self._waiting_line, name)
-            )
+            session = self.sessions[name]
+            client = self.client_for(session)
+            assert client is not None
+            watcher = WaitingWatcher(client, session.id, partial(self._waiting_line, name))
             self._waiting[name] = watcher
             watcher.start()
 
@@ -358,11 +451,11 @@ class ClaudexApp(App[None]):
         self.home.query_one(FilesPanel).set_session(session)
 
     def _terminal_for(self, session: SessionInfo) -> TerminalWidget:
-        dom_id = _dom_id(session.name)
+        dom_id = _dom_id(row_key(session))
         found = self.home.query(f"#{dom_id}")
         if found:
             return found.first(TerminalWidget)
-        client = self.client
+        client = self.client_for(session)
         assert client is not None
         factory = self._channel_factory(client, session)
         widget = TerminalWidget(factory, id=dom_id)
@@ -405,7 +498,7 @@ class ClaudexApp(App[None]):
     def _load_details(self, session: SessionInfo) -> None:
         from container.image import image_state
 
-        client = self.client
+        client = self.client_for(session)
         if client is None:
             return
         details = SessionDetails(session=session)
@@ -444,7 +537,7 @@ class ClaudexApp(App[None]):
         if not self.screen_stack:  # shutting down: late messages find no screen
             return
         current = self.selected
-        if current is not None and current.name == message.details.session.name:
+        if current is not None and row_key(current) == row_key(message.details.session):
             self.home.query_one(DetailsPanel).show(message.details)
 
     # -- actions ---------------------------------------------------------------------------
@@ -474,7 +567,7 @@ class ClaudexApp(App[None]):
         if session.running:
             widget = self._terminal_for(session)
             widget.focus()
-            self.session_list.update_row(session.name, waiting=False)
+            self.session_list.update_row(row_key(session), waiting=False)
 
     def action_tab(self, tab: str) -> None:
         if tab in TABS:
@@ -519,7 +612,7 @@ class ClaudexApp(App[None]):
 
         def created(session: SessionInfo | None) -> None:
             if session is not None:
-                self._initial_select = session.name
+                self._initial_select = row_key(session)
                 self._focus_terminal = True
                 self.refresh_sessions()
 
@@ -542,7 +635,7 @@ class ClaudexApp(App[None]):
 
     def action_destroy_session(self) -> None:
         session = self.selected
-        if session is not None and self.client is not None:
+        if session is not None and self.client_for(session) is not None:
             self._prepare_destroy(session)
 
     @work(thread=True, exclusive=True, group="destroy-check", exit_on_error=False)
@@ -551,8 +644,9 @@ class ClaudexApp(App[None]):
         from claudex_tui.commands.tracking import describe_outside, outside_files
         from container.sessions import Sessions
 
-        assert self.client is not None
-        lost = describe_outside(outside_files(Sessions(self.client), session))
+        client = self.client_for(session)
+        assert client is not None
+        lost = describe_outside(outside_files(Sessions(client), session))
         self.call_from_thread(self._confirm_destroy, session, lost)
 
     def _confirm_destroy(self, session: SessionInfo, lost: list[str]) -> None:
@@ -574,17 +668,18 @@ class ClaudexApp(App[None]):
     def _lifecycle(self, verb: str, session: SessionInfo) -> None:
         from container.sessions import Sessions
 
-        assert self.client is not None
-        sessions = Sessions(self.client)
+        client = self.client_for(session)
+        assert client is not None
+        sessions = Sessions(client)
         try:
             if verb == "start":
-                self.client.api.start(session.id)
+                client.api.start(session.id)
                 if session.managed:
                     sessions.wait_ready(session.id, session.name)
             elif verb == "stop":
-                self.client.api.stop(session.id, timeout=5)
+                client.api.stop(session.id, timeout=5)
             elif verb == "restart":
-                self.client.api.restart(session.id, timeout=5)
+                client.api.restart(session.id, timeout=5)
                 if session.managed:
                     sessions.wait_ready(session.id, session.name)
             elif verb == "destroy":
@@ -596,12 +691,12 @@ class ClaudexApp(App[None]):
                 if bundle:
                     verb = f"destroy (history saved to {bundle})"
         except ClaudexError as exc:
-            self.post_message(ActionDone(verb, session.name, exc.message, exc.hint))
+            self.post_message(ActionDone(verb, row_key(session), exc.message, exc.hint))
             return
         except Exception as exc:
-            self.post_message(ActionDone(verb, session.name, str(exc)))
+            self.post_message(ActionDone(verb, row_key(session), str(exc)))
             return
-        self.post_message(ActionDone(verb, session.name))
+        self.post_message(ActionDone(verb, row_key(session)))
 
     @on(ActionDone)
     def _action_done(self, message: ActionDone) -> None:
@@ -643,28 +738,29 @@ class ClaudexApp(App[None]):
     def _load_changes(self, session: SessionInfo) -> None:
         from container.tracking import Tracker
 
-        if self.client is None:
+        client = self.client_for(session)
+        if client is None:
             return
-        tracker = Tracker(self.client.api, session)
+        tracker = Tracker(client.api, session)
         if not tracker.enabled:
             note = (
                 "This session was made by the Go tool: it has no change tracking."
                 if not session.managed
                 else "Change tracking is off (--no-git)."
             )
-            self.post_message(ChangesLoaded(session.name, None, note))
+            self.post_message(ChangesLoaded(row_key(session), None, note))
             return
         if not session.running:
             self.post_message(
-                ChangesLoaded(session.name, None, f"Session is {session.state}: start it (s).")
+                ChangesLoaded(row_key(session), None, f"Session is {session.state}: start it (s).")
             )
             return
         try:
             changes = tracker.changes()
         except ClaudexError as exc:
-            self.post_message(ChangesLoaded(session.name, None, exc.message))
+            self.post_message(ChangesLoaded(row_key(session), None, exc.message))
             return
-        self.post_message(ChangesLoaded(session.name, changes))
+        self.post_message(ChangesLoaded(row_key(session), changes))
 
     @on(ChangesLoaded)
     def _changes_loaded(self, message: ChangesLoaded) -> None:
@@ -673,7 +769,7 @@ class ClaudexApp(App[None]):
         panel = self.home.query_one(ChangesPanel)
         if message.changes is not None:
             self.session_list.update_row(message.name, changed=len(message.changes))
-        if self.selected is None or self.selected.name != message.name:
+        if self.selected is None or row_key(self.selected) != message.name:
             return
         if message.changes is None:
             panel.show_note(message.note)
@@ -689,17 +785,18 @@ class ClaudexApp(App[None]):
     def _load_diff(self, session: SessionInfo, path: str, old_path: str | None) -> None:
         from container.tracking import Tracker
 
-        if self.client is None:
+        client = self.client_for(session)
+        if client is None:
             return
         try:
-            diff = Tracker(self.client.api, session).file_diff(path, old_path)
+            diff = Tracker(client.api, session).file_diff(path, old_path)
         except ClaudexError as exc:
             diff = f"(cannot show the diff: {exc.message})"
-        self.post_message(DiffLoaded(session.name, path, diff))
+        self.post_message(DiffLoaded(row_key(session), path, diff))
 
     @on(DiffLoaded)
     def _diff_loaded(self, message: DiffLoaded) -> None:
-        if self.screen_stack and self.selected and self.selected.name == message.name:
+        if self.screen_stack and self.selected and row_key(self.selected) == message.name:
             self.home.query_one(ChangesPanel).show_diff(message.path, message.diff)
 
     @on(ChangesPanel.CheckpointRequested)
@@ -736,8 +833,9 @@ class ClaudexApp(App[None]):
     def _tracking_action(self, session: SessionInfo, verb: str, arg: str) -> None:
         from container.tracking import Tracker
 
-        assert self.client is not None
-        tracker = Tracker(self.client.api, session)
+        client = self.client_for(session)
+        assert client is not None
+        tracker = Tracker(client.api, session)
         try:
             if verb == "checkpoint":
                 commit, _ = tracker.checkpoint(arg)
@@ -746,14 +844,20 @@ class ClaudexApp(App[None]):
                 result = tracker.revert([arg])
                 done = f"reverted {arg}" if not result.empty else f"{arg}: nothing to revert"
         except ClaudexError as exc:
-            self.post_message(ActionDone(verb, session.name, exc.message, exc.hint))
+            self.post_message(ActionDone(verb, row_key(session), exc.message, exc.hint))
             return
-        self.post_message(ActionDone(done, session.name))
+        self.post_message(ActionDone(done, row_key(session)))
         self._load_changes(session)
 
     def _refresh_counts(self) -> None:
-        if self.client is not None and not self._busy("counts"):
-            self._load_counts([s for s in self.sessions.values() if s.running and s.managed])
+        if self.clients and not self._busy("counts"):
+            self._load_counts(
+                [
+                    s
+                    for s in self.sessions.values()
+                    if s.running and s.managed and self.client_for(s) is not None
+                ]
+            )
 
     @work(thread=True, group="counts", exit_on_error=False)
     def _load_counts(self, sessions: list[SessionInfo]) -> None:
@@ -761,11 +865,12 @@ class ClaudexApp(App[None]):
 
         counts = {}
         for session in sessions:
-            tracker = Tracker(self.client.api, session) if self.client else None
+            client = self.client_for(session)
+            tracker = Tracker(client.api, session) if client else None
             if tracker is None or not tracker.enabled:
                 continue
             try:
-                counts[session.name] = len(tracker.changes())
+                counts[row_key(session)] = len(tracker.changes())
             except ClaudexError:
                 continue
         self.post_message(CountsLoaded(counts))
@@ -781,18 +886,19 @@ class ClaudexApp(App[None]):
     def _load_firewall(self, session: SessionInfo) -> None:
         from container import firewall
 
-        if self.client is None:
+        client = self.client_for(session)
+        if client is None:
             return
         try:
-            status = firewall.read_status(self.client, session)
+            status = firewall.read_status(client, session)
         except ClaudexError as exc:
-            self.post_message(FirewallLoaded(session.name, None, exc.message))
+            self.post_message(FirewallLoaded(row_key(session), None, exc.message))
             return
-        self.post_message(FirewallLoaded(session.name, status))
+        self.post_message(FirewallLoaded(row_key(session), status))
 
     @on(FirewallLoaded)
     def _firewall_loaded(self, message: FirewallLoaded) -> None:
-        if not self.screen_stack or self.selected is None or self.selected.name != message.name:
+        if not self.screen_stack or self.selected is None or row_key(self.selected) != message.name:
             return
         panel = self.home.query_one(FirewallPanel)
         if message.status is None:
@@ -814,14 +920,16 @@ class ClaudexApp(App[None]):
     def _firewall_edit(self, session: SessionInfo, verb: str, entries: list[str]) -> None:
         from container import firewall
 
-        assert self.client is not None
+        client = self.client_for(session)
+        assert client is not None
         try:
             edit = firewall.allow if verb == "allow" else firewall.deny
-            changed = edit(self.client, session, entries)
+            changed = edit(client, session, entries)
         except ClaudexError as exc:
-            self.post_message(ActionDone(verb, session.name, exc.message, exc.hint))
+            self.post_message(ActionDone(verb, row_key(session), exc.message, exc.hint))
             return
-        self.post_message(ActionDone(f"{verb} {' '.join(changed) or 'nothing new'}", session.name))
+        changed_text = " ".join(changed) or "nothing new"
+        self.post_message(ActionDone(f"{verb} {changed_text}", row_key(session)))
         self._load_firewall(session)
 
     # -- the command palette and failures --------------------------------------------------

@@ -16,12 +16,15 @@ if TYPE_CHECKING:
 @dataclass
 class EngineUp(Message):
     client: Any
+    engine: str = "default"
+    version: str = ""
 
 
 @dataclass
 class EngineDown(Message):
     reason: str
     hint: str | None = None
+    engine: str = "default"
 
 
 class SessionsChanged(Message):

@@ -35,6 +35,14 @@ STATE_MARKS = {
 }
 
 
+def row_key(session: SessionInfo) -> str:
+    """The list's key of a session: its name, prefixed by its engine's unless that is the
+    default one (two engines may each run a session of the same name)."""
+    if session.engine in ("", "default"):
+        return session.name
+    return f"{session.engine}/{session.name}"  # '/' never appears in a container name
+
+
 @dataclass
 class SessionRow:
     """One line of the list: the session and what the dashboard knows about it."""
@@ -44,11 +52,49 @@ class SessionRow:
     waiting: bool = False
     last_output: float | None = None
     failed: str | None = None
+    unreachable: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
+    def key(self) -> str:
+        return row_key(self.session)
+
+    @property
     def state(self) -> str:
+        if self.unreachable:
+            return "unreachable"
         return "failed" if self.failed else self.session.state
+
+
+@dataclass
+class EngineHeader:
+    """What the list shows above one engine's sessions (when there is more than one engine)."""
+
+    name: str
+    reachable: bool | None = None  # None: not asked yet
+    version: str = ""
+    count: int = 0
+    reason: str = ""
+
+
+def render_header(header: EngineHeader, width: int = 0) -> Text:
+    text = Text()
+    text.append("▾ ", style="dim")
+    text.append(header.name, style="bold")
+    if header.reachable is None:
+        text.append(" · connecting…", style="dim")
+    elif header.reachable:
+        text.append(" · ").append("reachable", style="green")
+        if header.version:
+            text.append(f" · {header.version}", style="dim")
+        text.append(f" · {header.count} session{'s' if header.count != 1 else ''}", style="dim")
+    else:
+        text.append(" · ").append("unreachable", style="bold red")
+        if header.reason:
+            text.append(f" · {header.reason}", style="dim")
+    if width > 0:
+        text.truncate(width, overflow="ellipsis")
+    return text
 
 
 def _ago(stamp: float | None, now: float) -> str:
@@ -133,6 +179,7 @@ class SessionList(Vertical):
         super().__init__(id=id)
         self.rows: dict[str, SessionRow] = {}
         self.shown: list[str] = []
+        self.engines: list[EngineHeader] = []
         self.filter_text = ""
         self._selected: str | None = None
 
@@ -149,8 +196,17 @@ class SessionList(Vertical):
     def selected(self) -> str | None:
         return self._selected
 
-    def set_rows(self, rows: Iterable[SessionRow]) -> None:
-        self.rows = {r.session.name: r for r in rows}
+    def set_rows(
+        self, rows: Iterable[SessionRow], engines: Iterable[EngineHeader] | None = None
+    ) -> None:
+        """The sessions; with `engines` (more than one), grouped under a header per engine."""
+        self.rows = {r.key: r for r in rows}
+        if engines is not None:
+            self.engines = list(engines)
+        self._redraw()
+
+    def set_engines(self, engines: Iterable[EngineHeader]) -> None:
+        self.engines = list(engines)
         self._redraw()
 
     def update_row(self, name: str, **changes: object) -> None:
@@ -171,15 +227,33 @@ class SessionList(Vertical):
         options = self.options
         now = time.time()
         width = max(self.options.size.width - 2, 0)
-        prompts = [render_row(i, self.rows[n], now, width) for i, n in enumerate(self.shown, 1)]
-        self.set_class(not self.rows, "empty")
-        if [options.get_option_at_index(i).id for i in range(options.option_count)] == self.shown:
-            # Same sessions in the same order: update the text in place, keep the highlight.
-            for index, prompt in enumerate(prompts):
+        entries: list[tuple[str, Text, bool]] = []  # (option id, prompt, is a header)
+        if len(self.engines) > 1:
+            # Grouped: each engine's header, then its sessions; numbering runs on across groups.
+            by_engine: dict[str, list[str]] = {}
+            for key in self.shown:
+                by_engine.setdefault(self.rows[key].session.engine or "default", []).append(key)
+            self.shown = [k for h in self.engines for k in by_engine.get(h.name, [])]
+            number = 1
+            for header in self.engines:
+                entries.append((f"engine:{header.name}", render_header(header, width), True))
+                for key in by_engine.get(header.name, []):
+                    entries.append((key, render_row(number, self.rows[key], now, width), False))
+                    number += 1
+        else:
+            entries = [
+                (n, render_row(i, self.rows[n], now, width), False)
+                for i, n in enumerate(self.shown, 1)
+            ]
+        self.set_class(not self.rows and len(self.engines) <= 1, "empty")
+        ids = [e[0] for e in entries]
+        if [options.get_option_at_index(i).id for i in range(options.option_count)] == ids:
+            # Same entries in the same order: update the text in place, keep the highlight.
+            for index, (_, prompt, _header) in enumerate(entries):
                 options.replace_option_prompt_at_index(index, prompt)
             return
         options.clear_options()
-        options.add_options([Option(p, id=n) for p, n in zip(prompts, self.shown, strict=True)])
+        options.add_options([Option(p, id=i, disabled=h) for i, p, h in entries])
         keep = self._selected if self._selected in self.shown else None
         self._choose(keep or (self.shown[0] if self.shown else None))
 
@@ -190,7 +264,7 @@ class SessionList(Vertical):
     def _choose(self, name: str | None) -> None:
         """The selection is ours (the option list's highlight only shows it)."""
         if name is not None:
-            self.options.highlighted = self.shown.index(name)
+            self.options.highlighted = self.options.get_option_index(name)
         if name != self._selected:
             self._selected = name
             self.post_message(self.Selected(name))

@@ -227,3 +227,51 @@ def test_a_stopped_engine_is_a_warning_then_comes_back(
     # live-restore: the session kept running while its engine was away.
     back = [s for s in _listed(cli, env, "--engine", "d2") if s["name"] == name]
     assert [s["state"] for s in back] == ["running"]
+
+
+async def test_dashboard_groups_by_engine_and_survives_one_going_down(
+    cli: CLI, env: dict[str, str], project: Path, second_engine: SecondEngine
+) -> None:
+    from claudex_tui.app import ClaudexApp
+    from claudex_tui.config import Config, EngineConfig
+    from tests.widgets.test_dashboard import until
+    from widgets.session_list import SessionRow
+
+    res = cli(str(project), "-d", "--agent", "shell", "--engine", "d2", env=env)
+    assert res.code == 0, res.text
+    name = res.out.strip()
+    assert cli(str(project), "-d", "--agent", "shell", env=env).code == 0
+    remote, local = f"d2/{name}", name  # the same name on both engines: two rows
+    config = Config(engines={"d2": EngineConfig(host=second_engine.host)})
+    app = ClaudexApp(config=config)
+    async with app.run_test(size=(120, 40)) as pilot:
+
+        def rows() -> dict[str, SessionRow]:
+            return app.session_list.rows  # replaced on each load
+
+        await until(pilot, lambda: {remote, local} <= set(rows()), timeout=40)
+        headers = app.engine_headers
+        await until(pilot, lambda: headers["d2"].reachable and headers["d2"].version != "")
+        assert headers["d2"].count >= 1 and headers["default"].reachable
+        ids = [
+            app.session_list.options.get_option_at_index(i).id
+            for i in range(app.session_list.options.option_count)
+        ]
+        # A header row per engine, each followed by that engine's sessions.
+        assert ids.index("engine:default") < ids.index(local) < ids.index("engine:d2")
+        assert ids.index("engine:d2") < ids.index(remote)
+
+        second_engine.stop()
+        try:
+            await until(pilot, lambda: rows()[remote].state == "unreachable", timeout=30)
+            assert headers["d2"].reachable is False and rows()[local].state == "running"
+            banner = str(app.query_one("#banner").render())
+            assert "engine d2" in banner and "retrying" in banner
+            # The other engine stays live: a session stopped there shows as stopped.
+            app.clients["default"].api.stop(app.sessions[local].id, timeout=1)
+            await until(pilot, lambda: rows()[local].state == "exited", timeout=30)
+        finally:
+            second_engine.start()
+        # Back without restarting the dashboard (live-restore kept the session running).
+        await until(pilot, lambda: rows()[remote].state == "running", timeout=40)
+        assert headers["d2"].reachable
