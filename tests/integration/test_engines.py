@@ -25,6 +25,10 @@ from tests.integration.test_tmux import Pane, pane  # noqa: F401  (the fixture)
 
 PREFIX = "claudexme"
 AGENT = "4242"
+# The second engine's own bridge. Never --bridge=none: a dockerd started that way deletes
+# the host's docker0 at start-up, which breaks the first engine's default network.
+BRIDGE = "claudexme0"
+BRIDGE_ADDRESS = "10.214.0.1/24"
 
 
 @dataclass
@@ -40,6 +44,13 @@ class SecondEngine:
         return f"unix://{self.root}/docker.sock"
 
     def start(self) -> None:
+        if not Path(f"/sys/class/net/{BRIDGE}").exists():
+            for cmd in (
+                ["ip", "link", "add", BRIDGE, "type", "bridge"],
+                ["ip", "addr", "add", BRIDGE_ADDRESS, "dev", BRIDGE],
+                ["ip", "link", "set", BRIDGE, "up"],
+            ):
+                subprocess.run(cmd, check=True)
         log = open(self.root / "dockerd.log", "ab")  # noqa: SIM115 (outlives this call)
         self.proc = subprocess.Popen(
             [
@@ -52,9 +63,9 @@ class SecondEngine:
                 str(self.root / "exec"),
                 "--pidfile",
                 str(self.root / "docker.pid"),
-                # No docker0 and no rules in the host's iptables: the first engine's
+                # Its own bridge, no rules in the host's iptables: the first engine's
                 # networking stays untouched; its own networks get a distinct address pool.
-                "--bridge=none",
+                f"--bridge={BRIDGE}",
                 "--iptables=false",
                 "--ip-masq=false",
                 "--default-address-pool",
@@ -116,6 +127,7 @@ def second_engine(image: str) -> Iterator[SecondEngine]:
             if target.startswith(str(d2.root)):
                 subprocess.run(["umount", target], check=False)
         subprocess.run(["rm", "-rf", str(d2.root)], check=False)
+        subprocess.run(["ip", "link", "delete", BRIDGE], check=False)
 
 
 @pytest.fixture

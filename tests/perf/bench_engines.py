@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from container.engines import Engine, available_engines, find_engine, list_all  # noqa: E402
-from tests.integration.test_engines import SecondEngine  # noqa: E402
+from tests.integration.test_engines import BRIDGE, SecondEngine  # noqa: E402
 
 PREFIX = "claudexmebench"
 SESSIONS = 20
@@ -160,6 +160,7 @@ def main() -> int:
             if line.split()[1].startswith(str(root)):
                 subprocess.run(["umount", line.split()[1]], check=False)
         subprocess.run(["rm", "-rf", str(root)], check=False)
+        subprocess.run(["ip", "link", "delete", BRIDGE], check=False)
 
 
 if __name__ == "__main__":
