@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -49,6 +50,8 @@ if TYPE_CHECKING:
     from container.engines import Engine
 
 TABS = ("terminal", "changes", "firewall", "files", "details")
+IDLE_SECONDS = 30.0  # output then this much silence: the agent probably waits for the user
+ATTACH_SETTLE = 3.0  # seconds of output after attaching that are only the screen's redraw
 AGENT_TMUX = ["tmux", "-f", "/etc/claudex/tmux.conf", "attach-session", "-t", "agent"]
 
 
@@ -116,6 +119,8 @@ class ClaudexApp(App[None]):
         self._refreshing = False
         self._refresh_again = False
         self._stop = threading.Event()
+        self._idle_watch: dict[str, float] = {}  # session -> last output, until it goes quiet
+        self._attached_at: dict[int, float] = {}  # terminal widget -> when it (re)attached
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -191,6 +196,7 @@ class ClaudexApp(App[None]):
         # The visible tab's data is re-read now and then; a read still running is not stacked.
         self.set_interval(3.0, self._refresh_visible_tab)
         self.set_interval(15.0, self._refresh_counts)
+        self.set_interval(5.0, self._check_idle)
 
     def on_unmount(self) -> None:
         self._stop.set()
@@ -480,13 +486,46 @@ class ClaudexApp(App[None]):
                     switcher.current = "term-none"
                 widget.remove()
 
+    def _session_of(self, widget: TerminalWidget | None) -> str | None:
+        for name in self.sessions:
+            if widget is not None and _dom_id(name) == widget.id:
+                return name
+        return None
+
     @on(TerminalWidget.Bell)
     def _terminal_bell(self, message: TerminalWidget.Bell) -> None:
-        widget = message.control if hasattr(message, "control") else None
-        if widget is not None and widget is not self.focused:
-            for name in self.sessions:
-                if _dom_id(name) == widget.id:
-                    self.post_message(AgentWaiting(name, "bell"))
+        name = self._session_of(message.control)
+        if name is not None:
+            self.post_message(AgentWaiting(name, "bell"))
+
+    @on(TerminalWidget.Notified)
+    def _terminal_notified(self, message: TerminalWidget.Notified) -> None:
+        name = self._session_of(message.control)
+        if name is not None:
+            self.post_message(AgentWaiting(name, message.text or "notification"))
+
+    @on(TerminalWidget.Started)
+    def _terminal_started(self, message: TerminalWidget.Started) -> None:
+        self._attached_at[id(message.control)] = time.time()
+
+    @on(TerminalWidget.Activity)
+    def _terminal_activity(self, message: TerminalWidget.Activity) -> None:
+        name = self._session_of(message.control)
+        if name is None or name not in self.session_list.rows:
+            return
+        now = time.time()
+        self.session_list.update_row(name, last_output=now)
+        # The redraw that follows attaching is not the agent working.
+        if now - self._attached_at.get(id(message.control), 0.0) > ATTACH_SETTLE:
+            self._idle_watch[name] = now
+
+    def _check_idle(self) -> None:
+        """Fallback for agents without hooks: output, then IDLE_SECONDS of silence."""
+        now = time.time()
+        for name, last in list(self._idle_watch.items()):
+            if now - last >= IDLE_SECONDS:
+                del self._idle_watch[name]
+                self.post_message(AgentWaiting(name, "idle"))
 
     @on(TerminalWidget.Exited)
     def _terminal_exited(self, message: TerminalWidget.Exited) -> None:

@@ -289,3 +289,12 @@ def test_recorded_less_session_shows_end_while_in_alternate_screen() -> None:
     assert rows(emulator)[-2] == "300" and rows(emulator)[-1] == "(END)"
     emulator.feed(data[quit_at:])
     assert rows(emulator) == [""] * 24  # less started on an empty screen
+
+
+def test_desktop_notifications_reach_the_callback() -> None:
+    seen: list[str] = []
+    emu = TerminalEmulator(40, 5, on_notify=seen.append)
+    emu.feed(b"\x1b]9;Claude needs your input\x07")
+    emu.feed(b"\x1b]777;notify;Codex;turn complete\x1b\\")
+    emu.feed(b"\x1b]777;other;ignored\x07")
+    assert seen == ["Claude needs your input", "Codex: turn complete"]

@@ -284,3 +284,31 @@ async def test_firewall_tab(engine: docker.DockerClient, made: list[str]) -> Non
         await until(
             pilot, lambda: panel.status is not None and "example.org" not in panel.status.allow
         )
+
+
+async def test_waiting_from_notifications_and_idleness(
+    engine: docker.DockerClient, made: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import claudex_tui.app
+
+    monkeypatch.setattr(claudex_tui.app, "IDLE_SECONDS", 1.5)
+    monkeypatch.setattr(claudex_tui.app, "ATTACH_SETTLE", 0.5)
+    app = app_for(engine, select=made[0], focus_terminal=True)
+    app.bell = lambda: None  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.focused, TerminalWidget))
+        term = app.focused
+        assert isinstance(term, TerminalWidget)
+        await until(pilot, lambda: "agent@alpha" in term.screen_text)
+        await pilot.pause(0.6)
+        # A desktop notification (OSC 9) from a program while the user looks elsewhere.
+        await pilot.press(*"sleep 1; printf '\\033]9;your turn\\007'", "enter")
+        await pilot.press("ctrl+right_square_bracket")
+        await until(pilot, lambda: app.session_list.rows[made[0]].waiting)
+        app.select_and_open(made[0])
+        await pilot.pause(0.2)
+        assert not app.session_list.rows[made[0]].waiting
+        # No hook, no notification: output and then silence mark it too.
+        await pilot.press(*"sleep 1; echo working", "enter")
+        await pilot.press("ctrl+right_square_bracket")
+        await until(pilot, lambda: app.session_list.rows[made[0]].waiting, timeout=20)

@@ -198,6 +198,7 @@ class TerminalEmulator(pyte.Screen):
             (answers to device-attribute, status and cursor-position queries).
         on_bell: called on BEL.
         on_title: called with the new window title (OSC 0/2).
+        on_notify: called with the text of a desktop notification (OSC 9, OSC 777;notify).
     """
 
     def __init__(
@@ -209,11 +210,13 @@ class TerminalEmulator(pyte.Screen):
         on_reply: Callable[[bytes], None] | None = None,
         on_bell: Callable[[], None] | None = None,
         on_title: Callable[[str], None] | None = None,
+        on_notify: Callable[[str], None] | None = None,
     ) -> None:
         # Set before pyte's __init__, which calls our reset().
         self.on_reply = on_reply
         self.on_bell = on_bell
         self.on_title = on_title
+        self.on_notify = on_notify
         self.scrollback: deque[Line] = deque(maxlen=max(0, scrollback))
         self.scrollback_pushed = 0  # lines ever pushed; gives each one a stable number
         self.bell_count = 0
@@ -454,6 +457,14 @@ class TerminalEmulator(pyte.Screen):
             self.set_icon_name(param)
         if code in ("0", "2"):
             self.set_title(param)
+        elif code in ("9", "777") and self.on_notify is not None:
+            # Programs ask the terminal for a desktop notification when they want the user:
+            # OSC 9 ; text (iTerm2) and OSC 777 ; notify ; title ; body (rxvt, Ghostty).
+            if code == "777":
+                kind, _, param = param.partition(";")
+                if kind != "notify":
+                    return
+            self.on_notify(param.replace(";", ": ", 1))
         elif code in ("10", "11", "12") and param == "?":
             # Colour queries: Codex and others ask for the default colours to pick a theme.
             rgb = {"10": "cccc/cccc/cccc", "11": "0000/0000/0000", "12": "cccc/cccc/cccc"}

@@ -112,7 +112,18 @@ class TerminalWidget(Widget, can_focus=True):
 
     cursor_blink: reactive[bool] = reactive(True)
 
-    class Started(Message):
+    class _FromTerminal(Message):
+        """A message that says which terminal it came from (`control`)."""
+
+        def __init__(self, terminal: TerminalWidget | None = None) -> None:
+            super().__init__()
+            self.terminal = terminal
+
+        @property
+        def control(self) -> TerminalWidget | None:
+            return self.terminal
+
+    class Started(_FromTerminal):
         """The channel was (re)started."""
 
     class Exited(Message):
@@ -133,11 +144,24 @@ class TerminalWidget(Widget, can_focus=True):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, TerminalWidget.TitleChanged)
 
-    class Bell(Message):
+    class Bell(_FromTerminal):
         """The program rang the bell."""
 
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, TerminalWidget.Bell)
+
+    class Notified(_FromTerminal):
+        """The program asked for a desktop notification (OSC 9 / OSC 777)."""
+
+        def __init__(self, terminal: TerminalWidget, text: str) -> None:
+            super().__init__(terminal)
+            self.text = text
+
+    class Activity(_FromTerminal):
+        """The program wrote output (at most about one a second; bursts collapse)."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, TerminalWidget.Activity)
 
     class _OutputReady(Message):
         """Output waits in the inbox; many collapse into one."""
@@ -170,7 +194,9 @@ class TerminalWidget(Widget, can_focus=True):
             on_reply=self._reply,
             on_bell=self._bell,
             on_title=self._title,
+            on_notify=self._notify,
         )
+        self._last_activity = 0.0
         self.set_reactive(TerminalWidget.cursor_blink, cursor_blink)
         self.pump: ChannelPump | None = None
         self.exited = False
@@ -227,7 +253,7 @@ class TerminalWidget(Widget, can_focus=True):
         pump = ChannelPump(self.channel_factory(), self._receive, self._ended)
         self.pump = pump
         pump.start(self.emulator.lines, self.emulator.columns)
-        self.post_message(self.Started())
+        self.post_message(self.Started(self))
 
     def restart(self) -> None:
         """Start again on a clean screen (for a tmux session: reattach and redraw)."""
@@ -282,6 +308,10 @@ class TerminalWidget(Widget, can_focus=True):
         message.stop()
         self._drain()
         self._schedule_frame()
+        now = time.monotonic()
+        if now - self._last_activity >= 1.0:
+            self._last_activity = now
+            self.post_message(self.Activity(self))
 
     def on_terminal_widget__ended(self, message: _Ended) -> None:
         message.stop()
@@ -510,10 +540,13 @@ class TerminalWidget(Widget, can_focus=True):
         self._send(data)
 
     def _bell(self) -> None:
-        self.post_message(self.Bell())
+        self.post_message(self.Bell(self))
 
     def _title(self, title: str) -> None:
         self.post_message(self.TitleChanged(title))
+
+    def _notify(self, text: str) -> None:
+        self.post_message(self.Notified(self, text))
 
     def action_leave_terminal(self) -> None:
         """Move focus out of the terminal (the only key the program never sees)."""
