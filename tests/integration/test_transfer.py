@@ -19,6 +19,7 @@ import pytest
 from container.errors import UsageError
 from container.transfer import Cancelled, CancelToken, list_dir, pull, push
 from tests.integration.conftest import CLI, REPO, exec_in
+from tests.peak_rss import MEASURED_CLAUDEX, split_peak
 
 GIB = 1 << 30
 RSS_LIMIT = 100 * 1024 * 1024
@@ -79,19 +80,18 @@ def session(cli: CLI, project: Path) -> str:
 
 
 def _run_measured(*args: str, cwd: Path = REPO) -> tuple[int, str, int]:
-    """Run the CLI, returning exit code, stderr and its own peak RSS in bytes (wait4)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "claudex_tui.cli", *args],
+    """Run the CLI, returning exit code, stderr and its own peak RSS in bytes."""
+    proc = subprocess.run(
+        [*MEASURED_CLAUDEX, *args],
         cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        text=True,
+        check=False,
     )
-    assert proc.stderr is not None
-    err = proc.stderr.read().decode()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, err, usage.ru_maxrss * 1024  # kB on Linux
+    err, peak = split_peak(proc.stderr)
+    return proc.returncode, err, peak
 
 
 def test_round_trip_with_a_1gb_file(

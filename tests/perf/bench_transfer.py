@@ -1,7 +1,7 @@
 """Push and pull of 1 GiB against `docker cp` of the same data, measured in the same run.
 
 Targets: claudex push and pull each <= 1.2x the time of `docker cp`; peak RSS of the claudex
-process during the transfer <= 100 MB (read with wait4, the process's own high-water mark).
+process during the transfer <= 100 MB (VmHWM, reported by the claudex process itself).
 Run: .venv/bin/python tests/perf/bench_transfer.py
 """
 
@@ -18,9 +18,12 @@ from pathlib import Path
 
 import docker
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
+from tests.peak_rss import MEASURED_CLAUDEX, split_peak
+
 PREFIX = "claudexbench"
 ENV = {**os.environ, "CLAUDEX_NAME_PREFIX": PREFIX}
-CLAUDEX = [sys.executable, "-m", "claudex_tui.cli"]
+CLAUDEX = MEASURED_CLAUDEX  # reports its own peak memory (see tests/peak_rss.py)
 SIZE = 1 << 30
 ROUNDS = 3
 RSS_TARGET = 100 * 1024 * 1024
@@ -35,8 +38,11 @@ def run(cmd: list[str]) -> tuple[float, int]:
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
+    text = err.decode(errors="replace")
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed: {err.decode(errors='replace')}")
+        raise SystemExit(f"{' '.join(cmd)} failed: {text}")
+    if "PEAK_KB=" in text:
+        return elapsed, split_peak(text)[1]
     return elapsed, usage.ru_maxrss * 1024
 
 
