@@ -32,6 +32,7 @@ from textual.widgets.tree import TreeNode
 from textual.worker import Worker, WorkerState
 
 from container.labels import SessionInfo
+from container.sizes import human_bytes
 
 WORKSPACE = "/workspace"
 Progress = Callable[[int, int], None]
@@ -124,14 +125,6 @@ def free_name(name: str, taken: Iterable[str]) -> str:
     while f"{stem} ({n}){dot}{ext}" in used:
         n += 1
     return f"{stem} ({n}){dot}{ext}"
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GiB"
 
 
 # -- the two trees ---------------------------------------------------------------------------
@@ -246,7 +239,7 @@ class ContainerTree(_Marks, Tree[RemoteNode]):
             if e.is_dir:
                 node.add(label, RemoteNode(path, True))
             else:
-                label.append(f"  {_human(e.size)}", style="dim")
+                label.append(f"  {human_bytes(e.size)}", style="dim")
                 node.add_leaf(label, RemoteNode(path, False))
 
     def fail(self, node: TreeNode[RemoteNode], message: str) -> None:
@@ -368,7 +361,7 @@ class TransferRow(Horizontal):
             bar.update(total=total, progress=done)
         rate = done / max(time.monotonic() - self.started, 1e-3)
         left = f", {(total - done) / rate:.0f}s left" if total and rate else ""
-        self.query_one(".status", Label).update(f"{_human(done)} {_human(rate)}/s{left}")
+        self.query_one(".status", Label).update(f"{human_bytes(done)} {human_bytes(rate)}/s{left}")
 
     def finish(self, text: str, ok: bool) -> None:
         self.add_class("done" if ok else "failed")
@@ -707,7 +700,7 @@ class FilesPanel(Vertical):
         if error:
             row.finish(error, False)
         else:
-            parts = [f"{outcome.written} copied, {_human(outcome.bytes)}"]
+            parts = [f"{outcome.written} copied, {human_bytes(outcome.bytes)}"]
             if outcome.skipped:
                 parts.append(f"{len(outcome.skipped)} skipped")
             if outcome.refused:

@@ -15,6 +15,7 @@ from container.engine import connect
 from container.errors import SessionNotRunning, UsageError
 from container.mounts import WORKSPACE
 from container.sessions import Sessions
+from container.sizes import human_bytes
 from container.transfer import (
     Cancelled,
     DirEntry,
@@ -27,14 +28,6 @@ from container.transfer import (
 
 if TYPE_CHECKING:
     from docker import APIClient
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GiB"
 
 
 class ByteProgress:
@@ -59,9 +52,9 @@ class ByteProgress:
             filled = min(width, width * done // total)
             bar = "█" * filled + "░" * (width - filled) + f" {100 * done // total:3d}% "
             left = f", {(total - done) / rate:.0f}s left" if rate else ""
-            detail = f"{_human(done)} of {_human(total)} at {_human(rate)}/s{left}"
+            detail = f"{human_bytes(done)} of {human_bytes(total)} at {human_bytes(rate)}/s{left}"
         else:
-            bar, detail = "", f"{_human(done)} at {_human(rate)}/s"
+            bar, detail = "", f"{human_bytes(done)} at {human_bytes(rate)}/s"
         columns = shutil.get_terminal_size((80, 24)).columns
         line = f"{self.label} {bar}{detail}"
         self.stream.write("\r\x1b[2K" + line[: columns - 1])
@@ -101,7 +94,7 @@ def _report(report: TransferReport, verb: str) -> int:
         for path in report.written:
             print(f"{verb} {path}")
     else:
-        print(f"{verb} {len(report.written)} entries ({_human(report.bytes)})")
+        print(f"{verb} {len(report.written)} entries ({human_bytes(report.bytes)})")
     for path in report.skipped:
         output.warn(f"skipped {path}: it exists (use --force to overwrite)")
     for reason in report.refused:
@@ -156,7 +149,7 @@ def _describe(entry: DirEntry) -> str:
         return f"{entry.name}/"
     if entry.kind == "link":
         return f"{entry.name}@"
-    return f"{entry.name}  ({_human(entry.size)})"
+    return f"{entry.name}  ({human_bytes(entry.size)})"
 
 
 def pick_paths(api: APIClient, session: labels.SessionInfo) -> list[str]:
