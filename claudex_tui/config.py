@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from claudex_tui.config_path import config_path
 from container.errors import ClaudexError
 
 DEFAULT_ENV = ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "AI_API_MK", "GEMINI_API_KEY"]
@@ -124,11 +125,6 @@ class Config(BaseModel):
             if not name or "=" in name or not name.replace("_", "a").isalnum():
                 raise ValueError(f"{name!r} is not an environment variable name")
         return value
-
-
-def config_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(base) / "claudex" / "config.toml"
 
 
 def load_config(path: Path | None = None) -> Config:

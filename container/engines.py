@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from container.engine import connect_default, describe_host
+from container.engine import connect_default, describe_host, has_docker_contexts
 from container.errors import ClaudexError, EngineUnavailable, UsageError
 from container.labels import SessionInfo
 
@@ -62,6 +62,8 @@ def default_engine() -> Engine:
 
 
 def _contexts() -> list[Engine]:
+    if not has_docker_contexts():
+        return []
     try:
         from docker.context import ContextAPI
 
@@ -219,7 +221,7 @@ def list_engine(
 def list_all(engines: Iterable[Engine], timeout: int = 15) -> list[EngineListing]:
     """Every engine's sessions, asked concurrently: the slowest engine bounds the time."""
     engines = list(engines)
-    if not engines:
-        return []
+    if len(engines) <= 1:  # the common case: no thread to start
+        return [list_engine(e, timeout) for e in engines]
     with ThreadPoolExecutor(max_workers=len(engines), thread_name_prefix="claudex-list") as pool:
         return list(pool.map(lambda e: list_engine(e, timeout), engines))

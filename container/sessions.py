@@ -19,7 +19,6 @@ from container.errors import (
     SessionNotRunning,
     UsageError,
 )
-from container.firewall import start_env
 from container.image import DEFAULT_IMAGE
 from container.mounts import WORKSPACE, MountPlan
 from container.naming import parallel_name, session_name, signature, slug, valid_container_name
@@ -219,6 +218,8 @@ class Sessions:
         return diffs
 
     def _create(self, base: str, req: StartRequest) -> tuple[str, str]:
+        from container.firewall import start_env  # only when creating: list stays light
+
         plan = req.plan
         network_mode = labels.HOST_NETWORK if req.host_network else labels.FIREWALLED
         if not req.host_network and not req.firewall:

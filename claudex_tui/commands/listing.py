@@ -85,10 +85,15 @@ def list_engines(engine_name: str | None) -> list[SessionInfo]:
     An unreachable engine is a warning while another answers; an error when none does.
     """
     from claudex_tui import output
-    from claudex_tui.config import load_config
+    from claudex_tui.config_path import config_path
     from container.engines import available_engines, find_engine, list_all
 
-    engines = available_engines(load_config().engines)
+    configured = {}
+    if config_path().exists():  # pydantic is loaded only when there is a file to check
+        from claudex_tui.config import load_config
+
+        configured = load_config().engines
+    engines = available_engines(configured)
     if engine_name:
         engines = [find_engine(engine_name, engines)]
     listings = list_all(engines)
