@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import docker
@@ -100,15 +101,16 @@ def test_destroy_running_and_stopped_filters(cli: CLI, three: dict[str, str]):
 def test_destroy_all_only_touches_claudex_containers(
     cli: CLI, three: dict[str, str], engine: docker.DockerClient, image: str
 ):
+    bystander_name = f"claudextest-bystander-{uuid.uuid4().hex[:8]}"
     bystander = engine.api.create_container(
-        image, command=["true"], entrypoint=[], name="claudextest-bystander"
+        image, command=["true"], entrypoint=[], name=bystander_name
     )
     try:
         res = cli("destroy", "--all", "--force", *MINE)
         assert res.code == 0
         assert not (_names(cli) & set(three.values()))
         assert engine.api.inspect_container(bystander["Id"])  # still there
-        res = cli("destroy", "--name", "claudextest-bystander", "--force")
+        res = cli("destroy", "--name", bystander_name, "--force")
         assert res.code != 0 and "no claudex session" in res.err
     finally:
         engine.api.remove_container(bystander["Id"], force=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from pathlib import Path
 
 import docker
@@ -92,12 +93,11 @@ def test_expose_env_files(cli: CLI, project: Path, engine: docker.DockerClient):
 def test_docker_socket_is_opt_in_with_a_warning(
     cli: CLI, project: Path, engine: docker.DockerClient
 ):
-    res = cli(
-        str(project), "-d", "--agent", "shell", "--docker-socket", "--name", "claudextest-sock"
-    )
+    sock_name = f"claudextest-sock-{uuid.uuid4().hex[:8]}"
+    res = cli(str(project), "-d", "--agent", "shell", "--docker-socket", "--name", sock_name)
     assert res.code == 0, res.text
     assert "ROOT ON THIS HOST" in res.err
-    mounts = engine.api.inspect_container("claudextest-sock")["Mounts"]
+    mounts = engine.api.inspect_container(sock_name)["Mounts"]
     assert any(m["Destination"] == "/var/run/docker.sock" for m in mounts)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from pathlib import Path
 
 import docker
@@ -83,10 +84,11 @@ def test_replace_recreates(cli: CLI, project: Path, engine: docker.DockerClient)
 
 
 def test_name_taken_by_other_mounts_is_an_error(cli: CLI, project: Path, tmp_path: Path):
+    taken = f"{TEST_PREFIX}-taken-{uuid.uuid4().hex[:8]}"  # never an earlier run's
     other = tmp_path / "other"
     other.mkdir()
-    assert cli(str(project), "-d", "--agent", "shell", "--name", f"{TEST_PREFIX}-taken").code == 0
-    res = cli(str(other), "-d", "--agent", "shell", "--name", f"{TEST_PREFIX}-taken")
+    assert cli(str(project), "-d", "--agent", "shell", "--name", taken).code == 0
+    res = cli(str(other), "-d", "--agent", "shell", "--name", taken)
     assert res.code != 0
     assert "already used by a session with other mounts" in res.err
     assert "Traceback" not in res.text
