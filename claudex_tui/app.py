@@ -63,6 +63,7 @@ def _dom_id(name: str) -> str:
 class ClaudexApp(App[None]):
     """Keyboard-first; every key works over SSH inside tmux (no tmux default eats them)."""
 
+    follow_activity = True  # "last output" and idleness (pictures with a fixed clock turn it off)
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "claudex"
     # Below 100 columns (80x24 over SSH) panels stack and the session list narrows.
@@ -100,8 +101,10 @@ class ClaudexApp(App[None]):
         select: str | None = None,
         focus_terminal: bool = False,
         engines: list[Engine] | None = None,
+        host_root: Path | None = None,
     ) -> None:
         super().__init__()
+        self._host_root = host_root  # where the Files tab's host tree starts (default: cwd)
         from claudex_tui.config import load_config
 
         self.config = config or load_config()
@@ -142,7 +145,9 @@ class ClaudexApp(App[None]):
                 with TabPane("Firewall", id="firewall"):
                     yield FirewallPanel(id="firewall-panel")
                 with TabPane("Files", id="files"):
-                    yield FilesPanel(self._files_service, id="files-panel")
+                    yield FilesPanel(
+                        self._files_service, host_root=self._host_root, id="files-panel"
+                    )
                 with TabPane("Details", id="details"):
                     yield DetailsPanel(id="details-panel")
         yield Footer()
@@ -510,6 +515,8 @@ class ClaudexApp(App[None]):
 
     @on(TerminalWidget.Activity)
     def _terminal_activity(self, message: TerminalWidget.Activity) -> None:
+        if not self.follow_activity:
+            return
         name = self._session_of(message.control)
         if name is None or name not in self.session_list.rows:
             return

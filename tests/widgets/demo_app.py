@@ -7,6 +7,7 @@ engine in test_dashboard.py. Only the data sources are replaced, never the widge
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
@@ -26,10 +27,12 @@ from container.firewall import AllowedName, BlockedDestination, FirewallStatus, 
 from container.labels import SessionInfo
 from container.tracking import ChangedFile
 from tests.widgets.test_files_panel import FakeFiles
+from tests.widgets.test_mount_picker import make_tree
 from tests.widgets.test_terminal_widget import ScriptedChannel
 from widgets.details_panel import MountRow, SessionDetails
 from widgets.terminal.widget import TerminalWidget
 
+HOST_TREE = Path("/tmp/claudex-snapshot-host")  # the Files tab's host side, made anew
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 CREATED = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 
@@ -162,8 +165,12 @@ async def show_tab(pilot: Pilot[None], key: str) -> None:
 class DemoApp(ClaudexApp):
     """ClaudexApp whose data comes from the constants above instead of an engine."""
 
+    follow_activity = False  # "seconds since output" would depend on when the picture is taken
+
     def __init__(self, **kw: Any) -> None:
-        super().__init__(config=Config(), select=SESSIONS[0].name, **kw)
+        super().__init__(
+            config=Config(), select=SESSIONS[0].name, host_root=make_tree(HOST_TREE), **kw
+        )
 
     def on_mount(self) -> None:
         self.session_list.options.focus()

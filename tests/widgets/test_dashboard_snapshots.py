@@ -23,7 +23,7 @@ def _fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
 @pytest.mark.parametrize(
-    "tab", ["t", "g", "w", "i"], ids=["terminal", "changes", "firewall", "details"]
+    "tab", ["t", "g", "w", "f", "i"], ids=["terminal", "changes", "firewall", "files", "details"]
 )
 def test_tab(snap_compare, tab: str, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     async def run(pilot: Pilot[None]) -> None:
