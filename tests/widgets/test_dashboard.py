@@ -154,6 +154,20 @@ async def test_stop_start_destroy(engine: docker.DockerClient, made: list[str]) 
         assert "is exited" in str(app.query_one("#term-stopped", Static).render())
         await pilot.press("s")
         await until(pilot, lambda: app.sessions[made[1]].running, timeout=60)
+        started = engine.api.inspect_container(made[1])["State"]["StartedAt"]
+        await pilot.press("R")
+        await until(
+            pilot,
+            lambda: engine.api.inspect_container(made[1])["State"]["StartedAt"] != started,
+            timeout=60,
+        )
+        await until(pilot, lambda: app.sessions[made[1]].running, timeout=60)
+        # Restarted through the init: the firewall again, then the agent.
+        await until(
+            pilot,
+            lambda: exec_in(engine, made[1], "cat /run/claudex/status")[1].strip() == "ready",
+            timeout=60,
+        )
         await pilot.press("D")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("escape")  # cancelled: nothing happens
