@@ -160,14 +160,17 @@ async def test_stop_start_destroy(engine: docker.DockerClient, made: list[str]) 
             pilot,
             lambda: engine.api.inspect_container(made[1])["State"]["StartedAt"] != started,
             timeout=60,
-        )
+        )  # a new start time: the container really went through a restart
         await until(pilot, lambda: app.sessions[made[1]].running, timeout=60)
+
         # Restarted through the init: the firewall again, then the agent.
-        await until(
-            pilot,
-            lambda: exec_in(engine, made[1], "cat /run/claudex/status")[1].strip() == "ready",
-            timeout=60,
-        )
+        def ready() -> bool:
+            try:
+                return exec_in(engine, made[1], "cat /run/claudex/status")[1].strip() == "ready"
+            except docker.errors.APIError:  # still restarting
+                return False
+
+        await until(pilot, ready, timeout=60)
         await pilot.press("D")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("escape")  # cancelled: nothing happens
