@@ -43,19 +43,25 @@ def describe_host() -> str:
     return host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 
-def explain_connect_error(exc: BaseException) -> EngineUnavailable:
+def explain_connect_error(
+    exc: BaseException, name: str | None = None, where: str | None = None
+) -> EngineUnavailable:
+    """One clear message for an engine that does not answer (`name`: one of several)."""
     text = str(exc)
-    where = describe_host()
+    where = where or describe_host()
+    subject = f"engine {name}" if name else "the Docker Engine"
     if "Permission denied" in text or isinstance(exc, PermissionError):
         return EngineUnavailable(
-            f"permission denied on the Docker Engine socket ({where})",
+            f"{subject}: permission denied at {where}",
             "add your user to the 'docker' group (then log in again), or run with sudo",
         )
-    return EngineUnavailable(
-        f"the Docker Engine is not reachable at {where} ({text})",
-        "start Docker (e.g. `sudo systemctl start docker`) or point DOCKER_HOST at a running "
-        "engine",
+    hint = (
+        "start Docker there, or check the engine's host in the config or its docker context"
+        if name
+        else "start Docker (e.g. `sudo systemctl start docker`) or point DOCKER_HOST at a "
+        "running engine"
     )
+    return EngineUnavailable(f"{subject} is not reachable at {where} ({text})", hint)
 
 
 # The engine `--engine NAME` chose (a container.engines.Engine); None: the environment's.

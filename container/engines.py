@@ -10,7 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from container.engine import connect_default, describe_host, has_docker_contexts
+from container.engine import (
+    connect_default,
+    describe_host,
+    explain_connect_error,
+    has_docker_contexts,
+)
 from container.errors import ClaudexError, EngineUnavailable, UsageError
 from container.labels import SessionInfo
 
@@ -146,16 +151,7 @@ def _tls(engine: Engine) -> Any:
 
 
 def _unreachable(engine: Engine, exc: BaseException) -> EngineUnavailable:
-    text = str(exc)
-    if "Permission denied" in text or isinstance(exc, PermissionError):
-        return EngineUnavailable(
-            f"engine {engine.name}: permission denied at {engine.host}",
-            "add your user to the 'docker' group (then log in again), or run with sudo",
-        )
-    return EngineUnavailable(
-        f"engine {engine.name} is not reachable at {engine.host} ({text})",
-        "start Docker there, or check the engine's host in the config or its docker context",
-    )
+    return explain_connect_error(exc, engine.name, engine.host)
 
 
 def connect_engine(engine: Engine, timeout: int = 60) -> docker.DockerClient:
