@@ -4,7 +4,8 @@
 
 1. Baseline snapshot of a FILES-file, MB-megabyte tree (a git repository, the common case)
    against plain `git add -A && git commit` of the same tree in the same container, both
-   through one docker exec, page cache warm, 5 runs each (best and median). Target: ratio <= 1.3.
+   through one docker exec, page cache warm, 5 runs each (best and median). Target: wall-time
+   ratio <= 1.3. (claudex hashes new files on every core the session has; git add on one.)
 2. `Tracker.changes()` (the dashboard's Changes tab) with CHANGED modified files: the first
    call (which hashes them) and a repeat. Target: <= 1 s.
 """
@@ -121,10 +122,10 @@ def main() -> None:
             # The best run is the least disturbed by other load on the machine.
             best = min(ours_t) / min(plain_t)
             median = statistics.median(ours_t) / statistics.median(plain_t)
-            print(
-                f"{label}: ratio baseline/plain: best {best:.2f}, median {median:.2f}"
-                "  (target <= 1.3)"
-            )
+            # The target is the time a user waits; the CPU figure shows what parallel hashing
+            # costs in total (git alone uses one core, claudex all the session may use).
+            target = "  (target <= 1.3)" if label == "wall" else "  (for information)"
+            print(f"{label}: ratio baseline/plain: best {best:.2f}, median {median:.2f}{target}")
 
         tracker = Tracker(api, session)
         step = max(1, args.files // args.changed)

@@ -133,6 +133,58 @@ def test_nested_repositories_are_tracked_file_by_file(box: Box):
     )
 
 
+def _index_listing(box: Box) -> list[str]:
+    env = {**os.environ, "GIT_DIR": f"{box.root}/track.git", "GIT_WORK_TREE": str(box.ws)}
+    run = ["git", "-c", "safe.directory=*"]
+    # Stat data kept: nothing needs hashing again, and the index is one git reads as valid.
+    dirty = subprocess.run([*run, "diff-files", "--name-only"], env=env, capture_output=True)
+    assert dirty.returncode == 0 and dirty.stdout == b"", dirty.stderr
+    return subprocess.run(
+        [*run, "ls-files", "-s"], env=env, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+
+
+def test_many_new_files_are_hashed_in_parallel_and_merged(box: Box):
+    """Over PARALLEL_MIN new files: slices hashed side by side, merged with the main index."""
+    (box.ws / "early.txt").write_text("tracked before the flood\n")
+    (box.ws / "zz-late.txt").write_text("sorts after it\n")
+    assert box.json("baseline")["files"] == 2
+    count = tracking_script.PARALLEL_MIN + 500
+    for i in range(count):
+        d = box.ws / "flood" / f"d{i % 7}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"f{i}.txt").write_text(f"file {i}\n")
+    made = box.json("checkpoint", "flood")
+    assert made["created"]
+    listing = _index_listing(box)
+    assert len(listing) == count + 2
+    paths = [line.split("\t", 1)[1] for line in listing]
+    assert paths == sorted(paths) and paths[0] == "early.txt" and paths[-1] == "zz-late.txt"
+    assert not list(box.root.glob("track.git/index.part*"))
+    assert len(box.changes()) == count
+
+    # The same entries as plain git makes of the same tree (ids, modes, order).
+    plain = box.ws.parent / "plain.git"
+    git(box.ws.parent, "init", "-q", "--bare", str(plain))
+    run = ["git", f"--git-dir={plain}", f"--work-tree={box.ws}"]
+    subprocess.run([*run, "add", "-A"], check=True)
+    assert subprocess.run([*run, "ls-files", "-s"], capture_output=True, text=True).stdout == (
+        "\n".join(listing) + "\n"
+    )
+
+
+def test_an_index_the_merge_does_not_know_is_left_to_git(tmp_path: Path):
+    repo = tmp_path / "r"
+    repo.mkdir()
+    (repo / "a").write_text("a\n")
+    git(repo, "init", "-q")
+    git(repo, "add", "a")
+    index = str(repo / ".git" / "index")
+    assert [name for name, _raw in tracking_script.read_index_entries(index) or []] == [b"a"]
+    git(repo, "update-index", "--index-version", "4")
+    assert tracking_script.read_index_entries(index) is None
+
+
 def test_renames_and_binaries_are_parsed(box: Box):
     (box.ws / "long.txt").write_text("".join(f"{i}\n" for i in range(40)))
     (box.ws / "b.bin").write_bytes(b"\0" * 10)
