@@ -25,7 +25,7 @@ PREFIX = "claudexbench"
 ENV = {**os.environ, "CLAUDEX_NAME_PREFIX": PREFIX}
 CLAUDEX = MEASURED_CLAUDEX  # reports its own peak memory (see tests/peak_rss.py)
 SIZE = 1 << 30
-ROUNDS = 3
+ROUNDS = 7  # odd, for a median: the engine's own speed varies by a third run to run here
 RSS_TARGET = 100 * 1024 * 1024
 
 
@@ -87,17 +87,23 @@ def main() -> None:
         results: dict[str, list[tuple[float, int]]] = {
             k: [] for k in ("cp-in", "push", "cp-out", "pull")
         }
-        for _ in range(ROUNDS):
-            clear_in_session()
-            results["cp-in"].append(run(["docker", "cp", str(big), f"{name}:/workspace/big.bin"]))
-            clear_in_session()
-            results["push"].append(run([*CLAUDEX, "push", "--name", name, str(big)]))
-            clear_out()
-            results["cp-out"].append(
-                run(["docker", "cp", f"{name}:/workspace/big.bin", str(out / "big.bin")])
-            )
-            clear_out()
-            results["pull"].append(run([*CLAUDEX, "pull", "--name", name, "big.bin", str(out)]))
+        cp_in = ["docker", "cp", str(big), f"{name}:/workspace/big.bin"]
+        push = [*CLAUDEX, "push", "--name", name, str(big)]
+        cp_out = ["docker", "cp", f"{name}:/workspace/big.bin", str(out / "big.bin")]
+        pull = [*CLAUDEX, "pull", "--name", name, "big.bin", str(out)]
+        for round_ in range(ROUNDS):
+            # Each side goes first in turn: neither always inherits the other's after-effects.
+            ins = [("cp-in", cp_in), ("push", push)]
+            outs = [("cp-out", cp_out), ("pull", pull)]
+            if round_ % 2:
+                ins.reverse()
+                outs.reverse()
+            for key, cmd in ins:
+                clear_in_session()
+                results[key].append(run(cmd))
+            for key, cmd in outs:
+                clear_out()
+                results[key].append(run(cmd))
 
         for key, runs in results.items():
             print(f"  {key:<7}" + "  ".join(f"{t:5.2f}s" for t, _ in runs), file=sys.stderr)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from container.errors import ClaudexError
-from container.transfer import Cancelled, CancelToken, _plan, _tar_stream, safe_extract
+from container.transfer import Cancelled, CancelToken, _plan, _PushArchive, safe_extract
 
 
 def _tree(root: Path) -> Path:
@@ -24,8 +24,16 @@ def _tree(root: Path) -> Path:
     return src
 
 
+def _sent(archive: _PushArchive) -> bytes:
+    # Each piece is copied before the next is asked for, as the HTTP client sends it: file
+    # data comes in one reused buffer.
+    data = b"".join(bytes(piece) for piece in archive)
+    assert len(data) == len(archive)  # the Content-Length announced
+    return data
+
+
 def _archive(items, manifest=None, advance=lambda n: None) -> tarfile.TarFile:  # type: ignore[no-untyped-def]
-    data = b"".join(_tar_stream(items, manifest, 4242, 4243, advance))
+    data = _sent(_PushArchive(items, manifest, 4242, 4243, advance))
     assert len(data) % tarfile.RECORDSIZE == 0
     return tarfile.open(fileobj=io.BytesIO(data), mode="r:")
 
@@ -99,18 +107,28 @@ def test_progress_and_cancel(tmp_path: Path) -> None:
         token.check()
 
     with pytest.raises(Cancelled):
-        b"".join(_tar_stream(items, None, 1, 1, advance))
+        _sent(_PushArchive(items, None, 1, 1, advance))
 
 
 def test_a_file_that_shrinks_is_an_error(tmp_path: Path) -> None:
     f = tmp_path / "f"
     f.write_bytes(b"x" * 100_000)
     items, _, _ = _plan([(f, "f")], {}, False, "t")
-    stream = _tar_stream(items, None, 1, 1, lambda n: None)
+    stream = iter(_PushArchive(items, None, 1, 1, lambda n: None))
     next(stream)  # the header, with the size at the time
     f.write_bytes(b"x")
     with pytest.raises(ClaudexError, match="shrank"):
-        b"".join(stream)
+        b"".join(bytes(piece) for piece in stream)
+
+
+def test_a_file_that_changes_size_before_it_is_sent_is_an_error(tmp_path: Path) -> None:
+    f = tmp_path / "f"
+    f.write_bytes(b"x" * 100)
+    items, _, _ = _plan([(f, "f")], {}, False, "t")
+    archive = _PushArchive(items, None, 1, 1, lambda n: None)  # length counted now
+    f.write_bytes(b"x" * 5000)
+    with pytest.raises(ClaudexError, match="changed while it was being pushed"):
+        _sent(archive)
 
 
 def test_pull_can_rename_the_top_entry(tmp_path: Path) -> None:
