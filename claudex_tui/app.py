@@ -647,8 +647,10 @@ class ClaudexApp(App[None]):
         return rows
 
     def action_new_session(self) -> None:
-        if self.client is None:
-            self.notify("The Docker Engine is not reachable.", severity="error")
+        reachable = [(e, self.clients[e.name]) for e in self.engines if e.name in self.clients]
+        client = self.client or (reachable[0][1] if reachable else None)
+        if client is None:
+            self.notify("No Docker Engine is reachable.", severity="error")
             return
         try:
             from claudex_tui.screens.new_session import NewSessionScreen
@@ -662,7 +664,11 @@ class ClaudexApp(App[None]):
                 self._focus_terminal = True
                 self.refresh_sessions()
 
-        self.push_screen(NewSessionScreen(self.client, self.config), created)
+        # New sessions go where the selected one runs, unless the user picks another engine.
+        current = self.selected.engine if self.selected is not None else None
+        engine = current or ("default" if self.client else reachable[0][0].name)
+        screen = NewSessionScreen(client, self.config, engines=reachable, engine=engine)
+        self.push_screen(screen, created)
 
     def action_start_session(self) -> None:
         session = self.selected

@@ -57,6 +57,9 @@ class EngineConfig(BaseModel):
     """Client certificate (PEM) claudex presents; needs client_key."""
     client_key: str | None = None
     """Private key (PEM) of client_cert."""
+    remote: bool | None = None
+    """Whether the engine runs on another machine, whose directories sessions then mount
+    (browsed through a helper container). Default: yes for ssh:// and tcp://, no for unix://."""
 
     @field_validator("host")
     @classmethod

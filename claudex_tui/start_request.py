@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from claudex_tui.config import Config
 from container import firewall, state
 from container.errors import ClaudexError
+from container.host_fs import LOCAL, HostFS
 from container.labels import SessionInfo
 from container.mounts import plan_mounts
 from container.sessions import Sessions, StartRequest
@@ -30,6 +31,7 @@ def allow_list(
     *,
     host_network: bool = False,
     confirm: Callable[[firewall.ProjectAllow], bool] = _not_confirmed,
+    fs: HostFS = LOCAL,
 ) -> list[str]:
     """Defaults, the config's entries, confirmed .claudex.toml entries, then `extra`.
 
@@ -39,7 +41,7 @@ def allow_list(
     if host_network:
         return []
     project: list[str] = []
-    for found in firewall.read_project_allow(dirs):
+    for found in firewall.read_project_allow(dirs, fs):
         if firewall.is_trusted(found):
             project += found.entries
         elif confirm(found):
@@ -67,17 +69,21 @@ def start_request(
     expose_env_files: bool = False,
     docker_socket: bool = False,
     confirm: Callable[[firewall.ProjectAllow], bool] = _not_confirmed,
+    fs: HostFS = LOCAL,
 ) -> StartRequest:
     """The request for a session of `dirs` (read-write) and `read_only`, with the config's
-    extra mounts, environment, image and limits."""
+    extra mounts, environment, image and limits. `fs` is the engine host's file system: the
+    directories are that machine's."""
     plan = plan_mounts(
         dirs,
         read_only,
         expose_env_files=expose_env_files,
-        empty_file=state.empty_file(),
+        # The .env mask is bound from the engine's host: /dev/null is on every one.
+        empty_file="/dev/null" if fs.remote else state.empty_file(),
         docker_socket=docker_socket,
         extra=[(str(m.path), m.read_only) for m in config.mounts],
         targets=targets,
+        fs=fs,
     )
     return StartRequest(
         plan=plan,
@@ -89,7 +95,9 @@ def start_request(
         host_network=host_network,
         network=network or config.network,
         git=git,
-        allow=allow_list(config, plan.dirs, allow, host_network=host_network, confirm=confirm),
+        allow=allow_list(
+            config, plan.dirs, allow, host_network=host_network, confirm=confirm, fs=fs
+        ),
         env={var: os.environ[var] for var in config.env if var in os.environ},
         image=config.image,
         memory=config.resources.memory,

@@ -17,6 +17,7 @@ from container.engine import (
     has_docker_contexts,
 )
 from container.errors import ClaudexError, EngineUnavailable, UsageError
+from container.host_fs import LOCAL, EngineFS, HostFS, engine_is_remote
 from container.labels import SessionInfo
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class EngineSettings(Protocol):
     ca_cert: str | None
     client_cert: str | None
     client_key: str | None
+    remote: bool | None
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,13 @@ class Engine:
     client_key: str | None = None
     # A docker context's ready-made TLS config (docker.tls.TLSConfig), kept as given.
     context_tls: Any = field(default=None, compare=False, repr=False)
+    # Whether its host is another machine; None: told by the address (see is_remote).
+    remote_override: bool | None = None
+
+    @property
+    def is_remote(self) -> bool:
+        """Directories of sessions here are another machine's (browsed through a helper)."""
+        return engine_is_remote(self.host, self.remote_override)
 
     @property
     def uses_tls(self) -> bool:
@@ -101,6 +110,7 @@ def available_engines(configured: Mapping[str, EngineSettings] | None = None) ->
             ca_cert=spec.ca_cert,
             client_cert=spec.client_cert,
             client_key=spec.client_key,
+            remote_override=spec.remote,
         )
         # Named by the user, so always kept (even "default", which it then replaces).
         engines = [e for e in engines if e.name != name]
@@ -125,6 +135,21 @@ def find_engine(name: str, engines: Iterable[Engine]) -> Engine:
         f"unknown engine {name!r} (known: {known})",
         "name engines in the config ([engines.NAME] host = ...) or with `docker context create`",
     )
+
+
+def current_engine() -> Engine:
+    """The engine this process works with: the one --engine chose, else the default one."""
+    from container import engine as engine_module
+
+    selected = engine_module._selected
+    return selected if isinstance(selected, Engine) else default_engine()
+
+
+def host_fs(engine: Engine, client: docker.DockerClient, image: str) -> HostFS:
+    """The file system session directories come from on `engine` (close() it when done)."""
+    if not engine.is_remote:
+        return LOCAL
+    return EngineFS(client, image, engine.name)
 
 
 def _tls(engine: Engine) -> Any:

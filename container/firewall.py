@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from container import labels
 from container.engine import engine_errors
 from container.errors import ClaudexError, SessionNotRunning, UsageError
+from container.host_fs import LOCAL, HostFS
 
 if TYPE_CHECKING:
     import docker
@@ -158,16 +159,18 @@ class ProjectAllow:
         return hashlib.sha256("\n".join(self.entries).encode()).hexdigest()[:16]
 
 
-def read_project_allow(dirs: Iterable[str]) -> list[ProjectAllow]:
-    """`[firewall] allow = [...]` of each mounted directory's .claudex.toml."""
+def read_project_allow(dirs: Iterable[str], fs: HostFS = LOCAL) -> list[ProjectAllow]:
+    """`[firewall] allow = [...]` of each mounted directory's .claudex.toml (on the engine's
+    host: `fs`)."""
     found = []
     for d in dirs:
         path = Path(d) / PROJECT_FILE
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            continue
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            text = fs.read_text(str(path))
+            if text is None:
+                continue
+            data = tomllib.loads(text)
+        except (OSError, ClaudexError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ClaudexError(
                 f"{path}: cannot be read: {exc}", f"fix or remove {PROJECT_FILE}"
             ) from None

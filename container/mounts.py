@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import stat
+import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from container.errors import UsageError
-from container.naming import canonical_dirs
+from container.errors import ClaudexError, UsageError
+from container.host_fs import LOCAL, HostFS, HostStat
 
 WORKSPACE = "/workspace"
 AGENT_HOME = "/home/agent"
@@ -52,17 +52,29 @@ class MountPlan:
         return {m.source: m.target for m in self.mounts if m.role == "dir"}
 
 
-def check_dirs(paths: Sequence[str]) -> None:
-    """One clear error for a path that is missing or is not a directory."""
+def check_dirs(paths: Sequence[str], fs: HostFS = LOCAL) -> dict[str, HostStat]:
+    """Each path's stat on the engine's host; one clear error for a path that is missing, is
+    not a directory, or (on a remote host) is not absolute."""
+    where = f" on {fs.label}" if fs.remote else ""
     for raw in paths:
-        path = Path(raw)
-        if not path.exists():
+        if fs.remote and not posixpath.isabs(raw):
             raise UsageError(
-                f"directory not found: {raw}",
+                f"{raw}: directories on {fs.label} are named by their absolute path there",
+                "e.g. /home/me/project",
+            )
+    found: dict[str, HostStat] = {}
+    for raw, st in zip(paths, fs.stat_many(list(paths)), strict=True):
+        if st is None:
+            raise UsageError(
+                f"directory not found{where}: {raw}",
                 "check the path (flags go before or after directories; see `claudex --help`)",
             )
-        if not path.is_dir():
-            raise UsageError(f"not a directory: {raw}", "claudex mounts directories, not files")
+        if st.kind != "dir":
+            raise UsageError(
+                f"not a directory{where}: {raw}", "claudex mounts directories, not files"
+            )
+        found[raw] = st
+    return found
 
 
 def default_targets(dirs: Sequence[str]) -> dict[str, str]:
@@ -128,41 +140,47 @@ def mount_conflicts(targets: Mapping[str, str]) -> dict[str, str]:
     return problems
 
 
-def _env_files(directory: str) -> list[str]:
+def _env_files(directory: str, fs: HostFS) -> list[str]:
     """`.env` and `.env.*` regular files at the top of a directory."""
     try:
-        names = os.listdir(directory)
-    except OSError:
+        entries = fs.list_dir(directory)
+    except (OSError, ClaudexError):
         return []
-    found = []
-    for name in sorted(names):
-        if name == ".env" or name.startswith(".env."):
-            path = os.path.join(directory, name)
-            if os.path.isfile(path) and not os.path.islink(path):
-                found.append(path)
-    return found
+    return sorted(
+        posixpath.join(directory, e.name)
+        for e in entries
+        if (e.name == ".env" or e.name.startswith(".env.")) and e.kind == "file"
+    )
 
 
-def _owner(dirs: Sequence[str], read_only: set[str]) -> tuple[int, int, list[str]]:
+def _owner(
+    dirs: Sequence[str], read_only: set[str], stats: Mapping[str, HostStat], fs: HostFS
+) -> tuple[int, int, list[str]]:
     """The uid/gid the agent runs as: the owner of the first writable mounted directory."""
     warnings: list[str] = []
     writable = [d for d in dirs if d not in read_only] or list(dirs)
-    owners = {(os.stat(d).st_uid, os.stat(d).st_gid) for d in writable}
-    uid, gid = os.stat(writable[0]).st_uid, os.stat(writable[0]).st_gid
+    owners = {(stats[d].uid, stats[d].gid) for d in writable}
+    uid, gid = stats[writable[0]].uid, stats[writable[0]].gid
     if len(owners) > 1:
         warnings.append(
             f"mounted directories have different owners; the agent runs as {uid}:{gid} "
             f"(owner of {writable[0]})"
         )
     if uid == 0:
-        fallback = os.getuid() or FALLBACK_UID
+        # On this machine, the user running claudex is the next best owner; elsewhere unknown.
+        local_uid = 0 if fs.remote else os.getuid()
+        fallback = local_uid or FALLBACK_UID
         warnings.append(
             f"{writable[0]} is owned by root; the agent never runs as root, so it runs as "
             f"uid {fallback} and may be unable to write there"
         )
         uid = fallback
-        gid = os.getgid() if os.getuid() else FALLBACK_UID
+        gid = os.getgid() if local_uid else FALLBACK_UID
     return uid, gid, warnings
+
+
+def _canonical_local(path: str, fs: HostFS) -> str:
+    return path if fs.remote else os.path.realpath(os.path.abspath(path))
 
 
 def plan_mounts(
@@ -175,19 +193,37 @@ def plan_mounts(
     docker_socket: bool = False,
     extra: Sequence[tuple[str, bool]] = (),
     targets: Mapping[str, str] | None = None,
+    fs: HostFS = LOCAL,
 ) -> MountPlan:
     """Resolve the directories and lay out every mount of the session.
 
     `extra` (path, read_only) pairs come from the config: mounted, but not part of the
     session's identity (signature and mounts label). `targets` replaces the default target
     of some directories (the dashboard's mount picker lets the user name them).
+
+    `fs` is the file system of the engine's host: on a remote one, the directories are that
+    host's, and this machine's login files and the config's extra mounts are left out.
     """
-    check_dirs([*dirs, *read_only, *(p for p, _ in extra)])
-    ro = set(canonical_dirs(read_only))
-    all_dirs = canonical_dirs([*dirs, *read_only])
-    extra_dirs = {d: r for p, r in extra for d in canonical_dirs([p]) if d not in all_dirs}
+    warnings: list[str] = []
+    if fs.remote and extra:
+        warnings.append(
+            f"the config's extra mounts name files of this machine: not mounted on {fs.label}"
+        )
+        extra = ()
+    stats = check_dirs([*dirs, *read_only, *(p for p, _ in extra)], fs)
+
+    def canonical(paths: Sequence[str]) -> list[str]:
+        return sorted({stats[p].real for p in paths})
+
+    ro = set(canonical(read_only))
+    all_dirs = canonical([*dirs, *read_only])
+    real = {stats[p].real: stats[p] for p in stats}
+    extra_dirs = {stats[p].real: r for p, r in extra if stats[p].real not in all_dirs}
     chosen = {
-        d: t for p, t in (targets or {}).items() for d in canonical_dirs([p]) if d in all_dirs
+        d: t
+        for p, t in (targets or {}).items()
+        for d in [stats[p].real if p in stats else _canonical_local(p, fs)]
+        if d in all_dirs
     }
     where = {**default_targets([*all_dirs, *extra_dirs]), **chosen}
     if chosen:
@@ -202,27 +238,31 @@ def plan_mounts(
                 )
     mounts = [MountSpec(d, where[d], d in ro) for d in all_dirs]
     mounts += [MountSpec(d, where[d], r, "extra") for d, r in extra_dirs.items()]
-    uid, gid, warnings = _owner(all_dirs, ro)
+    uid, gid, owner_warnings = _owner(all_dirs, ro, real, fs)
+    warnings += owner_warnings
 
     hidden: list[str] = []
     if not expose_env_files:
         for d in all_dirs:
-            for path in _env_files(d):
+            for path in _env_files(d, fs):
                 hidden.append(path)
                 if empty_file:
-                    target = f"{where[d]}/{os.path.basename(path)}"
+                    target = f"{where[d]}/{posixpath.basename(path)}"
                     mounts.append(MountSpec(empty_file, target, True, "env-mask"))
 
-    home_dir = Path(home or os.path.expanduser("~"))
-    for name in LOGIN_PATHS:
-        login = home_dir / name
-        if login.exists():
-            mounts.append(MountSpec(str(login), f"{AGENT_HOME}/{name}", False, "login"))
+    if not fs.remote:  # logins live on this machine; a remote session logs in inside
+        home_dir = Path(home or os.path.expanduser("~"))
+        for name in LOGIN_PATHS:
+            login = home_dir / name
+            if login.exists():
+                mounts.append(MountSpec(str(login), f"{AGENT_HOME}/{name}", False, "login"))
 
     if docker_socket:
         sock = "/var/run/docker.sock"
-        if not os.path.exists(sock) or not stat.S_ISSOCK(os.stat(sock).st_mode):
-            raise UsageError(f"--docker-socket: {sock} is not a socket on this machine")
+        found = fs.stat(sock)
+        if found is None or found.kind != "socket":
+            machine = fs.label if fs.remote else "this machine"
+            raise UsageError(f"--docker-socket: {sock} is not a socket on {machine}")
         mounts.append(MountSpec(sock, sock, False, "docker-socket"))
 
     return MountPlan(

@@ -1,15 +1,17 @@
 """The mount picker: mark host directories in a tree, each read-only or read-write, at a target.
 
-Only pure data comes from `container`: `default_targets` and `mount_conflicts` look at path
-strings, never at the filesystem. Listing directories happens in DirectoryTree's own worker
-threads (`filter_paths` runs there too).
+The tree lists the directories of the engine's host through a `HostFS`: this machine's own,
+or a remote host's through a helper container. Listing happens in DirectoryTree's own worker
+threads (`filter_paths` runs there too); `default_targets` and `mount_conflicts` look at path
+strings only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
@@ -23,7 +25,10 @@ from textual.widget import Widget
 from textual.widgets import Button, DirectoryTree, Input, Static
 from textual.widgets.directory_tree import DirEntry
 from textual.widgets.tree import TreeNode
+from textual.worker import Worker
 
+from container.errors import ClaudexError
+from container.host_fs import LOCAL, HostFS
 from container.mounts import default_targets, mount_conflicts
 
 
@@ -53,6 +58,31 @@ def short_path(path: str, width: int, home: str | None = None) -> str:
     return path
 
 
+class HostPath(PurePosixPath):
+    """A path on the engine's host. Whether it is a directory comes from the listing that
+    found it (one exec lists a whole remote folder); otherwise the host is asked."""
+
+    fs: HostFS = LOCAL
+    listed_dir: bool | None = None
+
+    def is_dir(self) -> bool:
+        if self.listed_dir is None:
+            found = self.fs.stat(str(self))
+            self.listed_dir = found is not None and found.kind == "dir"
+        return self.listed_dir
+
+    def expanduser(self) -> HostPath:
+        return self
+
+    def resolve(self) -> HostPath:
+        return self
+
+
+def host_path_type(fs: HostFS) -> type[HostPath]:
+    """HostPath bound to `fs`; paths derived from one (parent, children) keep the binding."""
+    return type("BoundHostPath", (HostPath,), {"fs": fs})
+
+
 class HostTree(DirectoryTree):
     """Host directories only (files are never mounted), with each mark shown before its name."""
 
@@ -74,9 +104,27 @@ class HostTree(DirectoryTree):
         path: str
         command: str
 
-    def __init__(self, path: str | Path, *, id: str | None = None) -> None:
+    def __init__(self, path: str | Path, *, fs: HostFS = LOCAL, id: str | None = None) -> None:
+        self.fs = fs
+        self.PATH = host_path_type(fs)  # type: ignore[assignment]
         super().__init__(path, id=id)
         self.badges: dict[str, Text] = {}
+
+    def _directory_content(self, location: Path, worker: Worker[Any]) -> Iterator[Path]:
+        try:
+            entries = self.fs.list_dir(str(location))
+        except ClaudexError as exc:
+            text = f"{exc.message}\n{exc.hint}" if exc.hint else exc.message
+            self.app.call_from_thread(self.app.notify, text, severity="error", timeout=10)
+            return
+        except OSError:
+            return
+        for entry in entries:
+            if worker.is_cancelled:
+                break
+            child = location / entry.name
+            child.listed_dir = entry.kind == "dir" or entry.target_is_dir  # type: ignore[attr-defined]
+            yield child
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
         hidden = self.show_hidden
@@ -117,9 +165,9 @@ class HostTree(DirectoryTree):
         self._command("target")
 
     def action_up(self) -> None:
-        parent = Path(self.path).parent
-        if parent != Path(self.path):
-            self.path = parent
+        here = self.PATH(self.path)
+        if here.parent != here:
+            self.path = here.parent
 
     def action_hidden(self) -> None:
         self.show_hidden = not self.show_hidden
@@ -220,19 +268,22 @@ class MountPicker(Widget):
         def control(self) -> MountPicker:
             return self.picker
 
-    def __init__(self, start_dir: str | Path, *, id: str | None = None) -> None:
+    def __init__(self, start_dir: str | Path, *, fs: HostFS = LOCAL, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.start_dir = Path(start_dir)
+        self.start_dir = start_dir
+        self.fs = fs
         self._states: dict[str, _MarkState] = {}
         self._rows: dict[str, MarkRow] = {}
 
     def compose(self) -> ComposeResult:
-        yield HostTree(self.start_dir, id="host-tree")
+        yield HostTree(self.start_dir, fs=self.fs, id="host-tree")
         with VerticalScroll(id="marks"):
             yield Static("Mark directories with space (r: read-only)", id="empty")
 
     def on_mount(self) -> None:
-        self.host_tree.border_title = "Host directories"
+        self.host_tree.border_title = (
+            f"Directories on {self.fs.label}" if self.fs.remote else "Host directories"
+        )
         self.query_one("#marks").border_title = "Mounts"
         self.query_one("#marks").can_focus = False
 

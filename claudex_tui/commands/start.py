@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from claudex_tui import output
@@ -11,7 +12,9 @@ from claudex_tui.config import Config, load_config
 from claudex_tui.start_request import record_baseline, start_request
 from container import firewall
 from container.engine import connect
+from container.engines import current_engine, host_fs
 from container.errors import ImageError
+from container.host_fs import LOCAL, HostFS
 from container.image import ensure_image, image_state
 from container.labels import SessionInfo
 from container.sessions import Sessions, StartRequest
@@ -20,7 +23,7 @@ if TYPE_CHECKING:
     import docker
 
 
-def _request(args: argparse.Namespace, config: Config) -> StartRequest:
+def _request(args: argparse.Namespace, config: Config, fs: HostFS = LOCAL) -> StartRequest:
     return start_request(
         config,
         args.dirs or ([] if args.ro else ["."]),
@@ -37,6 +40,7 @@ def _request(args: argparse.Namespace, config: Config) -> StartRequest:
         expose_env_files=args.expose_env_files,
         docker_socket=args.docker_socket,
         confirm=_confirm_project,
+        fs=fs,
     )
 
 
@@ -82,16 +86,29 @@ def _build_if_missing(client: docker.DockerClient, config: Config) -> None:
 
 def start(args: argparse.Namespace) -> tuple[SessionInfo, Sessions]:
     config = load_config()
-    req = _request(args, config)
+    engine = current_engine()
+    if engine.is_remote:
+        # The directories are that host's: looked at there, with the image the helper needs.
+        client = connect()
+        _build_if_missing(client, config)
+        fs = host_fs(engine, client, config.image)
+        try:
+            req = _request(args, config, fs)
+        finally:
+            fs.close()
+    else:
+        req = _request(args, config)  # bad directories are reported before the engine is asked
+    host = f"THE HOST OF ENGINE {engine.name}" if engine.is_remote else "THIS HOST"
     if args.docker_socket:
         output.warn(
-            "--docker-socket: the agent can control the Docker Engine, which gives it ROOT ON "
-            "THIS HOST. Use only with agents and code you trust."
+            f"--docker-socket: the agent can control the Docker Engine, which gives it ROOT ON "
+            f"{host}. Use only with agents and code you trust."
         )
     if args.host_network:
         output.warn("--host-network: the session shares the host's network and has NO firewall")
-    client = connect()
-    _build_if_missing(client, config)
+    if not engine.is_remote:
+        client = connect()
+        _build_if_missing(client, config)
     sessions = Sessions(client)
     result = sessions.start_session(req, on_step=output.info)
     for warning in result.warnings:
@@ -117,5 +134,7 @@ def run(args: argparse.Namespace) -> int:
         print(session.name)
         return 0
     from claudex_tui.commands.dashboard import open_dashboard
+    from widgets.session_list import row_key
 
-    return open_dashboard(select=session.name, focus_terminal=True)
+    engine = current_engine().name
+    return open_dashboard(select=row_key(replace(session, engine=engine)), focus_terminal=True)

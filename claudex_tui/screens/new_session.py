@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import re
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -21,6 +23,7 @@ from textual.widgets import Button, Checkbox, Footer, Input, Label, ProgressBar,
 from claudex_tui.start_request import record_baseline, start_request
 from container import firewall
 from container.errors import ClaudexError
+from container.host_fs import LOCAL, HostFS
 from container.image import BuildProgress, ensure_image, image_state
 from container.labels import SessionInfo
 from container.naming import session_name, valid_container_name
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     import docker
 
     from claudex_tui.config import Config
+    from container.engines import Engine
 
 MAX_STEPS = 8
 HOST_WARNING = "⚠ host network: NO firewall. The agent can reach any address, your LAN too."
@@ -92,12 +96,23 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
     ]
 
     def __init__(
-        self, client: docker.DockerClient, config: Config, start_dir: Path | None = None
+        self,
+        client: docker.DockerClient,
+        config: Config,
+        start_dir: Path | None = None,
+        *,
+        engines: Sequence[tuple[Engine, docker.DockerClient]] = (),
+        engine: str = "default",
     ) -> None:
         super().__init__()
         self.client = client
         self.config = config
         self.start_dir = start_dir or Path.home()
+        # Reachable engines to choose from (none given: the one `client` talks to).
+        self._engines = {e.name: (e, c) for e, c in engines}
+        self.engine_name = engine if engine in self._engines else "default"
+        self.fs: HostFS = LOCAL
+        self._use_engine(self.engine_name)
         self._creating = False
         self._leaving = False  # Escape pressed once while creating
         self._closed = False  # closed while creating: the worker reports by notification
@@ -108,8 +123,18 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
         allowed = len(firewall.merge_entries(defaults, self.config.allow))
         with Vertical(id="dialog"):
             with Horizontal(id="body"):
-                yield MountPicker(self.start_dir, id="picker")
+                yield self._picker()
                 with Vertical(id="form"):
+                    if len(self._engines) > 1:
+                        with Horizontal(classes="field"):
+                            yield Label("Engine", classes="label")
+                            yield Select(
+                                [(name, name) for name in self._engines],
+                                value=self.engine_name,
+                                allow_blank=False,
+                                compact=True,
+                                id="engine",
+                            )
                     with Horizontal(classes="field"):
                         yield Label("Name", classes="label")
                         yield Input(placeholder=self._default_name([]), id="name", compact=True)
@@ -159,6 +184,56 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
         for hidden in ("#host-warning", "#build", "#build-line"):
             self.query_one(hidden).display = False
         self.query_one(MountPicker).host_tree.focus()
+        self._go_home()
+
+    def on_unmount(self) -> None:
+        _close_later(self.fs)
+
+    # -- engine --------------------------------------------------------------------------------
+
+    def _use_engine(self, name: str) -> None:
+        """Sessions go to engine `name`; its host's directories are the ones to pick."""
+        from container.engines import host_fs
+
+        self.engine_name = name
+        if name in self._engines:
+            engine, self.client = self._engines[name]
+            self.fs = host_fs(engine, self.client, self.config.image)
+        else:
+            self.fs = LOCAL
+
+    def _picker(self) -> MountPicker:
+        # A remote host is browsed from its root until its home folder is known (_go_home).
+        start = "/" if self.fs.remote else self.start_dir
+        return MountPicker(start, fs=self.fs, id="picker")
+
+    @work(thread=True, exit_on_error=False, group="home")
+    def _go_home(self) -> None:
+        fs = self.fs
+        if not fs.remote:
+            return
+        home = fs.home()
+        if home != "/":
+            self.app.call_from_thread(self._show_home, fs, home)
+
+    def _show_home(self, fs: HostFS, home: str) -> None:
+        picker = self.query_one(MountPicker)
+        # Only if the user has not gone anywhere yet.
+        if picker.fs is fs and not picker.marks and str(picker.host_tree.path) == "/":
+            picker.host_tree.path = home
+
+    @on(Select.Changed, "#engine")
+    async def _engine_changed(self, event: Select.Changed) -> None:
+        name = str(event.value)
+        if name == self.engine_name or self._creating:
+            return
+        old_fs = self.fs
+        self._use_engine(name)
+        await self.query_one(MountPicker).remove()
+        await self.query_one("#body").mount(self._picker(), before=0)
+        self.query_one("#name", Input).placeholder = self._default_name([])
+        _close_later(old_fs)
+        self._go_home()
 
     # -- form ----------------------------------------------------------------------------------
 
@@ -296,12 +371,13 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
     @on(_Created)
     def _on_created(self, message: _Created) -> None:
         self._done()
+        session = replace(message.result.session, engine=self.engine_name)
         # The window closes now: what the steps said that matters later goes to notifications.
         for warning in message.result.warnings:
             self.app.notify(warning, severity="warning", timeout=10)
         for note, severity in message.notes:
             self.app.notify(note, severity=severity, timeout=10)
-        self.dismiss(message.result.session)
+        self.dismiss(session)
 
     # -- the worker ----------------------------------------------------------------------------
 
@@ -350,7 +426,22 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
             )
             return False
 
-        step("checking the directories")
+        image = self.config.image
+
+        def build_if_missing() -> None:
+            if not image_state(self.client, image).exists:
+                step(f"building image {image} (first run, takes minutes)")
+                self.post_message(_Building(BuildProgress(0, 0, "sending the build context")))
+                ensure_image(
+                    self.client,
+                    image,
+                    ca_files=[str(p) for p in self.config.ca_certs],
+                    on_progress=building,
+                )
+
+        if self.fs.remote:
+            build_if_missing()  # the directories are looked at there, with the image
+        step(f"checking the directories on {self.fs.label}")
         req = start_request(
             self.config,
             form.dirs,
@@ -362,17 +453,9 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
             host_network=form.host_network,
             allow=form.allow,
             confirm=not_confirmed,
+            fs=self.fs,
         )
-        image = self.config.image
-        if not image_state(self.client, image).exists:
-            step(f"building image {image} (first run, takes minutes)")
-            self.post_message(_Building(BuildProgress(0, 0, "sending the build context")))
-            ensure_image(
-                self.client,
-                image,
-                ca_files=[str(p) for p in self.config.ca_certs],
-                on_progress=building,
-            )
+        build_if_missing()
         reason = image_state(self.client, image).stale_reason()
         if reason:
             warn(f"image {image} is out of date ({reason}); run `claudex build`")
@@ -384,3 +467,9 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
             step(hidden)
         record_baseline(sessions, result.session, step, warn)
         return result, notes
+
+
+def _close_later(fs: HostFS) -> None:
+    """Remove a remote host's helper container without holding up the screen."""
+    if fs.remote:
+        threading.Thread(target=fs.close, name="claudex-helper-close").start()

@@ -20,6 +20,7 @@ import docker
 import pytest
 
 from container import labels
+from container.host_fs import HELPER_LABEL
 from tests.integration.conftest import CLI, exec_in
 from tests.integration.test_tmux import Pane, pane  # noqa: F401  (the fixture)
 
@@ -287,3 +288,99 @@ async def test_dashboard_groups_by_engine_and_survives_one_going_down(
         # Back without restarting the dashboard (live-restore kept the session running).
         await until(pilot, lambda: rows()[remote].state == "running", timeout=40)
         assert headers["d2"].reachable
+
+
+# -- a remote engine: its host's directories, seen through the helper container -------------
+
+
+@pytest.fixture
+def far_env(second_engine: SecondEngine, tmp_path: Path) -> dict[str, str]:
+    """The second engine named as another machine (`remote = true`), as an ssh:// or tcp://
+    engine is: its directories are looked at on its host, through a helper container."""
+    conf = tmp_path / "xdg-far" / "claudex"
+    conf.mkdir(parents=True)
+    (conf / "config.toml").write_text(
+        f'[engines.far]\nhost = "{second_engine.host}"\nremote = true\n'
+    )
+    return {"XDG_CONFIG_HOME": str(conf.parent), "CLAUDEX_NAME_PREFIX": PREFIX}
+
+
+def _helpers(client: docker.DockerClient) -> list[dict[str, object]]:
+    return client.api.containers(all=True, filters={"label": [HELPER_LABEL]})
+
+
+def test_a_remote_engine_checks_directories_on_its_host(
+    cli: CLI, far_env: dict[str, str], project: Path, second_engine: SecondEngine
+) -> None:
+    (project / ".env").write_text("TOKEN=secret\n")
+    far = ["-d", "--agent", "shell", "--engine", "far"]
+    missing = cli(str(project / "nope"), *far, env=far_env)
+    assert missing.code == 2 and "directory not found on engine far" in missing.err
+    relative = cli("proj", *far, cwd=project.parent, env=far_env)
+    assert relative.code == 2 and "absolute path there" in relative.err, relative.text
+
+    res = cli(str(project), *far, env=far_env)
+    assert res.code == 0, res.text
+    name = res.out.strip()
+    d2 = second_engine.client()
+    # The owner and the .env file, as that host told them through the helper.
+    assert d2.containers.get(name).labels[labels.AGENT_UID] == f"{AGENT}:{AGENT}"
+    code, out = exec_in(d2, name, "cat /workspace/proj/.env /workspace/proj/README.md")
+    assert code == 0 and out == "hello\n"
+    assert "hidden from the agent" in res.err and ".env" in res.err
+    assert not _helpers(d2)  # the helper went with the command
+
+
+async def test_dashboard_creates_a_session_on_a_remote_engine(
+    project: Path, second_engine: SecondEngine
+) -> None:
+    from textual.widgets import Select
+
+    from claudex_tui.app import ClaudexApp
+    from claudex_tui.config import Config, EngineConfig
+    from claudex_tui.screens.new_session import NewSessionScreen
+    from tests.widgets.test_dashboard import until
+    from widgets.mount_picker import MountPicker
+
+    config = Config(
+        engines={"far": EngineConfig(host=second_engine.host, remote=True)}, agent="shell"
+    )
+    d2 = second_engine.client()
+    app = ClaudexApp(config=config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: {"default", "far"} <= set(app.clients), timeout=30)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, NewSessionScreen))
+        screen = app.screen
+        assert isinstance(screen, NewSessionScreen)
+        screen.query_one("#engine", Select).value = "far"
+        await until(pilot, lambda: screen.query_one(MountPicker).fs.remote)
+        picker = screen.query_one(MountPicker)
+        await until(pilot, lambda: picker.host_tree.border_title == "Directories on engine far")
+        await until(pilot, lambda: len(_helpers(d2)) == 1, timeout=30)  # browsing that host
+
+        tree = picker.host_tree
+        tree.path = str(project.parent)
+
+        def project_node():  # type: ignore[no-untyped-def]
+            return next((n for n in tree.nodes() if n.data and n.data.path.name == "proj"), None)
+
+        await until(pilot, lambda: project_node() is not None, timeout=30)
+        tree.move_cursor(project_node())
+        tree.focus()
+        await pilot.press("space")
+        assert [m.source for m in picker.marks] == [str(project)]
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not isinstance(app.screen, NewSessionScreen), timeout=120)
+        await until(
+            pilot,
+            lambda: app.selected is not None and app.selected.engine == "far",
+            timeout=30,
+        )
+        session = app.selected
+        assert session is not None
+        mounts = d2.api.inspect_container(session.id)["Mounts"]
+        assert {(m["Source"], m["Destination"]) for m in mounts} >= {
+            (str(project), "/workspace/proj")
+        }
+        await until(pilot, lambda: not _helpers(d2), timeout=30)  # gone with the window

@@ -1,0 +1,369 @@
+"""The file system of the machine an engine runs on: this machine's own, or a remote host's
+seen through a short-lived helper container on that engine.
+
+Sessions mount directories of *their engine's* host. Everything that looks at those
+directories before a session starts (the mount picker, the owner the agent runs as, the
+`.env` files to hide, a project's `.claudex.toml`) goes through a `HostFS`, so the same code
+serves a local engine and one reached over ssh:// or tcp://.
+
+The helper is read-only by construction: the host's `/` is bound read-only at /host, no
+network, every capability dropped except reading past permissions (the Docker Engine already
+gives its user root on that host; listing a directory must not fail where `docker run -v`
+would work). It runs `sleep` for a bounded time, so a crashed claudex leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import posixpath
+import secrets
+import stat as stat_module
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from container.engine import engine_errors
+from container.errors import ClaudexError
+
+if TYPE_CHECKING:
+    import docker
+
+HELPER_LABEL = "com.claudex.helper"
+HELPER_SECONDS = 3600  # the helper's whole life; it is made again when needed later
+READ_LIMIT = 1 << 20
+
+
+@dataclass(frozen=True)
+class HostStat:
+    """A path after following its links: the real path, its kind and its owner."""
+
+    real: str
+    kind: str  # "dir", "file", "socket" or "other"
+    uid: int
+    gid: int
+
+
+@dataclass(frozen=True)
+class HostEntry:
+    """One entry of a directory listing (links not followed, but told whether they lead to a
+    directory)."""
+
+    name: str
+    kind: str  # "dir", "file", "link" or "other"
+    target_is_dir: bool = False
+
+
+class HostFS(Protocol):
+    """Read-only questions about the engine host's files."""
+
+    @property
+    def remote(self) -> bool: ...
+
+    @property
+    def label(self) -> str: ...
+
+    def stat(self, path: str) -> HostStat | None: ...
+
+    def stat_many(self, paths: list[str]) -> list[HostStat | None]: ...
+
+    def list_dir(self, path: str) -> list[HostEntry]: ...
+
+    def read_text(self, path: str) -> str | None: ...
+
+    def home(self) -> str: ...
+
+    def close(self) -> None: ...
+
+
+def _kind(mode: int) -> str:
+    if stat_module.S_ISDIR(mode):
+        return "dir"
+    if stat_module.S_ISREG(mode):
+        return "file"
+    if stat_module.S_ISSOCK(mode):
+        return "socket"
+    return "other"
+
+
+class LocalFS:
+    """This machine's files (the engine runs here)."""
+
+    remote = False
+    label = "this machine"
+
+    def stat(self, path: str) -> HostStat | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return HostStat(os.path.realpath(path), _kind(st.st_mode), st.st_uid, st.st_gid)
+
+    def stat_many(self, paths: list[str]) -> list[HostStat | None]:
+        return [self.stat(p) for p in paths]
+
+    def list_dir(self, path: str) -> list[HostEntry]:
+        entries = []
+        with os.scandir(path) as it:
+            for entry in it:
+                if entry.is_symlink():
+                    try:
+                        to_dir = entry.is_dir()
+                    except OSError:
+                        to_dir = False
+                    entries.append(HostEntry(entry.name, "link", to_dir))
+                elif entry.is_dir(follow_symlinks=False):
+                    entries.append(HostEntry(entry.name, "dir"))
+                elif entry.is_file(follow_symlinks=False):
+                    entries.append(HostEntry(entry.name, "file"))
+                else:
+                    entries.append(HostEntry(entry.name, "other"))
+        return entries
+
+    def read_text(self, path: str) -> str | None:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                return fh.read(READ_LIMIT)
+        except FileNotFoundError:
+            return None
+
+    def home(self) -> str:
+        return os.path.expanduser("~")
+
+    def close(self) -> None:
+        pass
+
+
+LOCAL = LocalFS()
+
+# Runs in the helper, as `python3 -c SCRIPT OP ARGS...`; prints one JSON document.
+# Links are resolved by hand under /host: an absolute link target names a path of the host,
+# which the helper sees under /host, not at its own root.
+_SCRIPT = r"""
+import json, os, stat, sys
+ROOT = "/host"
+
+def real(path):
+    parts = [p for p in path.split("/") if p]
+    out, hops = [], 0
+    while parts:
+        p = parts.pop(0)
+        if p == ".":
+            continue
+        if p == "..":
+            if out:
+                out.pop()
+            continue
+        here = ROOT + "/" + "/".join(out + [p])
+        if os.path.islink(here):
+            hops += 1
+            if hops > 40:
+                raise OSError(40, "too many levels of symbolic links", path)
+            target = os.readlink(here)
+            if target.startswith("/"):
+                out = []
+            parts = [x for x in target.split("/") if x] + parts
+            continue
+        out.append(p)
+    return "/" + "/".join(out)
+
+def kind(mode):
+    if stat.S_ISDIR(mode): return "dir"
+    if stat.S_ISREG(mode): return "file"
+    if stat.S_ISSOCK(mode): return "socket"
+    if stat.S_ISLNK(mode): return "link"
+    return "other"
+
+def op_stat(*paths):
+    out = []
+    for path in paths:
+        try:
+            r = real(path)
+            st = os.stat(ROOT + r)
+            out.append({"real": r, "kind": kind(st.st_mode), "uid": st.st_uid, "gid": st.st_gid})
+        except OSError:
+            out.append(None)
+    return out
+
+def op_list(path):
+    r = real(path)
+    entries = []
+    with os.scandir(ROOT + r) as it:
+        for e in it:
+            try:
+                st = e.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            k = kind(st.st_mode)
+            to_dir = False
+            if k == "link":
+                try:
+                    to_dir = stat.S_ISDIR(os.stat(ROOT + real(r + "/" + e.name)).st_mode)
+                except OSError:
+                    pass
+            entries.append([e.name, k, to_dir])
+    return entries
+
+def op_read(path, limit):
+    try:
+        with open(ROOT + real(path), "rb") as fh:
+            return fh.read(int(limit)).decode("utf-8", "surrogateescape")
+    except FileNotFoundError:
+        return None
+
+ops = {"stat": op_stat, "list": op_list, "read": op_read}
+try:
+    result = ops[sys.argv[1]](*sys.argv[2:])
+except OSError as exc:
+    sys.stderr.write(f"{exc.strerror or exc}\n")
+    sys.exit(2)
+sys.stdout.write(json.dumps(result))
+"""
+
+
+class EngineFS:
+    """A remote engine host's files, through a helper container on that engine."""
+
+    remote = True
+
+    def __init__(self, client: docker.DockerClient, image: str, engine_name: str) -> None:
+        self.client = client
+        self.image = image
+        self.label = f"engine {engine_name}"
+        self.engine_name = engine_name
+        self._helper: str | None = None
+        self._lock = threading.Lock()  # the picker lists from several threads at once
+
+    # -- the helper ----------------------------------------------------------------------
+
+    def _start_helper(self) -> str:
+        from docker.errors import ImageNotFound
+
+        api = self.client.api
+        with engine_errors(f"looking for image {self.image} on {self.label}"):
+            try:
+                api.inspect_image(self.image)
+            except ImageNotFound:
+                raise ClaudexError(
+                    f"image {self.image} is not on {self.label} yet, so its files cannot be "
+                    "browsed",
+                    f"build it there first: claudex build --engine {self.engine_name}",
+                ) from None
+        host_config = api.create_host_config(
+            binds={"/": {"bind": "/host", "mode": "ro"}},
+            network_mode="none",
+            cap_drop=["ALL"],
+            cap_add=["DAC_READ_SEARCH"],
+            security_opt=["no-new-privileges"],
+            read_only=True,
+            auto_remove=True,
+        )
+        with engine_errors(f"starting a helper container on {self.label}"):
+            created = api.create_container(
+                self.image,
+                entrypoint=["sleep"],
+                command=[str(HELPER_SECONDS)],
+                user="0:0",
+                name=f"claudex-files-{secrets.token_hex(4)}",
+                labels={HELPER_LABEL: "files"},
+                host_config=host_config,
+                network_disabled=True,
+            )
+            api.start(created["Id"])
+        return str(created["Id"])
+
+    def _run(self, *args: str) -> object:
+        from docker.errors import APIError
+
+        for attempt in (1, 2):
+            with self._lock:
+                if self._helper is None:
+                    self._helper = self._start_helper()
+                helper = self._helper
+            api = self.client.api
+            try:
+                with engine_errors(f"reading files on {self.label}"):
+                    exec_id = api.exec_create(
+                        helper, ["python3", "-c", _SCRIPT, *args], user="0:0"
+                    )["Id"]
+                    out = bytearray()
+                    err = bytearray()
+                    for chunk_out, chunk_err in api.exec_start(exec_id, stream=True, demux=True):
+                        out += chunk_out or b""
+                        err += chunk_err or b""
+                    code = api.exec_inspect(exec_id).get("ExitCode")
+            except ClaudexError:
+                # The helper's time ran out (or someone removed it): make a new one, once.
+                if attempt == 2 or self._alive(helper):
+                    raise
+                with self._lock:
+                    if self._helper == helper:
+                        self._helper = None
+                continue
+            except APIError as exc:  # pragma: no cover - engine_errors translates these
+                raise ClaudexError(str(exc)) from None
+            if code:
+                text = err.decode(errors="replace").strip() or f"exit code {code}"
+                raise ClaudexError(f"{args[-1] if len(args) > 1 else args[0]}: {text}")
+            return json.loads(out or b"null")
+        raise AssertionError("unreachable")
+
+    def _alive(self, helper: str) -> bool:
+        try:
+            state = self.client.api.inspect_container(helper)["State"]
+        except Exception:
+            return False
+        return bool(state.get("Running"))
+
+    # -- HostFS ----------------------------------------------------------------------------
+
+    def stat(self, path: str) -> HostStat | None:
+        found = self.stat_many([path])
+        return found[0]
+
+    def stat_many(self, paths: list[str]) -> list[HostStat | None]:
+        """One exec for several paths (planning a session asks about each directory)."""
+        if not paths:
+            return []
+        raw = self._run("stat", *paths)
+        assert isinstance(raw, list)
+        return [HostStat(**item) if item else None for item in raw]
+
+    def list_dir(self, path: str) -> list[HostEntry]:
+        raw = self._run("list", path)
+        assert isinstance(raw, list)
+        return [HostEntry(name, kind, bool(to_dir)) for name, kind, to_dir in raw]
+
+    def read_text(self, path: str) -> str | None:
+        raw = self._run("read", path, str(READ_LIMIT))
+        return raw if isinstance(raw, str) else None
+
+    def home(self) -> str:
+        """Where browsing starts: the only home under /home, else /home, else /."""
+        homes = [e.name for e in self._safe_list("/home") if e.kind == "dir"]
+        if len(homes) == 1:
+            return posixpath.join("/home", homes[0])
+        return "/home" if homes else "/"
+
+    def _safe_list(self, path: str) -> list[HostEntry]:
+        try:
+            return self.list_dir(path)
+        except ClaudexError:
+            return []
+
+    def close(self) -> None:
+        with self._lock:
+            helper, self._helper = self._helper, None
+        if helper is None:
+            return
+        # auto_remove may have been quicker; the helper ends itself anyway
+        with contextlib.suppress(Exception):
+            self.client.api.remove_container(helper, force=True)
+
+
+def engine_is_remote(host: str, override: bool | None = None) -> bool:
+    """Whether an engine's host is another machine: unix sockets and npipes are this one's."""
+    if override is not None:
+        return override
+    return not host.startswith(("unix://", "npipe://"))
