@@ -46,8 +46,11 @@ def describe_host() -> str:
 def explain_connect_error(
     exc: BaseException, name: str | None = None, where: str | None = None
 ) -> EngineUnavailable:
-    """One clear message for an engine that does not answer (`name`: one of several)."""
+    """One clear message for an engine that does not answer (`name`: one of several; by
+    default the one --engine chose, if any)."""
     text = str(exc)
+    if name is None and _selected is not None:
+        name, where = _selected.name, where or _selected.host
     where = where or describe_host()
     subject = f"engine {name}" if name else "the Docker Engine"
     if "Permission denied" in text or isinstance(exc, PermissionError):

@@ -4,7 +4,11 @@ over them; it never builds a cluster of its own."""
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import os
+import sys
+import types
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -179,6 +183,31 @@ def _unreachable(engine: Engine, exc: BaseException) -> EngineUnavailable:
     return explain_connect_error(exc, engine.name, engine.host)
 
 
+def _load_ssh_adapter() -> None:
+    """docker-py's ssh:// adapter imports paramiko even when it runs the system ssh client
+    (use_ssh_client, the only way claudex uses it), and skips the adapter when paramiko is
+    missing. Without paramiko an empty module stands in for that import: the system-ssh path
+    never touches it, and `import docker` stays free of paramiko's 100 ms for every command."""
+    import docker.api.client as api_client
+
+    if hasattr(api_client, "SSHHTTPAdapter"):
+        return
+    if importlib.util.find_spec("paramiko") is None:
+        sys.modules.setdefault("paramiko", types.ModuleType("paramiko"))
+    from docker.transport import sshconn
+
+    # Closing writes to ssh's stdin; when the engine ended the connection first, ssh has
+    # exited and that write raised BrokenPipeError out of a finished request.
+    close = sshconn.SSHSocket.close
+
+    def close_quietly(self: sshconn.SSHSocket) -> None:
+        with contextlib.suppress(OSError):
+            close(self)
+
+    sshconn.SSHSocket.close = close_quietly
+    api_client.SSHHTTPAdapter = sshconn.SSHHTTPAdapter
+
+
 def connect_engine(engine: Engine, timeout: int = 60) -> docker.DockerClient:
     """A client for one engine (its version is asked once, so an unreachable one fails here)."""
     if engine.name == DEFAULT_ENGINE and engine.source != "config":
@@ -190,6 +219,7 @@ def connect_engine(engine: Engine, timeout: int = 60) -> docker.DockerClient:
     if engine.host.startswith("ssh://"):
         # The system ssh client (keys, agent, ~/.ssh/config) instead of paramiko.
         kwargs["use_ssh_client"] = True
+        _load_ssh_adapter()
     tls = _tls(engine)
     try:
         return docker.DockerClient(base_url=engine.host, tls=tls, timeout=timeout, **kwargs)

@@ -384,3 +384,123 @@ async def test_dashboard_creates_a_session_on_a_remote_engine(
             (str(project), "/workspace/proj")
         }
         await until(pilot, lambda: not _helpers(d2), timeout=30)  # gone with the window
+
+
+# -- an ssh:// engine: Debian's sshd on 127.0.0.1, its sessions reaching the second engine ---
+
+
+@dataclass
+class SshEngine:
+    host: str  # ssh://root@127.0.0.1:PORT
+    bin_dir: Path  # an `ssh` wrapper that uses our own client config, first on PATH
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def ssh_engine(
+    second_engine: SecondEngine, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SshEngine]:
+    """sshd with keys of its own, listening on 127.0.0.1 only; its sessions get DOCKER_HOST of
+    the second engine, so `docker system dial-stdio` (what docker-py runs over ssh) reaches
+    that engine. The ssh client is pointed at our own config by a wrapper on PATH: the user's
+    ~/.ssh is never read or written."""
+    sshd = shutil.which("sshd") or "/usr/sbin/sshd"
+    if not Path(sshd).exists():
+        pytest.fail("an ssh:// engine needs Debian's openssh-server (scripts/test.sh installs it)")
+    d = tmp_path_factory.mktemp("ssh")
+    for key in ("host_key", "client_key"):
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / key)], check=True
+        )
+    (d / "authorized_keys").write_text((d / "client_key.pub").read_text())
+    port = _free_port()
+    host_pub = (d / "host_key.pub").read_text().split()
+    (d / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_pub[0]} {host_pub[1]}\n")
+    (d / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nPidFile {d}/sshd.pid\n"
+        f"AuthorizedKeysFile {d}/authorized_keys\nPasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
+        f"StrictModes no\nUsePAM no\nSetEnv DOCKER_HOST={second_engine.host}\n"
+    )
+    (d / "ssh_config").write_text(
+        f"Host 127.0.0.1\n  IdentityFile {d}/client_key\n  IdentitiesOnly yes\n"
+        f"  UserKnownHostsFile {d}/known_hosts\n  StrictHostKeyChecking yes\n  BatchMode yes\n"
+    )
+    bin_dir = d / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "ssh"
+    wrapper.write_text(f'#!/bin/sh\nexec /usr/bin/ssh -F {d}/ssh_config "$@"\n')
+    wrapper.chmod(0o755)
+    Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
+    proc = subprocess.Popen(
+        [sshd, "-D", "-e", "-f", str(d / "sshd_config")],
+        stdout=open(d / "sshd.log", "ab"),  # noqa: SIM115 (outlives this call)
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            probe = subprocess.run(
+                [str(wrapper), "-p", str(port), "root@127.0.0.1", "true"], capture_output=True
+            )
+            if probe.returncode == 0:
+                break
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError((d / "sshd.log").read_text()[-2000:] + probe.stderr.decode())
+            time.sleep(0.2)
+        yield SshEngine(f"ssh://root@127.0.0.1:{port}", bin_dir)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture
+def ssh_env(ssh_engine: SshEngine, tmp_path: Path) -> dict[str, str]:
+    conf = tmp_path / "xdg-ssh" / "claudex"
+    conf.mkdir(parents=True)
+    (conf / "config.toml").write_text(f'[engines.overssh]\nhost = "{ssh_engine.host}"\n')
+    return {
+        "XDG_CONFIG_HOME": str(conf.parent),
+        "CLAUDEX_NAME_PREFIX": PREFIX,
+        "PATH": f"{ssh_engine.bin_dir}:{os.environ['PATH']}",
+    }
+
+
+def test_an_ssh_engine_runs_sessions_like_any_other(
+    cli: CLI,
+    ssh_env: dict[str, str],
+    project: Path,
+    second_engine: SecondEngine,
+    tmp_path: Path,
+) -> None:
+    over = ["--engine", "overssh"]
+    res = cli(str(project), "-d", "--agent", "shell", *over, env=ssh_env)
+    assert res.code == 0, res.text
+    name = res.out.strip()
+    d2 = second_engine.client()  # where the ssh engine's sessions really run
+    assert d2.containers.get(name).labels[labels.AGENT_UID] == f"{AGENT}:{AGENT}"
+    assert not _helpers(d2)  # the directories were looked at there, and the helper is gone
+
+    listed = [s for s in _listed(cli, ssh_env, *over) if s["name"] == name]
+    assert [(s["engine"], s["state"]) for s in listed] == [("overssh", "running")]
+
+    exec_in(d2, name, "echo over ssh >> /workspace/proj/README.md", user=AGENT)
+    diff = cli("diff", name, *over, env=ssh_env)
+    assert diff.code == 0 and "+over ssh" in diff.out, diff.text
+
+    note = tmp_path / "note.txt"
+    note.write_text("sent over ssh\n")
+    assert cli("push", *over, "--name", name, str(note), env=ssh_env).code == 0
+    assert exec_in(d2, name, "cat /workspace/note.txt") == (0, "sent over ssh\n")
+    back = tmp_path / "back"
+    back.mkdir()
+    res = cli("pull", *over, "--name", name, "proj/README.md", str(back), env=ssh_env)
+    assert res.code == 0, res.text
+    assert (back / "README.md").read_text() == "hello\nover ssh\n"
