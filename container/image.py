@@ -163,6 +163,7 @@ def build_image(
     }
     step, total, image_id = 0, 0, ""
     tail: list[str] = []
+    previous = _image_id(client, name)
     with engine_errors(f"building image {name}"):
         stream: Iterator[dict[str, Any]] = client.api.build(
             fileobj=context,
@@ -199,7 +200,28 @@ def build_image(
                 del tail[:-40]
                 if on_progress:
                     on_progress(BuildProgress(step, total, line))
+    if previous and image_id and previous != image_id:
+        remove_superseded(client, previous)
     return image_id
+
+
+def _image_id(client: docker.DockerClient, name: str) -> str | None:
+    try:
+        return str(client.api.inspect_image(name)["Id"])
+    except Exception:  # missing (or the engine hiccuped): nothing to clean up after the build
+        return None
+
+
+def remove_superseded(client: docker.DockerClient, image_id: str) -> bool:
+    """Remove the image a rebuild replaced (each holds a gigabyte or two of its own layers).
+    Kept while a session still uses it: the engine refuses, and that is fine."""
+    from docker.errors import APIError
+
+    try:
+        client.api.remove_image(image_id)
+    except APIError:
+        return False
+    return True
 
 
 def ensure_image(
