@@ -190,6 +190,46 @@ async def _host_network_and_conflict(pilot: Pilot[None]) -> None:
     await pilot.pause(0.2)
 
 
+def _two_engines_app() -> ScreenApp:
+    from container.engines import Engine
+
+    root = make_tree(SNAPSHOT_TREE)
+    config = Config(agent="codex", allow=["example.com"], allow_defaults=False)
+    engines = [
+        (Engine("default", "unix:///var/run/docker.sock", "default"), cast(Any, None)),
+        (Engine("box", "unix:///srv/box/docker.sock", "config"), cast(Any, None)),
+    ]
+    return ScreenApp(
+        lambda: NewSessionScreen(cast(Any, None), config, root, engines=engines, engine="box")
+    )
+
+
+def test_snapshot_new_session_with_two_engines(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def marked(pilot: Pilot[None]) -> None:
+        await wait_loaded(pilot)
+        await pilot.press("down", "space")
+        await pilot.pause(0.2)
+
+    assert snap_compare(_two_engines_app(), terminal_size=(120, 40), run_before=marked)
+
+
+async def test_switching_engine_starts_the_picker_afresh() -> None:
+    from widgets.mount_picker import MountPicker
+
+    app = _two_engines_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(pilot)
+        screen = app.screen
+        assert isinstance(screen, NewSessionScreen) and screen.engine_name == "box"
+        await pilot.press("down", "space")
+        assert len(screen.query_one(MountPicker).marks) == 1
+        screen.query_one("#engine", Select).value = "default"
+        await pilot.pause(0.3)
+        # The other engine's host: nothing marked there yet, its own tree.
+        assert screen.engine_name == "default" and screen.query_one(MountPicker).marks == []
+        await wait_loaded(pilot)
+
+
 def test_snapshot_new_session_80x24(snap_compare) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(_screen_app(), terminal_size=(80, 24), run_before=_two_marks)
 
