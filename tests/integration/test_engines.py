@@ -340,6 +340,7 @@ async def test_dashboard_creates_a_session_on_a_remote_engine(
     from claudex_tui.config import Config, EngineConfig
     from claudex_tui.screens.new_session import NewSessionScreen
     from tests.widgets.test_dashboard import until
+    from widgets.changes_panel import ChangesPanel
     from widgets.mount_picker import MountPicker
 
     config = Config(
@@ -384,6 +385,14 @@ async def test_dashboard_creates_a_session_on_a_remote_engine(
             (str(project), "/workspace/proj")
         }
         await until(pilot, lambda: not _helpers(d2), timeout=30)  # gone with the window
+
+        # The rest works as on any engine: its terminal, then its changes.
+        await until(pilot, lambda: "agent@" in app.export_screenshot(), timeout=60)
+        exec_in(d2, session.name, "echo remote edit >> /workspace/proj/README.md", user=AGENT)
+        app.session_list.options.focus()
+        await pilot.press("g")
+        panel = app.query_one(ChangesPanel)
+        await until(pilot, lambda: [c.path for c in panel.changes] == ["proj/README.md"], 60)
 
 
 # -- an ssh:// engine: Debian's sshd on 127.0.0.1, its sessions reaching the second engine ---
