@@ -21,6 +21,8 @@ def _run(engine: docker.DockerClient, image: str, *cmd: str) -> str:
 def test_agent_clis_run_inside_the_image(engine: docker.DockerClient, image: str):
     assert "Claude Code" in _run(engine, image, "claude", "--version")
     assert "codex" in _run(engine, image, "codex", "--version").lower()
+    # Claude Code declares Node.js >= 22 (Debian's own is 18).
+    assert int(_run(engine, image, "node", "-p", "process.versions.node.split('.')[0]")) >= 22
     # Nothing in the image lets the agent become root.
     assert _run(engine, image, "bash", "-c", "command -v sudo || echo none") == "none"
 
