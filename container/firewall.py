@@ -153,6 +153,17 @@ class ProjectAllow:
 
     path: Path
     entries: tuple[str, ...]
+    host: str = ""  # "engine NAME" for another machine's file; "" for this machine's
+
+    @property
+    def where(self) -> str:
+        """The file, named for the user."""
+        return f"{self.path} on {self.host}" if self.host else str(self.path)
+
+    @property
+    def key(self) -> str:
+        """What the user's trust is remembered under: the same path on two hosts is two files."""
+        return f"{self.host}:{self.path}" if self.host else str(self.path)
 
     @property
     def digest(self) -> str:
@@ -186,7 +197,7 @@ def read_project_allow(dirs: Iterable[str], fs: HostFS = LOCAL) -> list[ProjectA
         except UsageError as exc:
             raise ClaudexError(f"{path}: firewall.allow: {exc.message}", exc.hint) from None
         if entries:
-            found.append(ProjectAllow(path, tuple(entries)))
+            found.append(ProjectAllow(path, tuple(entries), fs.label if fs.remote else ""))
     return found
 
 
@@ -202,7 +213,7 @@ def is_trusted(project: ProjectAllow) -> bool:
         data = json.loads(_trust_file().read_text())
     except (OSError, ValueError):
         return False
-    return isinstance(data, dict) and data.get(str(project.path)) == project.digest
+    return isinstance(data, dict) and data.get(project.key) == project.digest
 
 
 def trust(project: ProjectAllow) -> None:
@@ -213,7 +224,7 @@ def trust(project: ProjectAllow) -> None:
         data = {}
     if not isinstance(data, dict):
         data = {}
-    data[str(project.path)] = project.digest
+    data[project.key] = project.digest
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
     tmp.replace(path)

@@ -49,11 +49,11 @@ def _confirm_project(found: firewall.ProjectAllow) -> bool:
     listing = ", ".join(found.entries)
     if not sys.stdin.isatty():
         output.warn(
-            f"{found.path} asks the firewall to allow: {listing}; ignored (not confirmed "
+            f"{found.where} asks the firewall to allow: {listing}; ignored (not confirmed "
             "yet: run claudex on a terminal once to confirm, or pass --allow)"
         )
         return False
-    output.info(f"{found.path} asks the firewall to allow: {listing}")
+    output.info(f"{found.where} asks the firewall to allow: {listing}")
     if output.confirm("allow these for sessions of this directory?"):
         return True
     output.info("not allowed this time (asked again at the next start)")

@@ -103,3 +103,17 @@ def test_an_engine_without_the_image_says_how_to_get_it(engine: docker.DockerCli
         fs.list_dir("/")
     assert "not on engine far" in err.value.message
     assert err.value.hint == "build it there first: claudex build --engine far"
+
+
+def test_a_project_allow_list_there_is_trusted_apart_from_one_here(
+    fs: EngineFS, tmp_path: Path
+) -> None:
+    from container import firewall
+
+    root = _tree(tmp_path)
+    (there,) = firewall.read_project_allow([str(root / "proj")], fs)
+    (here,) = firewall.read_project_allow([str(root / "proj")])
+    assert there.entries == here.entries == ("example.com",)
+    assert there.where == f"{root / 'proj' / '.claudex.toml'} on engine test"
+    firewall.trust(there)
+    assert firewall.is_trusted(there) and not firewall.is_trusted(here)
