@@ -153,7 +153,12 @@ def host_fs(engine: Engine, client: docker.DockerClient, image: str) -> HostFS:
     """The file system session directories come from on `engine` (close() it when done)."""
     if not engine.is_remote:
         return LOCAL
-    return EngineFS(client, image, engine.name)
+    user = None
+    if engine.host.startswith("ssh://"):
+        from urllib.parse import urlsplit
+
+        user = urlsplit(engine.host).username
+    return EngineFS(client, image, engine.name, user)
 
 
 def _tls(engine: Engine) -> Any:

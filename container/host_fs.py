@@ -227,8 +227,11 @@ class EngineFS:
 
     remote = True
 
-    def __init__(self, client: docker.DockerClient, image: str, engine_name: str) -> None:
+    def __init__(
+        self, client: docker.DockerClient, image: str, engine_name: str, user: str | None = None
+    ) -> None:
         self.client = client
+        self.user = user  # who the engine is reached as (ssh://USER@host), when known
         self.image = image
         self.label = f"engine {engine_name}"
         self.engine_name = engine_name
@@ -340,7 +343,14 @@ class EngineFS:
         return raw if isinstance(raw, str) else None
 
     def home(self) -> str:
-        """Where browsing starts: the only home under /home, else /home, else /."""
+        """Where browsing starts: the home of the ssh user, else the only home under /home,
+        else /home, else /."""
+        if self.user:
+            mine = "/root" if self.user == "root" else posixpath.join("/home", self.user)
+            with contextlib.suppress(ClaudexError):
+                found = self.stat(mine)
+                if found is not None and found.kind == "dir":
+                    return found.real
         homes = [e.name for e in self._safe_list("/home") if e.kind == "dir"]
         if len(homes) == 1:
             return posixpath.join("/home", homes[0])

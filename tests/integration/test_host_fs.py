@@ -97,6 +97,17 @@ def test_the_helper_is_read_only_offline_and_goes_away(
     assert not [c for c in _helpers(engine) if c["Id"] in (helper, fs._helper)]
 
 
+def test_browsing_starts_at_the_ssh_users_home(engine: docker.DockerClient, image: str) -> None:
+    as_root = EngineFS(engine, image, "test", user="root")
+    nobody = EngineFS(engine, image, "test", user="no-such-user-here")
+    try:
+        assert as_root.home() == "/root"
+        assert nobody.home() in ("/", "/home") or nobody.home().startswith("/home/")
+    finally:
+        as_root.close()
+        nobody.close()
+
+
 def test_an_engine_without_the_image_says_how_to_get_it(engine: docker.DockerClient) -> None:
     fs = EngineFS(engine, "claudex-no-such-image:never", "far")
     with pytest.raises(ClaudexError) as err:
