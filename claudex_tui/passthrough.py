@@ -23,7 +23,9 @@ DETACH = b"\x1d"
 def _raw_terminal(fd: int) -> Iterator[None]:
     saved = termios.tcgetattr(fd)
     try:
-        tty.setraw(fd)
+        # TCSANOW, not setraw's default TCSAFLUSH: keys typed while the exec was starting
+        # are kept and passed on, not thrown away.
+        tty.setraw(fd, termios.TCSANOW)
         yield
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)

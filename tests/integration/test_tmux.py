@@ -118,3 +118,14 @@ def test_attach_type_detach_and_come_back(pane: Pane, project: Path, cli: CLI) -
     time.sleep(1)  # tmux's client queries the terminal as it attaches; let it settle
     pane.keys("tput cols", "Enter")
     pane.wait_for("\n120")
+
+
+def test_keys_typed_while_attaching_are_not_lost(pane: Pane, project: Path, cli: CLI) -> None:
+    res = cli(str(project), "-d", "--agent", "shell")
+    assert res.code == 0, res.text
+    # Typed at once, while claudex is still starting and connecting: a user typing ahead.
+    pane.keys(f"{sys.executable} -m claudex_tui.cli attach {res.out.strip()}", "Enter")
+    pane.keys("echo typed-ahead-$((6*7))", "Enter")
+    pane.wait_for("typed-ahead-42", timeout=60)
+    pane.keys("C-]")
+    assert "Traceback" not in pane.wait_for("detached from")
