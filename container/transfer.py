@@ -280,6 +280,23 @@ def _plan(
     return items, report, total
 
 
+def _counter(
+    total: int, progress: Progress | None, cancel: CancelToken | None
+) -> Callable[[int], None]:
+    """Called with each chunk's size: stops on a cancel, then reports the running total."""
+    done = 0
+
+    def count(n: int) -> None:
+        nonlocal done
+        done += n
+        if cancel:
+            cancel.check()
+        if progress and n:
+            progress(done, total)
+
+    return count
+
+
 class _PushArchive:
     """The archive of `items`, owned by uid:gid, made as it is sent.
 
@@ -449,16 +466,7 @@ def push(
     if staged:
         data = b"".join(f"{t}\0{f}\0".encode(errors="surrogateescape") for t, f in staged)
         manifest = (manifest_name, data)
-    done = 0
-
-    def advance(n: int) -> None:
-        nonlocal done
-        done += n
-        if cancel:
-            cancel.check()
-        if progress and n:
-            progress(done, total)
-
+    advance = _counter(total, progress, cancel)
     archive = _PushArchive(items, manifest, uid, gid, advance)
     dirs = [n for p, n in tops if p.is_dir() and not p.is_symlink()]
     try:
@@ -740,17 +748,7 @@ def pull(
     st = stat_path(api, container_id, path)
     if st is None:
         raise UsageError(f"{path} does not exist in the session")
-    total = _total_size(api, container_id, path, st)
-    done = 0
-
-    def on_bytes(n: int) -> None:
-        nonlocal done
-        done += n
-        if cancel:
-            cancel.check()
-        if progress:
-            progress(done, total)
-
+    on_bytes = _counter(_total_size(api, container_id, path, st), progress, cancel)
     base = posixpath.basename(path) or "/"
     rename = (base, name) if name and name != base else None
     url = api._url("/containers/{0}/archive", container_id)
