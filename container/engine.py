@@ -77,6 +77,11 @@ def select(engine: Any) -> None:
     _selected = engine
 
 
+def selected() -> Any:
+    """The engine --engine chose (a container.engines.Engine), or None."""
+    return _selected
+
+
 def connect(timeout: int = 60) -> docker.DockerClient:
     """A client for the engine --engine chose, else the one the user's environment names."""
     if _selected is not None:

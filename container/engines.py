@@ -19,6 +19,7 @@ from container.engine import (
     describe_host,
     explain_connect_error,
     has_docker_contexts,
+    selected,
 )
 from container.errors import ClaudexError, EngineUnavailable, UsageError
 from container.host_fs import LOCAL, EngineFS, HostFS, engine_is_remote
@@ -143,10 +144,8 @@ def find_engine(name: str, engines: Iterable[Engine]) -> Engine:
 
 def current_engine() -> Engine:
     """The engine this process works with: the one --engine chose, else the default one."""
-    from container import engine as engine_module
-
-    selected = engine_module._selected
-    return selected if isinstance(selected, Engine) else default_engine()
+    chosen = selected()
+    return chosen if isinstance(chosen, Engine) else default_engine()
 
 
 def host_fs(engine: Engine, client: docker.DockerClient, image: str) -> HostFS:

@@ -308,7 +308,8 @@ class EngineFS:
                 raise ClaudexError(str(exc)) from None
             if code:
                 text = err.decode(errors="replace").strip() or f"exit code {code}"
-                raise ClaudexError(f"{args[-1] if len(args) > 1 else args[0]}: {text}")
+                # The path asked about (read's last argument is its size limit).
+                raise ClaudexError(f"{args[1] if len(args) > 1 else args[0]}: {text}")
             return json.loads(out or b"null")
         raise AssertionError("unreachable")
 

@@ -84,20 +84,25 @@ def _build_if_missing(client: docker.DockerClient, config: Config) -> None:
         output.warn(f"image {config.image} is out of date ({reason}); run `claudex build`")
 
 
+def _ready_client(config: Config) -> docker.DockerClient:
+    client = connect()
+    _build_if_missing(client, config)
+    return client
+
+
 def start(args: argparse.Namespace) -> tuple[SessionInfo, Sessions]:
     config = load_config()
     engine = current_engine()
+    client = None
+    fs: HostFS = LOCAL
     if engine.is_remote:
         # The directories are that host's: looked at there, with the image the helper needs.
-        client = connect()
-        _build_if_missing(client, config)
+        client = _ready_client(config)
         fs = host_fs(engine, client, config.image)
-        try:
-            req = _request(args, config, fs)
-        finally:
-            fs.close()
-    else:
-        req = _request(args, config)  # bad directories are reported before the engine is asked
+    try:
+        req = _request(args, config, fs)  # here: bad directories before the engine is asked
+    finally:
+        fs.close()
     host = f"THE HOST OF ENGINE {engine.name}" if engine.is_remote else "THIS HOST"
     if args.docker_socket:
         output.warn(
@@ -106,9 +111,7 @@ def start(args: argparse.Namespace) -> tuple[SessionInfo, Sessions]:
         )
     if args.host_network:
         output.warn("--host-network: the session shares the host's network and has NO firewall")
-    if not engine.is_remote:
-        client = connect()
-        _build_if_missing(client, config)
+    client = client or _ready_client(config)
     sessions = Sessions(client)
     result = sessions.start_session(req, on_step=output.info)
     for warning in result.warnings:

@@ -54,6 +54,8 @@ def test_answers_match_the_local_file_system(fs: EngineFS, tmp_path: Path) -> No
     assert fs.read_text(str(root / "proj" / "missing.txt")) is None
     with pytest.raises(ClaudexError, match="No such file"):
         fs.list_dir(str(root / "nope"))
+    with pytest.raises(ClaudexError, match=f"^{root / 'proj'}: Is a directory"):
+        fs.read_text(str(root / "proj"))
 
 
 def test_a_session_is_planned_from_the_remote_host(fs: EngineFS, tmp_path: Path) -> None:
