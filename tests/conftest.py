@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,14 +52,25 @@ def image(engine: docker.DockerClient) -> str:
     return DEFAULT_IMAGE
 
 
-def _remove_test_containers(engine: docker.DockerClient) -> None:
+def _remove_test_containers(engine: docker.DockerClient, base: Path, since: float) -> None:
+    """This run's sessions only: two runs may share an engine. A session is this run's when it
+    mounts a directory under this run's base temp folder, or mounts none under any pytest
+    folder and was created after this run started."""
+    root = str(base)
     for c in engine.api.containers(all=True, filters={"label": [labels.SIGNATURE]}):
-        if any(n.lstrip("/").startswith(TEST_PREFIX) for n in c["Names"]):
-            engine.api.remove_container(c["Id"], force=True, v=True)
+        if not any(n.lstrip("/").startswith(TEST_PREFIX) for n in c["Names"]):
+            continue
+        mounts = (c.get("Labels") or {}).get(labels.MOUNTS, "")
+        mine = root in mounts or ("/pytest-" not in mounts and c.get("Created", 0) >= since)
+        if mine:
+            with contextlib.suppress(Exception):
+                engine.api.remove_container(c["Id"], force=True, v=True)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _cleanup() -> Iterator[None]:
+def _cleanup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    since = int(time.time()) - 1
+    base = tmp_path_factory.getbasetemp()
     yield
     with contextlib.suppress(Exception):
-        _remove_test_containers(connect())
+        _remove_test_containers(connect(), base, since)
