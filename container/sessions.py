@@ -348,7 +348,15 @@ class Sessions:
                     + (f":\n{logs}" if logs else ""),
                     f"see `docker logs {name}`",
                 )
-            status = self.read_status(container_id)
+            try:
+                status = self.read_status(container_id)
+            except ClaudexError:
+                # It may have stopped between the inspect and the exec: the next turn says so
+                # with its exit code and log; an engine that went away fails there too.
+                with engine_errors(f"inspecting {name}"):
+                    if self.api.inspect_container(container_id)["State"].get("Running"):
+                        raise
+                continue
             if status == "ready":
                 return
             if status.startswith("failed:"):
