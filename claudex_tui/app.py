@@ -736,12 +736,16 @@ class ClaudexApp(App[None]):
                     sessions.wait_ready(session.id, session.name)
             elif verb == "destroy":
                 from claudex_tui.commands.tracking import save_history
+                from container.agent_home import save_home
 
-                # The history reaches the host first; if it cannot, nothing is destroyed.
+                # The agent home and the history reach the host first; if they cannot,
+                # nothing is destroyed.
+                home = save_home(client.api, session)
                 bundle = save_history(sessions, session)
                 sessions.remove(session.name, force=True)
-                if bundle:
-                    verb = f"destroy (history saved to {bundle})"
+                saved = [f"{w} saved to {p}" for w, p in (("home", home), ("history", bundle)) if p]
+                if saved:
+                    verb = f"destroy ({', '.join(saved)})"
         except ClaudexError as exc:
             self.post_message(ActionDone(verb, row_key(session), exc.message, exc.hint))
             return

@@ -94,6 +94,13 @@ def _start_parser() -> Parser:
         help="mount the Docker socket (DANGEROUS: gives the agent root on the host)",
     )
     p.add_argument(
+        "--share-agent-home",
+        action="store_true",
+        help="mount your ~/.claude, ~/.claude.json and ~/.codex read-write, shared with every "
+        "such session (DANGEROUS: the agent reads all your transcripts and can plant hooks); "
+        "by default each session gets its own home with a copy of your logins",
+    )
+    p.add_argument(
         "--expose-env-files",
         action="store_true",
         help="do not hide top-level .env and .env.* files from the agent",

@@ -68,6 +68,7 @@ def start_request(
     allow: Sequence[str] = (),
     expose_env_files: bool = False,
     docker_socket: bool = False,
+    share_agent_home: bool = False,
     confirm: Callable[[firewall.ProjectAllow], bool] = _not_confirmed,
     fs: HostFS = LOCAL,
 ) -> StartRequest:
@@ -81,6 +82,7 @@ def start_request(
         # The .env mask is bound from the engine's host: /dev/null is on every one.
         empty_file="/dev/null" if fs.remote else state.empty_file(),
         docker_socket=docker_socket,
+        share_agent_home=share_agent_home,
         extra=[(str(m.path), m.read_only) for m in config.mounts],
         targets=targets,
         fs=fs,

@@ -8,14 +8,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from container.agent_home import AGENT_HOME, LOGIN_PATHS, LoginFile, login_files
 from container.errors import ClaudexError, UsageError
 from container.host_fs import LOCAL, HostFS, HostStat
 
 WORKSPACE = "/workspace"
-AGENT_HOME = "/home/agent"
 FALLBACK_UID = 1000
-# Agent logins kept on the host, so a session starts logged in (as the Go tool did).
-LOGIN_PATHS = (".claude", ".claude.json", ".codex")
 
 
 @dataclass(frozen=True)
@@ -47,6 +45,8 @@ class MountPlan:
     uid: int = FALLBACK_UID
     gid: int = FALLBACK_UID
     warnings: list[str] = field(default_factory=list)
+    logins: list[LoginFile] = field(default_factory=list)
+    """Login files copied into a new session's own agent home (see container.agent_home)."""
 
     def dir_targets(self) -> dict[str, str]:
         return {m.source: m.target for m in self.mounts if m.role == "dir"}
@@ -191,6 +191,7 @@ def plan_mounts(
     empty_file: str | None = None,
     home: str | None = None,
     docker_socket: bool = False,
+    share_agent_home: bool = False,
     extra: Sequence[tuple[str, bool]] = (),
     targets: Mapping[str, str] | None = None,
     fs: HostFS = LOCAL,
@@ -203,6 +204,9 @@ def plan_mounts(
 
     `fs` is the file system of the engine's host: on a remote one, the directories are that
     host's, and this machine's login files and the config's extra mounts are left out.
+
+    The agent's logins are copied (`logins`) into the session's own home; `share_agent_home`
+    bind-mounts the host's login folders read-write instead.
     """
     warnings: list[str] = []
     if fs.remote and extra:
@@ -250,12 +254,17 @@ def plan_mounts(
                     target = f"{where[d]}/{posixpath.basename(path)}"
                     mounts.append(MountSpec(empty_file, target, True, "env-mask"))
 
+    logins: list[LoginFile] = []
     if not fs.remote:  # logins live on this machine; a remote session logs in inside
         home_dir = Path(home or os.path.expanduser("~"))
-        for name in LOGIN_PATHS:
-            login = home_dir / name
-            if login.exists():
-                mounts.append(MountSpec(str(login), f"{AGENT_HOME}/{name}", False, "login"))
+        if share_agent_home:  # the old way: every session reads and writes the host's folders
+            for name in LOGIN_PATHS:
+                login = home_dir / name
+                if login.exists():
+                    mounts.append(MountSpec(str(login), f"{AGENT_HOME}/{name}", False, "login"))
+        else:  # copies of what logging in needs, in the session's own home
+            logins, login_warnings = login_files(home_dir)
+            warnings += login_warnings
 
     if docker_socket:
         sock = "/var/run/docker.sock"
@@ -273,4 +282,5 @@ def plan_mounts(
         uid=uid,
         gid=gid,
         warnings=warnings,
+        logins=logins,
     )

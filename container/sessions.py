@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import json
 import os
@@ -20,7 +21,7 @@ from container.errors import (
     UsageError,
 )
 from container.image import DEFAULT_IMAGE
-from container.mounts import WORKSPACE, MountPlan
+from container.mounts import AGENT_HOME, WORKSPACE, MountPlan
 from container.naming import parallel_name, session_name, signature, slug, valid_container_name
 from container.version import __version__
 
@@ -160,6 +161,8 @@ class Sessions:
 
         step("creating session")
         container_id, name = self._create(base, req)
+        if req.plan.logins:
+            self._seed_home(container_id, req.plan)
         step(f"starting {name}")
         with engine_errors(f"starting {name}"):
             self.api.start(container_id)
@@ -215,6 +218,16 @@ class Sessions:
                 diffs.append(f"{src} is at {a_target}, not {target}")
             if a_ro != ro:
                 diffs.append(f"{src} is {'read-only' if a_ro else 'read-write'}")
+        home = f"{AGENT_HOME}/"
+        mounted = attrs.get("Mounts") or []
+        shared = any(str(m.get("Destination", "")).startswith(home) for m in mounted)
+        if shared != _shares_agent_home(plan):
+            diffs.append(
+                "its agent home is shared with this host (~/.claude, ~/.codex read-write); "
+                "--replace gives it its own"
+                if shared
+                else "its agent home is its own, not shared (--share-agent-home needs --replace)"
+            )
         return diffs
 
     def _create(self, base: str, req: StartRequest) -> tuple[str, str]:
@@ -239,6 +252,7 @@ class Sessions:
             labels.DOCKER_SOCKET: "1"
             if any(m.role == "docker-socket" for m in plan.mounts)
             else "0",
+            labels.AGENT_HOME: "shared" if _shares_agent_home(plan) else "own",
         }
         env = {
             **req.env,
@@ -311,6 +325,18 @@ class Sessions:
                     ) from None
                 raise
         raise SessionConflict(f"could not find a free name for {base} (--parallel)")
+
+    def _seed_home(self, container_id: str, plan: MountPlan) -> None:
+        """The login copies go into the home before the first start; a session that cannot
+        get them is not left behind half made."""
+        from container.agent_home import seed
+
+        try:
+            seed(self.api, container_id, plan.logins, plan.uid, plan.gid)
+        except ClaudexError:
+            with contextlib.suppress(Exception):
+                self.api.remove_container(container_id, force=True, v=True)
+            raise
 
     def ensure_network(self, name: str) -> None:
         from docker.errors import NotFound
@@ -393,6 +419,10 @@ class Sessions:
             raise ClaudexError(f"{name} is not a claudex session; not touching it")
         with engine_errors(f"removing {name}"):
             self.api.remove_container(s.id, force=force, v=True)
+
+
+def _shares_agent_home(plan: MountPlan) -> bool:
+    return any(m.role == "login" for m in plan.mounts)
 
 
 def _docker_mount(spec: Any) -> Any:

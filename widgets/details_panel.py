@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from container.labels import HOST_NETWORK, SessionInfo
+from container.labels import AGENT_HOME, HOST_NETWORK, SessionInfo
 
 
 @dataclass
@@ -76,6 +76,11 @@ def render_details(d: SessionDetails) -> Table:
         else Text("firewalled", style="green")
     )
     grid.add_row("Network", network)
+    if s.labels.get(AGENT_HOME) == "shared":
+        grid.add_row(
+            "Agent home",
+            Text("shared with the host: ~/.claude, ~/.codex read-write", style="bold red"),
+        )
     created = s.created.strftime("%Y-%m-%d %H:%M") if s.created else "unknown"
     grid.add_row("Created", f"{created} ({_age(s.created)})")
     image = Text(f"{s.image} {d.image_id[7:19]}, built {_age(d.image_created)}")

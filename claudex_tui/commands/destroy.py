@@ -9,6 +9,7 @@ import sys
 from claudex_tui import output
 from claudex_tui.commands import tracking
 from claudex_tui.commands.listing import add_filter_argument, apply_filters, parse_filters
+from container.agent_home import save_home
 from container.engine import connect
 from container.errors import ClaudexError, SessionNotFound, UsageError
 from container.labels import SessionInfo
@@ -66,8 +67,14 @@ def run(args: argparse.Namespace) -> int:
             return 1
     failures = 0
     for s in targets:
+        what = "agent home"
         try:
-            # The tracking history goes to the host first: nothing is lost with the container.
+            # The agent home and the tracking history go to the host first: nothing is lost
+            # with the container.
+            home = save_home(sessions.api, s)
+            if home:
+                print(f"saved the agent home of {s.name} to {home}")
+            what = "history"
             bundle = tracking.save_history(sessions, s)
             if bundle:
                 print(f"saved the history of {s.name} to {bundle}")
@@ -76,12 +83,12 @@ def run(args: argparse.Namespace) -> int:
                 failures += 1
                 output.error(
                     ClaudexError(
-                        f"not destroying {s.name}: its history could not be saved: {exc.message}",
+                        f"not destroying {s.name}: its {what} could not be saved: {exc.message}",
                         "add --force to destroy it anyway",
                     )
                 )
                 continue
-            output.warn(f"the history of {s.name} could not be saved: {exc.message}")
+            output.warn(f"the {what} of {s.name} could not be saved: {exc.message}")
         try:
             sessions.remove(s.name, force=True)
         except ClaudexError as exc:

@@ -39,6 +39,7 @@ def _request(args: argparse.Namespace, config: Config, fs: HostFS = LOCAL) -> St
         allow=args.allow,
         expose_env_files=args.expose_env_files,
         docker_socket=args.docker_socket,
+        share_agent_home=args.share_agent_home,
         confirm=_confirm_project,
         fs=fs,
     )
@@ -108,6 +109,18 @@ def start(args: argparse.Namespace) -> tuple[SessionInfo, Sessions]:
         output.warn(
             f"--docker-socket: the agent can control the Docker Engine, which gives it ROOT ON "
             f"{host}. Use only with agents and code you trust."
+        )
+    if args.share_agent_home and not engine.is_remote:
+        output.warn(
+            "--share-agent-home: the agent reads and writes your ~/.claude, ~/.claude.json and "
+            "~/.codex: your logins, every project's transcripts, and settings and hooks that "
+            "run when you next use claude or codex on THIS HOST. Use only with agents and code "
+            "you trust."
+        )
+    elif args.share_agent_home:
+        output.warn(
+            f"--share-agent-home: this machine's logins are not shared with a session on "
+            f"{engine.name}; log in inside the session"
         )
     if args.host_network:
         output.warn("--host-network: the session shares the host's network and has NO firewall")

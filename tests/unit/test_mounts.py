@@ -50,15 +50,20 @@ def test_agent_uid_is_the_directory_owner(tmp_path: Path) -> None:
     assert plan.uid != 0  # never root, whoever owns the directory
 
 
-def test_login_dirs_mounted_when_present(tmp_path: Path) -> None:
+def test_logins_copied_by_default_mounted_only_when_shared(tmp_path: Path) -> None:
     proj = tmp_path / "proj"
     proj.mkdir()
     home = tmp_path / "home"
     (home / ".claude").mkdir(parents=True)
-    (home / ".claude.json").write_text("{}")
+    (home / ".claude" / ".credentials.json").write_text('{"claudeAiOauth": {}}')
+    (home / ".claude.json").write_text('{"userID": "u"}')
     plan = plan_mounts([str(proj)], home=str(home))
-    logins = {m.target for m in plan.mounts if m.role == "login"}
-    assert logins == {"/home/agent/.claude", "/home/agent/.claude.json"}
+    assert not [m for m in plan.mounts if m.role == "login"]
+    assert {f.path for f in plan.logins} == {".claude/.credentials.json", ".claude.json"}
+    shared = plan_mounts([str(proj)], home=str(home), share_agent_home=True)
+    logins = {(m.target, m.read_only) for m in shared.mounts if m.role == "login"}
+    assert logins == {("/home/agent/.claude", False), ("/home/agent/.claude.json", False)}
+    assert not shared.logins
 
 
 def test_missing_and_non_directories(tmp_path: Path) -> None:
