@@ -11,6 +11,7 @@ import json
 import os
 import re
 import tarfile
+import time
 import uuid
 from pathlib import Path
 
@@ -185,3 +186,27 @@ def test_share_agent_home_mounts_the_host_folders_and_warns(
     assert b"OTHER-PROJECT-SECRET" not in b"".join(files.values())
     note = json.loads(files["claudex-audit.json"])
     assert note["shared_with_host_not_archived"] == [".claude", ".claude.json", ".codex"]
+
+
+def test_a_huge_home_cannot_stall_destroy_or_crowd_out_the_audit(
+    cli: CLI, project: Path, host_home: Path, engine: docker.DockerClient
+) -> None:
+    res = cli(str(project), "-d", "--agent", "shell", env={"HOME": str(host_home)})
+    assert res.code == 0, res.text
+    name = res.out.strip()
+    # 3 GiB of (sparse) files before and beside what matters, and a FIFO to hang a reader.
+    code, out = as_agent(
+        engine,
+        name,
+        f"truncate -s 2G ~/.cache-like && mkdir -p ~/.cache && truncate -s 1G ~/.cache/x && "
+        f"mkfifo ~/.bash_history.fifo && echo '{json.dumps(HOOK)}' > ~/.claude/settings.json",
+    )
+    assert code == 0, out
+    started = time.monotonic()
+    res = cli("destroy", "--name", name, "--force", timeout=120)
+    assert res.code == 0, res.text
+    assert time.monotonic() - started < 60
+    files = _archive_text(_home_archive(res.out))
+    assert json.loads(files["agent-home/.claude/settings.json"]) == HOOK  # read first
+    assert "agent-home/.cache-like" not in files and "agent-home/.cache/x" not in files
+    assert json.loads(files["claudex-audit.json"])["truncated"] is True
