@@ -31,6 +31,7 @@ from claudex_tui.messages import (
     EngineDown,
     EngineUp,
     FirewallLoaded,
+    FirewallsChecked,
     SessionsChanged,
     SessionsLoaded,
 )
@@ -124,6 +125,7 @@ class ClaudexApp(App[None]):
         self._stop = threading.Event()
         self._idle_watch: dict[str, float] = {}  # session -> last output, until it goes quiet
         self._attached_at: dict[int, float] = {}  # terminal widget -> when it (re)attached
+        self._firewall_broken: set[str] = set()  # sessions told about a BROKEN firewall
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -201,6 +203,7 @@ class ClaudexApp(App[None]):
         # The visible tab's data is re-read now and then; a read still running is not stacked.
         self.set_interval(3.0, self._refresh_visible_tab)
         self.set_interval(15.0, self._refresh_counts)
+        self.set_interval(15.0, self._check_firewalls)
         self.set_interval(5.0, self._check_idle)
 
     def on_unmount(self) -> None:
@@ -952,8 +955,56 @@ class ClaudexApp(App[None]):
             return
         self.post_message(FirewallLoaded(row_key(session), status))
 
+    def _check_firewalls(self) -> None:
+        if self.clients and not self._busy("firewall-check"):
+            self._load_firewall_modes(
+                [
+                    s
+                    for s in self.sessions.values()
+                    if s.running and s.managed and self.client_for(s) is not None
+                ]
+            )
+
+    @work(thread=True, group="firewall-check", exit_on_error=False)
+    def _load_firewall_modes(self, sessions: list[SessionInfo]) -> None:
+        from container import firewall
+
+        statuses = {}
+        for session in sessions:
+            client = self.client_for(session)
+            if client is None:
+                continue
+            try:
+                statuses[row_key(session)] = firewall.read_status(client, session, brief=True)
+            except ClaudexError:
+                continue
+        self.post_message(FirewallsChecked(statuses))
+
+    @on(FirewallsChecked)
+    def _firewalls_checked(self, message: FirewallsChecked) -> None:
+        for name, status in message.statuses.items():
+            self._note_firewall(name, status)
+
+    def _note_firewall(self, name: str, status: Any) -> None:
+        """Tell the user once when a session's firewall becomes BROKEN (again after it held)."""
+        from container.firewall import BROKEN
+
+        if status.mode != BROKEN:
+            self._firewall_broken.discard(name)
+        elif name not in self._firewall_broken:
+            self._firewall_broken.add(name)
+            self.notify(
+                f"{name}: firewall BROKEN: {status.reason}\n"
+                "The rules in place are not what claudex applied (Firewall tab).",
+                severity="error",
+                timeout=30,
+                markup=False,  # the reason quotes rules and names: no markup in them
+            )
+
     @on(FirewallLoaded)
     def _firewall_loaded(self, message: FirewallLoaded) -> None:
+        if message.status is not None and self.screen_stack:
+            self._note_firewall(message.name, message.status)
         if not self.screen_stack or self.selected is None or row_key(self.selected) != message.name:
             return
         panel = self.home.query_one(FirewallPanel)

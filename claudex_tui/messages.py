@@ -84,6 +84,13 @@ class FirewallLoaded(Message):
 
 
 @dataclass
+class FirewallsChecked(Message):
+    """Modes of running sessions' firewalls (the live check, without the lists)."""
+
+    statuses: dict[str, Any]
+
+
+@dataclass
 class CountsLoaded(Message):
     """Changed-file counts of running sessions, for the session list."""
 

@@ -4,6 +4,12 @@ The rules themselves live in the container (context/claudex/firewall.sh). This m
 validates entries, reads a session's firewall state with one `docker exec`, and edits the
 allow list live. The dataclasses are pure data for the dashboard's firewall panel; only the
 functions taking a docker client do I/O.
+
+The state is read from the kernel, not from a file: `firewall.sh status` compares the live
+rules, ipsets, dnsmasq process and resolv.conf with what the last apply/edit loaded, and any
+difference is mode BROKEN with what differs. Its output is bounded whatever the agent does
+(blocked destinations and refused names are capped and aggregated in the container), read
+with a size cap here, and every string in it is made printable before anyone shows it.
 """
 
 from __future__ import annotations
@@ -30,6 +36,9 @@ if TYPE_CHECKING:
 SCRIPT = "/usr/local/lib/claudex/firewall.sh"
 PROJECT_FILE = ".claudex.toml"
 BLOCK_TIMEOUT = 2147483  # firewall.sh: remaining timeout of a blocked entry dates its last hit
+BLOCK_MAX = 1024  # firewall.sh: blocked destinations kept per address family
+REFUSED_KEEP = 1000  # dns_refused.py: refused names kept (the most recent)
+OUTPUT_LIMIT = 4 << 20  # bytes of `firewall.sh status` read; its output is far smaller
 DOCKER_DNS = "127.0.0.11"
 
 # What the agents need to work. A name also allows its subdomains.
@@ -63,6 +72,7 @@ DEFAULT_ALLOW: tuple[str, ...] = (
 ENFORCING = "enforcing"
 UNRESTRICTED = "unrestricted"
 FAILED = "failed"
+BROKEN = "broken"
 OFF = "off"
 STOPPED = "stopped"
 STARTING = "starting"
@@ -177,13 +187,17 @@ def read_project_allow(dirs: Iterable[str], fs: HostFS = LOCAL) -> list[ProjectA
     for d in dirs:
         path = Path(d) / PROJECT_FILE
         try:
+            # Regular files only, size-capped, never waiting (the agent can write this file:
+            # a FIFO here must not hang the next `claudex DIR`).
             text = fs.read_text(str(path))
             if text is None:
                 continue
             data = tomllib.loads(text)
         except (OSError, ClaudexError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            why = printable(why.removeprefix(f"{path}: "))
             raise ClaudexError(
-                f"{path}: cannot be read: {exc}", f"fix or remove {PROJECT_FILE}"
+                f"{path}: cannot be read: {why}", f"fix or remove {PROJECT_FILE}"
             ) from None
         section = data.get("firewall", {})
         raw = section.get("allow", []) if isinstance(section, dict) else None
@@ -239,6 +253,8 @@ class AllowedName:
 
     name: str
     addresses: tuple[str, ...] = ()
+    more: int = 0
+    """Admitted addresses beyond the ones listed (status lists a bounded number)."""
 
 
 @dataclass(frozen=True)
@@ -273,7 +289,8 @@ class FirewallStatus:
 
     session: str
     mode: str
-    """enforcing | unrestricted (host network) | failed | off | stopped | starting"""
+    """enforcing | broken (live rules differ from the applied ones) | unrestricted (host
+    network) | failed | off | stopped | starting"""
     reason: str = ""
     names: tuple[AllowedName, ...] = ()
     networks: tuple[str, ...] = ()
@@ -281,8 +298,14 @@ class FirewallStatus:
     blocked: tuple[BlockedDestination, ...] = ()
     """Most recent first."""
     refused: tuple[RefusedName, ...] = ()
-    """Most recent first."""
+    """Most recent first, at most REFUSED_KEEP."""
     checked: datetime | None = None
+    refused_total: int = 0
+    """Refusals counted, including names no longer kept."""
+    refused_others: int = 0
+    """Names dropped to keep at most REFUSED_KEEP."""
+    rejected: int = 0
+    """Packets rejected in all (the listed destinations and any no longer kept)."""
 
     @property
     def allow(self) -> list[str]:
@@ -297,7 +320,10 @@ class FirewallStatus:
             "session": self.session,
             "mode": self.mode,
             "reason": self.reason,
-            "allowed": [{"name": n.name, "addresses": list(n.addresses)} for n in self.names],
+            "allowed": [
+                {"name": n.name, "addresses": list(n.addresses), "more_addresses": n.more}
+                for n in self.names
+            ],
             "networks": list(self.networks),
             "blocked": [
                 {
@@ -310,16 +336,34 @@ class FirewallStatus:
                 }
                 for b in self.blocked
             ],
+            "rejected_packets": self.rejected,
             "refused_names": [
                 {"name": r.name, "count": r.count, "last": when(r.last)} for r in self.refused
             ],
+            "refused_total": self.refused_total,
+            "refused_other_names": self.refused_others,
         }
+
+
+def printable(text: str) -> str:
+    """`text` with every control or format character (escapes, bidi overrides, C1) written
+    as `\\xNN`/`\\uNNNN`: names the agent chose reach no terminal raw."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+    return "".join(out)
 
 
 def _sections(text: str) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     current: list[str] | None = None
-    for line in text.splitlines():
+    for line in text.split("\n"):  # not splitlines: \x1c, \x85, U+2028 are no line ends
+        line = printable(line)
         m = re.fullmatch(r"\[(\w+)\]", line.strip())
         if m:
             current = out.setdefault(m.group(1), [])
@@ -341,13 +385,8 @@ def _blocked_entry(
     return BlockedDestination(address, family, proto, port, count, last)
 
 
-def _log_time(stamp: str, now: datetime) -> datetime | None:
-    # dnsmasq's syslog-style stamp has no year (container time is UTC).
-    try:
-        t = datetime.strptime(f"{now.year} {stamp}", "%Y %b %d %H:%M:%S").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-    return t.replace(year=now.year - 1) if t > now + timedelta(days=1) else t
+def _int(text: str) -> int:
+    return int(text) if text.isdigit() and len(text) < 20 else 0
 
 
 def parse_status(session: str, text: str) -> FirewallStatus:
@@ -356,8 +395,15 @@ def parse_status(session: str, text: str) -> FirewallStatus:
     mode_line = (sec.get("mode") or [OFF])[0]
     mode, _, reason = mode_line.partition(":")
     mode = mode.strip() or OFF
+    reason = reason.strip()
+    if mode == ENFORCING and "checked" not in sec:
+        # An image from before the live check: its firewall.sh reads the mode from a file.
+        reason = (
+            "read from a file, not checked against the live rules: this session's image is "
+            "older than claudex (`claudex build`, then restart the session)"
+        )
     now_text = (sec.get("now") or ["0"])[0]
-    now = datetime.fromtimestamp(int(now_text), UTC) if now_text.isdigit() else datetime.now(UTC)
+    now = datetime.fromtimestamp(_int(now_text), UTC) if now_text.isdigit() else datetime.now(UTC)
     allow: list[str] = []
     for line in sec.get("allow", []):
         entry = line.split("#", 1)[0].strip()
@@ -369,59 +415,94 @@ def parse_status(session: str, text: str) -> FirewallStatus:
         for set_name in parts[1:]:
             set_owner[set_name] = parts[0]
     addresses: dict[str, list[str]] = {}
+    more: dict[str, int] = {}
     # cx-blocked4/6 count rejected packets per destination; cx-last4/6 date the last one
     # (the remaining part of a timeout refreshed on every hit).
     counts: dict[tuple[int, str], int] = {}
     lasts: dict[tuple[int, str], datetime] = {}
     for line in sec.get("ipset", []):
         parts = line.split()
+        if len(parts) == 3 and parts[0] == "more" and parts[1] in set_owner:
+            owner = set_owner[parts[1]]
+            more[owner] = more.get(owner, 0) + _int(parts[2])
+            continue
         if len(parts) < 3 or parts[0] != "add":
             continue
         set_name, member = parts[1], parts[2]
         opts = dict(zip(parts[3::2], parts[4::2], strict=False))
         key = (6 if set_name.endswith("6") else 4, member)
         if set_name.startswith("cx-blocked"):
-            counts[key] = int(opts.get("packets", "0") or 0)
+            counts[key] = _int(opts.get("packets", "0"))
         elif set_name.startswith("cx-last") and opts.get("timeout", "").isdigit():
-            lasts[key] = now - timedelta(seconds=BLOCK_TIMEOUT - int(opts["timeout"]))
+            age = max(0, BLOCK_TIMEOUT - _int(opts["timeout"]))
+            lasts[key] = now - timedelta(seconds=age)
         elif set_name in set_owner:
             addresses.setdefault(set_owner[set_name], []).append(member)
     blocked = [
         _blocked_entry(fam, member, counts.get((fam, member), 1), lasts.get((fam, member)))
         for fam, member in {**dict.fromkeys(counts), **dict.fromkeys(lasts)}
     ]
-    refused = []
-    for line in sec.get("dns", []):
-        parts = line.split(None, 2)
-        if len(parts) == 3 and parts[1].isdigit():
-            refused.append(RefusedName(parts[0], int(parts[1]), _log_time(parts[2], now)))
+    rejected = sum(_int(p[1]) for p in (x.split() for x in sec.get("rejected", [])) if len(p) == 2)
+    refused, totals = _refused(sec.get("refused", []))
     epoch = datetime.min.replace(tzinfo=UTC)
     return FirewallStatus(
         session=session,
         mode=mode,
-        reason=reason.strip(),
+        reason=reason,
         names=tuple(
-            AllowedName(e, tuple(sorted(set(addresses.get(e, []))))) for e in allow if is_name(e)
+            AllowedName(e, tuple(sorted(set(addresses.get(e, [])))), more.get(e, 0))
+            for e in allow
+            if is_name(e)
         ),
         networks=tuple(e for e in allow if not is_name(e)),
         blocked=tuple(sorted(blocked, key=lambda b: (b.last or epoch, b.count), reverse=True)),
         refused=tuple(sorted(refused, key=lambda r: (r.last or epoch, r.count), reverse=True)),
         checked=now,
+        refused_total=totals.get("total", 0),
+        refused_others=totals.get("others", 0),
+        rejected=rejected,
     )
+
+
+def _refused(lines: list[str]) -> tuple[list[RefusedName], dict[str, int]]:
+    """dns_refused.py's summary: `total N`, `others N`, then `COUNT EPOCH NAME` rows."""
+    rows: list[RefusedName] = []
+    totals: dict[str, int] = {}
+    for line in lines:
+        parts = line.split(" ", 2)
+        if len(parts) == 2 and parts[0] in ("total", "others"):
+            totals[parts[0]] = _int(parts[1])
+        elif len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit() and parts[2]:
+            when = datetime.fromtimestamp(min(_int(parts[1]), 2**33), UTC)
+            rows.append(RefusedName(parts[2][:256], _int(parts[0]), when))
+        if len(rows) >= REFUSED_KEEP:
+            break
+    return rows, totals
 
 
 # -- engine I/O ---------------------------------------------------------------------------------
 
 
 def _exec(client: docker.DockerClient, container_id: str, cmd: Sequence[str]) -> tuple[int, str]:
-    """Run as root in the session; exit code and combined output."""
+    """Run as root in the session; exit code and combined output (at most OUTPUT_LIMIT)."""
     api = client.api
     with engine_errors("talking to the session's firewall"):
         exec_id = api.exec_create(container_id, list(cmd), user="root")["Id"]
-        output = api.exec_start(exec_id)
+        output = bytearray()
+        stream = api.exec_start(exec_id, stream=True)
+        try:
+            for chunk in stream:
+                output += chunk
+                if len(output) >= OUTPUT_LIMIT:
+                    break
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+        if len(output) >= OUTPUT_LIMIT:
+            return 1, f"more than {OUTPUT_LIMIT >> 20} MiB of output from {cmd[0]}"
         code = api.exec_inspect(exec_id).get("ExitCode")
-    text = output.decode(errors="replace") if isinstance(output, bytes) else str(output)
-    return (code if isinstance(code, int) else 1), text
+    return (code if isinstance(code, int) else 1), output.decode(errors="replace")
 
 
 def _env(client: docker.DockerClient, session: labels.SessionInfo) -> dict[str, str]:
@@ -431,8 +512,14 @@ def _env(client: docker.DockerClient, session: labels.SessionInfo) -> dict[str, 
     return dict(item.split("=", 1) for item in env if "=" in item)
 
 
-def read_status(client: docker.DockerClient, session: labels.SessionInfo) -> FirewallStatus:
-    """The firewall state of one session: one inspect and, when it runs, one exec."""
+def read_status(
+    client: docker.DockerClient, session: labels.SessionInfo, *, brief: bool = False
+) -> FirewallStatus:
+    """The firewall state of one session: one inspect and, when it runs, one exec.
+
+    `brief`: the mode and reason only (the live check without the lists), for watching
+    many sessions.
+    """
     if session.network_mode == labels.HOST_NETWORK:
         return FirewallStatus(
             session.name, UNRESTRICTED, "host network: the session shares the host's network"
@@ -441,16 +528,22 @@ def read_status(client: docker.DockerClient, session: labels.SessionInfo) -> Fir
         return FirewallStatus(session.name, OFF, "this session was created without a firewall")
     if not session.running:
         return FirewallStatus(session.name, STOPPED, f"the session is {session.state}")
-    code, out = _exec(client, session.id, [SCRIPT, "status"])
+    code, out = _exec(client, session.id, [SCRIPT, "status", *(["mode"] if brief else [])])
     if code != 0:
-        return FirewallStatus(session.name, FAILED, _last_line(out) or f"exit code {code}")
+        reason = printable(_last_line(out)[:500]) or f"exit code {code}"
+        return FirewallStatus(session.name, FAILED, reason)
     status = parse_status(session.name, out)
     if status.mode == OFF:
         # Not applied (yet): init.sh is before that step, or failed without firewall.sh.
-        _, init = _exec(client, session.id, ["cat", "/run/claudex/status"])
-        init = init.strip()
+        _, init = _exec(client, session.id, ["head", "-c", "4096", "/run/claudex/status"])
+        init = printable(init.strip())
         if init.startswith("failed:"):
             return FirewallStatus(session.name, FAILED, init.removeprefix("failed:").strip())
+        if init == "ready":
+            # The agent was started, so the firewall had been applied: its state is gone.
+            return FirewallStatus(
+                session.name, BROKEN, "the agent runs but no firewall state is left in place"
+            )
         return FirewallStatus(session.name, STARTING, init or "not applied yet")
     return status
 

@@ -15,6 +15,7 @@ would work). It runs `sleep` for a bounded time, so a crashed claudex leaves not
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import posixpath
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 HELPER_LABEL = "com.claudex.helper"
 HELPER_SECONDS = 3600  # the helper's whole life; it is made again when needed later
-READ_LIMIT = 1 << 20
+READ_LIMIT = 64 << 10  # read_text: a project's .claudex.toml, which the agent can write
 
 
 @dataclass(frozen=True)
@@ -122,11 +123,28 @@ class LocalFS:
         return entries
 
     def read_text(self, path: str) -> str | None:
+        """A regular file's text, None when there is none. Files the agent can write are read
+        this way: a FIFO, device or link in its place, or a huge file, is an OSError at once
+        (never a wait, never more than READ_LIMIT bytes)."""
         try:
-            with open(path, encoding="utf-8") as fh:
-                return fh.read(READ_LIMIT)
+            st = os.lstat(path)
         except FileNotFoundError:
             return None
+        _regular(st)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            _regular(os.fstat(fd))  # the same file still (it may have been swapped)
+            data = b""
+            while len(data) <= READ_LIMIT:
+                chunk = os.read(fd, READ_LIMIT + 1 - len(data))
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            os.close(fd)
+        if len(data) > READ_LIMIT:
+            raise OSError(errno.EFBIG, f"too large (more than {READ_LIMIT >> 10} KiB)")
+        return data.decode("utf-8")
 
     def home(self) -> str:
         return os.path.expanduser("~")
@@ -135,13 +153,33 @@ class LocalFS:
         pass
 
 
+def _regular(st: os.stat_result) -> None:
+    """OSError unless a regular file of at most READ_LIMIT bytes (what read_text reads)."""
+    mode = st.st_mode
+    if stat_module.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory")
+    if not stat_module.S_ISREG(mode):
+        what = "a symbolic link" if stat_module.S_ISLNK(mode) else _special(mode)
+        raise OSError(errno.EINVAL, f"not a regular file ({what})")
+    if st.st_size > READ_LIMIT:
+        raise OSError(errno.EFBIG, f"too large (more than {READ_LIMIT >> 10} KiB)")
+
+
+def _special(mode: int) -> str:
+    if stat_module.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat_module.S_ISSOCK(mode):
+        return "a socket"
+    return "a device" if stat_module.S_ISCHR(mode) or stat_module.S_ISBLK(mode) else "special"
+
+
 LOCAL = LocalFS()
 
 # Runs in the helper, as `python3 -c SCRIPT OP ARGS...`; prints one JSON document.
 # Links are resolved by hand under /host: an absolute link target names a path of the host,
 # which the helper sees under /host, not at its own root.
 _SCRIPT = r"""
-import json, os, stat, sys
+import errno, json, os, stat, sys
 ROOT = "/host"
 
 def real(path):
@@ -205,12 +243,36 @@ def op_list(path):
             entries.append([e.name, k, to_dir])
     return entries
 
+def regular(st, limit):
+    # As LocalFS.read_text: a regular file of at most `limit` bytes, else why not.
+    if stat.S_ISDIR(st.st_mode):
+        raise OSError(errno.EISDIR, "Is a directory")
+    if not stat.S_ISREG(st.st_mode):
+        what = {"link": "a symbolic link", "socket": "a socket"}.get(kind(st.st_mode))
+        if what is None:
+            what = "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device"
+        raise OSError(errno.EINVAL, "not a regular file (" + what + ")")
+    if st.st_size > limit:
+        raise OSError(errno.EFBIG, "too large (more than %d KiB)" % (limit >> 10))
+
 def op_read(path, limit):
+    # The last component is not followed (nor waited on: FIFOs, devices), like LocalFS.
+    limit = int(limit)
+    parent, _, name = path.rstrip("/").rpartition("/")
+    here = ROOT + real(parent or "/").rstrip("/") + "/" + name
     try:
-        with open(ROOT + real(path), "rb") as fh:
-            return fh.read(int(limit)).decode("utf-8", "surrogateescape")
+        regular(os.lstat(here), limit)
     except FileNotFoundError:
         return None
+    fd = os.open(here, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        regular(os.fstat(fd), limit)
+        data = os.read(fd, limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, "too large (more than %d KiB)" % (limit >> 10))
+    return data.decode("utf-8", "surrogateescape")
 
 ops = {"stat": op_stat, "list": op_list, "read": op_read}
 try:

@@ -1,4 +1,8 @@
-"""The Firewall tab: mode, allowed names with their admitted addresses, what was blocked."""
+"""The Firewall tab: mode, allowed names with their admitted addresses, what was blocked.
+
+What it shows is bounded whatever the agent did: at most ROWS blocked rows (the status holds
+a capped, aggregated list already), every cell a plain Text (no markup from names).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ MODE_STYLE = {
     "enforcing": ("enforcing: only the names below are reachable", "bold green"),
     "unrestricted": ("UNRESTRICTED: host network, no firewall at all", "bold red"),
     "failed": ("FAILED: the agent was not started", "bold red"),
+    "broken": ("BROKEN: the rules in place are not what claudex applied", "bold red"),
     "off": ("off", "bold red"),
     "stopped": ("session stopped", "dim"),
     "starting": ("starting…", "yellow"),
@@ -30,18 +35,33 @@ def _when(t: datetime | None) -> str:
     return t.astimezone().strftime("%H:%M:%S") if t else "-"
 
 
+ROWS = 100  # blocked rows drawn: the most recent destinations, then refused names
+
+
 def blocked_table(status: FirewallStatus) -> Table:
     table = Table(box=None, padding=(0, 1), header_style="bold", expand=False)
     table.add_column("blocked destination")
     table.add_column("proto")
     table.add_column("count", justify="right")
     table.add_column("last")
-    for b in status.blocked:
-        table.add_row(b.target, b.protocol, str(b.count), _when(b.last))
-    for r in status.refused:
+    destinations = status.blocked[: ROWS // 2 if status.refused else ROWS]
+    names = status.refused[: ROWS - len(destinations)]
+    for b in destinations:
+        table.add_row(Text(b.target), Text(b.protocol), Text(str(b.count)), Text(_when(b.last)))
+    for r in names:
         table.add_row(
-            Text(f"{r.name} (DNS refused)", style="yellow"), "dns", str(r.count), _when(r.last)
+            Text(f"{r.name} (DNS refused)", style="yellow"),
+            Text("dns"),
+            Text(str(r.count)),
+            Text(_when(r.last)),
         )
+    hidden = len(status.blocked) - len(destinations) + len(status.refused) - len(names)
+    hidden += status.refused_others
+    if hidden > 0:
+        more = f"… {hidden} more (claudex firewall status {status.session} --format json)"
+        table.add_row(Text(more, style="dim"), "", "", "")
+    if status.rejected:
+        table.add_row(Text(f"{status.rejected} packets rejected in all", style="dim"), "", "", "")
     if not status.blocked and not status.refused:
         table.add_row(Text("nothing blocked so far", style="dim"), "", "", "")
     return table
@@ -97,7 +117,8 @@ class FirewallPanel(Vertical):
         mode = Text("Firewall ")
         mode.append(label, style=style)
         if status.reason:
-            mode.append(f"\n{status.reason}", style="red" if status.mode == "failed" else "dim")
+            bad = status.mode in ("failed", "broken")
+            mode.append(f"\n{status.reason}", style="red" if bad else "dim")
         self.query_one("#fw-mode", Static).update(mode)
         editable = status.mode == "enforcing"
         self.query_one("#fw-input", Input).disabled = not editable
@@ -110,8 +131,8 @@ class FirewallPanel(Vertical):
             text = Text(n.name, style="bold")
             if n.addresses:
                 text.append("\n  " + ", ".join(n.addresses[:6]), style="dim")
-                if len(n.addresses) > 6:
-                    text.append(f" +{len(n.addresses) - 6}", style="dim")
+                if len(n.addresses) + n.more > 6:
+                    text.append(f" +{len(n.addresses) + n.more - 6}", style="dim")
             options.append(Option(text, id=f"name:{n.name}"))
         options += [Option(Text(net, style="cyan"), id=f"net:{net}") for net in status.networks]
         allowed.add_options(options)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import UTC, datetime
 
 from container import firewall
@@ -16,7 +17,10 @@ def arguments(name: str, p: argparse.ArgumentParser) -> None:
         "status",
         help="mode, allowed names with their addresses, blocked destinations",
         description="Show a session's firewall: mode, allowed names with the addresses "
-        "admitted so far, blocked destinations and names refused by DNS.",
+        "admitted so far, blocked destinations and names refused by DNS. The mode is read "
+        "from the live rules: BROKEN means they differ from what claudex applied (and says "
+        "how). Exit code 0 when enforcing (or off, stopped, starting, unrestricted by "
+        "choice), 1 when BROKEN or failed.",
     )
     status.add_argument("name", nargs="?", metavar="NAME", help="session (default: the one for .)")
     status.add_argument("--format", choices=["table", "json"], default="table")
@@ -46,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(status.as_json(), indent=2))
         else:
             print(render(status))
-        return 1 if status.mode == firewall.FAILED else 0
+        return 1 if status.mode in (firewall.FAILED, firewall.BROKEN) else 0
     if args.action == "allow":
         added = firewall.allow(client, session, args.entries)
         if added:
@@ -69,31 +73,75 @@ def _ago(t: datetime | None, now: datetime) -> str:
     return f"{seconds}s ago"
 
 
+ROWS = 50  # blocked destinations and refused names shown; `--format json` has all kept
+
+
 def render(status: FirewallStatus) -> str:
+    """The table view: bounded (at most ROWS rows per list) whatever the agent did."""
     from claudex_tui.output import table
 
     mode = status.mode + (f": {status.reason}" if status.reason else "")
     if status.mode == firewall.UNRESTRICTED:
         mode = "UNRESTRICTED (host network: no firewall at all)"
-    lines = [f"session   {status.session}", f"firewall  {mode}"]
-    if status.mode != firewall.ENFORCING:
+    if status.mode == firewall.BROKEN:
+        mode = f"BROKEN: {status.reason}"
+    lines = [f"session   {status.session}", f"firewall  {_red(mode, status.mode)}"]
+    if status.mode == firewall.BROKEN:
+        lines.append(
+            "          the rules in place are not the ones claudex applied; "
+            "restart the session to apply them again"
+        )
+    if status.mode not in (firewall.ENFORCING, firewall.BROKEN):
         return "\n".join(lines)
     now = status.checked or datetime.now(UTC)
     lines += ["", f"allowed names ({len(status.names)}):"]
-    rows = [[n.name, ", ".join(n.addresses) or "-"] for n in status.names]
+    rows = [[n.name, _addresses(n.addresses, n.more)] for n in status.names]
     lines += ["  " + line for line in table(["NAME", "ADMITTED ADDRESSES"], rows).splitlines()]
     if status.networks:
         lines += ["", "allowed networks: " + ", ".join(status.networks)]
-    lines += ["", f"blocked destinations ({len(status.blocked)}):"]
+    kept = len(status.blocked)
+    head = f"blocked destinations ({kept}"
+    if status.rejected:
+        head += f"; {status.rejected} packets rejected in all"
+    lines += ["", head + "):"]
     if status.blocked:
         rows = [
             [b.address, b.protocol, str(b.port or "-"), str(b.count), _ago(b.last, now)]
-            for b in status.blocked
+            for b in status.blocked[:ROWS]
         ]
         headers = ["ADDRESS", "PROTO", "PORT", "COUNT", "LAST"]
         lines += ["  " + line for line in table(headers, rows).splitlines()]
-    lines += ["", f"names refused by DNS ({len(status.refused)}):"]
+        lines += _more(kept - ROWS, "destinations")
+    names = len(status.refused)
+    head = f"names refused by DNS ({names}"
+    if status.refused_total:
+        head += f"; {status.refused_total} refusals in all"
+    if status.refused_others:
+        head += f"; {status.refused_others} older names no longer kept"
+    lines += ["", head + "):"]
     if status.refused:
-        rows = [[r.name, str(r.count), _ago(r.last, now)] for r in status.refused]
+        rows = [[r.name, str(r.count), _ago(r.last, now)] for r in status.refused[:ROWS]]
         lines += ["  " + line for line in table(["NAME", "COUNT", "LAST"], rows).splitlines()]
+        lines += _more(names - ROWS, "names")
     return "\n".join(lines)
+
+
+def _addresses(addresses: tuple[str, ...], more: int) -> str:
+    shown = ", ".join(addresses[:8]) or "-"
+    rest = len(addresses) - 8 + more
+    return shown + (f" +{rest} more" if rest > 0 else "")
+
+
+def _more(count: int, what: str) -> list[str]:
+    if count <= 0:
+        return []
+    return [f"  ... {count} more {what} (`--format json` lists all that are kept)"]
+
+
+def _red(text: str, mode: str) -> str:
+    """In red on a terminal: a firewall that does not hold what the user expects."""
+    from claudex_tui.output import _color
+
+    if mode in (firewall.BROKEN, firewall.FAILED, firewall.UNRESTRICTED):
+        return _color("1;31", text, sys.stdout)
+    return text

@@ -103,6 +103,8 @@ def test_default_list_lets_the_agents_work():
 STATUS = """\
 [mode]
 enforcing
+[checked]
+rules ipsets dnsmasq resolv.conf
 [now]
 1795725798
 [allow]
@@ -124,9 +126,16 @@ add cx-last6 fd00:cafe:99::3,tcp:8000 timeout 2147483
 add cx-last4 10.0.0.9,icmp:8/0 timeout 2147400
 add cx4-a1622ee3 172.30.99.2
 add cx6-a1622ee3 fd00:cafe:99::2
-[dns]
-blocked.test 4 Nov 26 20:43:18
-exfil.example 1 Nov 26 20:40:00
+more cx4-49361819 70
+[rejected]
+4 6
+6 1
+[refused]
+claudex-refused 1
+total 9
+others 4
+4 1795725798 blocked.test
+1 1795725600 exfil.example
 """
 
 
@@ -134,9 +143,9 @@ def test_parse_status():
     st = firewall.parse_status("s1", STATUS)
     now = datetime.fromtimestamp(1795725798, UTC)
     assert st.mode == "enforcing" and st.reason == "" and st.checked == now
-    assert [(n.name, n.addresses) for n in st.names] == [
-        ("allowed.test", ("172.30.99.2", "fd00:cafe:99::2")),
-        ("github.com", ()),
+    assert [(n.name, n.addresses, n.more) for n in st.names] == [
+        ("allowed.test", ("172.30.99.2", "fd00:cafe:99::2"), 0),
+        ("github.com", (), 70),
     ]
     assert st.networks == ("10.9.8.0/24:443", "[fd00::1]:80")
     assert st.allow == ["allowed.test", "github.com", "10.9.8.0/24:443", "[fd00::1]:80"]
@@ -155,26 +164,73 @@ def test_parse_status():
     assert by_addr["127.0.0.11"].port == 53  # the DNAT'ed port is not what the agent asked
     assert by_addr["10.0.0.9"].port is None and by_addr["10.0.0.9"].protocol == "icmp"
     assert [(r.name, r.count) for r in st.refused] == [("blocked.test", 4), ("exfil.example", 1)]
-    assert st.refused[0].last == datetime(2026, 11, 26, 20, 43, 18, tzinfo=UTC)
+    assert st.refused[0].last == now
+    assert (st.refused_total, st.refused_others, st.rejected) == (9, 4, 7)
     data = st.as_json()
     assert data["mode"] == "enforcing"
     assert data["blocked"][0]["last"].startswith("2026-11-26T")
     assert data["refused_names"][0] == {
         "name": "blocked.test",
         "count": 4,
-        "last": "2026-11-26T20:43:18+00:00",
+        "last": now.isoformat(timespec="seconds"),
     }
+    assert (data["refused_total"], data["refused_other_names"], data["rejected_packets"]) == (
+        9,
+        4,
+        7,
+    )
+    assert data["allowed"][1] == {"name": "github.com", "addresses": [], "more_addresses": 70}
     text = render(st)
     assert "172.30.99.3" in text and "blocked.test" in text and "10.9.8.0/24:443" in text
+    assert "7 packets rejected in all" in text and "4 older names no longer kept" in text
 
 
-def test_parse_status_failed_and_year_wrap():
+def test_parse_status_failed_and_broken():
     st = firewall.parse_status("s", "[mode]\nfailed: cannot create the ipsets\n[now]\n0\n")
     assert (st.mode, st.reason) == ("failed", "cannot create the ipsets")
     assert "cannot create the ipsets" in render(st)
-    jan = "[mode]\nenforcing\n[now]\n1767225600\n[dns]\nold.example 1 Dec 31 23:59:00\n"
-    st = firewall.parse_status("s", jan)  # 2026-01-01: a December stamp is from last year
-    assert st.refused[0].last == datetime(2025, 12, 31, 23, 59, tzinfo=UTC)
+    broken = STATUS.replace(
+        "[mode]\nenforcing\n",
+        "[mode]\nbroken: IPv4 rules differ from what claudex applied: added '-P OUTPUT ACCEPT'\n",
+    )
+    st = firewall.parse_status("s", broken)
+    assert st.mode == firewall.BROKEN and "'-P OUTPUT ACCEPT'" in st.reason
+    text = render(st)
+    assert "BROKEN: IPv4 rules differ" in text and "restart the session" in text
+    assert "172.30.99.3" in text  # what is there is still shown
+
+
+def test_status_of_an_image_without_the_live_check_says_so():
+    old = STATUS.replace("[checked]\nrules ipsets dnsmasq resolv.conf\n", "")
+    st = firewall.parse_status("s", old)
+    assert st.mode == "enforcing" and "not checked against the live rules" in st.reason
+
+
+def test_names_reach_no_terminal_raw():
+    hostile = "\x1b]0;pwned\x07\x1b[2J\u202eevil\x85.example"
+    assert firewall.printable(hostile) == "\\x1b]0;pwned\\x07\\x1b[2J\\u202eevil\\x85.example"
+    text = STATUS.replace("exfil.example", hostile).replace("enforcing\n", f"broken: {hostile}\n")
+    st = firewall.parse_status("s", text)
+    shown = render(st) + str(st.as_json())
+    assert not any((ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) < 0xA0 for c in shown)
+    assert "\u202e" not in shown and "\\u202eevil" in shown
+
+
+def test_a_flood_renders_a_bounded_table():
+    lines = [STATUS.split("[ipset]")[0] + "[ipset]"]
+    for fam, base in ((4, "10.{}.{}.1"), (6, "fd00::{:x}:{:x}")):
+        for i in range(firewall.BLOCK_MAX):
+            member = base.format(i // 256, i % 256) + ",udp:53"
+            lines.append(f"add cx-blocked{fam} {member} packets 3 bytes 180")
+            lines.append(f"add cx-last{fam} {member} timeout {2147483 - i}")
+    lines.append("[refused]\nclaudex-refused 1\ntotal 200000\nothers 199000")
+    lines += [f"1 {1795725798 - i} q{i}.flood.example" for i in range(firewall.REFUSED_KEEP)]
+    st = firewall.parse_status("s", "\n".join(lines) + "\n")
+    assert len(st.blocked) == 2 * firewall.BLOCK_MAX and len(st.refused) == firewall.REFUSED_KEEP
+    text = render(st)
+    assert len(text.splitlines()) < 150
+    assert "... 1998 more destinations" in text and "... 950 more names" in text
+    assert "199000 older names no longer kept" in text
 
 
 def test_project_allow_needs_confirmation_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

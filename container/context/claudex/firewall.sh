@@ -4,14 +4,20 @@
 #   firewall.sh apply            at every container start (init.sh): everything, then verify
 #   firewall.sh allow ENTRY...   live edits (docker exec as root): kept in the allow file,
 #   firewall.sh deny ENTRY...    effective at once, no restart of the session or the agent
-#   firewall.sh status           raw state for container/firewall.py to parse
+#   firewall.sh status [mode]    state read from the kernel, for container/firewall.py
 #
 # Design: default-deny filter tables (IPv4 and IPv6) loaded atomically by iptables-restore;
 # the nat table is never touched (Docker's embedded DNS lives there). Names resolve only
 # through a dnsmasq running as its own uid, which forwards just the allowed names and puts
 # each answer's addresses into a per-name ipset (list:set cx-allow4/6) before replying.
 # Rejected packets are counted per address/protocol/port in cx-blocked4/6 and dated in
-# cx-last4/6 (a timeout refreshed on every hit). Refused names are in dnsmasq's query log.
+# cx-last4/6 (a timeout refreshed on every hit); both hold at most BLOCK_MAX destinations.
+# Refused names: dnsmasq logs into a FIFO read by dns_refused.py (as the DNS user), which
+# keeps a bounded summary; nothing the agent can make grow is kept unbounded.
+#
+# Status is the truth, not a file: every apply and edit records what the kernel holds right
+# after loading (rules as `iptables -S` prints them, the ipsets' layout, dnsmasq's process);
+# `status` reads the kernel again and says "broken: WHAT" for any difference.
 #
 # It runs before every agent start, so it avoids processes where a bash builtin does
 # (session start budget: +300 ms for the firewall, on slow shared machines too).
@@ -24,13 +30,23 @@ ALLOW_FILE=$CONF_DIR/allow
 UPSTREAM_FILE=$CONF_DIR/upstream
 RUN_DIR=/run/claudex                   # per start (the engine's tmpfs)
 STATE_FILE=$RUN_DIR/firewall           # enforcing | failed: why
+APPLIED_FILE=$RUN_DIR/firewall-applied # what the kernel held right after the last apply/edit
+LOCK_FILE=$RUN_DIR/firewall.lock       # root-only: nobody else can hold it
 SETS_FILE=$RUN_DIR/firewall-sets
 DNS_CONF=$RUN_DIR/dnsmasq.conf
 DNS_PID=$RUN_DIR/dnsmasq.pid
-DNS_LOG=/var/log/claudex-dns.log       # kept across restarts; dnsmasq's own, mode 0640
+DNS_FIFO=$RUN_DIR/dns-log              # dnsmasq's query log -> dns_refused.py
+REFUSED_PID=$RUN_DIR/dns-refused.pid
+REFUSED_DIR=/var/lib/claudex-dns       # the DNS user's; kept across restarts
+REFUSED_FILE=$REFUSED_DIR/refused
+REFUSED_MAX=524288                     # bytes of the summary status passes on
+OLD_DNS_LOG=/var/log/claudex-dns.log   # older images' unbounded query log
+LIB=/usr/local/lib/claudex
 DNS_USER=claudex-dns
 MAX_NAMES=120                          # two ipsets per name; the kernel allows 256 sets
 BLOCK_TIMEOUT=2147483                  # ipset's maximum; remaining time dates the last hit
+BLOCK_MAX=1024                         # destinations kept per family (status prunes the oldest)
+SET_ADDRESSES=64                       # admitted addresses per name that status lists
 RESOLV_MARK="# claudex firewall: names resolve only through the local dnsmasq"
 
 die() { echo "firewall: $*" >&2; exit 1; }
@@ -41,11 +57,13 @@ domains=() nets4=() nets6=()
 
 # Split the allow file into names and IP[/prefix][:port] entries (validated on the host too;
 # checked again here because this runs as root).
+allow_lines=()
 read_entries() {
-  domains=() nets4=() nets6=()
+  domains=() nets4=() nets6=() allow_lines=()
   local line
   [ -f "$ALLOW_FILE" ] || return 0
   while IFS= read -r line || [ -n "$line" ]; do
+    allow_lines+=("$line")
     line=${line%%#*}
     line=${line//[[:space:]]/}
     [ -n "$line" ] || continue
@@ -129,10 +147,10 @@ ipsets() {
   {
     echo "create cx-allow4 list:set size 256"
     echo "create cx-allow6 list:set size 256"
-    echo "create cx-blocked4 hash:ip,port family inet counters"
-    echo "create cx-blocked6 hash:ip,port family inet6 counters"
-    echo "create cx-last4 hash:ip,port family inet timeout $BLOCK_TIMEOUT"
-    echo "create cx-last6 hash:ip,port family inet6 timeout $BLOCK_TIMEOUT"
+    echo "create cx-blocked4 hash:ip,port family inet counters maxelem $BLOCK_MAX"
+    echo "create cx-blocked6 hash:ip,port family inet6 counters maxelem $BLOCK_MAX"
+    echo "create cx-last4 hash:ip,port family inet timeout $BLOCK_TIMEOUT maxelem $BLOCK_MAX"
+    echo "create cx-last6 hash:ip,port family inet6 timeout $BLOCK_TIMEOUT maxelem $BLOCK_MAX"
     for d in "${domains[@]}"; do
       echo "create cx4-${set_id[$d]} hash:ip family inet"
       echo "create cx6-${set_id[$d]} hash:ip family inet6"
@@ -255,7 +273,7 @@ group=nogroup
 pid-file=$DNS_PID
 cache-size=2000
 log-queries
-log-facility=$DNS_LOG
+log-facility=$DNS_FIFO
 # Every name not forwarded below does not exist.
 address=/#/"
   for d in "${domains[@]}"; do
@@ -264,17 +282,62 @@ address=/#/"
   done
 }
 
+# A process's start time (clock ticks after boot) into PSTART, empty if it is gone: with its
+# pid, it names one process for good. Builtins only.
+proc_start() {
+  local line f=()
+  PSTART=
+  [ -n "$1" ] && read -r line 2>/dev/null <"/proc/$1/stat" || return 0
+  read -ra f <<<"${line##*) }"
+  PSTART=${f[19]:-}
+}
+
+# A process's comm and real, effective, saved and fs uids, into PCOMM and PUIDS.
+proc_owner() {
+  local key a b c d
+  PCOMM= PUIDS=
+  read -r PCOMM 2>/dev/null <"/proc/$1/comm" || return 0
+  while read -r key a b c d; do
+    if [ "$key" = "Uid:" ]; then PUIDS="$a $b $c $d"; return 0; fi
+  done 2>/dev/null <"/proc/$1/status"
+  return 0
+}
+
+# The refused-names aggregator: once per container start (edits and re-applies keep it). It
+# runs as the DNS user and reads dnsmasq's log from a root-only FIFO that root opens for it.
+start_refused_log() {
+  local pid= start=
+  [ -p "$DNS_FIFO" ] || mkfifo -m 0600 "$DNS_FIFO" || die "cannot create $DNS_FIFO"
+  if [ -s "$REFUSED_PID" ]; then
+    read -r pid start <"$REFUSED_PID"
+    proc_start "$pid"
+    [ -n "$PSTART" ] && [ "$PSTART" = "$start" ] && return 0
+  fi
+  [ -d "$REFUSED_DIR" ] || install -d -o "$DNS_UID" -g 65534 -m 0755 "$REFUSED_DIR" \
+    || die "cannot create $REFUSED_DIR"
+  [ -e "$OLD_DNS_LOG" ] && rm -f "$OLD_DNS_LOG"
+  setpriv --reuid="$DNS_UID" --regid=65534 --clear-groups --no-new-privs \
+    python3 -I -S "$LIB/dns_refused.py" "$REFUSED_FILE" <>"$DNS_FIFO" >/dev/null 2>&1 8>&- 9>&- &
+  proc_start $!
+  echo "$! $PSTART" >"$REFUSED_PID"
+}
+
 restart_dnsmasq() {
   local pid= until
   [ -s "$DNS_PID" ] && read -r pid <"$DNS_PID"
-  if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+  # The pid file is dnsmasq's own: kill only a dnsmasq of the DNS user.
+  [ -n "$pid" ] && proc_owner "$pid"
+  if [ -n "$pid" ] && [ "$PCOMM" = dnsmasq ] && [ "$PUIDS" = "$DNS_UID $DNS_UID $DNS_UID $DNS_UID" ] \
+      && kill "$pid" 2>/dev/null; then
     # Gone within milliseconds; a builtin-only wait (no sleep process per turn), at most 2 s.
     until=$((${EPOCHREALTIME/./} + 2000000))
     while kill -0 "$pid" 2>/dev/null && [ "${EPOCHREALTIME/./}" -lt "$until" ]; do :; done
   fi
-  # dnsmasq returns once it listens (or with the reason it cannot); it opens its log as
-  # root and hands it to its user.
-  dnsmasq --conf-file="$DNS_CONF" || die "dnsmasq did not start"
+  # dnsmasq returns once it listens (or with the reason it cannot). It opens its log, the
+  # FIFO, as root; the read end held here meanwhile keeps that open from ever waiting.
+  exec 8<>"$DNS_FIFO"
+  dnsmasq --conf-file="$DNS_CONF" 8>&- || die "dnsmasq did not start"
+  exec 8>&-
 }
 
 write_resolv_conf() {
@@ -287,15 +350,35 @@ write_resolv_conf() {
     || die "cannot write /etc/resolv.conf"
 }
 
+# The filter table as the kernel prints it back, counters taken out (table=()), and the
+# packets that went through the recording chain (rejected=).
+read_rules() {
+  local tool=$1 line re='^(.*) -c ([0-9]+) [0-9]+(.*)$'
+  table=() rejected=0
+  while IFS= read -r line; do
+    if [[ $line =~ $re ]]; then
+      line=${BASH_REMATCH[1]}${BASH_REMATCH[3]}
+      if [ "${BASH_REMATCH[1]}" = "-A CX-BLOCK" ] \
+          && [[ ${BASH_REMATCH[3]} == " -j SET --add-set cx-last"* ]]; then
+        rejected=${BASH_REMATCH[2]}
+      fi
+    fi
+    table+=("$line")
+  done < <("$tool" -w 5 -v -S 2>&1 || echo "($tool -S failed)")
+}
+
 check_rules() {
-  local fam=$1 file=$2 lines=() out nl=$'\n'
-  mapfile -t lines <"$file"
-  printf -v out '\n%s' "${lines[@]}"
+  local fam=$1 out nl=$'\n'
+  printf -v out '\n%s' "${table[@]}"
   out+=$nl
   [[ $out == *"$nl-P OUTPUT DROP$nl"* ]] || die "IPv$fam OUTPUT policy is not DROP"
   [[ $out == *"$nl-P INPUT DROP$nl"* ]] || die "IPv$fam INPUT policy is not DROP"
   [[ $out == *"$nl-A OUTPUT -j CX-BLOCK$nl"* ]] || die "IPv$fam reject rule missing"
 }
+
+# The ipsets' layout in `ipset save` text: every set's type and options, and which per-name
+# sets the allow lists hold. (Other members come and go: DNS answers, rejected packets.)
+set_layout() { awk '$1 == "create" && $2 ~ /^cx/ || $1 == "add" && $2 ~ /^cx-allow[46]$/'; }
 
 # A process of another uid must not reach Docker's resolver (it listens on TCP too, so a
 # connection that succeeds proves a hole; a rejected one is refused at once).
@@ -307,23 +390,21 @@ probe() {
   fi
 }
 
-# Read back what the kernel holds, and probe it, all at once; then forget the probe's own
+# What the kernel holds after a start: the policies and rules that matter, dnsmasq as its own
+# user, no hole to Docker's DNS (the probe, started earlier); then forget the probe's own
 # rejected attempt.
 verify() {
-  local uid=$1 p4 p6= pp pid= key x ruid=
-  iptables -w 5 -S >"$RUN_DIR/fw-check4" & p4=$!
-  if have_ipv6; then ip6tables -w 5 -S >"$RUN_DIR/fw-check6" & p6=$!; fi
-  probe >"$RUN_DIR/fw-probe" & pp=$!
-  wait "$p4" || die "cannot read the IPv4 rules back"
-  check_rules 4 "$RUN_DIR/fw-check4"
-  if [ -n "$p6" ]; then
-    wait "$p6" || die "cannot read the IPv6 rules back"
-    check_rules 6 "$RUN_DIR/fw-check6"
+  local uid=$1 pp=$2 pid=
+  table=("${rules4[@]}")
+  check_rules 4
+  if have_ipv6; then
+    table=("${rules6[@]}")
+    check_rules 6
   fi
   [ -s "$DNS_PID" ] && read -r pid <"$DNS_PID"
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || die "dnsmasq is not running"
-  while read -r key ruid x; do [ "$key" = "Uid:" ] && break; done </proc/"$pid"/status
-  [ "$ruid" = "$uid" ] || die "dnsmasq does not run as $DNS_USER"
+  proc_owner "$pid"
+  [ "$PUIDS" = "$uid $uid $uid $uid" ] || die "dnsmasq does not run as $DNS_USER"
   wait "$pp" || die "$(<"$RUN_DIR/fw-probe")"
   if [[ " ${existing_sets[*]} " == *" cx-blocked4 "* ]]; then
     { ipset save cx-blocked4; ipset save cx-last4; } \
@@ -333,12 +414,36 @@ verify() {
   fi
 }
 
+# What claudex applied, as the kernel holds it: `status` compares the kernel against this.
+# Written whole, then renamed: a status running meanwhile sees the old record or the new.
+record_applied() {
+  local uid=$1 pid=
+  [ -s "$DNS_PID" ] && read -r pid <"$DNS_PID"
+  proc_start "$pid"
+  {
+    echo "[rules4]"
+    printf '%s\n' "${rules4[@]}"
+    if have_ipv6; then
+      echo "[rules6]"
+      printf '%s\n' "${rules6[@]}"
+    fi
+    echo "[sets]"
+    ipset save | set_layout
+    echo "[dnsmasq]"
+    echo "$pid $PSTART $uid"
+    echo "[allow]"
+    printf '%s\n' "${allow_lines[@]}"
+  } >"$APPLIED_FILE.tmp" || die "cannot record the applied rules"
+  mv -f "$APPLIED_FILE.tmp" "$APPLIED_FILE" || die "cannot record the applied rules"
+}
+
 # -- commands --------------------------------------------------------------------------------
 
 existing_sets=()
+table=() rules4=() rules6=()
 
 reconcile() {
-  local mode=$1 up up4=() up6=() p4 p6=
+  local mode=$1 up up4=() up6=() p4 p6= pp=
   read_entries
   dns_uid
   upstream_servers
@@ -353,16 +458,22 @@ reconcile() {
   # Each family's table is replaced atomically; both load in parallel, with dnsmasq.
   rules 4 "$DNS_UID" "${up4[@]}" | iptables-restore -w 5 & p4=$!
   if have_ipv6; then rules 6 "$DNS_UID" "${up6[@]}" | ip6tables-restore -w 5 & p6=$!; fi
-  if [ "$mode" = apply ] && [ -n "$(find "$DNS_LOG" -size +4M 2>/dev/null)" ]; then
-    tail -n 20000 "$DNS_LOG" >"$DNS_LOG.tmp" && mv "$DNS_LOG.tmp" "$DNS_LOG"
-  fi
+  start_refused_log
   dnsmasq_conf >"$DNS_CONF"
   restart_dnsmasq
   write_resolv_conf
   wait "$p4" || die "iptables-restore (IPv4) failed"
   if [ -n "$p6" ]; then wait "$p6" || die "ip6tables-restore (IPv6) failed"; fi
   drop_stale_sets
-  if [ "$mode" = apply ]; then verify "$DNS_UID"; fi
+  if [ "$mode" = apply ]; then probe >"$RUN_DIR/fw-probe" & pp=$!; fi
+  read_rules iptables
+  rules4=("${table[@]}")
+  if have_ipv6; then
+    read_rules ip6tables
+    rules6=("${table[@]}")
+  fi
+  if [ "$mode" = apply ]; then verify "$DNS_UID" "$pp"; fi
+  record_applied "$DNS_UID"
   echo enforcing >"$STATE_FILE"
 }
 
@@ -379,7 +490,7 @@ edit() {
   local op=$1 e tmp changed=0
   shift
   local state=
-  [ -f "$STATE_FILE" ] && read -r state <"$STATE_FILE"
+  [ -f "$STATE_FILE" ] && { read -r state <"$STATE_FILE" || true; }
   [ "$state" = enforcing ] || die "the firewall is not enforcing in this session"
   for e in "$@"; do classify "$e" || die "bad allow entry '$e'"; done
   tmp=$ALLOW_FILE.tmp
@@ -400,26 +511,154 @@ edit() {
   reconcile edit
 }
 
+# -- status: the kernel compared with what was applied ---------------------------------------
+
+# Adds to problems=() how two arrays (named) differ: a few lines each way, never all.
+compare_lines() {
+  local what=$1 l a b text
+  local -n cl_want=$2 cl_have=$3
+  printf -v a '%s\n' "${cl_want[@]}"
+  printf -v b '%s\n' "${cl_have[@]}"
+  [ "$a" = "$b" ] && return 0
+  local -A in_want=() in_have=()
+  local added=() missing=()
+  for l in "${cl_want[@]}"; do in_want["$l"]=1; done
+  for l in "${cl_have[@]}"; do
+    in_have["$l"]=1
+    [ -n "${in_want["$l"]:-}" ] || added+=("'$l'")
+  done
+  for l in "${cl_want[@]}"; do [ -n "${in_have["$l"]:-}" ] || missing+=("'$l'"); done
+  text="$what differ from what claudex applied:"
+  if [ "${#added[@]}" -gt 0 ]; then
+    text+=" added ${added[*]:0:3}"
+    [ "${#added[@]}" -le 3 ] || text+=" (+$((${#added[@]} - 3)) more)"
+  fi
+  if [ "${#missing[@]}" -gt 0 ]; then
+    text+=" missing ${missing[*]:0:3}"
+    [ "${#missing[@]}" -le 3 ] || text+=" (+$((${#missing[@]} - 3)) more)"
+  fi
+  [ "${#added[@]}${#missing[@]}" != 00 ] || text+=" the same lines in another order"
+  problems+=("$text")
+}
+
+# Everything the firewall consists of, read from the kernel and /proc now, against the record
+# of the last apply/edit. Sets problems=() (empty: all in place), rejected4/6 and DNS_UID.
+live_check() {
+  local section= line pid= start= want_conf have_conf
+  local want4=() want6=() want_sets=() have_sets=() want_allow=() have_allow=() lines=()
+  problems=()
+  while IFS= read -r line; do
+    case "$line" in
+      "[rules4]" | "[rules6]" | "[sets]" | "[dnsmasq]" | "[allow]") section=$line ;;
+      *)
+        case "$section" in
+          "[rules4]") want4+=("$line") ;;
+          "[rules6]") want6+=("$line") ;;
+          "[sets]") want_sets+=("$line") ;;
+          "[dnsmasq]") read -r pid start DNS_UID <<<"$line" ;;
+          "[allow]") want_allow+=("$line") ;;
+        esac
+        ;;
+    esac
+  done <"$APPLIED_FILE"
+  read_rules iptables
+  rejected4=$rejected
+  compare_lines "IPv4 rules" want4 table
+  if have_ipv6; then
+    read_rules ip6tables
+    rejected6=$rejected
+    compare_lines "IPv6 rules" want6 table
+  fi
+  mapfile -t have_sets < <(set_layout <<<"$dump")
+  compare_lines "ipsets" want_sets have_sets
+  proc_start "$pid"
+  if [ -z "$PSTART" ]; then
+    problems+=("dnsmasq is not running")
+  elif [ "$PSTART" != "$start" ]; then
+    problems+=("dnsmasq is not the process the firewall started")
+  else
+    proc_owner "$pid"
+    [ "$PUIDS" = "$DNS_UID $DNS_UID $DNS_UID $DNS_UID" ] \
+      || problems+=("dnsmasq runs as uids $PUIDS, not $DNS_USER ($DNS_UID)")
+  fi
+  # The configuration dnsmasq was started with is the one the allow list makes.
+  [ -f "$ALLOW_FILE" ] && mapfile -t have_allow <"$ALLOW_FILE"
+  compare_lines "allow list entries" want_allow have_allow
+  want_conf=$({ read_entries && load_set_ids && mapfile -t upstreams <"$UPSTREAM_FILE" \
+    && dnsmasq_conf; } 2>&1) || want_conf="(cannot be made: $want_conf)"
+  have_conf=$(<"$DNS_CONF")
+  [ "$want_conf" = "$have_conf" ] || problems+=("dnsmasq's configuration is not the allow list's")
+  mapfile -t lines </etc/resolv.conf
+  [ "${lines[*]}" = "$RESOLV_MARK nameserver 127.0.0.1 options ndots:0" ] \
+    || problems+=("/etc/resolv.conf does not point at the firewall's DNS")
+}
+
+# Keeps the recording sets from filling up for good: when one is full, the oldest quarter of
+# its destinations (by last hit) goes. The dump's [ipset] lines said which are full.
+prune_blocked() {
+  awk '$1 == "add" && $2 ~ /^cx-last[46]$/ { print $2, $5, $3 }' <<<"$dump" \
+    | sort -k1,1 -k2,2n \
+    | awk -v max="$BLOCK_MAX" -v cut=$((BLOCK_MAX / 4)) '
+        { n[$1]++; if (n[$1] <= cut) m[$1, n[$1]] = $3 }
+        END {
+          for (s in n) if (n[s] >= max) for (i = 1; i <= cut; i++) {
+            print "del", s, m[s, i]; print "del cx-blocked" substr(s, 8), m[s, i]
+          }
+        }' | ipset restore -exist
+}
+
 status() {
-  local now=$EPOCHSECONDS
+  local brief=${1:-} mode=off now=$EPOCHSECONDS dump= sets= problems=() rejected4=0 rejected6=0
+  local id name text
+  umask 077
+  exec 9>>"$LOCK_FILE"
+  umask 022
+  flock -s -w 5 9 || true  # an edit holds it for a moment; a stuck one must not hide the state
+  [ -s "$STATE_FILE" ] && { read -r mode <"$STATE_FILE" || true; }
+  if [[ $mode != failed* ]]; then
+    if [ -f "$APPLIED_FILE" ]; then
+      dump=$(ipset save 2>&1)
+      live_check
+      mode=enforcing
+      if [ "${#problems[@]}" -gt 0 ]; then
+        printf -v text '%s; ' "${problems[@]}"
+        mode="broken: ${text%; }"
+      fi
+    elif [ "$mode" = enforcing ]; then
+      mode="broken: the record of the applied rules ($APPLIED_FILE) is gone"
+    fi
+  fi
   echo "[mode]"
-  cat "$STATE_FILE" 2>/dev/null || echo "off"
+  echo "${mode//$'\n'/ }"
+  echo "[checked]"
+  echo "rules ipsets dnsmasq resolv.conf"
+  [ "$brief" = mode ] && return 0
   echo "[now]"
   echo "$now"
   echo "[allow]"
-  cat "$ALLOW_FILE" 2>/dev/null || true
+  [ -f "$ALLOW_FILE" ] && echo "$(<"$ALLOW_FILE")"
   echo "[sets]"
-  local id name
   if [ -f "$SETS_FILE" ]; then
     while read -r id name; do echo "$name cx4-$id cx6-$id"; done <"$SETS_FILE"
   fi
+  [ -n "$dump" ] || return 0
   echo "[ipset]"
-  ipset save 2>/dev/null | grep -E '^add cx(4|6|-blocked4|-blocked6|-last4|-last6)[- ]' || true
-  echo "[dns]"
-  # Refused names: count and time of the last refusal (dnsmasq's syslog-style stamp).
-  [ -f "$DNS_LOG" ] && awk '$5 == "config" && $7 == "is" && $8 ~ /NXDOMAIN|NODATA/ {
-      n[$6]++; last[$6] = $1 " " $2 " " $3 }
-    END { for (k in n) print k, n[k], last[k] }' "$DNS_LOG"
+  # Each name's admitted addresses up to SET_ADDRESSES (and how many more); the recording
+  # sets whole (BLOCK_MAX at most each), and which of them are full.
+  sets=$(awk -v max="$SET_ADDRESSES" -v full="$BLOCK_MAX" '
+    $1 == "add" && $2 ~ /^cx[46]-[0-9]+$/ { if (++n[$2] <= max) print; else more[$2]++; next }
+    $1 == "add" && $2 ~ /^cx-(blocked|last)[46]$/ { print; if (++n[$2] == full) print "full", $2 }
+    END { for (s in more) print "more", s, more[s] }' <<<"$dump")
+  echo "$sets"
+  echo "[rejected]"
+  echo "4 $rejected4"
+  have_ipv6 && echo "6 $rejected6"
+  echo "[refused]"
+  # The aggregator's summary, read as its own user (its directory is that user's), bounded.
+  [ -e "$REFUSED_FILE" ] && setpriv --reuid="$DNS_UID" --regid=65534 --clear-groups \
+    timeout 2 head -c "$REFUSED_MAX" -- "$REFUSED_FILE" 2>/dev/null || true
+  echo
+  [[ $sets != *"full cx-last"* ]] || prune_blocked
   true
 }
 
@@ -428,7 +667,11 @@ shift || true
 case "$cmd" in
   apply)
     # At container start nothing else can edit yet (edits need `enforcing`); a re-apply can.
-    if [ -f "$STATE_FILE" ]; then exec 9>"$RUN_DIR/firewall.lock" && flock -w 10 9; fi
+    if [ -f "$STATE_FILE" ]; then
+      umask 077
+      exec 9>>"$LOCK_FILE" && flock -w 10 9
+      umask 022
+    fi
     seed
     set +e
     out=$(set -e; reconcile apply 2>&1)
@@ -442,9 +685,11 @@ case "$cmd" in
     ;;
   allow | deny)
     [ $# -gt 0 ] || die "usage: firewall.sh $cmd ENTRY..."
-    exec 9>"$RUN_DIR/firewall.lock" && flock -w 10 9
+    umask 077
+    exec 9>>"$LOCK_FILE" && flock -w 10 9
+    umask 022
     edit "$cmd" "$@"
     ;;
-  status) status ;;
-  *) die "usage: firewall.sh apply|allow|deny|status" ;;
+  status) status "$@" ;;
+  *) die "usage: firewall.sh apply|allow|deny|status [mode]" ;;
 esac
