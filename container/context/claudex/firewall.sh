@@ -572,10 +572,17 @@ live_check() {
   mapfile -t have_sets < <(set_layout <<<"$dump")
   compare_lines "ipsets" want_sets have_sets
   proc_start "$pid"
-  if [ -z "$PSTART" ]; then
-    problems+=("dnsmasq is not running")
-  elif [ "$PSTART" != "$start" ]; then
-    problems+=("dnsmasq is not the process the firewall started")
+  if [ -z "$PSTART" ] || [ "$PSTART" != "$start" ]; then
+    # Gone, or another dnsmasq in its place (its pid file is its own: a hint, no more).
+    pid=
+    [ -s "$DNS_PID" ] && { read -r pid <"$DNS_PID" || true; }
+    PCOMM=
+    [[ $pid =~ ^[0-9]+$ ]] && proc_owner "$pid"
+    if [ "$PCOMM" = dnsmasq ]; then
+      problems+=("dnsmasq is not the process the firewall started")
+    else
+      problems+=("dnsmasq is not running")
+    fi
   else
     proc_owner "$pid"
     [ "$PUIDS" = "$DNS_UID $DNS_UID $DNS_UID $DNS_UID" ] \
