@@ -208,7 +208,7 @@ class Tracker:
     ) -> bytes:
         """Run the tracking script in the session; stdout to `sink` (streamed) or returned."""
         self.require()
-        cmd = ["python3", "-c", _script(), *args]
+        cmd = ["python3", "-I", "-c", _script(), *args]  # isolated: no PYTHON* env, no cwd
         out = bytearray()
         err = bytearray()
         with engine_errors(f"{action} in {self.session.name}"):
