@@ -35,7 +35,7 @@ def _when(t: datetime | None) -> str:
     return t.astimezone().strftime("%H:%M:%S") if t else "-"
 
 
-ROWS = 100  # blocked rows drawn: the most recent destinations, then refused names
+ROWS = 40  # blocked rows drawn (about a screenful): the most recent destinations, then names
 
 
 def blocked_table(status: FirewallStatus) -> Table:
