@@ -17,7 +17,19 @@
 #
 # Status is the truth, not a file: every apply and edit records what the kernel holds right
 # after loading (rules as `iptables -S` prints them, the ipsets' layout, dnsmasq's process);
-# `status` reads the kernel again and says "broken: WHAT" for any difference.
+# `status` reads the kernel again and says "broken: WHAT" for any difference. (A root that
+# rewrites the record as well defeats this: it is a tripwire, root stays the agent's to lose.)
+#
+# Where root works here, and why the agent cannot turn it (it runs as another uid, without
+# capabilities, and writes only its home, /tmp, /workspace and the like):
+#   /etc/claudex/firewall, /run/claudex   root's directories (0755); the lock is 0600, or the
+#                                         agent could flock it and stall status and edits
+#   /run/claudex/dns-log                  the FIFO, made by root 0600 (dnsmasq hands it to its
+#                                         user); root opens it for the aggregator
+#   /var/lib/claudex-dns                  the DNS user's; status reads the summary there as
+#                                         that user, size-capped, under a timeout
+#   dnsmasq's pid file                    its own: killed only if it names a dnsmasq of its user
+#   /etc/resolv.conf                      the engine's bind mount, root's 0644
 #
 # It runs before every agent start, so it avoids processes where a bash builtin does
 # (session start budget: +300 ms for the firewall, on slow shared machines too).
