@@ -6,6 +6,7 @@ Plain threads with callbacks (no Textual here); the app turns callbacks into mes
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -76,8 +77,74 @@ class EventsWatcher:
             self.on_lost("the engine closed the events stream")
 
 
+# Follows the agent's notification file AS THE AGENT (the file and /tmp are the agent's to
+# plant links or FIFOs in; root never opens them). Regular files only, opened without following
+# links and without blocking; only the tail of what was appended is read, and at most its last
+# complete line is passed on, cut short: at most two short lines a second whatever the agent
+# writes. It ends when its stdin closes, i.e. when the dashboard's connection goes (the engine
+# keeps an exec running after its client left).
+_WAITING_SCRIPT = r"""
+import os, select, stat, sys
+path, tick, tail, width = sys.argv[1], 0.5, 4096, 200
+seen, pos, first = None, 0, True
+while True:
+    if select.select([0], [], [], tick)[0] and not os.read(0, 512):
+        break
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError:
+        seen, first = None, False
+        continue
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            seen, first = None, False
+            continue
+        if (st.st_dev, st.st_ino) != seen:
+            seen, pos = (st.st_dev, st.st_ino), (st.st_size if first else 0)
+        first = False
+        if st.st_size < pos:
+            pos = 0
+        if st.st_size == pos:
+            continue
+        start = max(pos, st.st_size - tail)
+        data = os.pread(fd, st.st_size - start, start)
+    finally:
+        os.close(fd)
+    end = data.rfind(b"\n")
+    if end < 0:
+        pos = start + len(data) if len(data) >= tail else pos
+        continue
+    pos = start + end + 1
+    line = data[:end].rsplit(b"\n", 1)[-1][:width]
+    sys.stdout.buffer.write(line + b"\n")
+    sys.stdout.buffer.flush()
+"""
+_LINE_MAX = 200  # characters of a notification passed on
+_PER_SECOND = 4  # notifications passed on per session and second (the reader sends at most 2)
+
+
+def agent_user(attrs_labels: dict[str, str] | None) -> str | None:
+    """The agent's "uid:gid" from the session's labels, or None (never root, never a name)."""
+    value = (attrs_labels or {}).get(labels.AGENT_UID, "")
+    uid, _, gid = value.partition(":")
+    if not (uid.isdigit() and gid.isdigit()) or int(uid) == 0:
+        return None
+    return f"{int(uid)}:{int(gid) or int(uid)}"  # never root's group either
+
+
+def clean_line(raw: bytes) -> str:
+    """What the agent wrote, as one short printable line."""
+    text = raw.decode(errors="replace")[:_LINE_MAX]
+    return "".join(ch if ch.isprintable() else " " for ch in text).strip()
+
+
 class WaitingWatcher:
-    """Streams an agent's notification file (its hooks append a line when it waits for input)."""
+    """Streams an agent's notification file (its hooks append a line when it waits for input).
+
+    Runs in the session as the agent's own user, read from the session's labels; a session
+    without that label is not watched (the old watcher ran as root and followed the agent's
+    links: issue 12)."""
 
     def __init__(
         self, client: docker.DockerClient, container_id: str, on_waiting: Callable[[str], None]
@@ -86,36 +153,80 @@ class WaitingWatcher:
         self.container_id = container_id
         self.on_waiting = on_waiting
         self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._sock: Any = None
+        self._response: Any = None
         self._thread = threading.Thread(target=self._run, name="claudex-waiting", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
+        """Closes the exec's connection: the reader in the session sees its stdin end and exits."""
         self._stopped.set()
+        with self._lock:
+            sock, response = self._sock, self._response
+            self._sock = self._response = None
+        _close(sock, response)
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
 
     def _run(self) -> None:
+        from docker.utils.socket import frames_iter
+
         api = self.client.api
         try:
+            user = agent_user(
+                (api.inspect_container(self.container_id)["Config"] or {}).get("Labels")
+            )
+            if user is None or self._stopped.is_set():
+                return
             exec_id = api.exec_create(
                 self.container_id,
-                [
-                    "sh",
-                    "-c",
-                    "mkdir -p /tmp/claudex; chmod 1777 /tmp/claudex; "
-                    f"touch {WAITING_FILE}; chmod 0666 {WAITING_FILE}; "
-                    f"exec tail -n0 -F {WAITING_FILE}",
-                ],
-                user="root",
+                ["python3", "-I", "-c", _WAITING_SCRIPT, WAITING_FILE],
+                user=user,
+                workdir="/",
+                stdin=True,
             )["Id"]
-            for chunk in api.exec_start(exec_id, stream=True):
+            response = api.exec_start(exec_id, socket=True)
+            sock = getattr(response, "_sock", response)
+            sock.settimeout(None)
+            with self._lock:
+                if self._stopped.is_set():
+                    _close(sock, response)
+                    return
+                self._sock, self._response = sock, response
+            pending = b""
+            second, passed = 0, 0
+            for stream, data in frames_iter(sock, tty=False):
                 if self._stopped.is_set():
                     return
-                for line in chunk.decode(errors="replace").splitlines():
-                    if line.strip():
-                        self.on_waiting(line.strip())
+                if stream != 1:
+                    continue
+                *lines, pending = (pending + data).split(b"\n")
+                pending = pending[-_LINE_MAX:]  # a line longer than that is cut, never stored
+                line = next((clean_line(raw) for raw in reversed(lines) if raw.strip()), "")
+                now = int(time.monotonic())
+                second, passed = (now, 0) if now != second else (second, passed)
+                if line and passed < _PER_SECOND:
+                    passed += 1
+                    self.on_waiting(line)
         except Exception:
             return  # the session stopped or the engine went away: the list shows that
+        finally:
+            self.stop()
+
+
+def _close(sock: Any, response: Any) -> None:
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            sock.close()
+    if response is not None:
+        with contextlib.suppress(Exception):
+            response.close()
 
 
 def ping(client: docker.DockerClient) -> bool:
