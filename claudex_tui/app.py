@@ -728,13 +728,13 @@ class ClaudexApp(App[None]):
         sessions = Sessions(client)
         try:
             if verb == "start":
-                client.api.start(session.id)
+                sessions.start_existing(session)  # claudex's scripts checked first
                 if session.managed:
                     sessions.wait_ready(session.id, session.name)
             elif verb == "stop":
                 client.api.stop(session.id, timeout=5)
             elif verb == "restart":
-                client.api.restart(session.id, timeout=5)
+                sessions.restart(session, timeout=5)
                 if session.managed:
                     sessions.wait_ready(session.id, session.name)
             elif verb == "destroy":

@@ -151,6 +151,8 @@ def build_image(
     on_progress: Callable[[BuildProgress], None] | None = None,
 ) -> str:
     """Build the image from the shipped context, streaming progress; returns the image id."""
+    from container.integrity import FILES_LABEL, image_manifest, manifest_label
+
     certs = split_certificates(ca_files)
     context = build_context_tar(certs)
     ca_digest = ca_certs_digest(certs)
@@ -160,6 +162,8 @@ def build_image(
         labels.CONTEXT_HASH: context_hash(),
         labels.IMAGE_ROLE: "session",
         EXTRA_CA: ca_digest,
+        # What claudex's own files in the image are; checked before every session start.
+        FILES_LABEL: manifest_label(image_manifest(CONTEXT_DIR, _context_files())),
     }
     step, total, image_id = 0, 0, ""
     tail: list[str] = []

@@ -149,11 +149,7 @@ class Sessions:
             started = False
             if not existing.running:
                 step(f"starting {existing.name}")
-                with engine_errors(f"starting {existing.name}"):
-                    if existing.state == "paused":
-                        self.api.unpause(existing.id)
-                    else:
-                        self.api.start(existing.id)
+                self.start_existing(existing)
                 started = True
             if existing.managed:
                 self.wait_ready(existing.id, existing.name)
@@ -355,8 +351,9 @@ class Sessions:
 
     def read_status(self, container_id: str) -> str:
         with engine_errors("reading session status"):
+            # Absolute program, root's own working directory: nothing the agent wrote is run.
             result = self.client.containers.get(container_id).exec_run(
-                ["cat", STATUS_FILE], user="root"
+                ["/bin/cat", STATUS_FILE], user="root", workdir="/"
             )
         return result.output.decode(errors="replace").strip() if result.exit_code == 0 else ""
 
@@ -407,6 +404,42 @@ class Sessions:
         return data.decode(errors="replace").strip()
 
     # -- lifecycle -------------------------------------------------------------------------
+
+    def verify_own_files(self, session: labels.SessionInfo) -> None:
+        """Refuse to start a session whose claudex scripts differ from its image's: root would
+        run them (container/integrity.py)."""
+        from container.integrity import check
+
+        problems = check(self.api, session.id, session.labels)
+        if problems:
+            shown = "; ".join(problems[:5]) + (
+                f"; {len(problems) - 5} more" if len(problems) > 5 else ""
+            )
+            raise ClaudexError(
+                f"session {session.name} was not started: claudex's own files in it were "
+                f"changed ({shown})",
+                "something in it got root: destroy it (`claudex destroy "
+                f"{session.name}` keeps its history) and start anew, or recreate it with "
+                f"`claudex --replace {' '.join(session.mounts) or '--name ' + session.name}`",
+            )
+
+    def start_existing(self, session: labels.SessionInfo) -> None:
+        """Start (or unpause) a session that exists; its init runs again, so its scripts are
+        checked first."""
+        if session.state == "paused":
+            with engine_errors(f"starting {session.name}"):
+                self.api.unpause(session.id)
+            return
+        if session.managed:
+            self.verify_own_files(session)
+        with engine_errors(f"starting {session.name}"):
+            self.api.start(session.id)
+
+    def restart(self, session: labels.SessionInfo, timeout: int = 5) -> None:
+        """Stop, check the scripts while nothing runs, start."""
+        with engine_errors(f"stopping {session.name}"):
+            self.api.stop(session.id, timeout=timeout)
+        self.start_existing(self.get(session.name))
 
     def stop(self, name: str, timeout: int = 5) -> None:
         s = self.get(name)

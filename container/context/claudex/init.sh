@@ -1,7 +1,13 @@
-#!/bin/bash
+#!/bin/bash -p
 # PID 1's child (under docker's init): prepares the unprivileged agent user, applies the
 # firewall (fail closed), starts the agent inside tmux, then idles. Runs on every start.
+#
+# Runs as root while the agent's home and /tmp hold whatever the agent left there (links to
+# root's files, FIFOs, hard links): root only works in root-owned directories here; everything
+# inside the agent's home and /tmp is done AS THE AGENT (`as_agent`). See ../README.md.
 set -u
+umask 022
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 RUN_DIR=/run/claudex
 mkdir -p "$RUN_DIR" && chmod 0755 "$RUN_DIR"
@@ -25,6 +31,7 @@ home=/home/agent
 
 case "$uid$gid" in *[!0-9]*|"") fail "bad agent uid/gid '$uid:$gid'" ;; esac
 [ "$uid" -ne 0 ] || fail "refusing to run the agent as root (uid 0)"
+[ "$gid" -ne 0 ] || gid=$uid  # never root's group (sessions made before the host saw to it)
 
 status "starting"
 
@@ -35,10 +42,37 @@ fi
 if ! id -u agent >/dev/null 2>&1; then
   useradd -o -u "$uid" -g "$gid" -M -d "$home" -s /bin/bash agent || fail "cannot create user $uid"
 fi
-mkdir -p "$home" && chown "$uid:$gid" "$home" /workspace
-install -d -o "$uid" -g "$gid" -m 0700 "$home/.config" 2>/dev/null || true
-[ -e "$home/AGENTS.md" ] || ln -sf /etc/claudex/AGENTS.md "$home/AGENTS.md"
-cp -n /etc/skel/.bashrc /etc/skel/.profile "$home/" 2>/dev/null && chown "$uid:$gid" "$home/.bashrc" "$home/.profile" 2>/dev/null
+
+as_agent() {
+  setpriv --reuid="$uid" --regid="$gid" --init-groups --no-new-privs \
+    --inh-caps=-all --bounding-set=-all \
+    env HOME="$home" USER=agent LOGNAME=agent SHELL=/bin/bash "$@"
+}
+
+# Claudex's own files (the host compares them with the image before every start; this is
+# defence in depth): root-owned, nobody else may write them, contents as built.
+own_files_changed() {
+  local found
+  found=$(find /usr/local/lib/claudex /etc/claudex /etc/claude-code \
+    \( ! -user 0 -o ! -group 0 -o \( ! -type l -perm /022 \) \) -print 2>&1 | head -n 3)
+  [ -z "$found" ] || { echo "not root's alone: $found" | tr '\n' ' '; return 0; }
+  found=$(cd / && sha256sum --quiet --strict -c "$MANIFEST" 2>&1 | head -n 3)
+  [ -z "$found" ] || { echo "$found" | tr '\n' ' '; return 0; }
+  return 1
+}
+MANIFEST=/usr/local/lib/claudex/files.sha256
+if [ -f "$MANIFEST" ] && reason=$(own_files_changed); then
+  fail "claudex's own files in this session were changed ($reason); recreate it with \`claudex --replace\`"
+fi
+
+# /home and / are root's, so these two paths cannot be links the agent planted; -h anyway.
+mkdir -p "$home" && chown -h "$uid:$gid" "$home" /workspace
+# Inside the home, as the agent: a link it planted leads only where it could already write.
+as_agent sh -c '
+  mkdir -p -m 0700 "$HOME/.config"
+  [ -e "$HOME/AGENTS.md" ] || [ -L "$HOME/AGENTS.md" ] || ln -s /etc/claudex/AGENTS.md "$HOME/AGENTS.md"
+  cp -n /etc/skel/.bashrc /etc/skel/.profile "$HOME/"
+' 2>/dev/null
 
 # Firewall: applied and verified before the agent exists, or the agent is never started.
 if [ "${CLAUDEX_FIREWALL:-off}" = "on" ]; then
@@ -57,14 +91,9 @@ case "$agent" in
   *) fail "unknown agent '$agent'" ;;
 esac
 
-as_agent() {
-  setpriv --reuid="$uid" --regid="$gid" --init-groups --no-new-privs \
-    --inh-caps=-all --bounding-set=-all \
-    env HOME="$home" USER=agent LOGNAME=agent SHELL=/bin/bash "$@"
-}
-
 # A restart keeps /tmp: a tmux server from before is gone with its processes, its socket stale.
-rm -rf "/tmp/tmux-$uid"
+# The agent's to remove (it may have made it a link to anywhere).
+as_agent rm -rf "/tmp/tmux-$uid"
 if ! as_agent tmux -f /etc/claudex/tmux.conf new-session -d -s agent -x 120 -y 40 \
       -c "${PWD:-/workspace}" "bash -lc '$cmd'"; then
   fail "the agent's tmux session did not start"
