@@ -3,7 +3,10 @@
 Push: one exec lists what already exists under the names being pushed, so existing files are
 skipped (or, with force, replaced) file by file, also inside directories that merge. Regular
 files travel under temporary names and are renamed into place by a second exec once the whole
-archive is in: a cancelled push leaves no partial file under a final name.
+archive is in: a cancelled push leaves no partial file under a final name. The engine writes
+the archive as root, following links on the way, so the session is paused while it does, after
+checking that no folder on the way became a link (the agent owns them all); every other step
+(checks, renames, cleanup) runs as the agent user.
 
 Pull: archives are extracted member by member under the `data` filter rules (no absolute
 paths, no `..`, no links leading out, no device files or FIFOs); each file is written under
@@ -115,6 +118,9 @@ def stat_path(api: APIClient, container_id: str, path: str) -> dict[str, Any] | 
 
 def _is_dir(st: dict[str, Any]) -> bool:
     return bool(int(st.get("mode", 0)) & (1 << 31))  # Go's os.ModeDir bit
+
+
+_GO_SYMLINK = 1 << 27  # Go's os.ModeSymlink
 
 
 def _is_regular(st: dict[str, Any]) -> bool:
@@ -413,6 +419,48 @@ def _existing(
     return found
 
 
+@contextlib.contextmanager
+def _frozen(api: APIClient, container_id: str) -> Iterator[None]:
+    """The session paused: the engine writes the archive as root, resolving `dest` and the
+    folders it merges into as they are at that moment, and the agent owns them. Running, it
+    could swap one for a link to a root folder between the check and the write (a pushed
+    `bin/` would then hand it /usr/local/bin). Paused, nothing changes until the write ends."""
+    with engine_errors("pausing the session for the copy"):
+        api.pause(container_id)
+    try:
+        yield
+    finally:
+        with engine_errors("resuming the session after the copy"):
+            api.unpause(container_id)
+
+
+def _merged_into(items: list[_Item], existing: dict[str, str]) -> list[str]:
+    """Existing folders (relative to dest) that the archive writes into."""
+    merged: set[str] = set()
+    for item in items:
+        parent = posixpath.dirname(item.arcname)
+        while parent and parent not in merged and existing.get(parent) == "d":
+            merged.add(parent)
+            parent = posixpath.dirname(parent)
+    return sorted(merged)
+
+
+def _still_directories(api: APIClient, container_id: str, dest: str, merged: list[str]) -> None:
+    """With the session paused: `dest`, every folder above it, and the folders merged into
+    are real directories (no link anywhere on the way), as when the agent user checked."""
+    parts = dest.strip("/").split("/")
+    paths = ["/" + "/".join(parts[:i]) for i in range(1, len(parts) + 1) if parts[0]]
+    paths += [posixpath.join(dest, rel) for rel in merged]
+    for path in paths:
+        st = stat_path(api, container_id, path)
+        if st is None or not _is_dir(st) or int(st.get("mode", 0)) & _GO_SYMLINK:
+            raise UsageError(
+                f"{path} in the session is no longer a directory (a link or something else is "
+                "there now); nothing was copied",
+                "push to the real path of the directory",
+            )
+
+
 def _put(api: APIClient, container_id: str, dest: str, data: _PushArchive) -> None:
     url = api._url("/containers/{0}/archive", container_id)
     # noOverwriteDirNonDir: the engine must never replace a directory by a file or the
@@ -470,11 +518,13 @@ def push(
     archive = _PushArchive(items, manifest, uid, gid, advance)
     dirs = [n for p, n in tops if p.is_dir() and not p.is_symlink()]
     try:
-        _put(api, container_id, dest, archive)
+        with _frozen(api, container_id):
+            _still_directories(api, container_id, dest, _merged_into(items, existing))
+            _put(api, container_id, dest, archive)
         if cancel:
             cancel.check()
     except BaseException:
-        _cleanup(api, container_id, dest, token, dirs)
+        _cleanup(api, container_id, dest, token, dirs, user)
         raise
     if staged:
         code, out, err = run_script(
@@ -496,7 +546,7 @@ def push(
                 else:
                     report.refused.append(f"{rel}: the agent user cannot write it")
         if problems or code:
-            _cleanup(api, container_id, dest, token, dirs)
+            _cleanup(api, container_id, dest, token, dirs, user)
         if code:
             raise ClaudexError(f"cannot move the pushed files into place in {dest}: {err}")
         report.written = [
@@ -506,10 +556,15 @@ def push(
     return report
 
 
-def _cleanup(api: APIClient, container_id: str, dest: str, token: str, dirs: list[str]) -> None:
-    """Remove staged files of an unfinished push (best effort: the session may be gone)."""
+def _cleanup(
+    api: APIClient, container_id: str, dest: str, token: str, dirs: list[str], user: str
+) -> None:
+    """Remove staged files of an unfinished push (best effort: the session may be gone), as
+    the agent: `dest` is the agent's, and root would follow the links it put there."""
     with contextlib.suppress(ClaudexError):
-        run_script(api, container_id, _CLEANUP_SCRIPT, dest, f"{TEMP_PREFIX}{token}-", *dirs)
+        run_script(
+            api, container_id, _CLEANUP_SCRIPT, dest, f"{TEMP_PREFIX}{token}-", *dirs, user=user
+        )
 
 
 # -- pull ----------------------------------------------------------------------------------
