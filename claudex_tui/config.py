@@ -13,6 +13,24 @@ from claudex_tui.config_path import config_path
 from container.errors import ClaudexError
 
 DEFAULT_ENV = ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "AI_API_MK", "GEMINI_API_KEY"]
+# Variables that change which code programs load or run. Root's programs in a session (init,
+# firewall, tracking) inherit the session's environment; with one of these pointing at a path
+# the agent can write, the agent would choose what root runs.
+_LOADER_ENV = (
+    "PATH", "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "CDPATH", "GLOBIGNORE", "IFS", "PS4",
+    "PERL5LIB", "PERL5OPT", "PERLLIB", "RUBYLIB", "RUBYOPT", "NODE_OPTIONS", "NODE_PATH",
+    "GCONV_PATH", "LOCPATH", "NLSPATH", "HOSTALIASES", "TMPDIR",
+)  # fmt: skip
+_LOADER_PREFIXES = ("LD_", "BASH_FUNC_", "PYTHON", "GIT_", "CLAUDEX_")
+_HARMLESS_PREFIXES = ("GIT_AUTHOR_", "GIT_COMMITTER_")
+
+
+def unsafe_env(name: str) -> bool:
+    """Would passing this variable let the agent choose what root runs in its session?"""
+    upper = name.upper()
+    if upper.startswith(_HARMLESS_PREFIXES):
+        return False
+    return upper in _LOADER_ENV or upper.startswith(_LOADER_PREFIXES)
 
 
 class ConfigError(ClaudexError):
@@ -127,6 +145,11 @@ class Config(BaseModel):
         for name in value:
             if not name or "=" in name or not name.replace("_", "a").isalnum():
                 raise ValueError(f"{name!r} is not an environment variable name")
+            if unsafe_env(name):
+                raise ValueError(
+                    f"{name} cannot be passed into sessions: it changes what programs load, "
+                    "and claudex's own programs run as root there"
+                )
         return value
 
 

@@ -176,6 +176,12 @@ def _owner(
         )
         uid = fallback
         gid = os.getgid() if local_uid else FALLBACK_UID
+    if gid == 0:
+        # Root's group reads and writes root's group-owned files: never the agent's.
+        warnings.append(
+            f"{writable[0]} belongs to group root; the agent runs in group {uid} instead"
+        )
+        gid = uid
     return uid, gid, warnings
 
 
