@@ -231,6 +231,34 @@ def test_the_waiting_watcher_runs_as_the_agent_and_follows_no_link(
     assert out.split()[0] == AGENT  # root never made it world-writable
 
 
+def test_the_watchers_reader_ends_when_the_dashboard_process_dies(
+    session: tuple[str, Path], engine: docker.DockerClient
+):
+    name, _ = session
+    dashboard = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, docker\n"
+            "from claudex_tui.engine_watch import WaitingWatcher\n"
+            "WaitingWatcher(docker.from_env(), sys.argv[1], print).start()\n"
+            "time.sleep(600)\n",
+            engine.api.inspect_container(name)["Id"],
+        ],
+        cwd=REPO,
+    )
+    try:
+        wait_for("the reader", lambda: processes(engine, name, "/tmp/claudex/waiting"))
+    finally:
+        dashboard.kill()  # no stop(), no cleanup: the process is just gone
+        dashboard.wait()
+    wait_for(
+        "the reader to end with the dead dashboard's connection",
+        lambda: not processes(engine, name, "/tmp/claudex/waiting"),
+        timeout=10,
+    )
+
+
 # -- 2. the init, at every start ---------------------------------------------------------------
 
 
