@@ -184,7 +184,7 @@ class WaitingWatcher:
                 return
             exec_id = api.exec_create(
                 self.container_id,
-                ["python3", "-I", "-c", _WAITING_SCRIPT, WAITING_FILE],
+                ["python3", "-I", "-S", "-c", _WAITING_SCRIPT, WAITING_FILE],
                 user=user,
                 workdir="/",
                 stdin=True,
