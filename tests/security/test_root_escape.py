@@ -329,7 +329,10 @@ def test_a_session_whose_scripts_were_changed_does_not_start(
 
     # Started behind claudex's back (`docker start`), the image's init refuses on its own.
     engine.api.start(name)
-    status = wait_for("the init's verdict", lambda: init_status(engine, name) or None)
+    status = wait_for(
+        "the init's verdict",
+        lambda: (s := init_status(engine, name)) not in ("", "starting") and s,
+    )
     assert str(status).startswith("failed: claudex's own files"), status
     assert not processes(engine, name, "tmux")  # the agent never started
     assert as_root(engine, name, "test -e /stub-ran")[0] != 0  # nor did the stub run
