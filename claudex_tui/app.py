@@ -518,7 +518,7 @@ class ClaudexApp(App[None]):
 
     @on(TerminalWidget.Activity)
     def _terminal_activity(self, message: TerminalWidget.Activity) -> None:
-        if not self.follow_activity:
+        if not self.follow_activity or not self.screen_stack:  # shutting down: no screen
             return
         name = self._session_of(message.control)
         if name is None or name not in self.session_list.rows:
