@@ -404,7 +404,9 @@ class ClaudexApp(App[None]):
             for n, s in self.sessions.items()
             if s.running and s.managed and self.client_for(s) is not None
         }
-        for name in set(self._waiting) - running:
+        # A paused session (claudex pauses it while a push writes) keeps its watcher.
+        paused = {n for n, s in self.sessions.items() if s.state == "paused"}
+        for name in set(self._waiting) - running - paused:
             self._waiting.pop(name).stop()
         for name in running - set(self._waiting):
             session = self.sessions[name]
@@ -453,6 +455,9 @@ class ClaudexApp(App[None]):
             return
         if session.running:
             switcher.current = self._terminal_for(session).id
+        elif session.state == "paused" and self.home.query(f"#{_dom_id(row_key(session))}"):
+            # claudex pauses a session while a push writes: its terminal stays, frozen.
+            switcher.current = self._terminal_for(session).id
         else:
             stopped = self.home.query_one("#term-stopped", Static)
             stopped.update(
@@ -486,7 +491,7 @@ class ClaudexApp(App[None]):
         return lambda: DockerExec(client, session.id, ["bash", "-l"])
 
     def _drop_terminals_of_gone_sessions(self) -> None:
-        keep = {_dom_id(n) for n, s in self.sessions.items() if s.running}
+        keep = {_dom_id(n) for n, s in self.sessions.items() if s.running or s.state == "paused"}
         switcher = self.home.query_one("#terminals", ContentSwitcher)
         for widget in list(self.home.query(TerminalWidget)):
             if widget.id not in keep:
