@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from container import labels
+from container.diff_text import display_path, printable
 from container.engine import engine_errors
 from container.errors import ClaudexError, UsageError
 from container.mounts import WORKSPACE
@@ -92,6 +93,19 @@ class RevertResult:
     @property
     def empty(self) -> bool:
         return not (self.restored or self.deleted)
+
+
+@dataclass(frozen=True)
+class RepoEvent:
+    """Something that happened to a mounted git repository since the baseline: a commit or a
+    ref that moved (`danger` False), or a change that can make the host's git run programs."""
+
+    repo: str  # relative to /workspace; "" for the tracking itself
+    text: str
+    danger: bool
+
+    def __str__(self) -> str:
+        return f"{self.repo}: {self.text}" if self.repo else self.text
 
 
 @cache
@@ -175,6 +189,14 @@ def workspace_path(path: str, mounts: dict[str, str], cwd: str | None = None) ->
     return posixpath.normpath(path)
 
 
+def _path_args(paths: Sequence[str], literal: bool) -> list[str]:
+    """Paths for the tracking script: how to match them, then each as hex (a name need not
+    be UTF-8, and no path can pass for an option)."""
+    if not paths:
+        return []
+    return ["literal" if literal else "pattern", *(os.fsencode(p).hex() for p in paths)]
+
+
 class Tracker:
     """The tracking repository of one session (operations need the session running)."""
 
@@ -224,7 +246,7 @@ class Tracker:
                 if chunk_err:
                     err += chunk_err
             code = self.api.exec_inspect(exec_id).get("ExitCode")
-        message = err.decode(errors="replace").strip()
+        message = printable(err.decode(errors="replace").strip(), keep="\n")
         if code == 3:
             raise BaselineMissing(
                 f"session {self.session.name} has no baseline yet",
@@ -235,10 +257,10 @@ class Tracker:
             last = message.splitlines()[-1] if message else f"exit code {code}"
             if "python3" in message and "not found" in message:
                 last = "the session image has no python3"
-            raise TrackingError(
-                f"{action} failed in {self.session.name}: {last}",
-                "is the session image current? (`claudex build`)",
-            )
+            hint = "is the session image current? (`claudex build`)"
+            if "named pipe" in last:
+                hint = "remove it in the session (`claudex shell`), or stop what holds it open"
+            raise TrackingError(f"{action} failed in {self.session.name}: {last}", hint)
         return bytes(out)
 
     def _json(self, *args: str, action: str) -> Any:
@@ -261,17 +283,19 @@ class Tracker:
 
     def ensure_baseline(self) -> Baseline:
         """Record the baseline commit unless one exists (blocks: seconds on large trees)."""
-        data = self._json("baseline", action="recording the baseline")
+        data = self._json("baseline", *self._agent_ids(), action="recording the baseline")
         return Baseline(data["commit"], data["created"], data.get("files"), data["seconds"])
 
     def changes(self, paths: Sequence[str] = ()) -> list[ChangedFile]:
         """Files changed since the baseline, with added/removed line counts."""
-        return parse_changes(self._exec("changes", *paths, action="listing changes"))
+        args = _path_args(paths, literal=False)
+        return parse_changes(self._exec("changes", *args, action="listing changes"))
 
     def file_diff(self, path: str, old_path: str | None = None) -> str:
         """The unified diff of one file against the baseline (binary files: one line)."""
         paths = [path, old_path] if old_path else [path]
-        return self.diff(paths).decode(errors="replace")
+        text = self.diff(paths, literal=True).decode(errors="surrogateescape")
+        return printable(text, keep="\t\n")
 
     def diff(
         self,
@@ -279,9 +303,11 @@ class Tracker:
         mode: DiffMode = "patch",
         color: bool = False,
         sink: Callable[[bytes], Any] | None = None,
+        literal: bool = False,
     ) -> bytes:
-        """The diff against the baseline; streamed to `sink` when given."""
-        args = ["diff", mode, "always" if color else "never", *paths]
+        """The diff against the baseline; streamed to `sink` when given. Raw git output: what
+        goes to a terminal goes through `container.diff_text` first."""
+        args = ["diff", mode, "always" if color else "never", *_path_args(paths, literal)]
         return self._exec(*args, sink=sink, action="computing the diff")
 
     def checkpoint(self, message: str) -> tuple[str, bool]:
@@ -301,12 +327,23 @@ class Tracker:
             for e in self._json("log", action="reading checkpoints")
         ]
 
+    def _agent_ids(self) -> tuple[str, str]:
+        uid, _, gid = self.session.labels.get(labels.AGENT_UID, "1000:1000").partition(":")
+        return uid, gid or uid
+
+    def repo_report(self) -> list[RepoEvent]:
+        """Commits and ref moves in the mounted repositories since the baseline, and any
+        change to what makes git run programs (.git/config, hooks, commondir...)."""
+        data = self._json("repos", *self._agent_ids(), action="reading the repositories")
+        return [
+            RepoEvent(display_path(e["repo"]), printable(e["text"]), bool(e["danger"]))
+            for e in data
+        ]
+
     def revert(self, paths: Sequence[str], dry_run: bool = False) -> RevertResult:
         """Files under `paths` back to the last checkpoint (written as the agent user)."""
-        uid, _, gid = self.session.labels.get(labels.AGENT_UID, "1000:1000").partition(":")
-        data = self._json(
-            "revert", uid, gid or uid, "1" if dry_run else "0", *paths, action="reverting"
-        )
+        uid, gid = self._agent_ids()
+        data = self._json("revert", uid, gid, "1" if dry_run else "0", *paths, action="reverting")
         return RevertResult(data["restored"], data["deleted"], data["matched"])
 
     def outside_files(self) -> list[str]:

@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from container.diff_text import display_path
 from container.tracking import ChangedFile
 
 STATUS_STYLE = {
@@ -33,9 +34,9 @@ def change_row(change: ChangedFile, width: int = 0) -> Text:
     else:
         text.append(f"+{change.added}", style="green").append(" ")
         text.append(f"-{change.removed}", style="red").append(" ")
-    if change.old_path:
-        text.append(f"{change.old_path} → ", style="dim")
-    path = change.path
+    if change.old_path:  # names are the agent's: shown with nothing a terminal acts on
+        text.append(f"{display_path(change.old_path)} → ", style="dim")
+    path = display_path(change.path)
     room = width - len(text.plain)
     if width and len(path) > room > 1:
         path = "…" + path[-(room - 1) :]  # the file name matters more than the folders

@@ -8,8 +8,9 @@ import sys
 from datetime import UTC, datetime
 
 from claudex_tui import output
+from container.diff_text import DiffPrinter, display_path
 from container.engine import connect
-from container.errors import SessionNotFound, UsageError
+from container.errors import ClaudexError, SessionNotFound, UsageError
 from container.labels import SessionInfo
 from container.sessions import Sessions
 from container.tracking import DiffMode, Tracker, workspace_path
@@ -76,20 +77,39 @@ def _tracker(name: str | None, targets: list[str]) -> tuple[Tracker, list[str]]:
 def run_diff(args: argparse.Namespace) -> int:
     tracker, paths = _tracker(args.name, args.targets)
     mode: DiffMode = "stat" if args.stat else "name-only" if args.name_only else "patch"
-    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    wrote = False
     out = sys.stdout.buffer
+    # On a terminal, names and contents are shown escaped (an escape sequence in them must
+    # not redraw what is shown) and coloured here; a pipe gets git's exact output.
+    printer = None
+    if sys.stdout.isatty():
+        printer = DiffPrinter(mode, color=not os.environ.get("NO_COLOR"))
+    wrote = False
 
     def sink(chunk: bytes) -> None:
         nonlocal wrote
         wrote = True
-        out.write(chunk)
+        out.write(printer.feed(chunk) if printer else chunk)
 
-    tracker.diff(paths, mode=mode, color=color, sink=sink)
+    tracker.diff(paths, mode=mode, sink=sink)
+    if printer:
+        out.write(printer.close())
     out.flush()
     if not wrote:
         output.info(f"no changes in {tracker.session.name} since the baseline")
+    report_repositories(tracker)  # last: what is left on the screen
     return 0
+
+
+def report_repositories(tracker: Tracker) -> None:
+    """Commits and ref moves in the mounted repositories, and loudly anything that makes the
+    host's git run what the agent wrote (on stderr: the diff on stdout stays a patch)."""
+    try:
+        events = tracker.repo_report()
+    except ClaudexError as exc:
+        output.warn(f"the mounted repositories could not be read: {exc.message}")
+        return
+    for event in events:
+        (output.warn if event.danger else output.info)(str(event))
 
 
 def run_checkpoint(args: argparse.Namespace) -> int:
@@ -133,17 +153,17 @@ def run_revert(args: argparse.Namespace) -> int:
         return 0
     if sys.stdin.isatty() and not args.yes:
         for path in plan.restored:
-            print(f"  restore  {path}")
+            print(f"  restore  {display_path(path)}")
         for path in plan.deleted:
-            print(f"  delete   {path}")
+            print(f"  delete   {display_path(path)}")
         if not output.confirm(f"Revert {len(plan.restored) + len(plan.deleted)} file(s)?"):
             print("nothing reverted")
             return 1
     done = tracker.revert(paths)
     for path in done.restored:
-        print(f"restored {path}")
+        print(f"restored {display_path(path)}")
     for path in done.deleted:
-        print(f"deleted {path}")
+        print(f"deleted {display_path(path)}")
     return 0
 
 
@@ -152,8 +172,6 @@ def run_revert(args: argparse.Namespace) -> int:
 
 def outside_files(sessions: Sessions, session: SessionInfo) -> list[str] | None:
     """Files in /workspace outside the mounts, or None when that cannot be known now."""
-    from container.errors import ClaudexError
-
     tracker = Tracker(sessions.api, session)
     if not (session.running and session.managed):
         return None
@@ -168,7 +186,7 @@ def describe_outside(files: list[str] | None, limit: int = 10) -> list[str]:
     if not files:
         return []
     lines = [f"    {len(files)} file(s) in /workspace outside the mounts will be lost:"]
-    lines += [f"      {f}" for f in files[:limit]]
+    lines += [f"      {display_path(f)}" for f in files[:limit]]
     if len(files) > limit:
         lines.append(f"      ... and {len(files) - limit} more")
     return lines

@@ -10,7 +10,9 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,7 +44,7 @@ class Box:
             assert proc.returncode == 0, proc.stderr.decode()
         return proc
 
-    def json(self, *args: str) -> object:
+    def json(self, *args: str) -> Any:
         return json.loads(self.run(*args).stdout)
 
     def changes(self) -> dict[str, tuple[str, int, int, bool]]:
@@ -194,7 +196,7 @@ def test_renames_and_binaries_are_parsed(box: Box):
     changes = {c.path: c for c in parse_changes(box.run("changes").stdout)}
     assert changes["moved.txt"].status == "renamed" and changes["moved.txt"].old_path == "long.txt"
     assert changes["b.bin"].binary and changes["b.bin"].added == 0
-    patch = box.run("diff", "patch", "never", "b.bin").stdout.decode()
+    patch = box.run("diff", "patch", "never", "pattern", b"b.bin".hex()).stdout.decode()
     assert "Binary files" in patch
 
 
@@ -285,3 +287,234 @@ def test_workspace_paths():
         ]
     }
     assert mount_targets(attrs) == {"/home/u/proj": "/workspace/proj"}
+
+
+# -- the agent cannot blind the diff -----------------------------------------------------------
+
+
+def test_ignore_patterns_are_rewritten_to_mean_the_same_from_the_top():
+    rewrite = tracking_script.rewrite_ignore
+    data = (
+        b"\xef\xbb\xbf# comment\n\nbuild/\n/only-here\na/b\n!keep.log\n*.log  \nsp\\ \r\n\\#hash\n"
+    )
+    assert rewrite(b"", data) == [
+        b"build/", b"/only-here", b"a/b", b"!keep.log", b"*.log", b"sp\\ ", b"\\#hash"
+    ]  # fmt: skip
+    assert rewrite(b"sub/d[1]", data) == [
+        b"/sub/d\\[1]/**/build/",
+        b"/sub/d\\[1]/only-here",
+        b"/sub/d\\[1]/a/b",
+        b"!/sub/d\\[1]/**/keep.log",
+        b"/sub/d\\[1]/**/*.log",
+        b"/sub/d\\[1]/**/sp\\ ",
+        b"/sub/d\\[1]/**/\\#hash",
+    ]
+    assert rewrite(b"new\nline", b"*\n") == []  # cannot be written: ignores nothing
+    assert rewrite(b"d", b"/\n!\n  \n") == []
+
+
+def _listing(work: Path, git_dir: Path, *rules: str) -> list[str]:
+    env = {**os.environ, "GIT_DIR": str(git_dir), "GIT_WORK_TREE": str(work)}
+    out = subprocess.run(
+        ["git", "ls-files", "-o", "-z", *rules],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        check=True,
+    ).stdout
+    return sorted(os.fsdecode(p) for p in out.split(b"\0") if p)
+
+
+def test_the_recorded_rules_ignore_what_the_gitignore_files_did(tmp_path: Path):
+    """The flattened exclude file lists exactly what git lists with the .gitignore files."""
+    work = tmp_path / "w"
+    files = {
+        ".gitignore": "*.log\nbuild/\n/top-only.txt\ndocs/*.tmp\n!important.log\n",
+        "a.txt": "", "x.log": "", "important.log": "", "top-only.txt": "", "build/o": "",
+        "docs/n.tmp": "", "docs/keep.md": "", "docs/deep/n.tmp": "",
+        "src/.gitignore": "gen/\n*.out\n!keep.out\n/local.txt\nsub/*.c\n",
+        "src/top-only.txt": "", "src/local.txt": "", "src/lib/local.txt": "", "src/a.out": "",
+        "src/keep.out": "", "src/gen/g.py": "", "src/lib/gen/g.py": "", "src/sub/x.c": "",
+        "src/lib/sub/x.c": "", "src/x.log": "", "src/important.log": "",
+        "src/lib/.gitignore": "!*.log\n", "src/lib/y.log": "", "we*rd/.gitignore": "*.md\n",
+        "we*rd/r.md": "", "weXrd/r.md": "",
+    }  # fmt: skip
+    for name, text in files.items():
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+        (work / name).write_text(text)
+    subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "list.git")], check=True)
+    ignores = [
+        (os.fsencode(name[: -len(".gitignore")].rstrip("/")), (work / name).read_bytes())
+        for name in sorted(files, key=lambda n: (n.count("/"), n))
+        if name.endswith(".gitignore")
+    ]
+    (tmp_path / "ex").write_bytes(tracking_script.exclude_rules(b"", ignores))
+    lister = tmp_path / "list.git"
+    expected = _listing(work, lister, "--exclude-standard")
+    assert "we*rd/r.md" not in expected and "weXrd/r.md" in expected  # the test sees globs
+    assert "src/lib/y.log" in expected and "src/keep.out" in expected
+    assert _listing(work, lister, f"--exclude-from={tmp_path / 'ex'}") == expected
+    # From inside src/ (a nested repository is listed from its own top).
+    inner = tracking_script.exclude_rules(b"src/", ignores)
+    (tmp_path / "ex-src").write_bytes(inner)
+    expected = _listing(work / "src", lister, "--exclude-standard")
+    assert _listing(work / "src", lister, f"--exclude-from={tmp_path / 'ex-src'}") == expected
+
+
+def test_ignore_and_attribute_files_written_later_hide_nothing(box: Box):
+    proj = box.ws / "proj"
+    proj.mkdir()
+    (proj / ".gitignore").write_text("build/\n")
+    (proj / "app.py").write_text("def main():\n    return 1\n")
+    inner = proj / "dep"  # a repository inside: its rules apply from its own top
+    inner.mkdir()
+    (inner / ".gitignore").write_text("*.tmp\n")
+    (inner / "d.py").write_text("D = 1\n")
+    git(inner, "init", "-q")
+    box.run("baseline")
+    (proj / ".gitignore").write_text("*\n")
+    (proj / ".gitattributes").write_text("* -diff\n*.py binary\n")
+    (box.ws / ".gitattributes").write_text("[attr]x -diff -text\n* x\n")
+    (proj / "app.py").write_text("def main():\n    return 2\n")
+    (proj / "new.py").write_text("evil()\n")
+    (proj / "build").mkdir()
+    (proj / "build" / "x.o").write_text("still ignored\n")
+    (inner / ".gitignore").write_text("*\n")
+    (inner / "e.py").write_text("E = 1\n")
+    (inner / "x.tmp").write_text("still ignored\n")
+    (inner / "new").mkdir()  # a repository made after the baseline: listed too
+    (inner / "new" / "n.py").write_text("N = 1\n")
+    git(inner / "new", "init", "-q")
+    assert box.changes() == {
+        ".gitattributes": ("added", 2, 0, False),
+        "proj/.gitattributes": ("added", 2, 0, False),
+        "proj/.gitignore": ("modified", 1, 1, False),
+        "proj/app.py": ("modified", 1, 1, False),
+        "proj/new.py": ("added", 1, 0, False),
+        "proj/dep/.gitignore": ("modified", 1, 1, False),
+        "proj/dep/e.py": ("added", 1, 0, False),
+        "proj/dep/new/n.py": ("added", 1, 0, False),
+    }
+    patch = box.run("diff", "patch", "never").stdout.decode()
+    assert "Binary files" not in patch and "+evil()" in patch and "+    return 2" in patch
+
+
+def test_named_pipes_neither_hang_nor_break_a_refresh(box: Box):
+    (box.ws / "victim.txt").write_text("tracked\n")
+    (box.ws / "keep.txt").write_text("one\n")
+    box.run("baseline")
+    (box.ws / "victim.txt").unlink()
+    os.mkfifo(box.ws / "victim.txt")
+    os.mkfifo(box.ws / ".gitattributes")  # git opens it for every path it hashes
+    os.mkfifo(box.ws / "new.fifo")
+    (box.ws / "keep.txt").write_text("one\ntwo\n")
+    assert box.changes() == {
+        "victim.txt": ("deleted", 0, 1, False),
+        "keep.txt": ("modified", 1, 0, False),
+    }
+    # A writer that never writes: git would wait for ever; the refresh stops at once.
+    (box.ws / "more.txt").write_text("x\n")
+    holder = os.open(box.ws / ".gitattributes", os.O_RDWR)
+    try:
+        began = time.monotonic()
+        proc = box.run("changes", check=False)
+        assert proc.returncode == 2 and b"named pipe .gitattributes" in proc.stderr
+        assert time.monotonic() - began < 10
+    finally:
+        os.close(holder)
+    assert "more.txt" in box.changes()
+
+
+def test_names_git_refuses_are_reported_not_fatal(box: Box):
+    (box.ws / "a.txt").write_text("a\n")
+    box.run("baseline")
+    (box.ws / ".GIT").mkdir()
+    (box.ws / ".GIT" / "payload.sh").write_text("x\n")
+    (box.ws / ".gitmodules").symlink_to("/etc/passwd")
+    (box.ws / "esc\x1b[2J.txt").write_text("x\n")
+    (box.ws / os.fsdecode(b"bad\xffname")).write_text("x\n")
+    assert set(box.changes()) == {"esc\x1b[2J.txt", os.fsdecode(b"bad\xffname")}
+    report = box.json("repos", str(os.getuid()), str(os.getgid()))
+    refused = [e for e in report if "NOT in the diff" in e["text"]]
+    assert refused and ".GIT/payload.sh" in refused[0]["text"] and refused[0]["danger"]
+    assert ".gitmodules" in refused[0]["text"]
+    # Exact names, whatever their bytes, for the Changes tab.
+    patch = box.run("diff", "patch", "never", "literal", b"bad\xffname".hex()).stdout
+    assert b"+x" in patch and b"esc" not in patch
+
+
+def test_a_file_rewritten_while_hashed_is_recorded_from_a_copy(box: Box, monkeypatch):
+    (box.ws / "a.txt").write_text("a\n")
+    box.run("baseline")
+    (box.ws / "big.bin").write_bytes(b"\0" * 100_000)
+    (box.ws / "link").symlink_to("a.txt")
+    (box.ws / "gone.txt").write_text("x\n")
+    monkeypatch.setattr(tracking_script, "ROOT", str(box.root))
+    monkeypatch.setattr(tracking_script, "GIT_DIR", f"{box.root}/track.git")
+    monkeypatch.setattr(tracking_script, "WORK_TREE", str(box.ws))
+    (box.ws / "gone.txt").unlink()
+    tracking_script._add_copies([b"big.bin", b"link", b"gone.txt"])
+    listing = _index_listing_raw(box)
+    assert "120000" in listing["link"] and "100644" in listing["big.bin"]
+    assert "gone.txt" not in listing
+    assert box.changes() == {"big.bin": ("added", 0, 0, True), "link": ("added", 1, 0, False)}
+
+
+def _index_listing_raw(box: Box) -> dict[str, str]:
+    env = {**os.environ, "GIT_DIR": f"{box.root}/track.git", "GIT_WORK_TREE": str(box.ws)}
+    out = subprocess.run(
+        ["git", "-c", "safe.directory=*", "ls-files", "-s"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {line.split("\t", 1)[1]: line.split("\t", 1)[0] for line in out.splitlines()}
+
+
+# -- the mounted repositories' report ------------------------------------------------------
+
+
+def test_repository_report_names_commits_refs_and_what_runs_code(box: Box):
+    proj = box.ws / "proj"
+    proj.mkdir()
+    (proj / "a.txt").write_text("a\n")
+    git(proj, "init", "-q", "-b", "main")
+    git(proj, "add", "-A")
+    git(proj, "commit", "-qm", "init")
+    git(proj, "branch", "old")
+    git(proj, "tag", "v0")
+    ids = (str(os.getuid()), str(os.getgid()))
+    box.run("baseline", *ids)
+    assert box.json("repos", *ids) == []
+    for n in (1, 2):
+        (proj / "a.txt").write_text(f"a{n}\n")
+        git(proj, "commit", "-qam", f"c{n}")
+    git(proj, "checkout", "-qb", "feature")
+    (proj / "b.txt").write_text("b\n")
+    git(proj, "add", "b.txt")
+    git(proj, "commit", "-qm", "f")
+    git(proj, "branch", "-D", "old")
+    git(proj, "tag", "v1")
+    report = box.json("repos", *ids)
+    texts = {(e["repo"], e["text"], e["danger"]) for e in report}
+    assert ("proj", "2 commits on branch main since the start", False) in texts
+    assert ("proj", "branch feature created (3 commits since the start)", False) in texts
+    assert ("proj", "HEAD moved from main to feature", False) in texts
+    assert any(r == "proj" and t.startswith("branch old deleted (was ") for r, t, _ in texts)
+    assert ("proj", "tag v1 created", False) in texts
+    assert not any(d for _, _, d in texts)
+
+    (proj / ".git" / "hooks" / "pre-commit").write_text("#!/bin/sh\ntouch /tmp/x\n")
+    (proj / ".git" / "commondir").write_text("../elsewhere\n")
+    (box.ws / "other").mkdir()
+    git(box.ws / "other", "init", "-q")
+    report = box.json("repos", *ids)
+    texts = {(e["repo"], e["text"], e["danger"]) for e in report}
+    dangers = {t.split(" (")[0] for r, t, d in texts if d}
+    assert dangers == {
+        "the agent created .git/hooks/pre-commit",
+        "the agent created .git/commondir",
+        "a new .git appeared in the session: its config and hooks are the agent's, and git "
+        "commands run there can run programs",
+    }
