@@ -94,6 +94,13 @@ def _start_parser() -> Parser:
         help="mount the Docker socket (DANGEROUS: gives the agent root on the host)",
     )
     p.add_argument(
+        "--git-writable",
+        action="store_true",
+        help="let the agent write the mounted repositories' .git/config, hooks and info "
+        "(DANGEROUS: your next git command there may run what the agent wrote); by default "
+        "they are read-only in the session, and commits and branches still work",
+    )
+    p.add_argument(
         "--share-agent-home",
         action="store_true",
         help="mount your ~/.claude, ~/.claude.json and ~/.codex read-write, shared with every "

@@ -69,6 +69,7 @@ def start_request(
     expose_env_files: bool = False,
     docker_socket: bool = False,
     share_agent_home: bool = False,
+    git_writable: bool = False,
     confirm: Callable[[firewall.ProjectAllow], bool] = _not_confirmed,
     fs: HostFS = LOCAL,
 ) -> StartRequest:
@@ -83,6 +84,7 @@ def start_request(
         empty_file="/dev/null" if fs.remote else state.empty_file(),
         docker_socket=docker_socket,
         share_agent_home=share_agent_home,
+        git_writable=git_writable,
         extra=[(str(m.path), m.read_only) for m in config.mounts],
         targets=targets,
         fs=fs,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -198,6 +198,7 @@ def plan_mounts(
     home: str | None = None,
     docker_socket: bool = False,
     share_agent_home: bool = False,
+    git_writable: bool = False,
     extra: Sequence[tuple[str, bool]] = (),
     targets: Mapping[str, str] | None = None,
     fs: HostFS = LOCAL,
@@ -213,6 +214,9 @@ def plan_mounts(
 
     The agent's logins are copied (`logins`) into the session's own home; `share_agent_home`
     bind-mounts the host's login folders read-write instead.
+
+    The git repositories in writable directories get read-only `.git/config`, hooks and info
+    (`git_guards`), unless `git_writable`.
     """
     warnings: list[str] = []
     if fs.remote and extra:
@@ -260,6 +264,13 @@ def plan_mounts(
                     target = f"{where[d]}/{posixpath.basename(path)}"
                     mounts.append(MountSpec(empty_file, target, True, "env-mask"))
 
+    if not git_writable:
+        for d in all_dirs:
+            if d not in ro:
+                guards, guard_warnings = git_guards(d, where[d], fs)
+                mounts += guards
+                warnings += guard_warnings
+
     logins: list[LoginFile] = []
     if not fs.remote:  # logins live on this machine; a remote session logs in inside
         home_dir = Path(home or os.path.expanduser("~"))
@@ -290,3 +301,178 @@ def plan_mounts(
         warnings=warnings,
         logins=logins,
     )
+
+
+# -- what the host's git runs: kept read-only in the session ----------------------------------
+#
+# A repository the agent can write is a repository whose next `git status` on the host runs
+# what the agent wrote: `core.fsmonitor` in .git/config, a hook, a `.git` file pointing at a
+# gitdir of its making. For each repository at the top of a writable directory or in one of
+# its first-level subdirectories (deeper ones are named by `claudex diff` when they change,
+# not protected), these are bound read-only over themselves: .git/config, .git/hooks,
+# .git/info, .git/config.worktree and .git/commondir when present, the same in each submodule
+# gitdir under .git/modules, the `.git` files of submodules (`.gitmodules` paths), and the
+# folder that `core.hooksPath` names when it lies in the directory. The `.git` directory is
+# bound over itself (read-write: commits, branches and stashes work) so that it cannot be
+# renamed away and replaced. A file that does not exist cannot be bound (Docker would create
+# it, on the host): `.git/commondir` made in the session is reported by `claudex diff`.
+
+GIT_GUARD_REPOS_MAX = 64  # repositories per mounted directory
+GIT_GUARD_MODULES_MAX = 256  # submodule gitdirs per repository
+GIT_DIR_GUARDED = ("config", "hooks", "info", "config.worktree", "commondir")
+
+
+def git_guards(
+    directory: str, target: str, fs: HostFS = LOCAL
+) -> tuple[list[MountSpec], list[str]]:
+    """The read-only binds that keep the repositories in `directory` (mounted at `target`)
+    from running the agent's programs on the host, and warnings about what is not kept."""
+    try:
+        entries = fs.list_dir(directory)
+    except (OSError, ClaudexError):
+        return [], []
+
+    def place(real: str) -> str | None:
+        """Where a host path (links resolved) is in the session, if in this directory."""
+        if real == directory:
+            return target
+        if real.startswith(directory.rstrip("/") + "/"):
+            return target + real[len(directory.rstrip("/")) :]
+        return None
+
+    subdirs = sorted(e.name for e in entries if e.kind == "dir" and e.name != ".git")
+    folders = ["", *subdirs]
+    found = fs.stat_many([posixpath.join(directory, f, ".git") for f in folders])
+    repos = [(f, st) for f, st in zip(folders, found, strict=True) if st is not None]
+    warnings: list[str] = []
+    if len(repos) > GIT_GUARD_REPOS_MAX:
+        warnings.append(
+            f"{directory} holds {len(repos)} git repositories: the .git of the first "
+            f"{GIT_GUARD_REPOS_MAX} are protected, the others are writable by the agent"
+        )
+        repos = repos[:GIT_GUARD_REPOS_MAX]
+    mounts: list[MountSpec] = []
+    for folder, st in repos:
+        host = posixpath.join(directory, folder) if folder else directory
+        dot_git = f"{host}/.git"
+        if st.real != dot_git:
+            warnings.append(f"{dot_git} is a symbolic link: the agent can write what it leads to")
+            continue
+        inside = f"{place(host)}/.git"
+        if st.kind == "file":  # a worktree's or submodule's pointer to its gitdir
+            mounts.append(MountSpec(dot_git, inside, True, "git-guard"))
+            continue
+        if st.kind != "dir":
+            continue
+        mounts.append(MountSpec(dot_git, inside, False, "git-guard"))
+        mounts += _guard_git_dir(dot_git, place, fs)
+        mounts += _guard_modules(dot_git, place, fs)
+        more, more_warnings = _guard_work_tree(host, place, fs)
+        mounts += more
+        warnings += more_warnings
+    unique: dict[str, MountSpec] = {}
+    for m in mounts:
+        unique.setdefault(m.target, m)
+    return list(unique.values()), warnings
+
+
+Place = Callable[[str], "str | None"]
+
+
+def _read_only(real: str, place: Place) -> list[MountSpec]:
+    """A read-only bind of `real` over itself in the session (nothing when it is not there)."""
+    inside = place(real)
+    return [MountSpec(real, inside, True, "git-guard")] if inside else []
+
+
+def _guard_git_dir(git_dir: str, place: Place, fs: HostFS) -> list[MountSpec]:
+    """Read-only binds of what exists of GIT_DIR_GUARDED in one gitdir (where a link leads,
+    when that is in the directory too)."""
+    paths = [f"{git_dir}/{name}" for name in GIT_DIR_GUARDED]
+    mounts: list[MountSpec] = []
+    for st in fs.stat_many(paths):
+        if st is not None:
+            mounts += _read_only(st.real, place)
+    return mounts
+
+
+def _guard_modules(git_dir: str, place: Place, fs: HostFS) -> list[MountSpec]:
+    """The same for each submodule gitdir under .git/modules (names may hold slashes; a
+    gitdir may hold modules of its own)."""
+    mounts: list[MountSpec] = []
+    pending = [(f"{git_dir}/modules", 0)]
+    seen = 0
+    while pending and seen < GIT_GUARD_MODULES_MAX:
+        path, depth = pending.pop()
+        try:
+            entries = fs.list_dir(path)
+        except (OSError, ClaudexError):
+            continue
+        names = {e.name for e in entries}
+        if "HEAD" in names and "config" in names:  # a gitdir
+            seen += 1
+            mounts += _guard_git_dir(path, place, fs)
+            if "modules" in names and depth < 8:
+                pending.append((f"{path}/modules", depth + 1))
+            continue
+        if depth < 8:
+            pending += [(f"{path}/{e.name}", depth + 1) for e in entries if e.kind == "dir"]
+    return mounts
+
+
+def _guard_work_tree(host: str, place: Place, fs: HostFS) -> tuple[list[MountSpec], list[str]]:
+    """In the work tree: submodules' `.git` files, and the hooks folder of core.hooksPath."""
+    mounts: list[MountSpec] = []
+    warnings: list[str] = []
+    paths = [f"{host}/{p}/.git" for p in _gitmodules_paths(_read(fs, f"{host}/.gitmodules"))]
+    for path, st in zip(paths, fs.stat_many(paths), strict=True):
+        if st is not None and st.kind == "file" and st.real == path:
+            mounts += _read_only(path, place)
+    hooks = _config_value(_read(fs, f"{host}/.git/config"), "core", "hookspath")
+    if hooks:
+        where = posixpath.normpath(posixpath.join(host, os.path.expanduser(hooks)))
+        st = fs.stat(where)
+        if st is not None and place(st.real):
+            mounts += _read_only(st.real, place)
+        elif place(where):
+            warnings.append(
+                f"{host}: core.hooksPath is {hooks}, in the mounted directory but not there "
+                "yet: the agent can create hooks there that your git would run"
+            )
+    return mounts, warnings
+
+
+def _read(fs: HostFS, path: str) -> str:
+    try:
+        return fs.read_text(path) or ""
+    except (OSError, ClaudexError):
+        return ""
+
+
+def _gitmodules_paths(text: str) -> list[str]:
+    """The `path = ...` values of a .gitmodules file that name a place below the repository."""
+    found = []
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip().lower() == "path":
+            path = posixpath.normpath(value.strip().strip('"'))
+            if path and not path.startswith(("/", "..")) and path != ".":
+                found.append(path)
+    return sorted(set(found))
+
+
+def _config_value(text: str, section: str, key: str) -> str | None:
+    """The last value of `section.key` in a git config file (enough for core.hooksPath: no
+    subsections, no continuation lines)."""
+    current = ""
+    value = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("["):
+            current = line[1 : line.find("]")].strip().lower() if "]" in line else ""
+            continue
+        name, sep, rest = line.partition("=")
+        if sep and current == section and name.strip().lower() == key:
+            rest = rest.split(" #", 1)[0].split(" ;", 1)[0].strip()
+            value = rest[1:-1] if len(rest) > 1 and rest[0] == rest[-1] == '"' else rest
+    return value

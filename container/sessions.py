@@ -224,6 +224,12 @@ class Sessions:
                 if shared
                 else "its agent home is its own, not shared (--share-agent-home needs --replace)"
             )
+        guarded = {m.target for m in plan.mounts if m.role == "git-guard" and m.read_only}
+        if guarded and not guarded & {m.get("Destination") for m in mounted}:
+            diffs.append(
+                "its repositories' .git/config and hooks are writable by the agent (made with "
+                "--git-writable or an older claudex); --replace protects them"
+            )
         return diffs
 
     def _create(self, base: str, req: StartRequest) -> tuple[str, str]:

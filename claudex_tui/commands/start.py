@@ -40,6 +40,7 @@ def _request(args: argparse.Namespace, config: Config, fs: HostFS = LOCAL) -> St
         expose_env_files=args.expose_env_files,
         docker_socket=args.docker_socket,
         share_agent_home=args.share_agent_home,
+        git_writable=args.git_writable,
         confirm=_confirm_project,
         fs=fs,
     )
@@ -121,6 +122,11 @@ def start(args: argparse.Namespace) -> tuple[SessionInfo, Sessions]:
         output.warn(
             f"--share-agent-home: this machine's logins are not shared with a session on "
             f"{engine.name}; log in inside the session"
+        )
+    if args.git_writable:
+        output.warn(
+            f"--git-writable: the agent can write the .git/config and hooks of the mounted "
+            f"repositories: your next git command in them may run its programs on {host}"
         )
     if args.host_network:
         output.warn("--host-network: the session shares the host's network and has NO firewall")
