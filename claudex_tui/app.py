@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -125,6 +126,8 @@ class ClaudexApp(App[None]):
         self._stop = threading.Event()
         self._idle_watch: dict[str, float] = {}  # session -> last output, until it goes quiet
         self._attached_at: dict[int, float] = {}  # terminal widget -> when it (re)attached
+        self._channels: dict[str, Any] = {}  # terminal's dom id -> its latest channel
+        self._reattach: set[str] = set()  # terminals to attach again once their session is up
         self._firewall_broken: set[str] = set()  # sessions told about a BROKEN firewall
 
     # -- layout ----------------------------------------------------------------------------
@@ -390,6 +393,7 @@ class ClaudexApp(App[None]):
         self.session_list.set_rows(rows, self.engine_headers.values())
         self._sync_waiting_watchers()
         self._drop_terminals_of_gone_sessions()
+        self._reattach_terminals()
         if self._initial_select and self._initial_select in self.sessions:
             self.session_list.select(self._initial_select)
             self._initial_select = None
@@ -476,18 +480,25 @@ class ClaudexApp(App[None]):
             return found.first(TerminalWidget)
         client = self.client_for(session)
         assert client is not None
-        factory = self._channel_factory(client, session)
-        widget = TerminalWidget(factory, id=dom_id)
+        make = self._channel_factory(client, session)
+
+        def factory() -> Any:
+            channel = self._channels[dom_id] = make()  # asked why it ended, when it does
+            return channel
+
+        # A managed session's channel waits for the init's "ready" before attaching.
+        starting = "starting… waiting for the session to be ready" if session.managed else None
+        widget = TerminalWidget(factory, id=dom_id, starting_text=starting)
         self.home.query_one("#terminals", ContentSwitcher).mount(widget)
         return widget
 
     @staticmethod
     def _channel_factory(client: docker.DockerClient, session: SessionInfo) -> Callable[[], Any]:
         from container.exec_channel import DockerExec
+        from container.session_attach import AgentAttach
 
         if session.managed:
-            user = session.labels.get("com.claudex.agent-uid", "")
-            return lambda: DockerExec(client, session.id, AGENT_TMUX, user=user)
+            return lambda: AgentAttach(client, session)  # tmux attach once the agent is up
         return lambda: DockerExec(client, session.id, ["bash", "-l"])
 
     def _drop_terminals_of_gone_sessions(self) -> None:
@@ -544,7 +555,42 @@ class ClaudexApp(App[None]):
 
     @on(TerminalWidget.Exited)
     def _terminal_exited(self, message: TerminalWidget.Exited) -> None:
+        widget = message.control
+        channel = self._channels.get(widget.id or "") if widget is not None else None
+        if widget is not None and hasattr(channel, "why_ended"):
+            self._why_ended(widget.id or "", channel)
         self.refresh_sessions()  # a dropped stream often means the session stopped
+
+    @work(thread=True, exit_on_error=False)
+    def _why_ended(self, dom_id: str, channel: Any) -> None:
+        end = channel.why_ended()
+        with contextlib.suppress(Exception):  # the app may be closing
+            self.call_from_thread(self._attach_ended, dom_id, end)
+
+    def _attach_ended(self, dom_id: str, end: Any) -> None:
+        """Say why on the terminal; after a restart or an engine that went away, attach again
+        by itself once the session is listed running (and the engine reachable) again."""
+        if not self.screen_stack:
+            return
+        for widget in self.home.query(f"#{dom_id}"):
+            if isinstance(widget, TerminalWidget) and widget.exited:
+                widget.show_end_reason(end.reason)
+                if end.reattach:
+                    self._reattach.add(dom_id)
+        self.refresh_sessions()
+
+    def _reattach_terminals(self) -> None:
+        for name, session in self.sessions.items():
+            dom_id = _dom_id(name)
+            if dom_id not in self._reattach or not session.running:
+                continue
+            header = self.engine_headers.get(session.engine or "default")
+            if header is not None and header.reachable is False:
+                continue
+            self._reattach.discard(dom_id)
+            for widget in self.home.query(f"#{dom_id}"):
+                if isinstance(widget, TerminalWidget) and widget.exited:
+                    widget.restart()  # its channel waits for "ready", showing "starting…"
 
     # -- details ---------------------------------------------------------------------------
 

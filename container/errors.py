@@ -41,3 +41,7 @@ class UsageError(ClaudexError):
     """Bad arguments or paths given on the command line."""
 
     exit_code = 2
+
+
+class SessionGone(SessionNotFound):
+    """The session was removed while claudex was using it (another command destroyed it)."""

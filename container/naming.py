@@ -55,9 +55,10 @@ def parallel_name(base: str, taken: Iterable[str]) -> str:
     return f"{base}-{n}"
 
 
-_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
+_NAME_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}")
 
 
 def valid_container_name(name: str) -> bool:
-    """Docker's own rule for container names."""
-    return bool(_NAME_RE.match(name))
+    """Docker's own rule for container names. fullmatch: `$` would accept a trailing newline,
+    which Docker then refuses."""
+    return _NAME_RE.fullmatch(name) is not None

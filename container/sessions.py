@@ -6,6 +6,7 @@ import contextlib
 import fnmatch
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -15,7 +16,9 @@ from container import labels
 from container.engine import engine_errors
 from container.errors import (
     ClaudexError,
+    EngineUnavailable,
     SessionConflict,
+    SessionGone,
     SessionNotFound,
     SessionNotRunning,
     UsageError,
@@ -32,6 +35,11 @@ AGENTS = ("claude", "codex", "shell")
 DEFAULT_NETWORK = "claudex"
 STATUS_FILE = "/run/claudex/status"
 READY_TIMEOUT = 60.0
+# A session another claudex is creating stays "created" for the moment between its create and
+# its start; one still never started after this long was left by a create that failed.
+CREATE_GRACE = 30.0
+RACE_ATTEMPTS = 5
+NEVER = "0001-01-01T00:00:00Z"  # Docker's StartedAt of a container that never ran
 STATES = ("running", "exited", "paused", "created", "dead", "restarting", "removing")
 
 
@@ -66,6 +74,14 @@ class StartResult:
 
 def _filters(**extra: Any) -> dict[str, Any]:
     return {"label": [labels.SIGNATURE], **extra}
+
+
+class _Raced(Exception):
+    """Another claudex created or removed the same session meanwhile: look again."""
+
+
+def _gone(exc: ClaudexError) -> bool:
+    return isinstance(exc, SessionGone) or "No such container" in exc.message
 
 
 class Sessions:
@@ -138,32 +154,120 @@ class Sessions:
                 f"invalid session name {base!r}",
                 "use letters, digits, '_', '.' and '-' (starting with a letter or digit)",
             )
+        # Other claudex commands may start the same directories at this very moment: the one
+        # whose create loses finds the winner's session and reuses it; one that vanished
+        # (removed by its failed create) is looked for again.
+        for _attempt in range(RACE_ATTEMPTS):
+            try:
+                return self._start_once(base, req, step)
+            except _Raced:
+                continue
+        raise SessionConflict(
+            f"could not start {base}: other claudex commands kept creating and removing it",
+            "try again once they are done",
+        )
+
+    def _start_once(self, base: str, req: StartRequest, step: Callable[[str], None]) -> StartResult:
         warnings = list(req.plan.warnings)
         existing = None if req.parallel else self._find_existing(base, req)
         if existing is not None and req.replace:
             step(f"removing {existing.name} (--replace)")
-            self.remove(existing.name, force=True)
+            try:
+                self.remove(existing.name, force=True)
+            except ClaudexError as exc:
+                if not _gone(exc):
+                    raise
             existing = None
         if existing is not None:
             warnings += self._check_reuse(existing, req)
-            started = False
-            if not existing.running:
-                step(f"starting {existing.name}")
-                self.start_existing(existing)
-                started = True
-            if existing.managed:
-                self.wait_ready(existing.id, existing.name)
-            return StartResult(self.get(existing.name), False, started, warnings)
+            existing = self._settled(existing, step)
+        if existing is not None:
+            try:
+                return self._reuse(existing, warnings, step)
+            except ClaudexError as exc:
+                if _gone(exc):  # removed under us (a destroy, a failed create): look again
+                    raise _Raced from None
+                raise
 
         step("creating session")
         container_id, name = self._create(base, req)
-        if req.plan.logins:
-            self._seed_home(container_id, req.plan)
-        step(f"starting {name}")
-        with engine_errors(f"starting {name}"):
-            self.api.start(container_id)
+        self._launch(container_id, name, req, step)
         self.wait_ready(container_id, name)
         return StartResult(self.get(name), True, True, warnings)
+
+    def _reuse(
+        self, existing: labels.SessionInfo, warnings: list[str], step: Callable[[str], None]
+    ) -> StartResult:
+        started = False
+        if not existing.running:
+            step(f"starting {existing.name}")
+            self.start_existing(existing)
+            started = True
+        if existing.managed:
+            self.wait_ready(existing.id, existing.name)
+        return StartResult(self.get(existing.name), False, started, warnings)
+
+    def _settled(
+        self, existing: labels.SessionInfo, step: Callable[[str], None]
+    ) -> labels.SessionInfo | None:
+        """A session that never ran: another claudex's create in progress is waited for; one
+        left by a create that failed is removed (it never ran: nothing in it to keep), so the
+        caller creates it anew with today's settings. None: create it."""
+        if existing.state != "created":
+            return existing
+        deadline: float | None = None
+        while True:
+            try:
+                attrs = self._inspect(existing.id, existing.name)
+            except SessionGone:
+                raise _Raced from None
+            state = attrs.get("State") or {}
+            if state.get("Status") != "created" or state.get("StartedAt", NEVER) != NEVER:
+                return self._refreshed(existing)
+            if deadline is None:
+                age = self._age(attrs)
+                deadline = time.monotonic() + CREATE_GRACE - (age or CREATE_GRACE)
+                if time.monotonic() < deadline:
+                    step(f"waiting for {existing.name}: another claudex is creating it")
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.1)
+        step(f"removing {existing.name}: an earlier start of it failed before it ever ran")
+        with contextlib.suppress(ClaudexError):
+            self.remove(existing.name, force=True)
+        return None
+
+    def _refreshed(self, existing: labels.SessionInfo) -> labels.SessionInfo:
+        try:
+            return self.get(existing.name)
+        except SessionNotFound:
+            raise _Raced from None
+
+    def _age(self, attrs: dict[str, Any]) -> float | None:
+        """Seconds since the container was created, by the engine's clock (a remote engine's
+        clock may differ from ours)."""
+        created = _epoch(attrs.get("Created", ""))
+        with engine_errors("asking the engine's time"):
+            now = _epoch(str(self.api.info().get("SystemTime", "")))
+        if created is None or now is None:
+            return None
+        return now - created
+
+    def _launch(
+        self, container_id: str, name: str, req: StartRequest, step: Callable[[str], None]
+    ) -> None:
+        """Seed and start the container we just created; if either fails it is removed, so a
+        failed create leaves nothing that would keep failing after the cause is fixed."""
+        try:
+            if req.plan.logins:
+                self._seed_home(container_id, req.plan)
+            step(f"starting {name}")
+            with engine_errors(f"starting {name}"):
+                self.api.start(container_id)
+        except ClaudexError as exc:
+            with contextlib.suppress(Exception):
+                self.api.remove_container(container_id, force=True, v=True)
+            raise _start_failure(exc, name, req) from None
 
     def _find_existing(self, base: str, req: StartRequest) -> labels.SessionInfo | None:
         try:
@@ -321,6 +425,9 @@ class Sessions:
                 conflict = "Conflict" in exc.message or "already in use" in exc.message
                 if req.parallel and conflict:
                     continue  # another claudex took the name in the same instant: next one
+                if conflict:
+                    self._claudex_owns(name)
+                    raise _Raced from None  # another claudex created it first: reuse theirs
                 if "No such image" in exc.message:
                     raise ClaudexError(
                         f"image {req.image!r} not found", "build it with `claudex build`"
@@ -328,17 +435,22 @@ class Sessions:
                 raise
         raise SessionConflict(f"could not find a free name for {base} (--parallel)")
 
+    def _claudex_owns(self, name: str) -> None:
+        """A taken name is another claudex's session (reused), or a clear refusal."""
+        with engine_errors(f"looking up {name}"):
+            entries = self.api.containers(all=True, filters={"name": f"^/{name}$"})
+        if entries and labels.SIGNATURE not in (entries[0].get("Labels") or {}):
+            raise SessionConflict(
+                f"the name {name} is taken by a container that is not a claudex session",
+                "pick another --name (claudex never touches containers it did not make)",
+            )
+
     def _seed_home(self, container_id: str, plan: MountPlan) -> None:
-        """The login copies go into the home before the first start; a session that cannot
-        get them is not left behind half made."""
+        """The login copies go into the home before the first start (a session that cannot
+        get them is removed by `_launch`, not left behind half made)."""
         from container.agent_home import seed
 
-        try:
-            seed(self.api, container_id, plan.logins, plan.uid, plan.gid)
-        except ClaudexError:
-            with contextlib.suppress(Exception):
-                self.api.remove_container(container_id, force=True, v=True)
-            raise
+        seed(self.api, container_id, plan.logins, plan.uid, plan.gid)
 
     def ensure_network(self, name: str) -> None:
         from docker.errors import NotFound
@@ -363,31 +475,43 @@ class Sessions:
             )
         return result.output.decode(errors="replace").strip() if result.exit_code == 0 else ""
 
-    def wait_ready(self, container_id: str, name: str, timeout: float = READY_TIMEOUT) -> None:
-        """Until the init says `ready` (agent in tmux), or fail with the reason it gave."""
+    def _inspect(self, container_id: str, name: str) -> dict[str, Any]:
+        """The container's attributes; a container removed meanwhile is `SessionGone`."""
+        from docker.errors import NotFound
+
+        with engine_errors(f"inspecting {name}"):
+            try:
+                attrs: dict[str, Any] = self.api.inspect_container(container_id)
+            except NotFound:
+                raise SessionGone(
+                    f"session {name} was removed (by another command) while starting",
+                    "start it again",
+                ) from None
+        return attrs
+
+    def wait_ready(self, container_id: str, name: str, timeout: float = READY_TIMEOUT) -> str:
+        """Until the init says `ready` (agent in tmux), or fail with the reason it gave: a
+        session that stops on the way says its exit code and the last lines of its log (of
+        this run only), whichever call notices. Returns the ready run's StartedAt."""
         deadline = time.monotonic() + timeout
         delay = 0.02
         while True:
-            with engine_errors(f"inspecting {name}"):
-                state = self.api.inspect_container(container_id)["State"]
+            state = self._inspect(container_id, name).get("State") or {}
             if not state.get("Running"):
-                logs = self.logs_tail(container_id)
-                raise ClaudexError(
-                    f"session {name} stopped while starting (exit code {state.get('ExitCode')})"
-                    + (f":\n{logs}" if logs else ""),
-                    f"see `docker logs {name}`",
-                )
+                raise self._stopped(container_id, name, state)
             try:
                 status = self.read_status(container_id)
+            except EngineUnavailable:
+                raise
             except ClaudexError:
-                # It may have stopped between the inspect and the exec: the next turn says so
-                # with its exit code and log; an engine that went away fails there too.
-                with engine_errors(f"inspecting {name}"):
-                    if self.api.inspect_container(container_id)["State"].get("Running"):
-                        raise
+                # It stopped or restarted between the inspect and the exec: the next turn
+                # reports it (or waits for the new run); the same run still up is a real error.
+                now = self._inspect(container_id, name).get("State") or {}
+                if now.get("Running") and now.get("StartedAt") == state.get("StartedAt"):
+                    raise
                 continue
             if status == "ready":
-                return
+                return str(state.get("StartedAt", ""))
             if status.startswith("failed:"):
                 raise ClaudexError(
                     f"session {name} {status}; the agent was not started",
@@ -402,12 +526,28 @@ class Sessions:
             time.sleep(delay)
             delay = min(delay * 1.5, 0.25)
 
-    def logs_tail(self, container_id: str, lines: int = 10) -> str:
+    def _stopped(self, container_id: str, name: str, state: dict[str, Any]) -> ClaudexError:
+        code = state.get("ExitCode")
+        # This run's lines only: earlier runs' (their "claudex-init: ready") would mislead.
+        logs = self.logs_tail(container_id, since=_epoch(str(state.get("StartedAt", ""))))
+        detail = f":\n{logs}" if logs else " (it logged nothing in this run)"
+        reason = state.get("Error") or ("killed: out of memory" if state.get("OOMKilled") else "")
+        return ClaudexError(
+            f"session {name} stopped while starting (exit code {code})"
+            + (f": {reason}" if reason else "")
+            + detail,
+            f"see `docker logs {name}`; `claudex --replace` recreates it",
+        )
+
+    def logs_tail(self, container_id: str, lines: int = 10, since: float | None = None) -> str:
         try:
-            data = self.api.logs(container_id, tail=lines)
+            if since is not None:
+                data = self.api.logs(container_id, tail=lines, since=since)
+            else:
+                data = self.api.logs(container_id, tail=lines)
         except Exception:
             return ""
-        return data.decode(errors="replace").strip()
+        return str(data.decode(errors="replace").strip())
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -458,6 +598,38 @@ class Sessions:
             raise ClaudexError(f"{name} is not a claudex session; not touching it")
         with engine_errors(f"removing {name}"):
             self.api.remove_container(s.id, force=force, v=True)
+
+
+def _start_failure(exc: ClaudexError, name: str, req: StartRequest) -> ClaudexError:
+    """The engine's refusal to start a new session, with the fix that fits it."""
+    network = req.network or DEFAULT_NETWORK
+    if re.search(r"network \S+ not found", exc.message) and not req.host_network:
+        return ClaudexError(
+            f"session {name} could not start: network {network!r} does not exist on this engine",
+            f"create it (`docker network create {network}`) or change `network` in claudex's "
+            "config (or --network); the half-made session was removed",
+        )
+    return ClaudexError(
+        f"session {name} could not start: {exc.message}",
+        (exc.hint + "; " if exc.hint else "") + "the half-made session was removed",
+    )
+
+
+def _epoch(stamp: str) -> float | None:
+    """Docker's RFC 3339 time (nanoseconds, `Z`) as a Unix time; None when absent or never."""
+    from datetime import datetime
+
+    if not stamp or stamp.startswith("0001-"):
+        return None
+    m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)", stamp)
+    if m is None:
+        return None
+    fraction = (m.group(2) or ".0")[:7]
+    zone = "+00:00" if m.group(3) == "Z" else m.group(3)
+    try:
+        return datetime.fromisoformat(m.group(1) + fraction + zone).timestamp()
+    except ValueError:
+        return None
 
 
 def _shares_agent_home(plan: MountPlan) -> bool:

@@ -36,12 +36,33 @@ def agent_user(session: SessionInfo) -> str:
 
 
 def attach_agent(sessions: Sessions, session: SessionInfo) -> int:
-    """The agent's tmux session; it keeps running when this terminal goes away."""
+    """The agent's tmux session, once the session is ready; it keeps running when this
+    terminal goes away. When the attach ends by itself, says why (stopped, engine gone)."""
+    from claudex_tui.passthrough import passthrough
+    from container.session_attach import AgentAttach
+
     sessions.require_running(session)
     if not session.managed:
         return _open(sessions, session, ["bash", "-l"], "")
-    cmd = ["tmux", "-f", "/etc/claudex/tmux.conf", "attach-session", "-t", "agent"]
-    return _open(sessions, session, cmd, agent_user(session))
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("attaching needs a terminal (stdin and stdout)")
+
+    def waiting() -> None:
+        print(f"claudex: waiting for session {session.name} to be ready…", file=sys.stderr)
+
+    channel = AgentAttach(sessions.client, session, on_wait=waiting)
+    with engine_errors("attaching to the session"):
+        code = passthrough(channel)
+    if code is None:
+        print(
+            f"\r\ndetached from {session.name}; it keeps running "
+            f"(`claudex attach {session.name}` or `claudex DIR` to come back)",
+            file=sys.stderr,
+        )
+        return 0
+    end = channel.why_ended()
+    print(f"\r\nclaudex: {session.name}: {end.reason}", file=sys.stderr)
+    return code
 
 
 def arguments(name: str, p: argparse.ArgumentParser) -> None:

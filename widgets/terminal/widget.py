@@ -95,6 +95,8 @@ class TerminalWidget(Widget, can_focus=True):
             the program ended (Enter or r).
         scrollback: lines kept above the main screen.
         cursor_blink: blink the cursor (turn off for stable snapshots).
+        starting_text: shown on the last line from each start until the program's first
+            output (a channel that waits before attaching: the session is still starting).
     """
 
     DEFAULT_CSS = """
@@ -129,10 +131,20 @@ class TerminalWidget(Widget, can_focus=True):
     class Exited(Message):
         """The program ended (or could not be started)."""
 
-        def __init__(self, exit_code: int | None, error: str | None) -> None:
+        def __init__(
+            self,
+            exit_code: int | None,
+            error: str | None,
+            terminal: TerminalWidget | None = None,
+        ) -> None:
             super().__init__()
             self.exit_code = exit_code
             self.error = error
+            self.terminal = terminal
+
+        @property
+        def control(self) -> TerminalWidget | None:
+            return self.terminal
 
     class TitleChanged(Message):
         """The program set the window title (OSC 0/2)."""
@@ -181,6 +193,7 @@ class TerminalWidget(Widget, can_focus=True):
         *,
         scrollback: int = 10_000,
         cursor_blink: bool = True,
+        starting_text: str | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -199,6 +212,9 @@ class TerminalWidget(Widget, can_focus=True):
         self._last_activity = 0.0
         self.set_reactive(TerminalWidget.cursor_blink, cursor_blink)
         self.pump: ChannelPump | None = None
+        self.starting_text = starting_text
+        self.starting = False  # started, no output yet
+        self.end_reason: str | None = None  # why it ended, when the owner found out
         self.exited = False
         self.exit_code: int | None = None
         self.exit_error: str | None = None
@@ -246,7 +262,8 @@ class TerminalWidget(Widget, can_focus=True):
         """Start the channel (done automatically once the widget has a size)."""
         self._stop_pump()
         self.exited = False
-        self.exit_code = self.exit_error = None
+        self.exit_code = self.exit_error = self.end_reason = None
+        self.starting = True
         with self._inbox_lock:
             self._inbox.clear()
             self._inbox_size = 0
@@ -306,6 +323,9 @@ class TerminalWidget(Widget, can_focus=True):
 
     def on_terminal_widget__output_ready(self, message: _OutputReady) -> None:
         message.stop()
+        if self.starting:
+            self.starting = False
+            self.refresh()
         self._drain()
         self._schedule_frame()
         now = time.monotonic()
@@ -317,11 +337,18 @@ class TerminalWidget(Widget, can_focus=True):
         message.stop()
         self._drain()
         self.exited = True
+        self.starting = False
         self.exit_code, self.exit_error = message.exit_code, message.error
         self.pump = None
         self._flush_frame(force=True)
         self.refresh()
-        self.post_message(self.Exited(message.exit_code, message.error))
+        self.post_message(self.Exited(message.exit_code, message.error, self))
+
+    def show_end_reason(self, reason: str) -> None:
+        """Say why the program ended (found by the owner, e.g. "the session stopped")."""
+        if self.exited:
+            self.end_reason = reason
+            self.refresh()
 
     # -- frames ----------------------------------------------------------------------------
 
@@ -400,6 +427,10 @@ class TerminalWidget(Widget, can_focus=True):
             self._lines_cache.clear()
         if self.exited and y == self.size.height - 1:
             return self._exit_banner(width)
+        if self.starting and self.starting_text and y == self.size.height - 1:
+            style = base + Style(reverse=True)
+            text = f" {self.starting_text} "
+            return Strip([Segment(text[:width], style)]).adjust_cell_length(width, base)
         history = emulator.scrollback
         index = len(history) - self.history_offset + y
         if index < len(history):
@@ -486,12 +517,15 @@ class TerminalWidget(Widget, can_focus=True):
         return style
 
     def _exit_banner(self, width: int) -> Strip:
-        if self.exit_error:
+        if self.end_reason:
+            text = f" {self.end_reason} — Enter or r: restart / reattach "
+        elif self.exit_error:
             text = f" could not run: {self.exit_error} — Enter or r: try again "
         elif self.exit_code is None:
             text = " program ended — Enter or r: restart / reattach "
         else:
             text = f" program exited ({self.exit_code}) — Enter or r: restart / reattach "
+        text = " ".join(text.splitlines())  # a multi-line reason on the one banner line
         style = self.rich_style + Style(reverse=True, bold=True)
         return Strip([Segment(text[:width], style)]).adjust_cell_length(width, self.rich_style)
 

@@ -1,0 +1,99 @@
+"""The agent's terminal of a session: attached once the session is ready, and, when it ends,
+why it ended (for `claudex attach` and the dashboard's terminal).
+
+Attaching before the init has made the agent's tmux gives tmux's "no sessions" (exit 1), which
+happened right after a start or restart: the attach waits for the init's `ready` first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from container.exec_channel import DockerExec
+from container.labels import SessionInfo
+
+if TYPE_CHECKING:
+    import docker
+
+AGENT_TMUX = ["tmux", "-f", "/etc/claudex/tmux.conf", "attach-session", "-t", "agent"]
+# A killed container ends the exec a moment before the engine marks the container stopped.
+SETTLE_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class AttachEnd:
+    """Why an attach ended; `reattach`: attaching again makes sense once the session (or its
+    engine) is back, as after a restart or an engine that went away."""
+
+    reason: str
+    reattach: bool = False
+
+
+class AgentAttach(DockerExec):
+    """`tmux attach` to the agent of a claudex session, after waiting until it is ready.
+
+    Args:
+        client: the session's engine.
+        session: the session.
+        on_wait: called once (from the starting thread) when the session is not ready yet.
+    """
+
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        session: SessionInfo,
+        on_wait: Callable[[], None] | None = None,
+        ready_timeout: float | None = None,
+    ) -> None:
+        from container.sessions import READY_TIMEOUT, Sessions
+
+        user = session.labels.get("com.claudex.agent-uid", "")
+        super().__init__(client, session.id, AGENT_TMUX, user=user)
+        self.sessions = Sessions(client)
+        self.session = session
+        self.on_wait = on_wait
+        self.ready_timeout = ready_timeout or READY_TIMEOUT
+        self.started_at: str | None = None
+
+    def start(self, rows: int, columns: int) -> None:
+        if self.on_wait is not None and self.sessions.read_status(self.session.id) != "ready":
+            self.on_wait()
+        self.started_at = self.sessions.wait_ready(
+            self.session.id, self.session.name, self.ready_timeout
+        )
+        super().start(rows, columns)
+
+    def why_ended(self) -> AttachEnd:
+        """Blocks up to a few seconds: asks the engine what became of the session."""
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while True:
+            state, code = self._state()
+            if isinstance(state, AttachEnd):
+                return state
+            if not state.get("Running"):
+                return AttachEnd(f"the session stopped (exit {state.get('ExitCode')})")
+            if self.started_at and state.get("StartedAt") != self.started_at:
+                return AttachEnd("the session restarted", reattach=True)
+            # A clean exit of tmux is the user's (or the agent's) doing; a killed one may be
+            # the container going down, which the engine reports a moment later.
+            if (code is not None and code < 128) or time.monotonic() > deadline:
+                return AttachEnd(f"the agent's terminal closed (exit {code})")
+            time.sleep(0.1)
+
+    def _state(self) -> tuple[dict[str, Any] | AttachEnd, int | None]:
+        from docker.errors import NotFound
+
+        try:
+            state: dict[str, Any] = self.api.inspect_container(self.session.id)["State"]
+        except NotFound:
+            return AttachEnd("the session was removed"), None
+        except Exception as exc:  # connection refused, reset, timeout: the engine is gone
+            return AttachEnd(f"the engine went away ({type(exc).__name__})", reattach=True), None
+        try:
+            code = self.exit_code
+        except Exception:
+            code = None
+        return state, code
