@@ -189,6 +189,28 @@ def workspace_path(path: str, mounts: dict[str, str], cwd: str | None = None) ->
     return posixpath.normpath(path)
 
 
+def _failure(message: str, code: int) -> tuple[str, str | None]:
+    """The tracking script's failure as one line naming its cause, and the hint that fits
+    that cause (a full disk is not fixed by rebuilding the image)."""
+    lines = [line for line in message.splitlines() if line.strip()]
+    last = lines[-1] if lines else f"exit code {code}"
+    if last.endswith("(see above)"):
+        # What is "above" went to the same stderr: show it, not a pointer to nothing.
+        above = [line for line in lines[:-1] if not line.startswith("Traceback")][-3:]
+        last = last.removesuffix(" (see above)") + (f": {'; '.join(above)}" if above else "")
+    if "python3" in message and "not found" in message:
+        return "the session image has no python3", "is the session image current? (`claudex build`)"
+    if "No space left on device" in message or "Disk quota exceeded" in message:
+        return last, "the disk the session writes to is full: free some space, then try again"
+    if "Read-only file system" in message:
+        return last, "the file is in a read-only mount of the session (mounted with --ro)"
+    if "Permission denied" in message:
+        return last, "the agent's user may not write there; fix the permissions on the host"
+    if "named pipe" in last:
+        return last, "remove it in the session (`claudex shell`), or stop what holds it open"
+    return last, None  # the script comes with claudex (python3 -c): the image is not the cause
+
+
 def _path_args(paths: Sequence[str], literal: bool) -> list[str]:
     """Paths for the tracking script: how to match them, then each as hex (a name need not
     be UTF-8, and no path can pass for an option)."""
@@ -254,12 +276,7 @@ class Tracker:
                 f"{' '.join(self.session.mounts)}` to start it",
             )
         if code:
-            last = message.splitlines()[-1] if message else f"exit code {code}"
-            if "python3" in message and "not found" in message:
-                last = "the session image has no python3"
-            hint = "is the session image current? (`claudex build`)"
-            if "named pipe" in last:
-                hint = "remove it in the session (`claudex shell`), or stop what holds it open"
+            last, hint = _failure(message, code)
             raise TrackingError(f"{action} failed in {self.session.name}: {last}", hint)
         return bytes(out)
 
