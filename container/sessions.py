@@ -213,8 +213,8 @@ class Sessions:
         """A session that never ran: another claudex's create in progress is waited for; one
         left by a create that failed is removed (it never ran: nothing in it to keep), so the
         caller creates it anew with today's settings. None: create it."""
-        if existing.state != "created":
-            return existing
+        if existing.state != "created" or not existing.managed:
+            return existing  # the Go tool's sessions are reused as they are
         deadline: float | None = None
         while True:
             try:
