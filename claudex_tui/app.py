@@ -171,6 +171,12 @@ class ClaudexApp(App[None]):
         return self.screen_stack[0]
 
     @property
+    def _winding_down(self) -> bool:
+        """Shutting down (the app stops running, then its widgets go): a late message from a
+        worker or thread must not look for them."""
+        return not self.is_running or not self.screen_stack
+
+    @property
     def session_list(self) -> SessionList:
         return self.home.query_one(SessionList)
 
@@ -239,7 +245,7 @@ class ClaudexApp(App[None]):
 
     @on(EngineUp)
     def _engine_up(self, message: EngineUp) -> None:
-        if not self.screen_stack:  # shutting down: late messages find no screen
+        if self._winding_down:  # shutting down: late messages find no widgets
             return
         name = message.engine
         self.clients[name] = message.client
@@ -264,7 +270,7 @@ class ClaudexApp(App[None]):
 
     @on(EngineDown)
     def _engine_down(self, message: EngineDown) -> None:
-        if not self.screen_stack:  # shutting down: late messages find no screen
+        if self._winding_down:  # shutting down: late messages find no widgets
             return
         name = message.engine
         header = self.engine_headers.setdefault(name, EngineHeader(name))
@@ -367,7 +373,7 @@ class ClaudexApp(App[None]):
 
     @on(SessionsLoaded)
     def _sessions_loaded(self, message: SessionsLoaded) -> None:
-        if not self.screen_stack:  # shutting down: late messages find no screen
+        if self._winding_down:  # shutting down: late messages find no widgets
             return
         previous = self.session_list.rows
         fresh = {s.engine or "default" for s in message.sessions}
@@ -425,7 +431,7 @@ class ClaudexApp(App[None]):
 
     @on(AgentWaiting)
     def _agent_waiting(self, message: AgentWaiting) -> None:
-        if not self.screen_stack:  # shutting down: late messages find no screen
+        if self._winding_down:  # shutting down: late messages find no widgets
             return
         visible = self._terminal_focused_on(message.name)
         if visible:
@@ -441,7 +447,7 @@ class ClaudexApp(App[None]):
 
     @on(SessionList.Selected)
     def _selected_changed(self, message: SessionList.Selected) -> None:
-        if not self.screen_stack:  # shutting down: late messages find no screen
+        if self._winding_down:  # shutting down: late messages find no widgets
             return
         self._show_selected()
 
@@ -534,7 +540,7 @@ class ClaudexApp(App[None]):
 
     @on(TerminalWidget.Activity)
     def _terminal_activity(self, message: TerminalWidget.Activity) -> None:
-        if not self.follow_activity or not self.screen_stack:  # shutting down: no screen
+        if not self.follow_activity or self._winding_down:
             return
         name = self._session_of(message.control)
         if name is None or name not in self.session_list.rows:
@@ -570,7 +576,7 @@ class ClaudexApp(App[None]):
     def _attach_ended(self, dom_id: str, end: Any) -> None:
         """Say why on the terminal; after a restart or an engine that went away, attach again
         by itself once the session is listed running (and the engine reachable) again."""
-        if not self.screen_stack:
+        if self._winding_down:
             return
         for widget in self.home.query(f"#{dom_id}"):
             if isinstance(widget, TerminalWidget) and widget.exited:
@@ -634,7 +640,7 @@ class ClaudexApp(App[None]):
 
     @on(DetailsLoaded)
     def _details_loaded(self, message: DetailsLoaded) -> None:
-        if not self.screen_stack:  # shutting down: late messages find no screen
+        if self._winding_down:  # shutting down: late messages find no widgets
             return
         current = self.selected
         if current is not None and row_key(current) == row_key(message.details.session):
@@ -810,7 +816,7 @@ class ClaudexApp(App[None]):
 
     @on(ActionDone)
     def _action_done(self, message: ActionDone) -> None:
-        if not self.screen_stack:  # shutting down: late messages find no screen
+        if self._winding_down:  # shutting down: late messages find no widgets
             return
         if message.error:
             text = f"{message.verb} {message.name} failed: {message.error}"
@@ -835,7 +841,7 @@ class ClaudexApp(App[None]):
 
     def _refresh_visible_tab(self) -> None:
         session = self.selected
-        if session is None or not session.running or not self.screen_stack:
+        if session is None or not session.running or self._winding_down:
             return
         tab = self.home.query_one(TabbedContent).active
         if tab in ("changes", "firewall") and not self._busy(tab):
@@ -874,7 +880,7 @@ class ClaudexApp(App[None]):
 
     @on(ChangesLoaded)
     def _changes_loaded(self, message: ChangesLoaded) -> None:
-        if not self.screen_stack:
+        if self._winding_down:
             return
         panel = self.home.query_one(ChangesPanel)
         if message.changes is not None:
@@ -906,7 +912,7 @@ class ClaudexApp(App[None]):
 
     @on(DiffLoaded)
     def _diff_loaded(self, message: DiffLoaded) -> None:
-        if self.screen_stack and self.selected and row_key(self.selected) == message.name:
+        if not self._winding_down and self.selected and row_key(self.selected) == message.name:
             self.home.query_one(ChangesPanel).show_diff(message.path, message.diff)
 
     @on(ChangesPanel.CheckpointRequested)
@@ -987,7 +993,7 @@ class ClaudexApp(App[None]):
 
     @on(CountsLoaded)
     def _counts_loaded(self, message: CountsLoaded) -> None:
-        if not self.screen_stack:
+        if self._winding_down:
             return
         for name, count in message.counts.items():
             self.session_list.update_row(name, changed=count)
@@ -1054,9 +1060,9 @@ class ClaudexApp(App[None]):
 
     @on(FirewallLoaded)
     def _firewall_loaded(self, message: FirewallLoaded) -> None:
-        if message.status is not None and self.screen_stack:
+        if message.status is not None and not self._winding_down:
             self._note_firewall(message.name, message.status)
-        if not self.screen_stack or self.selected is None or row_key(self.selected) != message.name:
+        if self._winding_down or self.selected is None or row_key(self.selected) != message.name:
             return
         panel = self.home.query_one(FirewallPanel)
         if message.status is None:
