@@ -26,6 +26,7 @@ from claudex_tui.messages import (
 from container.firewall import AllowedName, BlockedDestination, FirewallStatus, RefusedName
 from container.labels import SessionInfo
 from container.tracking import ChangedFile
+from tests.waiting import settled, until
 from tests.widgets.test_files_panel import FakeFiles
 from tests.widgets.test_mount_picker import make_tree
 from tests.widgets.test_terminal_widget import ScriptedChannel
@@ -146,20 +147,20 @@ async def show_tab(pilot: Pilot[None], key: str) -> None:
     """Wait for the first selection, stop cursor blinking, press a tab key, let it draw."""
     app = pilot.app
     assert isinstance(app, ClaudexApp)
-    for _ in range(100):
-        if app.session_list.selected:
-            break
-        await pilot.pause(0.02)
+    await until(pilot, lambda: app.session_list.selected, "the first session selected")
     for term in app.query(TerminalWidget):
         term.cursor_blink = False
     await pilot.press(key)
-    await pilot.pause(0.3)
     if key == "t":
-        for _ in range(100):
-            if any("shortcuts" in t.screen_text for t in app.query(TerminalWidget)):
-                break
-            await pilot.pause(0.02)
-    await pilot.pause(0.2)
+        await until(
+            pilot,
+            lambda: any(
+                "shortcuts" in t.screen_text and not t.emulator.dirty
+                for t in app.query(TerminalWidget)
+            ),
+            "the terminal's screen drawn",
+        )
+    await settled(pilot, f"the tab of key {key!r} loaded")
 
 
 class DemoApp(ClaudexApp):

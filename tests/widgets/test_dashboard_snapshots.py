@@ -9,6 +9,8 @@ from textual.pilot import Pilot
 
 import widgets.details_panel
 import widgets.session_list
+from claudex_tui.screens.help import HelpScreen
+from tests.waiting import settled, until
 from tests.widgets.demo_app import DemoApp, fix_clock, show_tab
 
 
@@ -36,6 +38,7 @@ def test_help(snap_compare) -> None:  # type: ignore[no-untyped-def]
     async def run(pilot: Pilot[None]) -> None:
         await show_tab(pilot, "i")
         await pilot.press("question_mark")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), "the help screen")
+        await settled(pilot, "the help screen drawn")
 
     assert snap_compare(DemoApp(), terminal_size=(80, 24), run_before=run)

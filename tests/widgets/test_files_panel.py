@@ -5,7 +5,7 @@ widget's behaviour; the real service has its own test on the engine)."""
 
 from __future__ import annotations
 
-import time
+import shutil
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -13,6 +13,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Label
 
 from container.labels import SessionInfo
+from tests.waiting import settled, until
 from widgets.file_panes import (
     ConflictScreen,
     ContainerTree,
@@ -64,12 +65,12 @@ class FakeFiles:
 
     def push(self, sources, directory, *, names, force, progress, cancel) -> Outcome:  # type: ignore[no-untyped-def]
         self.pushes.append((list(sources), directory, list(names), force))
-        if self.slow:
-            for i in range(500):
-                if cancel.is_set():
-                    raise RuntimeError("transfer cancelled")
-                progress(i, 500)
-                time.sleep(0.01)
+        if self.slow:  # goes on until cancelled, however long the test takes to get there
+            done = 0
+            while not cancel.wait(0.01):
+                done = min(done + 1, 499)
+                progress(done, 500)
+            raise RuntimeError("transfer cancelled")
         listing = self.tree.setdefault(directory, [])
         for name in names:
             if name not in {e.name for e in listing}:
@@ -102,12 +103,7 @@ def host(tmp_path: Path) -> Path:
 
 
 async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    # DirectoryTree's own loader worker never ends: wait for the panel's workers only
-    for _ in range(5):
-        ours = [w for w in pilot.app.workers if w.group.startswith("files-")]
-        if ours:  # an empty list would mean "all workers"
-            await pilot.app.workers.wait_for_complete(ours)
-        await pilot.pause(0.05)
+    await settled(pilot, "the Files panel's listings, checks and transfers")
 
 
 async def _ready(pilot, state: str = "running") -> FilesPanel:  # type: ignore[no-untyped-def]
@@ -241,9 +237,13 @@ async def test_transfers_run_in_the_background_and_can_be_cancelled(host: Path) 
         panel.host.focus()
         panel.host.cursor_line = _line_of(panel.host, str(host / "a.txt"))
         await pilot.press("c")
-        await pilot.pause(0.3)
+
+        def progress_shown() -> bool:
+            rows = panel.query(TransferRow)
+            return bool(rows) and "/s" in str(rows.first().query_one(".status", Label).render())
+
+        await until(pilot, progress_shown, "the transfer's progress")
         row = panel.query_one(TransferRow)
-        assert "/s" in str(row.query_one(".status", Label).render())  # progress shown
         # the UI keeps working meanwhile: moving and marking in the other pane
         panel.remote.focus()
         await pilot.press("down", "down", "space")
@@ -280,10 +280,13 @@ def test_free_name() -> None:
 
 def test_snapshot(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     root = Path("/tmp/claudex-files-snapshot")  # fixed: the root path is drawn
-    if not root.exists():
-        (root / "src").mkdir(parents=True)
-        (root / "README.md").write_text("hi")
-        (root / "data.bin").write_bytes(b"0" * 2048)
+    # Completed in place, never made again: two test runs at once share it.
+    (root / "src").mkdir(parents=True, exist_ok=True)
+    for name, data in (("README.md", b"hi"), ("data.bin", b"0" * 2048)):
+        if not (root / name).is_file() or (root / name).read_bytes() != data:
+            part = tmp_path / name
+            part.write_bytes(data)
+            shutil.move(part, root / name)
     files = FakeFiles()
 
     async def setup(pilot) -> None:  # type: ignore[no-untyped-def]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
+import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -12,18 +13,26 @@ from textual.widgets import Footer, Input, Static
 
 from container.errors import UsageError
 from container.mounts import mount_conflicts, plan_mounts, target_problem
+from tests.waiting import until
 from widgets.mount_picker import HostTree, MountPicker, short_path
 
 # Snapshots need the same absolute paths on every run (they are shown in the mounts list).
 SNAPSHOT_TREE = Path("/tmp/claudex-snapshot-tree")
+NOTE = "not a directory\n"
 
 
 def make_tree(root: Path) -> Path:
-    """alpha/app, beta/app, gamma, a hidden dir and a file (files are never listed)."""
-    shutil.rmtree(root, ignore_errors=True)
+    """alpha/app, beta/app, gamma, a hidden dir and a file (files are never listed).
+
+    Completed in place, never removed and made again: the snapshot trees are at fixed paths,
+    which two test runs at once share."""
     for d in ("alpha/app", "beta/app", "gamma", ".hidden"):
-        (root / d).mkdir(parents=True)
-    (root / "notes.txt").write_text("not a directory\n")
+        (root / d).mkdir(parents=True, exist_ok=True)
+    notes = root / "notes.txt"
+    if not notes.is_file() or notes.read_text() != NOTE:
+        part = root / f".notes.{uuid.uuid4().hex}"  # whole or absent for a reader meanwhile
+        part.write_text(NOTE)
+        os.replace(part, notes)
     return root
 
 
@@ -45,21 +54,26 @@ class PickerApp(App[None]):
 
 
 async def wait_loaded(pilot: Pilot[None], path: Path | None = None) -> None:
-    """Until the tree lists `path` (default: the root's children)."""
-    for _ in range(200):
+    """Until the tree lists `path`'s children (default: the root's)."""
+
+    def listed() -> bool:
         trees = pilot.app.screen.query(HostTree)  # the picker may be on a pushed screen
         if not trees:
-            await pilot.pause(0.02)
-            continue
+            return False
         tree = trees.first()
-        if path is None and tree.root.children:
-            break
-        if path is not None and any(
-            n.data and n.data.path == path and n.children for n in tree.nodes()
-        ):
-            break
-        await pilot.pause(0.02)
+        if path is None:
+            return bool(tree.root.children)
+        return any(n.data and n.data.path == path and n.children for n in tree.nodes())
+
+    await until(pilot, listed, f"the tree to list {path or 'its root'}")
     await pilot.pause()
+
+
+async def marks_shown(pilot: Pilot[None], count: int) -> None:
+    """Until the mounts list is drawn with `count` marks (it is drawn after a refresh)."""
+    marks = pilot.app.screen.query_one("#marks")
+    title = f"Mounts ({count})" if count else "Mounts"
+    await until(pilot, lambda: marks.border_title == title, f"the mounts list to show {title}")
 
 
 def labels(tree: HostTree) -> list[str]:
@@ -121,12 +135,17 @@ async def test_mark_toggle_conflict_and_edit_target(tmp_path: Path) -> None:
         await pilot.press("down", "space", "enter")
         await wait_loaded(pilot, root / "alpha")
         await pilot.press("down", "space")
-        await pilot.pause(0.5)
         conflicts = picker.conflicts
         assert conflicts[str(root / "alpha")] == f"contains {root}/alpha/app, which is picked too"
         assert conflicts[str(root / "alpha/app")] == f"inside {root}/alpha, which is picked too"
-        problems = [str(s.render()) for s in app.query(".problem").results(Static)]
-        assert f"inside {root}/alpha, which is picked too" in problems
+        await until(
+            pilot,
+            lambda: (
+                f"inside {root}/alpha, which is picked too"
+                in [str(s.render()) for s in app.query(".problem").results(Static)]
+            ),
+            "the conflict shown in the mounts list",
+        )
 
         # Unmark alpha (up two lines): the conflict goes away.
         await pilot.press("up", "space")
@@ -214,7 +233,7 @@ async def _marked_with_conflict(pilot: Pilot[None]) -> None:
     await pilot.press("down", "space", "enter")
     await wait_loaded(pilot, SNAPSHOT_TREE / "alpha")
     await pilot.press("down", "space", "down", "down", "r")
-    await pilot.pause(0.2)
+    await marks_shown(pilot, 3)
 
 
 def test_snapshot_picker_120x40(snap_compare) -> None:  # type: ignore[no-untyped-def]

@@ -24,8 +24,9 @@ from container.labels import SessionInfo
 from container.sessions import Sessions
 from tests.conftest import TEST_PREFIX
 from tests.integration.conftest import exec_in
-from tests.widgets.test_mount_picker import SNAPSHOT_TREE, make_tree, wait_loaded
-from widgets.mount_picker import HostTree
+from tests.waiting import until
+from tests.widgets.test_mount_picker import SNAPSHOT_TREE, make_tree, marks_shown, wait_loaded
+from widgets.mount_picker import HostTree, MountPicker
 
 
 class ScreenApp(App[None]):
@@ -54,14 +55,6 @@ def owned_dir(path: Path) -> Path:
 
 def text_of(app: App[Any], selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
-
-
-async def until(pilot: Pilot[None], done: Callable[[], bool], timeout: float = 180) -> None:
-    for _ in range(int(timeout / 0.1)):
-        if done():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError("timed out waiting for the screen")
 
 
 @pytest.fixture
@@ -104,10 +97,15 @@ async def test_create_shell_session_from_the_keyboard(
         await pilot.pause()
         assert agent.value == "shell"
         await pilot.press("shift+tab", "enter")  # Enter in the name field creates
-        await until(pilot, lambda: app.dismissed or "creating session" in text_of(app, "#steps"))
+        await until(
+            pilot,
+            lambda: app.dismissed or "creating session" in text_of(app, "#steps"),
+            "the create to begin",
+            timeout=180,
+        )
         if not app.dismissed:
             assert screen.query_one("#create", Button).disabled  # no second create meanwhile
-        await until(pilot, lambda: app.dismissed)
+        await until(pilot, lambda: app.dismissed, "the session created", timeout=180)
 
     session = app.result
     assert session is not None
@@ -141,7 +139,7 @@ async def test_name_taken_by_other_mounts_is_shown_then_fixed(
         screen = app.screen
         await pilot.press("down", "down", "space")  # proj
         await pilot.press("tab", "tab", *taken, "enter")
-        await until(pilot, lambda: bool(text_of(app, "#error")))
+        await until(pilot, lambda: text_of(app, "#error"), "the error shown", timeout=180)
         error = text_of(app, "#error")
         assert f"the name {taken} is already used by a session with other mounts" in error
         assert "pick another --name" in error
@@ -153,7 +151,7 @@ async def test_name_taken_by_other_mounts_is_shown_then_fixed(
         retry = f"{TEST_PREFIX}-retry-{uuid.uuid4().hex[:6]}"
         made.append(retry)
         await pilot.press("ctrl+u", *retry, "enter")
-        await until(pilot, lambda: app.dismissed)
+        await until(pilot, lambda: app.dismissed, "the retry's session created", timeout=180)
     assert app.result is not None
     assert app.result.name == retry
     assert app.result.mounts == [str(proj)]
@@ -172,7 +170,7 @@ def _screen_app() -> ScreenApp:
 async def _two_marks(pilot: Pilot[None]) -> None:
     await wait_loaded(pilot)
     await pilot.press("down", "space", "down", "down", "r")
-    await pilot.pause(0.2)
+    await marks_shown(pilot, 2)
 
 
 async def _host_network_and_conflict(pilot: Pilot[None]) -> None:
@@ -183,11 +181,17 @@ async def _host_network_and_conflict(pilot: Pilot[None]) -> None:
     network = pilot.app.screen.query_one("#network", Select)
     network.focus()
     await pilot.press("enter", "down", "enter")
+    await until(pilot, lambda: network.value == "host", "the host network chosen")
+    await marks_shown(pilot, 2)
     await pilot.press("ctrl+s")  # refused: the conflict must be resolved first
-    await pilot.pause(0.2)
-    assert network.value == "host"
-    pilot.app.screen.query_one(HostTree).focus()
-    await pilot.pause(0.2)
+    await until(
+        pilot,
+        lambda: "cannot be mounted as asked" in text_of(pilot.app, "#error"),
+        "the refusal shown",
+    )
+    tree = pilot.app.screen.query_one(HostTree)
+    tree.focus()
+    await until(pilot, lambda: tree.has_focus, "the tree focused")
 
 
 def _two_engines_app() -> ScreenApp:
@@ -208,25 +212,29 @@ def test_snapshot_new_session_with_two_engines(snap_compare) -> None:  # type: i
     async def marked(pilot: Pilot[None]) -> None:
         await wait_loaded(pilot)
         await pilot.press("down", "space")
-        await pilot.pause(0.2)
+        await marks_shown(pilot, 1)
 
     assert snap_compare(_two_engines_app(), terminal_size=(120, 40), run_before=marked)
 
 
 async def test_switching_engine_starts_the_picker_afresh() -> None:
-    from widgets.mount_picker import MountPicker
-
     app = _two_engines_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_loaded(pilot)
         screen = app.screen
         assert isinstance(screen, NewSessionScreen) and screen.engine_name == "box"
         await pilot.press("down", "space")
-        assert len(screen.query_one(MountPicker).marks) == 1
+        first = screen.query_one(MountPicker)
+        assert len(first.marks) == 1
         screen.query_one("#engine", Select).value = "default"
-        await pilot.pause(0.3)
+
+        def new_picker() -> MountPicker | None:
+            pickers = screen.query(MountPicker)
+            return pickers.first() if len(pickers) == 1 and pickers.first() is not first else None
+
         # The other engine's host: nothing marked there yet, its own tree.
-        assert screen.engine_name == "default" and screen.query_one(MountPicker).marks == []
+        picker = await until(pilot, new_picker, "the other engine's picker in place")
+        assert picker is not None and screen.engine_name == "default" and picker.marks == []
         await wait_loaded(pilot)
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from ptyprocess import PtyProcess
 from textual.app import App, ComposeResult
 from textual.widgets import Footer, Input
 
+from tests.waiting import until
 from widgets.terminal.local_pty import LocalPty
 from widgets.terminal.widget import LEAVE_KEY, TerminalWidget
 
@@ -34,13 +36,21 @@ class TerminalApp(App[None]):
         super().__init__()
         self.argv = argv
         self.messages: list[object] = []
+        self.ptys: list[LocalPty] = []
 
     def compose(self) -> ComposeResult:
-        yield TerminalWidget(
-            lambda: LocalPty(self.argv, env=ENV, cwd="/tmp"), cursor_blink=False, id="term"
-        )
+        yield TerminalWidget(self._pty, cursor_blink=False, id="term")
         yield Input(id="other")
         yield Footer()
+
+    def _pty(self) -> LocalPty:
+        pty = LocalPty(self.argv, env=ENV, cwd="/tmp")
+        self.ptys.append(pty)
+        return pty
+
+    def program(self) -> PtyProcess | None:
+        """The program, once started on its PTY."""
+        return self.ptys[-1].process if self.ptys else None
 
     def on_mount(self) -> None:
         self.query_one(TerminalWidget).focus()
@@ -52,14 +62,12 @@ class TerminalApp(App[None]):
         self.messages.append(message)
 
 
-async def wait_for(pilot, predicate: Callable[[], bool], timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            term = pilot.app.query_one(TerminalWidget)
-            raise AssertionError("timed out; screen was:\n" + term.screen_text)
-        await pilot.pause(0.05)
+async def wait_for(pilot, predicate: Callable[[], object], timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    try:
+        await until(pilot, predicate, "the screen", timeout)
+    except AssertionError as exc:
+        term = pilot.app.query_one(TerminalWidget)
+        raise AssertionError(f"{exc}; it was:\n{term.screen_text}") from None
 
 
 def screen_has(term: TerminalWidget, text: str) -> Callable[[], bool]:
@@ -122,14 +130,15 @@ async def test_bash_runs_a_command_and_shows_colours() -> None:
         await wait_for(pilot, screen_has(term, f"size={width}x{height}"))
 
 
-async def test_vim_alternate_screen_and_back() -> None:
+async def test_vim_alternate_screen_and_back(tmp_path: Path) -> None:
+    written = tmp_path / "vim-test.txt"
     app = TerminalApp(BASH)
     async with app.run_test(size=SIZE) as pilot:
         term = app.query_one(TerminalWidget)
         await wait_for(pilot, screen_has(term, "$"))
         await type_text(pilot, "echo before-vim\n")
         await wait_for(pilot, screen_has(term, "before-vim\n$"))
-        await type_text(pilot, "vim -u NONE -N /tmp/claudex-vim-test.txt\n")
+        await type_text(pilot, f"vim -u NONE -N {written}\n")
         await wait_for(pilot, lambda: term.emulator.in_alternate_screen and "~" in term.screen_text)
         assert "before-vim" not in term.screen_text
         await type_text(pilot, "ihello from vim")
@@ -141,9 +150,7 @@ async def test_vim_alternate_screen_and_back() -> None:
         # The main screen is back as it was, with the prompt after the vim command.
         await wait_for(pilot, screen_has(term, "before-vim"))
         assert "hello from vim" not in term.screen_text
-        with open("/tmp/claudex-vim-test.txt") as written:
-            assert written.read() == "hello from vim\n"
-        os.unlink("/tmp/claudex-vim-test.txt")
+        assert written.read_text() == "hello from vim\n"
 
 
 async def test_less_pages_and_quits() -> None:
@@ -219,7 +226,9 @@ async def test_control_keys_reach_the_program() -> None:
         await wait_for(pilot, screen_has(term, "one\n$"))
         await type_text(pilot, "sleep 30")
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        shell = app.program()
+        assert shell is not None
+        await wait_for(pilot, lambda: os.tcgetpgrp(shell.fd) != shell.pid)  # sleep in front
         await pilot.press("ctrl+c")
         await wait_for(pilot, lambda: "^C" in term.screen_text and last_line(term) == "$")
         await pilot.press("ctrl+p", "ctrl+p")
@@ -235,7 +244,9 @@ async def test_resize_propagates_to_the_program() -> None:
         await wait_for(pilot, screen_has(term, "$"))
         await pilot.resize_terminal(100, 30)
         await wait_for(pilot, lambda: term.emulator.columns == 100)
-        await pilot.pause(0.2)
+        shell = app.program()
+        assert shell is not None
+        await wait_for(pilot, lambda: shell.getwinsize() == (term.size.height, 100))
         await type_text(pilot, "stty size\n")
         await wait_for(pilot, screen_has(term, f"{term.size.height} 100"))
 
@@ -244,7 +255,7 @@ async def test_paste_is_bracketed_when_asked() -> None:
     app = TerminalApp(["cat", "-v"])
     async with app.run_test(size=SIZE) as pilot:
         term = app.query_one(TerminalWidget)
-        await pilot.pause(0.3)
+        await wait_for(pilot, app.program)
         term.post_message(__import__("textual.events", fromlist=["Paste"]).Paste("abc"))
         await pilot.press("enter")
         await wait_for(pilot, screen_has(term, "abc"))

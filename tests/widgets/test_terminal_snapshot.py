@@ -6,6 +6,7 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Footer
 
+from tests.waiting import until
 from tests.widgets.test_terminal_widget import ScriptedChannel
 from widgets.terminal.widget import TerminalWidget
 
@@ -42,11 +43,12 @@ class SnapshotApp(App[None]):
 
 async def _wait_for_output(pilot: Pilot[None]) -> None:
     term = pilot.app.query_one(TerminalWidget)
-    for _ in range(200):
-        if "done" in term.screen_text and term.render_line(6).text.startswith("$"):
-            break
-        await pilot.pause(0.02)
-    await pilot.pause(0.1)
+    await until(
+        pilot,
+        lambda: "done" in term.screen_text and term.render_line(6).text.startswith("$"),
+        "the output drawn",
+    )
+    await pilot.pause()
 
 
 def test_terminal_snapshot_colours(snap_compare) -> None:  # type: ignore[no-untyped-def]
