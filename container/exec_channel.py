@@ -12,17 +12,46 @@ docker-py details that matter:
 - Bytes the program writes before the upgrade completes can be lost (docker-py#3332), so
   after attaching we resize, which sends SIGWINCH: full-screen programs (tmux) redraw.
 - `exec_resize(height, width)` — rows first.
+- The engine keeps a TTY exec running after its client left (closing the connection does not
+  hang up the TTY): every `tmux attach` would stay as a client, every shell would stay. So a
+  guard exec without a TTY runs beside it, as the same user: the engine does close a plain
+  exec's stdin when its client goes, whatever ends the client (close, crash, SIGKILL, SSH
+  drop), and the guard then hangs up the processes that carry this exec's marker variable.
 """
 
 from __future__ import annotations
 
 import contextlib
+import secrets
 import select
 import socket
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 READ_SIZE = 64 * 1024
+MARKER = "CLAUDEX_EXEC"
+
+# Waits for its stdin to end (nothing is ever sent), then hangs up every process whose
+# environment holds the marker (the exec's program and what it started), as an SSH drop would;
+# what ignores SIGHUP gets SIGKILL a second later. Runs as the exec's own user, so it can only
+# signal that user's processes; reading /proc/PID/environ of others fails and is skipped.
+_GUARD_SCRIPT = r"""
+while IFS= read -r _; do :; done
+want="$1=$2"
+hangup() {
+  found=1
+  for p in /proc/[0-9]*; do
+    { while IFS= read -r -d '' var; do
+        if [ "$var" = "$want" ]; then kill -"$1" "${p#/proc/}" && found=0; break; fi
+      done < "$p/environ"; } 2>/dev/null
+  done
+  return $found
+}
+hangup HUP || exit 0
+sleep 1
+hangup KILL
+exit 0
+"""
 
 
 def _api(client: Any) -> Any:
@@ -62,9 +91,13 @@ class DockerExec:
             **(environment or {}),
         }
         self.workdir = workdir
+        self.marker = secrets.token_hex(8)
+        self.environment[MARKER] = self.marker
         self.exec_id: str | None = None
         self._sock: socket.socket | None = None
         self._response: Any = None  # keeps docker-py's wrapper (and the connection) alive
+        self._guard: tuple[Any, Any] | None = None  # (socket, response) of the guard exec
+        self._closed = False  # close() may come while start() is still connecting
 
     def start(self, rows: int, columns: int) -> None:
         created = self.api.exec_create(
@@ -81,9 +114,28 @@ class DockerExec:
         raw = getattr(self._response, "_sock", self._response)
         raw.settimeout(None)
         self._sock = raw
+        self._start_guard()
+        if self._closed:  # closed while connecting: the guard must still hang it up
+            self.close()
+            return
         # A program that already exited cannot be resized; its output is still there to read.
         with contextlib.suppress(Exception):
             self.resize(rows, columns)
+
+    def _start_guard(self) -> None:
+        """The exec that ends this one's processes once our connection to it is gone. Best
+        effort: a session that is stopping has nothing left to end."""
+        with contextlib.suppress(Exception):
+            guard_id = self.api.exec_create(
+                self.container,
+                ["bash", "-c", _GUARD_SCRIPT, "claudex-guard", MARKER, self.marker],
+                stdin=True,
+                user=self.user or "",
+                workdir="/",
+            )["Id"]
+            response = self.api.exec_start(guard_id, socket=True)
+            self._guard = (getattr(response, "_sock", response), response)
+            self._guard[0].settimeout(None)
 
     def read(self, timeout: float | None) -> bytes | None:
         sock = self._require()
@@ -106,15 +158,13 @@ class DockerExec:
             self.api.exec_resize(self.exec_id, height=rows, width=columns)
 
     def close(self) -> None:
+        """Leaves the program: the guard sees its stdin end and hangs it up."""
+        self._closed = True
         sock, self._sock = self._sock, None
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                sock.close()
-        if self._response is not None:
-            with contextlib.suppress(Exception):
-                self._response.close()
+        guard, self._guard = self._guard, None
+        _close(sock, self._response)
+        if guard is not None:
+            _close(*guard)
 
     @property
     def exit_code(self) -> int | None:
@@ -131,3 +181,14 @@ class DockerExec:
         if self._sock is None:
             raise RuntimeError("DockerExec is not started (or was closed)")
         return self._sock
+
+
+def _close(sock: Any, response: Any) -> None:
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            sock.close()
+    if response is not None:
+        with contextlib.suppress(Exception):
+            response.close()
