@@ -14,7 +14,11 @@ a temporary name and renamed when complete, so an interrupted pull leaves no par
 
 Cancelling: pass a `CancelToken` (or a progress callback that raises); both sides stop
 between chunks (the push archive is a generator made as it is sent) and temporary files
-are removed.
+are removed. Whatever ends a push, the session is resumed and its staged files are removed:
+in the session as the agent, and, when the destination is a bind mount, on the host too (that
+needs no session: it may have been destroyed or stopped mid-way, or the engine gone).
+`interruptions_cancel()` turns SIGTERM and SIGHUP into the same cleanup as Ctrl-C, and
+keeps any signal from cutting a cleanup short.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import json
 import os
 import posixpath
 import secrets
+import signal
 import stat
 import tarfile
 import threading
@@ -48,6 +53,7 @@ CHUNK = 1 << 20
 # engine, which sends 32 KiB at a time, waits; megabyte writes made pulls ~10 % slower.
 PULL_CHUNK = 256 << 10
 TEMP_PREFIX = ".claudex-part-"
+MANIFEST_PREFIX = ".claudex-manifest-"
 Progress = Callable[[int, int], None]  # (bytes done, bytes total or 0 when unknown)
 
 
@@ -76,6 +82,53 @@ class CancelToken:
     def check(self) -> None:
         if self._event.is_set():
             raise Cancelled
+
+
+class _Shield(threading.local):
+    depth = 0
+    pending = False
+
+
+_shield = _Shield()
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    """SIGINT, SIGTERM, SIGHUP: stop the transfer, as Ctrl-C does; during a cleanup, later."""
+    if _shield.depth:
+        _shield.pending = True
+        return
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def interruptions_cancel() -> Iterator[None]:
+    """For a command line transfer (main thread): SIGTERM and SIGHUP end it like Ctrl-C
+    (KeyboardInterrupt), so its cleanup runs; the default handlers are back afterwards."""
+    wanted = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, _on_signal) for sig in wanted}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """A signal that comes in here waits until the end: resuming the session and removing
+    staged files are never cut short (raised at the end if nothing else is on its way)."""
+    _shield.depth += 1
+    try:
+        yield
+    except BaseException:
+        _shield.depth -= 1
+        if not _shield.depth:
+            _shield.pending = False  # what is on its way ends the transfer already
+        raise
+    _shield.depth -= 1
+    if not _shield.depth and _shield.pending:
+        _shield.pending = False
+        raise KeyboardInterrupt
 
 
 @dataclass
@@ -425,13 +478,33 @@ def _frozen(api: APIClient, container_id: str) -> Iterator[None]:
     folders it merges into as they are at that moment, and the agent owns them. Running, it
     could swap one for a link to a root folder between the check and the write (a pushed
     `bin/` would then hand it /usr/local/bin). Paused, nothing changes until the write ends."""
-    with engine_errors("pausing the session for the copy"):
-        api.pause(container_id)
+    paused = False
     try:
+        with _uninterrupted(), engine_errors("pausing the session for the copy"):
+            api.pause(container_id)
+            paused = True
         yield
     finally:
-        with engine_errors("resuming the session after the copy"):
-            api.unpause(container_id)
+        if paused:
+            with _uninterrupted(), engine_errors("resuming the session after the copy"):
+                _unpause(api, container_id)
+
+
+def _unpause(api: APIClient, container_id: str) -> None:
+    """Resume the session unless it is no longer paused (stopped, destroyed meanwhile)."""
+    from docker.errors import APIError, NotFound
+
+    try:
+        api.unpause(container_id)
+    except NotFound:
+        return
+    except APIError:
+        try:
+            state = api.inspect_container(container_id).get("State") or {}
+        except NotFound:
+            return
+        if state.get("Paused"):
+            raise
 
 
 def _merged_into(items: list[_Item], existing: dict[str, str]) -> list[str]:
@@ -502,6 +575,7 @@ def push(
         cancel.check()
     user = f"{uid}:{gid}"
     existing = _existing(api, container_id, dest, [n for _, n in tops], user)
+    host = _host_dir(api, container_id, dest)
     token = secrets.token_hex(6)
     items, report, total = _plan(tops, existing, force, token)
     report.skipped = [posixpath.join(dest, rel) for rel in report.skipped]
@@ -509,7 +583,7 @@ def push(
     if not items:
         return report
     staged = [(i.temp, i.arcname) for i in items if i.temp]
-    manifest_name = f".claudex-manifest-{token}"
+    manifest_name = f"{MANIFEST_PREFIX}{token}"
     manifest = None
     if staged:
         data = b"".join(f"{t}\0{f}\0".encode(errors="surrogateescape") for t, f in staged)
@@ -523,19 +597,35 @@ def push(
             _put(api, container_id, dest, archive)
         if cancel:
             cancel.check()
+    except ClaudexError as exc:
+        with _uninterrupted():
+            _cleanup(api, container_id, dest, token, dirs, user, host)
+            if not isinstance(exc, Cancelled) and not _running(api, container_id):
+                raise SessionNotRunning(
+                    "the session stopped or was removed during the push; nothing partial was left",
+                    "start it and push again",
+                ) from None
+        raise
     except BaseException:
-        _cleanup(api, container_id, dest, token, dirs, user)
+        with _uninterrupted():
+            _cleanup(api, container_id, dest, token, dirs, user, host)
         raise
     if staged:
-        code, out, err = run_script(
-            api,
-            container_id,
-            _RENAME_SCRIPT,
-            dest,
-            manifest_name,
-            "1" if force else "0",
-            user=user,
-        )
+        try:
+            with _uninterrupted():  # a few renames: once begun, they end
+                code, out, err = run_script(
+                    api,
+                    container_id,
+                    _RENAME_SCRIPT,
+                    dest,
+                    manifest_name,
+                    "1" if force else "0",
+                    user=user,
+                )
+        except BaseException:
+            with _uninterrupted():
+                _cleanup(api, container_id, dest, token, dirs, user, host)
+            raise
         problems: set[str] = set()
         for record in out.split(b"\0"):
             if record:
@@ -546,7 +636,8 @@ def push(
                 else:
                     report.refused.append(f"{rel}: the agent user cannot write it")
         if problems or code:
-            _cleanup(api, container_id, dest, token, dirs, user)
+            with _uninterrupted():
+                _cleanup(api, container_id, dest, token, dirs, user, host)
         if code:
             raise ClaudexError(f"cannot move the pushed files into place in {dest}: {err}")
         report.written = [
@@ -557,14 +648,103 @@ def push(
 
 
 def _cleanup(
-    api: APIClient, container_id: str, dest: str, token: str, dirs: list[str], user: str
+    api: APIClient,
+    container_id: str,
+    dest: str,
+    token: str,
+    dirs: list[str],
+    user: str,
+    host: Path | None,
 ) -> None:
-    """Remove staged files of an unfinished push (best effort: the session may be gone), as
-    the agent: `dest` is the agent's, and root would follow the links it put there."""
+    """Remove staged files of an unfinished push, as the agent in the session (`dest` is the
+    agent's, and root would follow the links it put there), and on the host when `dest` is a
+    bind mount: that needs no session, which may be stopped or gone, nor the engine."""
     with contextlib.suppress(ClaudexError):
         run_script(
             api, container_id, _CLEANUP_SCRIPT, dest, f"{TEMP_PREFIX}{token}-", *dirs, user=user
         )
+    if host is not None:
+        with contextlib.suppress(OSError):
+            _sweep_host(host, f"{TEMP_PREFIX}{token}-", f"{MANIFEST_PREFIX}{token}", dirs)
+
+
+# Staged files of pushes that never ended (a killed claudex) anywhere under /workspace.
+_STALE_SCRIPT = r"""
+find /workspace -regextype posix-extended ! -type d \( \
+  -regex '.*/\.claudex-part-[0-9a-f]{12}-[0-9]+' -o -regex '.*/\.claudex-manifest-[0-9a-f]{12}' \
+  \) -delete 2>/dev/null
+exit 0
+"""
+
+
+def remove_staging(api: APIClient, container_id: str, user: str) -> None:
+    """Delete every push's staged files under /workspace, as the agent `user` ("uid:gid"):
+    before a destroy saves the history, so none lands in the audit bundle. Best effort."""
+    with contextlib.suppress(ClaudexError):
+        run_script(api, container_id, _STALE_SCRIPT, user=user)
+
+
+def _running(api: APIClient, container_id: str) -> bool:
+    try:
+        return bool((api.inspect_container(container_id).get("State") or {}).get("Running"))
+    except Exception:
+        return False
+
+
+def _host_dir(api: APIClient, container_id: str, dest: str) -> Path | None:
+    """The host folder behind `dest` when it lies in a bind mount (staged files land there)."""
+    try:
+        mounts = api.inspect_container(container_id).get("Mounts") or []
+    except Exception:
+        return None
+    best: tuple[str, str] | None = None
+    for mount in mounts:
+        target, source = mount.get("Destination") or "", mount.get("Source") or ""
+        if mount.get("Type") != "bind" or not target.startswith("/") or not source:
+            continue
+        inside = dest == target or dest.startswith(target.rstrip("/") + "/")
+        if inside and (best is None or len(target) > len(best[0])):
+            best = (target, source)
+    if best is None:
+        return None
+    rel = posixpath.relpath(dest, best[0])
+    return Path(best[1]) if rel == "." else Path(best[1], rel)
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _sweep_host(folder: Path, prefix: str, manifest: str, dirs: list[str]) -> None:
+    """Delete this push's staged files under the host `folder` (the agent writes there: no
+    link is followed on the way down, below the mount's own folder)."""
+    fd = os.open(folder, _DIR_FLAGS)
+    try:
+        for entry in os.scandir(fd):
+            if entry.name.startswith(prefix) or entry.name == manifest:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.name, dir_fd=fd)
+        for name in dirs:
+            with contextlib.suppress(OSError):
+                sub = os.open(name, _DIR_FLAGS, dir_fd=fd)
+                try:
+                    _sweep_tree(sub, prefix)
+                finally:
+                    os.close(sub)
+    finally:
+        os.close(fd)
+
+
+def _sweep_tree(fd: int, prefix: str) -> None:
+    for entry in os.scandir(fd):
+        with contextlib.suppress(OSError):
+            if entry.is_dir(follow_symlinks=False):
+                sub = os.open(entry.name, _DIR_FLAGS, dir_fd=fd)
+                try:
+                    _sweep_tree(sub, prefix)
+                finally:
+                    os.close(sub)
+            elif entry.name.startswith(prefix):
+                os.unlink(entry.name, dir_fd=fd)
 
 
 # -- pull ----------------------------------------------------------------------------------
@@ -754,8 +934,8 @@ def _write_atomic(
         os.chmod(tmp, mode & 0o777)
         os.replace(tmp, target)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        with _uninterrupted():
+            tmp.unlink(missing_ok=True)
 
 
 def _replace_with(target: Path, make: Callable[[Path], None]) -> None:

@@ -9,11 +9,13 @@ import sys
 from claudex_tui import output
 from claudex_tui.commands import tracking
 from claudex_tui.commands.listing import add_filter_argument, apply_filters, parse_filters
+from claudex_tui.engine_watch import agent_user
 from container.agent_home import save_home
 from container.engine import connect
 from container.errors import ClaudexError, SessionNotFound, UsageError
 from container.labels import SessionInfo
 from container.sessions import Sessions, select_by_state
+from container.transfer import remove_staging
 
 
 def arguments(name: str, p: argparse.ArgumentParser) -> None:
@@ -75,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
             if home:
                 print(f"saved the agent home of {s.name} to {home}")
             what = "history"
+            user = agent_user(s.labels)
+            if s.running and user:  # a killed push's staged files stay out of the bundle
+                remove_staging(sessions.api, s.id, user)
             bundle = tracking.save_history(sessions, s)
             if bundle:
                 print(f"saved the history of {s.name} to {bundle}")

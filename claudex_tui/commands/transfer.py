@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import sys
 import time
@@ -21,6 +22,7 @@ from container.transfer import (
     DirEntry,
     TransferReport,
     container_path,
+    interruptions_cancel,
     list_dir,
     pull,
     push,
@@ -63,8 +65,10 @@ class ByteProgress:
 
     def close(self) -> None:
         if self.drawn:
-            self.stream.write("\r\x1b[2K")
-            self.stream.flush()
+            # After a SIGHUP the terminal may be gone: nothing to clear then.
+            with contextlib.suppress(OSError, ValueError):
+                self.stream.write("\r\x1b[2K")
+                self.stream.flush()
 
 
 def arguments(name: str, p: argparse.ArgumentParser) -> None:
@@ -113,16 +117,17 @@ def run_push(args: argparse.Namespace) -> int:
     uid, gid = _agent_owner(session)
     progress = ByteProgress(f"push → {session.name}")
     try:
-        report = push(
-            client.api,
-            session.id,
-            args.paths,
-            args.to,
-            uid=uid,
-            gid=gid,
-            force=args.force,
-            progress=progress,
-        )
+        with interruptions_cancel():  # SIGTERM, SIGHUP: the same cleanup as Ctrl-C
+            report = push(
+                client.api,
+                session.id,
+                args.paths,
+                args.to,
+                uid=uid,
+                gid=gid,
+                force=args.force,
+                progress=progress,
+            )
     except KeyboardInterrupt:
         raise Cancelled from None  # staged files were removed; nothing half-written stays
     finally:
@@ -193,7 +198,10 @@ def run_pull(args: argparse.Namespace) -> int:
     for path in paths:
         progress = ByteProgress(f"pull ← {session.name}")
         try:
-            report = pull(client.api, session.id, path, dest, force=args.force, progress=progress)
+            with interruptions_cancel():
+                report = pull(
+                    client.api, session.id, path, dest, force=args.force, progress=progress
+                )
         except KeyboardInterrupt:
             raise Cancelled from None  # the file being written was removed
         finally:
