@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -11,6 +10,7 @@ import pytest
 from textual.app import App, ComposeResult
 
 from container.exec_channel import DockerExec
+from tests.waiting import until
 from widgets.terminal.channel import ChannelPump, TerminalChannel
 from widgets.terminal.emulator import TerminalEmulator
 from widgets.terminal.widget import TerminalWidget
@@ -61,14 +61,12 @@ class ExecApp(App[None]):
         self.query_one(TerminalWidget).focus()
 
 
-async def wait_for(pilot, predicate: Callable[[], bool], timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            text = pilot.app.query_one(TerminalWidget).screen_text
-            raise AssertionError("timed out; screen was:\n" + text)
-        await pilot.pause(0.05)
+async def wait_for(pilot, predicate: Callable[[], bool], timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    try:
+        await until(pilot, predicate, "the screen", timeout)
+    except AssertionError as exc:
+        text = pilot.app.query_one(TerminalWidget).screen_text
+        raise AssertionError(f"{exc}; it was:\n{text}") from None
 
 
 async def test_shell_in_container_types_and_resizes(
@@ -87,8 +85,9 @@ async def test_shell_in_container_types_and_resizes(
     app = ExecApp(factory)
     async with app.run_test(size=(120, 40)) as pilot:
         term = app.query_one(TerminalWidget)
-        await pilot.pause(0.5)
-        await pilot.press("enter")  # the first prompt may be lost (docker-py#3332)
+        # The first prompt may be lost (docker-py#3332). Keys typed before the exec has started
+        # are written once it has (the pump's writer waits for it).
+        await pilot.press("enter")
         await wait_for(pilot, lambda: "ctr$" in term.screen_text)
         await pilot.press(
             *"echo",
@@ -109,7 +108,7 @@ async def test_shell_in_container_types_and_resizes(
         await wait_for(pilot, lambda: "\n120\n" in term.screen_text)
         await pilot.resize_terminal(90, 30)
         await wait_for(pilot, lambda: term.emulator.columns == 90)
-        await pilot.pause(0.3)
+        # The resize is queued before the keys below, and applied before they are written.
         await pilot.press("ctrl+l")
         await pilot.press(*"tput", "space", *"cols", "enter")
         await wait_for(pilot, lambda: "\n90\n" in term.screen_text)

@@ -13,16 +13,29 @@ from container.naming import signature
 from tests.conftest import TEST_PREFIX
 from tests.integration.conftest import CLI
 
-# --all and --prune-stopped are narrowed to this suite's sessions: a developer's own stay.
-MINE = ("--filter", f"name={TEST_PREFIX}-*")
+
+@pytest.fixture
+def token() -> str:
+    """In this test's directory names, hence in its sessions' names (their slug)."""
+    return uuid.uuid4().hex[:6]
+
+
+def mine(token: str) -> tuple[str, str]:
+    """--all and --prune-stopped narrowed to this test's sessions: a developer's own, and those
+    of another test run sharing the engine, stay."""
+    return ("--filter", f"name={TEST_PREFIX}-*-{token}-*")
+
+
+def folder(tmp_path: Path, word: str, token: str) -> Path:
+    return tmp_path / f"{word}-{token}"
 
 
 @pytest.fixture
-def three(cli: CLI, tmp_path: Path, engine: docker.DockerClient) -> dict[str, str]:
+def three(cli: CLI, tmp_path: Path, engine: docker.DockerClient, token: str) -> dict[str, str]:
     """Three sessions: alpha (running), beta (stopped), gamma (running)."""
     made = {}
     for word in ("alpha", "beta", "gamma"):
-        d = tmp_path / f"{word}-{tmp_path.name[-6:]}"
+        d = folder(tmp_path, word, token)
         d.mkdir()
         res = cli(str(d), "-d", "--agent", "shell")
         assert res.code == 0, res.text
@@ -37,7 +50,7 @@ def _names(cli: CLI, *args: str) -> set[str]:
     return set(res.out.split())
 
 
-def test_list_formats_and_filters(cli: CLI, three: dict[str, str], tmp_path: Path):
+def test_list_formats_and_filters(cli: CLI, three: dict[str, str], tmp_path: Path, token: str):
     mine = set(three.values())
     assert mine <= _names(cli)
     assert mine <= _names(cli, "--all")
@@ -46,7 +59,7 @@ def test_list_formats_and_filters(cli: CLI, three: dict[str, str], tmp_path: Pat
     assert three["beta"] in _names(cli, "--stopped")
     assert _names(cli, "--filter", f"name={three['alpha']}") == {three["alpha"]}
     assert _names(cli, "--filter", "name=*-alpha-*") >= {three["alpha"]}
-    beta_dir = str(tmp_path / f"beta-{tmp_path.name[-6:]}")
+    beta_dir = str(folder(tmp_path, "beta", token))
     assert _names(cli, "--filter", f"signature={signature([beta_dir])}") == {three["beta"]}
     assert three["gamma"] in _names(cli, "--filter", "slug=gamma*")
 
@@ -73,10 +86,10 @@ def test_list_bad_filter(cli: CLI):
     assert res.code == 2 and "bad filter" in res.err
 
 
-def test_destroy_by_name_and_signature(cli: CLI, three: dict[str, str], tmp_path: Path):
+def test_destroy_by_name_and_signature(cli: CLI, three: dict[str, str], tmp_path: Path, token: str):
     res = cli("destroy", "--name", three["alpha"], "--force")
     assert res.code == 0 and f"destroyed {three['alpha']}" in res.out
-    gamma_dir = str(tmp_path / f"gamma-{tmp_path.name[-6:]}")
+    gamma_dir = str(folder(tmp_path, "gamma", token))
     res = cli("destroy", "--signature", signature([gamma_dir]), "--force")
     assert res.code == 0 and three["gamma"] in res.out
     assert _names(cli) & set(three.values()) == {three["beta"]}
@@ -88,8 +101,8 @@ def test_destroy_needs_confirmation_without_a_terminal(cli: CLI, three: dict[str
     assert three["alpha"] in _names(cli)
 
 
-def test_destroy_running_and_stopped_filters(cli: CLI, three: dict[str, str]):
-    res = cli("destroy", "--prune-stopped", "--force", *MINE)
+def test_destroy_running_and_stopped_filters(cli: CLI, three: dict[str, str], token: str):
+    res = cli("destroy", "--prune-stopped", "--force", *mine(token))
     assert res.code == 0 and three["beta"] in res.out
     assert three["alpha"] in _names(cli) and three["beta"] not in _names(cli)
     res = cli("destroy", "--name", three["alpha"], "--stopped", "--force")
@@ -99,14 +112,14 @@ def test_destroy_running_and_stopped_filters(cli: CLI, three: dict[str, str]):
 
 
 def test_destroy_all_only_touches_claudex_containers(
-    cli: CLI, three: dict[str, str], engine: docker.DockerClient, image: str
+    cli: CLI, three: dict[str, str], engine: docker.DockerClient, image: str, token: str
 ):
     bystander_name = f"claudextest-bystander-{uuid.uuid4().hex[:8]}"
     bystander = engine.api.create_container(
         image, command=["true"], entrypoint=[], name=bystander_name
     )
     try:
-        res = cli("destroy", "--all", "--force", *MINE)
+        res = cli("destroy", "--all", "--force", *mine(token))
         assert res.code == 0
         assert not (_names(cli) & set(three.values()))
         assert engine.api.inspect_container(bystander["Id"])  # still there

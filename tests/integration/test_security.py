@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 
 import docker
 
 from tests.integration.conftest import CLI, exec_in
+from tests.waiting import wait_for
 
 
 def _agent_pid(engine: docker.DockerClient, name: str) -> str:
@@ -57,10 +57,7 @@ def test_files_made_by_the_agent_belong_to_the_directory_owner(
     )
     assert code == 0, out
     made = project / "made-by-agent"
-    for _ in range(100):
-        if made.exists():
-            break
-        time.sleep(0.05)
+    wait_for("the file the agent made", made.exists)
     st = made.stat()
     assert (st.st_uid, st.st_gid) == (4242, 4242)
 

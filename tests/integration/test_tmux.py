@@ -45,6 +45,17 @@ class Pane:
             time.sleep(0.1)
         raise AssertionError(f"{what!r} never appeared; the pane shows:\n{self.text()}")
 
+    def retype_until(self, line: str, needle: str, timeout: float = 60) -> str:
+        """Types `line` until `needle` shows, each try given a few seconds to answer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.keys(line, "Enter")
+            try:
+                return self.wait_for(needle, timeout=min(5, max(deadline - time.monotonic(), 0)))
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise
+
     def at_prompt(self, screen: str) -> bool:
         lines = [line for line in screen.splitlines() if line.strip()]
         return bool(lines) and lines[-1].startswith(PROMPT.strip())
@@ -95,7 +106,9 @@ def test_dashboard_in_tmux(pane: Pane, project: Path, cli: CLI) -> None:
     pane.keys("?")
     pane.wait_for("claudex keys")
     pane.keys("Escape")
-    time.sleep(0.8)  # tmux waits escape-time (500 ms) to tell Esc from Alt-<key>
+    # An Escape is known as one only once no key follows it at once (else Alt-<key>): the help
+    # closing shows it was taken.
+    pane.wait_until(lambda screen: "claudex keys" not in screen, "the help closed")
     pane.keys("q")
     screen = pane.wait_until(pane.at_prompt, "the shell prompt after quitting", timeout=10)
     assert "Traceback" not in screen
@@ -115,9 +128,9 @@ def test_attach_type_detach_and_come_back(pane: Pane, project: Path, cli: CLI) -
     pane.keys(command, "Enter")
     screen = pane.wait_for("hello-from-42")
     assert "Traceback" not in screen
-    time.sleep(1)  # tmux's client queries the terminal as it attaches; let it settle
-    pane.keys("tput cols", "Enter")
-    pane.wait_for("\n120")
+    # tmux's client queries the terminal as it attaches; keys typed meanwhile can be taken for
+    # its answers. The size is asked again until the shell answers.
+    pane.retype_until("tput cols", "\n120")
 
 
 def test_keys_typed_while_attaching_are_not_lost(pane: Pane, project: Path, cli: CLI) -> None:
