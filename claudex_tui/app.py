@@ -840,8 +840,10 @@ class ClaudexApp(App[None]):
             self._load_firewall(session)
 
     def _refresh_visible_tab(self) -> None:
+        if self._winding_down:  # a timer's tick during shutdown
+            return
         session = self.selected
-        if session is None or not session.running or self._winding_down:
+        if session is None or not session.running:
             return
         tab = self.home.query_one(TabbedContent).active
         if tab in ("changes", "firewall") and not self._busy(tab):
