@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +25,24 @@ from container.host_fs import HELPER_LABEL
 from tests.integration.conftest import CLI, exec_in
 from tests.integration.test_tmux import Pane, pane  # noqa: F401  (the fixture)
 
-PREFIX = "claudexme"
+# This run's: another test run sharing the host has its own sessions, bridge and address.
+RUN = uuid.uuid4().hex[:6]
+PREFIX = f"claudexme{RUN}"
 AGENT = "4242"
-# The second engine's own bridge. Never --bridge=none: a dockerd started that way deletes
-# the host's docker0 at start-up, which breaks the first engine's default network.
-BRIDGE = "claudexme0"
-BRIDGE_ADDRESS = "10.214.0.1/24"
+# The second engine's own bridge (an interface name: 15 characters at most). Never
+# --bridge=none: a dockerd started that way deletes the host's docker0 at start-up, which
+# breaks the first engine's default network.
+BRIDGE = f"cxme{RUN}"
+
+
+def _free_bridge_address() -> str:
+    """A 10.214.N.1/24 that no interface here has yet (another run's bridge may have one)."""
+    used = subprocess.run(["ip", "-o", "-4", "addr"], capture_output=True, text=True).stdout
+    first = int(RUN, 16) % 256
+    for n in ((first + i) % 256 for i in range(256)):
+        if f" 10.214.{n}." not in used:
+            return f"10.214.{n}.1/24"
+    raise RuntimeError("no 10.214.N.0/24 is free for the second engine's bridge")
 
 
 @dataclass
@@ -48,7 +61,7 @@ class SecondEngine:
         if not Path(f"/sys/class/net/{BRIDGE}").exists():
             for cmd in (
                 ["ip", "link", "add", BRIDGE, "type", "bridge"],
-                ["ip", "addr", "add", BRIDGE_ADDRESS, "dev", BRIDGE],
+                ["ip", "addr", "add", _free_bridge_address(), "dev", BRIDGE],
                 ["ip", "link", "set", BRIDGE, "up"],
             ):
                 subprocess.run(cmd, check=True)
@@ -247,7 +260,7 @@ async def test_dashboard_groups_by_engine_and_survives_one_going_down(
 ) -> None:
     from claudex_tui.app import ClaudexApp
     from claudex_tui.config import Config, EngineConfig
-    from tests.widgets.test_dashboard import until
+    from tests.waiting import until
     from widgets.session_list import SessionRow
 
     res = cli(str(project), "-d", "--agent", "shell", "--engine", "d2", env=env)
@@ -262,9 +275,13 @@ async def test_dashboard_groups_by_engine_and_survives_one_going_down(
         def rows() -> dict[str, SessionRow]:
             return app.session_list.rows  # replaced on each load
 
-        await until(pilot, lambda: {remote, local} <= set(rows()), timeout=40)
+        await until(pilot, lambda: {remote, local} <= set(rows()), "both rows", timeout=40)
         headers = app.engine_headers
-        await until(pilot, lambda: headers["d2"].reachable and headers["d2"].version != "")
+        await until(
+            pilot,
+            lambda: headers["d2"].reachable and headers["d2"].version != "",
+            "d2's header with its version",
+        )
         assert headers["d2"].count >= 1 and headers["default"].reachable
         ids = [
             app.session_list.options.get_option_at_index(i).id
@@ -276,17 +293,21 @@ async def test_dashboard_groups_by_engine_and_survives_one_going_down(
 
         second_engine.stop()
         try:
-            await until(pilot, lambda: rows()[remote].state == "unreachable", timeout=30)
+            await until(
+                pilot, lambda: rows()[remote].state == "unreachable", "d2's row unreachable"
+            )
             assert headers["d2"].reachable is False and rows()[local].state == "running"
             banner = str(app.query_one("#banner").render())
             assert "engine d2" in banner and "retrying" in banner
             # The other engine stays live: a session stopped there shows as stopped.
             app.clients["default"].api.stop(app.sessions[local].id, timeout=1)
-            await until(pilot, lambda: rows()[local].state == "exited", timeout=30)
+            await until(pilot, lambda: rows()[local].state == "exited", "the local one exited")
         finally:
             second_engine.start()
         # Back without restarting the dashboard (live-restore kept the session running).
-        await until(pilot, lambda: rows()[remote].state == "running", timeout=40)
+        await until(
+            pilot, lambda: rows()[remote].state == "running", "d2's row running again", timeout=40
+        )
         assert headers["d2"].reachable
 
 
@@ -339,7 +360,7 @@ async def test_dashboard_creates_a_session_on_a_remote_engine(
     from claudex_tui.app import ClaudexApp
     from claudex_tui.config import Config, EngineConfig
     from claudex_tui.screens.new_session import NewSessionScreen
-    from tests.widgets.test_dashboard import until
+    from tests.waiting import until
     from widgets.changes_panel import ChangesPanel
     from widgets.mount_picker import MountPicker
 
@@ -349,16 +370,27 @@ async def test_dashboard_creates_a_session_on_a_remote_engine(
     d2 = second_engine.client()
     app = ClaudexApp(config=config)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: {"default", "far"} <= set(app.clients), timeout=30)
+        await until(pilot, lambda: {"default", "far"} <= set(app.clients), "both engines")
         await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, NewSessionScreen))
+        await until(
+            pilot, lambda: isinstance(app.screen, NewSessionScreen), "the new-session window"
+        )
         screen = app.screen
         assert isinstance(screen, NewSessionScreen)
         screen.query_one("#engine", Select).value = "far"
-        await until(pilot, lambda: screen.query_one(MountPicker).fs.remote)
-        picker = screen.query_one(MountPicker)
-        await until(pilot, lambda: picker.host_tree.border_title == "Directories on engine far")
-        await until(pilot, lambda: len(_helpers(d2)) == 1, timeout=30)  # browsing that host
+
+        def far_picker() -> MountPicker | None:
+            found = [p for p in screen.query(MountPicker) if p.fs.remote]
+            return found[0] if found else None
+
+        picker = await until(pilot, far_picker, "the picker of engine far's host")
+        assert picker is not None
+        await until(
+            pilot,
+            lambda: picker.host_tree.border_title == "Directories on engine far",
+            "the picker's title",
+        )
+        await until(pilot, lambda: len(_helpers(d2)) == 1, "the helper browsing that host")
 
         tree = picker.host_tree
         tree.path = str(project.parent)
@@ -366,17 +398,22 @@ async def test_dashboard_creates_a_session_on_a_remote_engine(
         def project_node():  # type: ignore[no-untyped-def]
             return next((n for n in tree.nodes() if n.data and n.data.path.name == "proj"), None)
 
-        await until(pilot, lambda: project_node() is not None, timeout=30)
+        await until(pilot, lambda: project_node() is not None, "the project listed")
         tree.move_cursor(project_node())
         tree.focus()
         await pilot.press("space")
         assert [m.source for m in picker.marks] == [str(project)]
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: not isinstance(app.screen, NewSessionScreen), timeout=120)
+        await until(
+            pilot,
+            lambda: not isinstance(app.screen, NewSessionScreen),
+            "the session created",
+            timeout=120,
+        )
         await until(
             pilot,
             lambda: app.selected is not None and app.selected.engine == "far",
-            timeout=30,
+            "the new session selected",
         )
         session = app.selected
         assert session is not None
@@ -384,15 +421,22 @@ async def test_dashboard_creates_a_session_on_a_remote_engine(
         assert {(m["Source"], m["Destination"]) for m in mounts} >= {
             (str(project), "/workspace/proj")
         }
-        await until(pilot, lambda: not _helpers(d2), timeout=30)  # gone with the window
+        await until(pilot, lambda: not _helpers(d2), "the helper gone with the window")
 
         # The rest works as on any engine: its terminal, then its changes.
-        await until(pilot, lambda: "agent@" in app.export_screenshot(), timeout=60)
+        await until(
+            pilot, lambda: "agent@" in app.export_screenshot(), "the agent's prompt", timeout=60
+        )
         exec_in(d2, session.name, "echo remote edit >> /workspace/proj/README.md", user=AGENT)
         app.session_list.options.focus()
         await pilot.press("g")
         panel = app.query_one(ChangesPanel)
-        await until(pilot, lambda: [c.path for c in panel.changes] == ["proj/README.md"], 60)
+        await until(
+            pilot,
+            lambda: [c.path for c in panel.changes] == ["proj/README.md"],
+            "the remote edit in the Changes tab",
+            timeout=60,
+        )
 
 
 # -- an ssh:// engine: Debian's sshd on 127.0.0.1, its sessions reaching the second engine ---

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import uuid
 from pathlib import Path
 
 import docker
@@ -37,7 +39,9 @@ def _config(tmp_path: Path, image: str) -> dict[str, str]:
 def test_stale_image_is_reported(
     cli: CLI, project: Path, tmp_path: Path, engine: docker.DockerClient, image: str
 ):
-    old = "claudextest-old-image"
+    old = (
+        f"claudextest-old-image-{uuid.uuid4().hex[:8]}"  # this run's: another may share the engine
+    )
     dockerfile = f"FROM {image}\nLABEL {labels.VERSION}=0.0.1\n".encode()
     engine.images.build(fileobj=io.BytesIO(dockerfile), tag=old, rm=True)
     try:
@@ -62,12 +66,22 @@ def test_build_is_skipped_when_up_to_date(cli: CLI):
     assert res.code == 0 and "up to date" in res.err
 
 
-def test_update_refreshes_the_agent_clis(cli: CLI, engine: docker.DockerClient, image: str):
+def test_update_refreshes_the_agent_clis(
+    cli: CLI, engine: docker.DockerClient, image: str, tmp_path: Path
+):
+    # Built under a name of this run's: the shared image stays as it is for every other test
+    # (and test run) using it. The build cache is the shared image's, so only the refresh can
+    # make the result differ from it.
+    mine = f"claudextest-update-{uuid.uuid4().hex[:8]}"
     before = engine.api.inspect_image(image)["Id"]
     ca = ["--ca-cert", HOST_CA] if os.path.exists(HOST_CA) else []
-    res = cli("update", *ca, timeout=900)
-    assert res.code == 0, res.text
-    assert "built image" in res.err
-    after = engine.api.inspect_image(image)
-    assert after["Id"] != before  # the npm layer ran again
-    assert "Claude Code" in _run(engine, image, "claude", "--version")
+    try:
+        res = cli("update", *ca, env=_config(tmp_path, mine), timeout=900)
+        assert res.code == 0, res.text
+        assert "built image" in res.err
+        after = engine.api.inspect_image(mine)
+        assert after["Id"] != before  # the npm layer ran again
+        assert "Claude Code" in _run(engine, mine, "claude", "--version")
+    finally:
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            engine.images.remove(mine, force=True)
