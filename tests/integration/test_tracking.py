@@ -271,17 +271,20 @@ def test_large_tree_baseline_runs_in_the_background(
     req = StartRequest(plan=plan, name=f"{TEST_PREFIX}-big-{tmp_path.name[-8:]}", agent="shell")
     session = sessions.start_session(req).session
 
+    # Times are compared with the baseline's own, so a loaded machine slows both alike.
     began = time.monotonic()
     job = start_baseline(engine.api, session)
-    assert time.monotonic() - began < 0.2  # returns at once: a dashboard keeps drawing
-    assert not job.done()
+    returned = time.monotonic() - began
+    assert not job.done()  # returns at once: a dashboard keeps drawing
     result = job.wait(timeout=120)
+    baseline = time.monotonic() - began
     assert result is not None and result.created and result.files == 20_000
+    assert returned < baseline / 4
 
     tracker = Tracker(engine.api, session)
     exec_in(engine, session.name, "echo more >> /workspace/big/d050/f100.txt", user=AGENT)
     began = time.monotonic()
     changes = tracker.changes()
     assert [c.path for c in changes] == ["big/d050/f100.txt"]
-    assert time.monotonic() - began < 2
+    assert time.monotonic() - began < max(2.0, baseline / 2)
     assert tracker.ensure_baseline().created is False  # never a second baseline
