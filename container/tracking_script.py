@@ -424,27 +424,38 @@ def rewrite_ignore(directory: bytes, data: bytes) -> list[bytes]:
 @functools.cache
 def _baseline_ignores() -> list[tuple[bytes, bytes]]:
     """(directory, contents) of each regular .gitignore in the baseline, top first."""
-    listing = git("ls-tree", "-r", "-z", "-l", baseline())
+    listing = git("ls-tree", "-r", "-z", baseline())  # no sizes: they would read every blob
     wanted: list[tuple[bytes, str]] = []
     for record in listing.split(b"\0"):
         if not record:
             continue
         meta, path = record.split(b"\t", 1)
-        mode, _kind, sha, size = meta.split()
+        mode, _kind, sha = meta.split()
         if path != b".gitignore" and not path.endswith(b"/.gitignore"):
             continue
-        if mode in (b"100644", b"100755") and int(size) <= IGNORE_FILE_MAX:
+        if mode in (b"100644", b"100755"):
             wanted.append((path[: -len(b".gitignore")].rstrip(b"/"), sha.decode()))
     blobs = _blobs([sha for _, sha in wanted])
-    rules = [(directory, blobs[sha]) for directory, sha in wanted]
+    rules = [(directory, blobs[sha]) for directory, sha in wanted if sha in blobs]
     rules.sort(key=lambda r: (r[0].count(b"/") + 1 if r[0] else 0, r[0]))
     return rules
 
 
 def _blobs(shas: list[str]) -> dict[str, bytes]:
+    """The contents of these blobs, but for those over IGNORE_FILE_MAX."""
     if not shas:
         return {}
-    out = git("cat-file", "--batch", stdin="\n".join(shas).encode() + b"\n")
+    unique = sorted(set(shas))
+    stdin = "".join(f"{sha}\n" for sha in unique).encode()
+    sizes = git("cat-file", "--batch-check=%(objectname) %(objectsize)", stdin=stdin)
+    small = [
+        fields[0].decode()
+        for fields in (line.split() for line in sizes.splitlines())
+        if len(fields) == 2 and fields[1].isdigit() and int(fields[1]) <= IGNORE_FILE_MAX
+    ]
+    if not small:
+        return {}
+    out = git("cat-file", "--batch", stdin="".join(f"{sha}\n" for sha in small).encode())
     blobs = {}
     pos = 0
     while pos < len(out):
@@ -517,10 +528,13 @@ def _real_dirs(path: bytes, known: dict[bytes, bool]) -> bool:
 def refused(path: bytes, is_link: bool | None = None) -> bool:
     """Whether git refuses to record `path` (a `.git` part in any case; a symlink named
     `.gitmodules`). `is_link` None: look."""
-    parts = path.split(b"/")
-    if any(part.lower() == b".git" for part in parts):
+    lowered = path.lower()
+    if b".git" not in lowered:
+        return False  # the common case, quickly
+    parts = lowered.split(b"/")
+    if b".git" in parts:
         return True
-    if parts[-1].lower() == b".gitmodules":
+    if parts[-1] == b".gitmodules":
         if is_link is None:
             try:
                 is_link = stat.S_ISLNK(os.lstat(os.fsencode(WORK_TREE) + b"/" + path).st_mode)
