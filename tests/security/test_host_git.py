@@ -172,7 +172,12 @@ def test_the_agent_still_commits_branches_and_stashes_and_diff_reports_it(
     )
     code, out = as_agent(engine, name, script)
     assert code == 0, out
-    assert host_git(repo, "log", "--format=%s", "main").stdout.split() == ["two", "one", "init"]
+    assert host_git(repo, "log", "--format=%s", "main").stdout.split() == [
+        "two",
+        "one",
+        "submodule",
+        "init",
+    ]
     assert host_git(repo, "stash", "list").stdout.strip()
 
     res = cli("diff", name, "--stat")
