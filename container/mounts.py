@@ -265,11 +265,12 @@ def plan_mounts(
                     mounts.append(MountSpec(empty_file, target, True, "env-mask"))
 
     if not git_writable:
-        for d in all_dirs:
-            if d not in ro:
-                guards, guard_warnings = git_guards(d, where[d], fs)
-                mounts += guards
-                warnings += guard_warnings
+        writable = [d for d in all_dirs if d not in ro]
+        writable += [d for d, r in extra_dirs.items() if not r]  # the config's, read-write
+        for d in writable:
+            guards, guard_warnings = git_guards(d, where[d], fs)
+            mounts += guards
+            warnings += guard_warnings
 
     logins: list[LoginFile] = []
     if not fs.remote:  # logins live on this machine; a remote session logs in inside

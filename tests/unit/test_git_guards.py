@@ -70,5 +70,8 @@ def test_the_plan_guards_writable_directories_unless_asked_not_to(tmp_path: Path
     guarded = {m.target for m in plan.mounts if m.role == "git-guard"}
     assert "/workspace/rw/.git/config" in guarded
     assert not [t for t in guarded if t.startswith("/workspace/ro/")]  # all read-only anyway
+    extra = _repo(tmp_path / "extra")  # a read-write mount from the config
+    plan = plan_mounts([str(rw)], home=home, extra=[(str(extra), False)])
+    assert "/workspace/extra/.git/hooks" in {m.target for m in plan.mounts}
     plan = plan_mounts([str(rw)], home=home, git_writable=True)
     assert not [m for m in plan.mounts if m.role == "git-guard"]
