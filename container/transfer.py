@@ -597,18 +597,10 @@ def push(
             _put(api, container_id, dest, archive)
         if cancel:
             cancel.check()
-    except ClaudexError as exc:
+    except BaseException as exc:
         with _uninterrupted():
             _cleanup(api, container_id, dest, token, dirs, user, host)
-            if not isinstance(exc, Cancelled) and not _running(api, container_id):
-                raise SessionNotRunning(
-                    "the session stopped or was removed during the push; nothing partial was left",
-                    "start it and push again",
-                ) from None
-        raise
-    except BaseException:
-        with _uninterrupted():
-            _cleanup(api, container_id, dest, token, dirs, user, host)
+            _session_gone(api, container_id, exc)
         raise
     if staged:
         try:
@@ -622,9 +614,10 @@ def push(
                     "1" if force else "0",
                     user=user,
                 )
-        except BaseException:
+        except BaseException as exc:
             with _uninterrupted():
                 _cleanup(api, container_id, dest, token, dirs, user, host)
+                _session_gone(api, container_id, exc)
             raise
         problems: set[str] = set()
         for record in out.split(b"\0"):
@@ -682,6 +675,16 @@ def remove_staging(api: APIClient, container_id: str, user: str) -> None:
     before a destroy saves the history, so none lands in the audit bundle. Best effort."""
     with contextlib.suppress(ClaudexError):
         run_script(api, container_id, _STALE_SCRIPT, user=user)
+
+
+def _session_gone(api: APIClient, container_id: str, exc: BaseException) -> None:
+    """An engine error because the session stopped or went mid-way says so."""
+    stopped = isinstance(exc, ClaudexError) and not isinstance(exc, Cancelled)
+    if stopped and not _running(api, container_id):
+        raise SessionNotRunning(
+            "the session stopped or was removed during the push; nothing partial was left",
+            "start it and push again",
+        ) from None
 
 
 def _running(api: APIClient, container_id: str) -> bool:
