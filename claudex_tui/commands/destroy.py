@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"saved the agent home of {s.name} to {home}")
             what = "history"
             user = agent_user(s.labels)
-            if s.running and user:  # a killed push's staged files stay out of the bundle
+            if user:  # a killed push's staged files stay out of the bundle (if it runs)
                 remove_staging(sessions.api, s.id, user)
             bundle = tracking.save_history(sessions, s)
             if bundle:
