@@ -232,7 +232,12 @@ def test_destroy_during_a_push_leaves_nothing(
     assert exec_in(engine, session, f"cd /workspace/proj && {stale}", "4242")[0] == 0
 
     proc = _push_in_background(session, big_file)
-    wait_for("the staged file growing", _growing(_host_part(project, ".claudex-part-*-0")))
+
+    def pushed() -> Path | None:
+        found = [p for p in project.glob(".claudex-part-*") if "0123456789ab" not in p.name]
+        return found[0] if found else None
+
+    wait_for("the staged file growing", _growing(pushed))
     res = cli("destroy", "--force", "--name", session, timeout=600)
     assert res.code == 0, res.text
     out, _ = proc.communicate(timeout=120)
