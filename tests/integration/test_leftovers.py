@@ -343,7 +343,7 @@ def test_twenty_terminal_cycles_leave_no_client_and_no_process(
         got: list[bytes] = []
         pump = ChannelPump(ClaudexApp._channel_factory(engine, info)(), got.append, print)
         pump.start(40, 120)
-        wait_for("the terminal's first bytes", lambda got=got: got)
+        wait_for("the terminal's first bytes", got.copy)
         pump.close()
         pump.join(5)
 
