@@ -321,6 +321,15 @@ def _kill_newest(pattern: str) -> None:
     os.kill(int(pid), signal.SIGKILL)
 
 
+def _clear(pane: Pane) -> None:  # noqa: F811
+    """A clean pane, so the next wait sees only what the next command shows."""
+    pane.keys("clear", "Enter")
+    pane.wait_until(
+        lambda screen: AGENT_PROMPT not in screen and "detached from" not in screen,
+        "a cleared pane",
+    )
+
+
 def test_twenty_terminal_cycles_leave_no_client_and_no_process(
     pane: Pane,  # noqa: F811
     session: str,
@@ -349,13 +358,13 @@ def test_twenty_terminal_cycles_leave_no_client_and_no_process(
 
     attach = f"{sys.executable} -m claudex_tui.cli attach {session}"
     for _ in range(20):
-        pane.keys("clear", "Enter")
+        _clear(pane)
         pane.keys(attach, "Enter")
         pane.wait_for(AGENT_PROMPT, timeout=60)
         pane.keys("C-]")
         pane.wait_for("detached from")
 
-    pane.keys("clear", "Enter")
+    _clear(pane)
     pane.keys(attach, "Enter")
     pane.wait_for(AGENT_PROMPT, timeout=60)
     _kill_newest(f"claudex_tui.cli attach {session}")
