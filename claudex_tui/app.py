@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 TABS = ("terminal", "changes", "firewall", "files", "details")
 IDLE_SECONDS = 30.0  # output then this much silence: the agent probably waits for the user
 ATTACH_SETTLE = 3.0  # seconds of output after attaching that are only the screen's redraw
-AGENT_TMUX = ["tmux", "-f", "/etc/claudex/tmux.conf", "attach-session", "-t", "agent"]
 
 
 def _dom_id(name: str) -> str:

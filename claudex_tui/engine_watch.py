@@ -6,13 +6,13 @@ Plain threads with callbacks (no Textual here); the app turns callbacks into mes
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from container import labels
+from container.exec_channel import close_exec
 
 if TYPE_CHECKING:
     import docker
@@ -167,7 +167,7 @@ class WaitingWatcher:
         with self._lock:
             sock, response = self._sock, self._response
             self._sock = self._response = None
-        _close(sock, response)
+        close_exec(sock, response)
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
@@ -194,7 +194,7 @@ class WaitingWatcher:
             sock.settimeout(None)
             with self._lock:
                 if self._stopped.is_set():
-                    _close(sock, response)
+                    close_exec(sock, response)
                     return
                 self._sock, self._response = sock, response
             pending = b""
@@ -216,17 +216,6 @@ class WaitingWatcher:
             return  # the session stopped or the engine went away: the list shows that
         finally:
             self.stop()
-
-
-def _close(sock: Any, response: Any) -> None:
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-        with contextlib.suppress(OSError):
-            sock.close()
-    if response is not None:
-        with contextlib.suppress(Exception):
-            response.close()
 
 
 def ping(client: docker.DockerClient) -> bool:

@@ -162,9 +162,9 @@ class DockerExec:
         self._closed = True
         sock, self._sock = self._sock, None
         guard, self._guard = self._guard, None
-        _close(sock, self._response)
+        close_exec(sock, self._response)
         if guard is not None:
-            _close(*guard)
+            close_exec(*guard)
 
     @property
     def exit_code(self) -> int | None:
@@ -183,7 +183,8 @@ class DockerExec:
         return self._sock
 
 
-def _close(sock: Any, response: Any) -> None:
+def close_exec(sock: Any, response: Any) -> None:
+    """Close an exec's socket and its HTTP response, whatever state they are in."""
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)

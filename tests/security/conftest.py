@@ -4,13 +4,11 @@ user cares about. The agent is uid 4242 (owner of the `project` fixture), no sud
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import docker
 import pytest
 
 from tests.integration.conftest import CLI, Result, cli, exec_in, project  # noqa: F401
+from tests.waiting import wait_for
 
 AGENT = "4242"
 
@@ -29,20 +27,6 @@ def as_agent(engine: docker.DockerClient, name: str, cmd: str) -> tuple[int, str
 def as_root(engine: docker.DockerClient, name: str, cmd: str) -> tuple[int, str]:
     """For checking results only: what claudex itself sees as root in the container."""
     return exec_in(engine, name, cmd, user="root")
-
-
-def wait_for(what: str, check: Callable[[], object], timeout: float = 30.0) -> object:
-    """Until `check()` is truthy (its value), or fail saying what was awaited."""
-    deadline = time.monotonic() + timeout
-    delay = 0.02
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.5)
 
 
 __all__ = ["AGENT", "CLI", "Result", "as_agent", "as_root", "wait_for"]

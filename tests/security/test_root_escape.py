@@ -23,11 +23,11 @@ from typing import Any
 import docker
 import pytest
 
-from claudex_tui.app import AGENT_TMUX
 from claudex_tui.engine_watch import WaitingWatcher
 from container import transfer
 from container.errors import ClaudexError, UsageError
 from container.exec_channel import DockerExec
+from container.session_attach import AGENT_TMUX
 from container.sessions import Sessions
 from tests.integration.conftest import REPO, Result
 from tests.security.conftest import AGENT, as_agent, as_root, wait_for
