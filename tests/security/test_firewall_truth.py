@@ -29,7 +29,12 @@ import pytest
 from container import firewall
 from container.labels import SessionInfo
 from container.sessions import Sessions
-from tests.security.conftest import CLI, as_agent, as_root, wait_for
+from tests.security.conftest import (
+    CLI,
+    as_agent,
+    as_root,
+    blocked_server,
+)
 
 PORT = 8000
 TAG = secrets.token_hex(3)
@@ -39,35 +44,11 @@ NET = PREFIX
 FW = "/usr/local/lib/claudex/firewall.sh"
 
 
-def _remove_ours(engine: docker.DockerClient) -> None:
-    for c in engine.containers.list(all=True, filters={"name": f"^/{PREFIX}-"}):
-        c.remove(force=True, v=True)
-
-
 @pytest.fixture(scope="module")
 def blocked(engine: docker.DockerClient, image: str) -> Iterator[str]:
     """Our own network with one server, `blocked.test`; its IPv4 address."""
-    network = engine.networks.create(NET, driver="bridge")
-    try:
-        server = engine.containers.create(
-            image,
-            entrypoint=["python3", "-m", "http.server", str(PORT)],
-            name=f"{PREFIX}-blocked",
-            user="nobody",
-            detach=True,
-        )
-        network.connect(server, aliases=["blocked.test"])
-        server.start()
-        server.reload()
-        address = server.attrs["NetworkSettings"]["Networks"][NET]["IPAddress"]
-        wait_for(
-            "the server to listen",
-            lambda: server.exec_run(["bash", "-c", f": </dev/tcp/127.0.0.1/{PORT}"]).exit_code == 0,
-        )
+    with blocked_server(engine, image, PREFIX, PORT) as (address, _server):
         yield address
-    finally:
-        _remove_ours(engine)
-        network.remove()
 
 
 @pytest.fixture

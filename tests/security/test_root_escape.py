@@ -30,7 +30,13 @@ from container.exec_channel import DockerExec
 from container.session_attach import AGENT_TMUX
 from container.sessions import Sessions
 from tests.integration.conftest import REPO, Result
-from tests.security.conftest import AGENT, as_agent, as_root, wait_for
+from tests.security.conftest import (
+    AGENT,
+    as_agent,
+    as_root,
+    blocked_server,
+    wait_for,
+)
 
 TAG = secrets.token_hex(3)
 # Not the shared test prefix: a parallel pytest run removes those containers when it ends.
@@ -66,35 +72,11 @@ def run_cli(*args: str, timeout: float = 180) -> Result:
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
-def _remove_ours(engine: docker.DockerClient) -> None:
-    for c in engine.containers.list(all=True, filters={"name": f"^/{PREFIX}-"}):
-        c.remove(force=True, v=True)
-
-
 @pytest.fixture(scope="module")
 def net(engine: docker.DockerClient, image: str) -> Iterator[dict[str, Any]]:
     """Our own network with a server that sessions must not reach (`blocked.test`)."""
-    network = engine.networks.create(NET, driver="bridge")
-    try:
-        server = engine.containers.create(
-            image,
-            entrypoint=["python3", "-m", "http.server", str(PORT)],
-            name=f"{PREFIX}-blocked",
-            user="nobody",
-            detach=True,
-        )
-        network.connect(server, aliases=["blocked.test"])
-        server.start()
-        server.reload()
-        address = server.attrs["NetworkSettings"]["Networks"][NET]["IPAddress"]
-        wait_for(
-            "the server to listen",
-            lambda: server.exec_run(["bash", "-c", f": </dev/tcp/127.0.0.1/{PORT}"]).exit_code == 0,
-        )
+    with blocked_server(engine, image, PREFIX, PORT) as (address, server):
         yield {"blocked": address, "server": server}
-    finally:
-        _remove_ours(engine)  # the sessions too: a network in use cannot be removed
-        network.remove()
 
 
 @pytest.fixture
