@@ -35,6 +35,7 @@ from tests.security.conftest import (
     as_root,
     blocked_server,
 )
+from tests.waiting import steady, until
 
 PORT = 8000
 TAG = secrets.token_hex(3)
@@ -192,26 +193,18 @@ async def test_the_dashboard_shows_broken_and_notifies_once(
     told: list[str] = []
     app.notify = lambda message, **kw: told.append(message)  # type: ignore[method-assign]
     async with app.run_test(size=(120, 40)) as pilot:
-
-        async def until(done: Any, what: str) -> None:
-            deadline = time.monotonic() + 30
-            while not done():
-                assert time.monotonic() < deadline, f"timed out waiting for {what}"
-                await pilot.pause(0.05)
-
-        await until(lambda: app.session_list.selected == session, "the session")
+        await until(pilot, lambda: app.session_list.selected == session, "the session")
         app.session_list.options.focus()
         await pilot.press("w")
         panel = app.query_one(FirewallPanel)
-        await until(lambda: panel.status is not None, "the Firewall tab")
+        await until(pilot, lambda: panel.status is not None, "the Firewall tab")
         assert panel.status is not None and panel.status.mode == "broken"
         mode_text = str(panel.query_one("#fw-mode").render())
         assert "BROKEN" in mode_text and "'-P OUTPUT ACCEPT'" in mode_text
         ours = lambda: [m for m in told if session in m and "BROKEN" in m]  # noqa: E731
-        await until(lambda: ours(), "the notification")
+        await until(pilot, ours, "the notification")
         for _ in range(2):  # checked again (every 15 s, here at once): told only once
             app._check_firewalls()
-            await until(lambda: not app._busy("firewall-check"), "the check")
-            await pilot.pause(0.1)
+            await until(pilot, steady(lambda: not app._busy("firewall-check")), "the check")
         assert len(ours()) == 1, told
     assert os.environ.get("CLAUDEX_NAME_PREFIX")  # the app ran with the tests' settings
