@@ -44,6 +44,9 @@ _STATUS: dict[str, Status] = {
 }
 
 
+FILE_DIFF_LIMIT = 1 << 20  # bytes of one file's diff the dashboard shows
+
+
 class TrackingError(ClaudexError):
     """Change tracking is off, unavailable, or a tracking operation failed."""
 
@@ -308,11 +311,28 @@ class Tracker:
         args = _path_args(paths, literal=False)
         return parse_changes(self._exec("changes", *args, action="listing changes"))
 
-    def file_diff(self, path: str, old_path: str | None = None) -> str:
-        """The unified diff of one file against the baseline (binary files: one line)."""
+    def file_diff(
+        self, path: str, old_path: str | None = None, limit: int = FILE_DIFF_LIMIT
+    ) -> str:
+        """The unified diff of one file against the baseline (binary files: one line), cut
+        after `limit` bytes: the agent decides how large a file is, the dashboard's memory
+        and drawing time must not follow it."""
         paths = [path, old_path] if old_path else [path]
-        text = self.diff(paths, literal=True).decode(errors="surrogateescape")
-        return printable(text, keep="\t\n")
+        kept = bytearray()
+        dropped = 0
+
+        def keep(chunk: bytes) -> None:
+            nonlocal dropped
+            room = max(limit - len(kept), 0)
+            kept.extend(chunk[:room])
+            dropped += len(chunk) - min(room, len(chunk))
+
+        self.diff(paths, literal=True, sink=keep)
+        text = printable(bytes(kept).decode(errors="surrogateescape"), keep="\t\n")
+        if dropped:
+            text = text[: text.rfind("\n") + 1]
+            text += f"… {dropped:,} more bytes not shown here (`claudex diff FILE` has them)\n"
+        return text
 
     def diff(
         self,

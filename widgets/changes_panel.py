@@ -15,6 +15,8 @@ from textual.widgets.option_list import Option
 from container.diff_text import display_path
 from container.tracking import ChangedFile
 
+MAX_ROWS = 2000  # listed files: the agent decides how many change, the list's cost must not follow
+
 STATUS_STYLE = {
     "added": ("A", "green"),
     "modified": ("M", "yellow"),
@@ -91,9 +93,6 @@ class ChangesPanel(Vertical):
 
     def show_changes(self, changes: list[ChangedFile]) -> None:
         files = self.query_one("#changes-files", OptionList)
-        same = [c.path for c in changes] == [c.path for c in self.changes]
-        previous = files.highlighted
-        self.changes = changes
         added = sum(c.added for c in changes)
         removed = sum(c.removed for c in changes)
         summary = (
@@ -102,6 +101,12 @@ class ChangesPanel(Vertical):
             if changes
             else "No changes since the baseline."
         )
+        if len(changes) > MAX_ROWS:
+            summary += f"   (first {MAX_ROWS} listed: `claudex diff --stat` has all)"
+            changes = changes[:MAX_ROWS]
+        same = [c.path for c in changes] == [c.path for c in self.changes]
+        previous = files.highlighted
+        self.changes = changes
         self.query_one("#changes-summary", Static).update(summary)
         width = max(files.size.width - 2, 0)
         if same:
