@@ -487,7 +487,7 @@ def _exec(client: docker.DockerClient, container_id: str, cmd: Sequence[str]) ->
     """Run as root in the session; exit code and combined output (at most OUTPUT_LIMIT)."""
     api = client.api
     with engine_errors("talking to the session's firewall"):
-        exec_id = api.exec_create(container_id, list(cmd), user="root")["Id"]
+        exec_id = api.exec_create(container_id, list(cmd), user="root", workdir="/")["Id"]
         output = bytearray()
         stream = api.exec_start(exec_id, stream=True)
         try:
