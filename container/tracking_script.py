@@ -284,24 +284,25 @@ def _named_fifos(pid: int) -> set[str]:
 def _watched(
     cmd: list[str], env: dict[str, str], cwd: str, stdin: bytes | None
 ) -> tuple[int, bytes, bytes]:
-    proc = subprocess.Popen(
-        cmd,
-        env=env,
-        cwd=cwd,
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    # The input comes from a file: communicate() with a timeout writes its input only on its
+    # first call, so a retry after a timeout would leave git waiting on a half-written pipe.
+    with contextlib.ExitStack() as stack:
+        source: Any = subprocess.DEVNULL
+        if stdin is not None:
+            source = stack.enter_context(tempfile.TemporaryFile(dir=ROOT))
+            source.write(stdin)
+            source.seek(0)
+        proc = subprocess.Popen(
+            cmd, env=env, cwd=cwd, stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
     watch = FifoWatch()
-    data = stdin
     tick = WATCH_TICKS[0]
     try:
         while True:
             try:
-                out, err = proc.communicate(data, timeout=tick)
+                out, err = proc.communicate(timeout=tick)
                 return proc.returncode, out, err
             except subprocess.TimeoutExpired:
-                data = None  # given once; communicate() goes on writing it
                 watch.check(proc.pid)
                 tick = min(tick * 2, WATCH_TICKS[1])
     finally:

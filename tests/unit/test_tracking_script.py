@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -518,3 +519,28 @@ def test_repository_report_names_commits_refs_and_what_runs_code(box: Box):
         "a new .git appeared in the session: its config and hooks are the agent's, and git "
         "commands run there can run programs",
     }
+
+
+def test_a_watched_git_gets_all_its_input_however_slow_it_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The watch looks in while git runs (a timeout on communicate()); git must still get every
+    byte of its input and its end: a half-written pipe once left `update-index --stdin` waiting
+    forever with many new files."""
+    monkeypatch.setattr(tracking_script, "ROOT", str(tmp_path))
+    data = b"path\0" * (2 << 20)  # 10 MiB: far more than a pipe holds
+    reader = "import sys, time; time.sleep(0.3); print(len(sys.stdin.buffer.read()))"
+    result: list[tuple[int, bytes, bytes]] = []
+    run = threading.Thread(
+        target=lambda: result.append(
+            tracking_script._watched(
+                [sys.executable, "-c", reader], dict(os.environ), str(tmp_path), data
+            )
+        ),
+        daemon=True,
+    )
+    run.start()
+    run.join(60)
+    assert result, "the reader never got the end of its input"
+    code, out, _err = result[0]
+    assert code == 0 and int(out) == len(data)
