@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,3 +70,18 @@ def project(tmp_path: Path) -> Path:
 def exec_in(engine: docker.DockerClient, name: str, cmd: str, user: str = "") -> tuple[int, str]:
     result = engine.containers.get(name).exec_run(["bash", "-c", cmd], user=user)
     return result.exit_code, result.output.decode(errors="replace")
+
+
+GIB = 1 << 30
+
+
+@pytest.fixture(scope="session")
+def big_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """1 GiB of random bytes (not sparse: every byte is hashed and carried), made once per run
+    for every transfer test: long enough to be interrupted mid-way."""
+    path = tmp_path_factory.mktemp("big") / "big.bin"
+    with open(path, "wb") as fh:
+        for _ in range(GIB >> 24):
+            fh.write(os.urandom(1 << 24))
+    yield path
+    path.unlink()

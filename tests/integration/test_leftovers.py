@@ -12,32 +12,20 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import docker
 import pytest
 from ptyprocess import PtyProcessUnicode
 
-from tests.integration.conftest import CLI, REPO, exec_in
+from tests.integration.conftest import CLI, GIB, REPO, exec_in
 from tests.integration.test_tmux import Pane, pane  # noqa: F401
 from tests.security.conftest import wait_for
 
-GIB = 1 << 30
 SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
 AGENT_PROMPT = "agent@proj:"
 CLAUDEX = [sys.executable, "-m", "claudex_tui.cli"]
-
-
-@pytest.fixture(scope="module")
-def big_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """1 GiB of random bytes: long enough to be interrupted mid-way."""
-    path = tmp_path_factory.mktemp("big") / "big.bin"
-    with open(path, "wb") as fh:
-        for _ in range(GIB >> 24):
-            fh.write(os.urandom(1 << 24))
-    yield path
-    path.unlink()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import tarfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -21,7 +20,6 @@ from container.transfer import Cancelled, CancelToken, list_dir, pull, push
 from tests.integration.conftest import CLI, REPO, exec_in
 from tests.peak_rss import MEASURED_CLAUDEX, split_peak
 
-GIB = 1 << 30
 RSS_LIMIT = 100 * 1024 * 1024
 
 
@@ -57,17 +55,6 @@ def _sample(root: Path) -> Path:
     (src / "sub" / "deeper" / "x.txt").write_text("deep\n")
     (src / "link").symlink_to("sub/deeper/x.txt")
     return src
-
-
-@pytest.fixture(scope="module")
-def big_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """1 GiB of random bytes (not sparse: every byte is hashed and carried)."""
-    path = tmp_path_factory.mktemp("big") / "big.bin"
-    with open(path, "wb") as fh:
-        for _ in range(GIB >> 24):
-            fh.write(os.urandom(1 << 24))
-    yield path
-    path.unlink()
 
 
 @pytest.fixture
