@@ -179,13 +179,15 @@ class Sessions:
                     raise
             existing = None
         if existing is not None:
-            warnings += self._check_reuse(existing, req)
-            existing = self._settled(existing, step)
-        if existing is not None:
             try:
-                return self._reuse(existing, warnings, step)
+                warnings += self._check_reuse(existing, req)
+                existing = self._settled(existing, step)
+                if existing is not None:
+                    return self._reuse(existing, warnings, step)
             except ClaudexError as exc:
-                if _gone(exc):  # removed under us (a destroy, a failed create): look again
+                # Removed under us (a destroy, a failed create), whether while looking at its
+                # mounts, waiting for its create or starting it: look again.
+                if _gone(exc):
                     raise _Raced from None
                 raise
 
