@@ -107,14 +107,20 @@ class LoginFile:
     data: bytes = field(repr=False)
 
 
-def claude_account(data: bytes) -> dict[str, Any] | None:
-    """The account and onboarding keys of a ~/.claude.json (maybe none), or None when it is not
-    a JSON object."""
+def _json_object(data: bytes) -> dict[str, Any] | None:
+    """`data` as a JSON object, or None when it is anything else."""
     try:
         config = json.loads(data)
     except ValueError:
         return None
-    if not isinstance(config, dict):
+    return config if isinstance(config, dict) else None
+
+
+def claude_account(data: bytes) -> dict[str, Any] | None:
+    """The account and onboarding keys of a ~/.claude.json (maybe none), or None when it is not
+    a JSON object."""
+    config = _json_object(data)
+    if config is None:
         return None
     return {k: config[k] for k in CLAUDE_ACCOUNT_KEYS if k in config}
 
@@ -302,11 +308,8 @@ def _secret(rel: str) -> bool:
 
 def _without_secrets(data: bytes) -> bytes | None:
     """A ~/.claude.json (or a backup of it) without its credential keys; None if unreadable."""
-    try:
-        config = json.loads(data)
-    except ValueError:
-        return None
-    if not isinstance(config, dict):
+    config = _json_object(data)
+    if config is None:
         return None
     for key in CLAUDE_SECRET_KEYS:
         config.pop(key, None)

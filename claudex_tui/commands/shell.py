@@ -22,12 +22,7 @@ def _open(sessions: Sessions, session: SessionInfo, cmd: list[str], user: str) -
     with engine_errors("opening a terminal in the session"):
         code = passthrough(channel)
     if code is None:
-        print(
-            f"\r\ndetached from {session.name}; it keeps running "
-            f"(`claudex shell {session.name}` or `claudex DIR` to come back)",
-            file=sys.stderr,
-        )
-        return 0
+        return _detached(session, "shell")
     return code
 
 
@@ -54,12 +49,7 @@ def attach_agent(sessions: Sessions, session: SessionInfo) -> int:
     with engine_errors("attaching to the session"):
         code = passthrough(channel)
     if code is None:
-        print(
-            f"\r\ndetached from {session.name}; it keeps running "
-            f"(`claudex attach {session.name}` or `claudex DIR` to come back)",
-            file=sys.stderr,
-        )
-        return 0
+        return _detached(session, "attach")
     end = channel.why_ended()
     print(f"\r\nclaudex: {session.name}: {end.reason}", file=sys.stderr)
     return code
@@ -79,3 +69,12 @@ def run(args: argparse.Namespace) -> int:
     session = sessions.resolve(args.name)
     sessions.require_running(session)
     return _open(sessions, session, ["bash", "-l"], agent_user(session))
+
+
+def _detached(session: SessionInfo, command: str) -> int:
+    print(
+        f"\r\ndetached from {session.name}; it keeps running "
+        f"(`claudex {command} {session.name}` or `claudex DIR` to come back)",
+        file=sys.stderr,
+    )
+    return 0
