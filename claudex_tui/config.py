@@ -132,10 +132,12 @@ class Config(BaseModel):
     @field_validator("allow")
     @classmethod
     def _entries(cls, value: list[str]) -> list[str]:
-        from container.firewall import merge_entries
+        from container.allow_entries import merge_entries, refuse_public
 
         try:
-            return merge_entries(value)
+            entries = merge_entries(value)
+            refuse_public(entries)  # a file cannot confirm: the user names the hosts instead
+            return entries
         except ClaudexError as exc:
             raise ValueError(exc.message) from None
 

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 
 from claudex_tui.config import Config
-from container import firewall, state
+from container import allow_entries, firewall, state
 from container.errors import ClaudexError
 from container.host_fs import LOCAL, HostFS
 from container.labels import SessionInfo
@@ -48,7 +48,9 @@ def allow_list(
             firewall.trust(found)
             project += found.entries
     defaults = firewall.DEFAULT_ALLOW if config.allow_defaults else ()
-    return firewall.merge_entries(defaults, config.allow, project, extra)
+    asked = allow_entries.merge_entries(allow_entries.split_all(extra))
+    allow_entries.refuse_public(asked, "--allow")  # confirmed only for a running session
+    return firewall.merge_entries(defaults, config.allow, project, asked)
 
 
 def start_request(

@@ -15,7 +15,6 @@ with a size cap here, and every string in it is made printable before anyone sho
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import re
 import tomllib
@@ -26,6 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from container import labels
+from container.allow_entries import is_name, merge_entries, refuse_public
+from container.allow_entries import normalize_entry as normalize_entry  # re-exported
 from container.engine import engine_errors
 from container.errors import ClaudexError, SessionNotRunning, UsageError
 from container.host_fs import LOCAL, HostFS
@@ -77,73 +78,8 @@ OFF = "off"
 STOPPED = "stopped"
 STARTING = "starting"
 
-_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
-_DOMAIN_RE = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}")
-_V4_RE = re.compile(r"[0-9.]+(?:/\d{1,2})?(?::\d+)?")
-_V6_PORT_RE = re.compile(r"\[([0-9a-f:.]+(?:/\d{1,3})?)\]:(\d+)")
-
-
 # -- entries ------------------------------------------------------------------------------------
-
-
-def normalize_entry(raw: str) -> str:
-    """One allow entry in the form firewall.sh takes, or UsageError saying what is wrong.
-
-    Names (a name allows its subdomains; `*.` in front is accepted and dropped), and
-    `IP[/prefix][:port]`, IPv6 with a port written `[IP[/prefix]]:port`.
-    """
-    text = raw.strip().lower()
-    if not text:
-        raise UsageError("empty allow entry")
-    bracketed = _V6_PORT_RE.fullmatch(text)
-    if bracketed:
-        net = _network(bracketed.group(1), raw, version=6)
-        return f"[{net}]:{_port(bracketed.group(2), raw)}"
-    if text.count(":") >= 2:
-        return _network(text, raw, version=6)
-    if _V4_RE.fullmatch(text):
-        address, _, port = text.partition(":")
-        net = _network(address, raw, version=4)
-        return f"{net}:{_port(port, raw)}" if port else net
-    name = text.removeprefix("*.").rstrip(".")
-    if len(name) > 253 or not _DOMAIN_RE.fullmatch(name):
-        raise UsageError(
-            f"{raw!r} is not a domain name nor IP[/prefix][:port]",
-            "e.g. example.com (also allows its subdomains), 10.0.0.5:8080, [2001:db8::1]:443",
-        )
-    return name
-
-
-def _network(text: str, raw: str, version: int) -> str:
-    try:
-        net = ipaddress.ip_network(text, strict=False)
-    except ValueError:
-        raise UsageError(f"{raw!r} is not a valid IPv{version} address or network") from None
-    if net.version != version:
-        raise UsageError(f"{raw!r} is not a valid IPv{version} address or network")
-    full = net.prefixlen == net.max_prefixlen
-    return str(net.network_address) if full else str(net)
-
-
-def _port(text: str, raw: str) -> int:
-    port = int(text) if text.isdigit() else 0
-    if not 0 < port < 65536:
-        raise UsageError(f"{raw!r}: port must be 1-65535")
-    return port
-
-
-def is_name(entry: str) -> bool:
-    """A domain-name entry (as opposed to an IP entry)."""
-    return bool(_DOMAIN_RE.fullmatch(entry)) and not _V4_RE.fullmatch(entry)
-
-
-def merge_entries(*lists: Iterable[str]) -> list[str]:
-    """Normalized entries of all lists, first occurrence kept, in order."""
-    seen: dict[str, None] = {}
-    for entries in lists:
-        for raw in entries:
-            seen.setdefault(normalize_entry(raw), None)
-    return list(seen)
+# Checked and normalized in container.allow_entries (one way for the CLI, forms and files).
 
 
 def covering_name(name: str, entries: Iterable[str]) -> str | None:
@@ -208,6 +144,7 @@ def read_project_allow(dirs: Iterable[str], fs: HostFS = LOCAL) -> list[ProjectA
             )
         try:
             entries = merge_entries(raw)
+            refuse_public(entries)  # a file cannot be asked; the user names the hosts
         except UsageError as exc:
             raise ClaudexError(f"{path}: firewall.allow: {exc.message}", exc.hint) from None
         if entries:
@@ -575,10 +512,17 @@ def _editable(client: docker.DockerClient, session: labels.SessionInfo) -> Firew
 
 
 def allow(
-    client: docker.DockerClient, session: labels.SessionInfo, entries: Iterable[str]
+    client: docker.DockerClient,
+    session: labels.SessionInfo,
+    entries: Iterable[str],
+    *,
+    force: bool = False,
 ) -> list[str]:
-    """Add entries to a running session's allow list, effective at once; the ones added."""
+    """Add entries to a running session's allow list, effective at once; the ones added.
+    A public suffix (`com`, `github.io`) is refused unless `force` (the user confirmed)."""
     wanted = merge_entries(entries)
+    if not force:
+        refuse_public(wanted)
     status = _editable(client, session)
     new = [e for e in wanted if e not in status.allow]
     if new:

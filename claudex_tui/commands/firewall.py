@@ -7,7 +7,10 @@ import json
 import sys
 from datetime import UTC, datetime
 
+from claudex_tui.commands.session_arg import add_session_arguments
 from container import firewall
+from container.allow_entries import FORCE_HINT, merge_entries, refuse_public, split_all
+from container.errors import UsageError
 from container.firewall import FirewallStatus
 
 
@@ -22,7 +25,7 @@ def arguments(name: str, p: argparse.ArgumentParser) -> None:
         "how). Exit code 0 when enforcing (or off, stopped, starting, unrestricted by "
         "choice), 1 when BROKEN or failed.",
     )
-    status.add_argument("name", nargs="?", metavar="NAME", help="session (default: the one for .)")
+    add_session_arguments(status)
     status.add_argument("--format", choices=["table", "json"], default="table")
     for action, verb in (("allow", "allow"), ("deny", "stop allowing")):
         q = sub.add_parser(
@@ -32,8 +35,34 @@ def arguments(name: str, p: argparse.ArgumentParser) -> None:
             "in a running session, effective within a second, without restarting it; "
             "kept across restarts of the session.",
         )
-        q.add_argument("name", metavar="NAME", help="session name")
-        q.add_argument("entries", nargs="+", metavar="DOMAIN", help="domain or IP[/prefix][:port]")
+        # NAME DOMAIN... or --name NAME DOMAIN... (finish_arguments sorts the words out)
+        q.add_argument("name", metavar="NAME", help="session name (or give it as --name NAME)")
+        q.add_argument("--name", dest="name_option", metavar="NAME", help="session name")
+        q.add_argument(
+            "entries",
+            nargs="*",
+            metavar="DOMAIN",
+            help="domain or IP[/prefix][:port]; one per argument (or separated by commas)",
+        )
+        if action == "allow":
+            q.add_argument(
+                "--force",
+                action="store_true",
+                help="allow a public suffix too (com, co.uk, github.io: every host under it)",
+            )
+
+
+def finish_arguments(ns: argparse.Namespace) -> None:
+    """With --name every word is an entry; without, the first one is the session."""
+    if ns.action == "status":
+        return
+    if ns.name_option:
+        ns.entries, ns.name = [ns.name, *ns.entries], None
+    if not ns.entries:
+        raise UsageError(
+            f"name what to {ns.action}: DOMAIN or IP[/prefix][:port]",
+            f"see `claudex firewall {ns.action} --help`",
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,6 +70,11 @@ def run(args: argparse.Namespace) -> int:
     from container.engine import connect
     from container.sessions import Sessions
 
+    entries: list[str] = []
+    if args.action != "status":  # bad input is told before the engine is asked anything
+        entries = merge_entries(split_all(args.entries))
+        if args.action == "allow" and not args.force:
+            refuse_public(entries, hint=FORCE_HINT)
     client = connect()
     sessions = Sessions(client)
     session = sessions.resolve(args.name)
@@ -52,13 +86,13 @@ def run(args: argparse.Namespace) -> int:
             print(render(status))
         return 1 if status.mode in (firewall.FAILED, firewall.BROKEN) else 0
     if args.action == "allow":
-        added = firewall.allow(client, session, args.entries)
+        added = firewall.allow(client, session, entries, force=args.force)
         if added:
             output.info(f"{session.name}: now allowed: {', '.join(added)}")
         else:
-            output.info(f"{session.name}: already allowed: {', '.join(args.entries)}")
+            output.info(f"{session.name}: already allowed: {', '.join(entries)}")
         return 0
-    removed = firewall.deny(client, session, args.entries)
+    removed = firewall.deny(client, session, entries)
     output.info(f"{session.name}: no longer allowed: {', '.join(removed)}")
     return 0
 

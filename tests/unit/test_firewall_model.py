@@ -23,7 +23,6 @@ from container.firewall import normalize_entry
         ("pypi.org.", "pypi.org"),
         ("allowed.test", "allowed.test"),
         ("localhost", "localhost"),
-        ("_dmarc.example.com", "_dmarc.example.com"),
         ("10.0.0.5", "10.0.0.5"),
         ("10.0.0.5/32", "10.0.0.5"),
         ("10.1.2.3/24", "10.1.2.0/24"),
@@ -44,6 +43,7 @@ def test_normalize_entry(raw: str, want: str):
     [
         "",
         "exa mple.com",
+        "_dmarc.example.com",  # RFC 1123 host names have no '_'
         "example.com:443",
         "-bad.com",
         "bad-.com",
