@@ -8,28 +8,38 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from claudex_tui.commands.session_arg import merge_session_name
 from container.errors import ClaudexError, UsageError
 from container.version import __version__
 
 COMMANDS_HELP = """\
 commands:
-  claudex [DIRS...]        start (or reuse) the session for DIRS (default: .), open the dashboard
-  claudex build            build the session image
-  claudex update           rebuild the image with the newest agent CLIs
-  claudex list             list sessions
-  claudex destroy          remove sessions
-  claudex push PATH...     copy files into a session
-  claudex pull PATH...     copy files out of a session
-  claudex shell [NAME]     a plain shell in a session, as the agent user
-  claudex attach [NAME]    the agent's terminal here, without the dashboard
-  claudex dashboard        the dashboard, without starting a session
-  claudex firewall ...     a session's firewall: status, allow and deny live
-  claudex diff [NAME]      what changed in a session since it started
-  claudex checkpoint       record the session's files as a checkpoint
-  claudex log [NAME]       list a session's checkpoints
-  claudex revert PATH...   restore files to the last checkpoint
+  claudex [DIRS...]            start (or reuse) the session for DIRS (default: .), open the
+                               dashboard on it
+  claudex build                build the session image
+  claudex update               rebuild the image with the newest agent CLIs
+  claudex list                 list sessions
+  claudex destroy [--name NAME]
+                               remove sessions (asks first)
+  claudex push PATH...         copy files into a session
+  claudex pull PATH... [DEST]  copy files out of a session (DEST is made if missing)
+  claudex attach [NAME]        the agent's terminal here, without the dashboard
+  claudex shell [NAME]         a plain shell in a session, as the agent user
+  claudex dashboard [--name NAME]
+                               the dashboard, without starting a session
+  claudex firewall status [NAME]
+  claudex firewall allow|deny NAME DOMAIN...
+                               a session's firewall: see it, allow and deny live
+  claudex diff [NAME] [PATH...]
+                               what changed in a session since it started
+  claudex checkpoint [NAME]    record the session's files as a checkpoint
+  claudex log [NAME]           list a session's checkpoints
+  claudex revert [NAME] PATH...
+                               restore files to the last checkpoint
 
-Run `claudex COMMAND --help` for the options of a command.
+Every command that acts on a session takes --name NAME (those shown with NAME also take it
+as their first word); without one, the session for the current directory. Options may come
+before, between or after the other arguments. `claudex COMMAND --help` lists the options.
 Every command takes --engine NAME: a Docker Engine from the config's [engines] or a context.
 A directory whose name is a command is given as ./NAME.
 """
@@ -41,11 +51,32 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         if message.startswith("unrecognized arguments"):
             unknown = message.split(":", 1)[1].strip()
+            if not unknown.startswith("-"):  # a word too many, not a misspelt option
+                raise UsageError(f"unexpected argument: {unknown}", f"see `{self.prog} --help`")
             raise UsageError(
                 f"unknown option: {unknown}",
                 f"see `{self.prog} --help` (a directory starting with '-' goes after `--`)",
             )
         raise UsageError(message, f"see `{self.prog} --help`")
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """Options may come anywhere (`pull PATH --name N DEST`): intermixed parsing, except
+        where argparse cannot do it (subcommands) and after `--` (its intermixed parser
+        loses the positionals there); it calls back here, hence the guard."""
+        argv = list(sys.argv[1:] if args is None else args)
+        positionals = self._get_positional_actions()
+        plain = "--" in argv or any(
+            a.nargs in (argparse.PARSER, argparse.REMAINDER) for a in positionals
+        )
+        if plain or getattr(self, "_intermixing", False):
+            return super().parse_known_args(argv, namespace)
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(argv, namespace)
+        finally:
+            self._intermixing = False
 
 
 def _start_parser() -> Parser:
@@ -186,13 +217,20 @@ def select_engine(ns: argparse.Namespace) -> None:
     engine.select(find_engine(name, available_engines(load_config().engines)))
 
 
-def _command(name: str) -> tuple[Parser, Callable[[argparse.Namespace], int]]:
+def _command(
+    name: str, argv: list[str]
+) -> tuple[Callable[[argparse.Namespace], int], argparse.Namespace]:
     module_name, function, description = COMMANDS[name]
     module = importlib.import_module(f"claudex_tui.commands.{module_name}")
     parser = Parser(prog=f"claudex {name}", description=description)
     module.arguments(name, parser)
     _engine_option(parser)
-    return parser, getattr(module, function)
+    ns = parser.parse_args(argv)
+    finish = getattr(module, "finish_arguments", None)
+    if finish is not None:  # a module's own checks that argparse cannot express
+        finish(ns)
+    merge_session_name(ns)
+    return getattr(module, function), ns
 
 
 def _run_start(args: argparse.Namespace) -> int:
@@ -205,8 +243,7 @@ def parse(argv: Sequence[str]) -> tuple[Callable[[argparse.Namespace], int], arg
     """The entry function for argv and its parsed arguments."""
     args = list(argv)
     if args and args[0] in COMMANDS:
-        parser, entry = _command(args[0])
-        return entry, parser.parse_args(args[1:])
+        return _command(args[0], args[1:])
     return _run_start, _start_parser().parse_args(args)
 
 

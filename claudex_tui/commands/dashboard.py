@@ -17,8 +17,10 @@ def open_dashboard(select: str | None = None, focus_terminal: bool = False) -> i
         raise UsageError("the dashboard needs a terminal", "use `claudex list` in scripts")
     from claudex_tui.app import ClaudexApp
 
-    ClaudexApp(select=select, focus_terminal=focus_terminal).run()
-    return 0
+    app = ClaudexApp(select=select, focus_terminal=focus_terminal)
+    app.run()
+    # Textual prints the error and sets a return code when it had to stop on one.
+    return app.return_code or 0
 
 
 def run(args: argparse.Namespace) -> int:

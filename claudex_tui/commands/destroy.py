@@ -20,7 +20,11 @@ from container.transfer import remove_staging
 
 def arguments(name: str, p: argparse.ArgumentParser) -> None:
     which = p.add_mutually_exclusive_group()
-    which.add_argument("--name", help="the session of this name (a glob works too)")
+    which.add_argument(
+        "--name",
+        metavar="NAME",
+        help="session name, a glob works too (default: the session for the current directory)",
+    )
     which.add_argument("--signature", metavar="HASH", help="sessions with this signature")
     which.add_argument("--all", action="store_true", help="every session")
     which.add_argument("--prune-stopped", action="store_true", help="every stopped session")
@@ -34,8 +38,10 @@ def _targets(sessions: Sessions, args: argparse.Namespace) -> list[SessionInfo]:
     if args.name:
         found = [s for s in sessions.list_sessions() if fnmatch.fnmatchcase(s.name, args.name)]
         if not found:
+            glob = any(c in args.name for c in "*?[")
             raise SessionNotFound(
-                f"no claudex session matches {args.name!r}", "see `claudex list --all`"
+                f"no claudex session {'matches' if glob else 'named'} {args.name!r}",
+                "see `claudex list --all`",
             )
         return found
     if args.signature:

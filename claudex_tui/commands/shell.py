@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from claudex_tui.commands.session_arg import add_session_arguments
 from container.engine import connect, engine_errors
 from container.errors import UsageError
 from container.labels import SessionInfo
@@ -22,7 +23,7 @@ def _open(sessions: Sessions, session: SessionInfo, cmd: list[str], user: str) -
     with engine_errors("opening a terminal in the session"):
         code = passthrough(channel)
     if code is None:
-        return _detached(session, "shell")
+        return _detached(session)
     return code
 
 
@@ -49,14 +50,14 @@ def attach_agent(sessions: Sessions, session: SessionInfo) -> int:
     with engine_errors("attaching to the session"):
         code = passthrough(channel)
     if code is None:
-        return _detached(session, "attach")
+        return _detached(session)
     end = channel.why_ended()
     print(f"\r\nclaudex: {session.name}: {end.reason}", file=sys.stderr)
     return code
 
 
 def arguments(name: str, p: argparse.ArgumentParser) -> None:
-    p.add_argument("name", nargs="?", help="session (default: the one for the current directory)")
+    add_session_arguments(p)
 
 
 def run_attach(args: argparse.Namespace) -> int:
@@ -71,10 +72,11 @@ def run(args: argparse.Namespace) -> int:
     return _open(sessions, session, ["bash", "-l"], agent_user(session))
 
 
-def _detached(session: SessionInfo, command: str) -> int:
+def _detached(session: SessionInfo) -> int:
+    # Back to the agent is `attach` (a new `shell` would be another plain shell).
     print(
         f"\r\ndetached from {session.name}; it keeps running "
-        f"(`claudex {command} {session.name}` or `claudex DIR` to come back)",
+        f"(`claudex attach {session.name}` goes back to the agent)",
         file=sys.stderr,
     )
     return 0

@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime
 
 from claudex_tui import output
+from claudex_tui.commands.session_arg import SESSION_HELP, add_session_arguments
 from container.diff_text import DiffPrinter, display_path
 from container.engine import connect
 from container.errors import ClaudexError, SessionNotFound, UsageError
@@ -17,7 +18,6 @@ from container.tracking import DiffMode, Tracker, workspace_path
 
 
 def arguments(name: str, p: argparse.ArgumentParser) -> None:
-    session_help = "session (default: the one for the current directory)"
     if name in ("diff", "revert"):
         p.add_argument(
             "targets",
@@ -26,9 +26,9 @@ def arguments(name: str, p: argparse.ArgumentParser) -> None:
             help="a session name first (optional), then files or directories: host paths in a "
             "mounted directory, or paths relative to /workspace",
         )
-        p.add_argument("--name", help=session_help)
+        p.add_argument("--name", metavar="NAME", help=SESSION_HELP)
     else:
-        p.add_argument("name", nargs="?", help=session_help)
+        add_session_arguments(p)
     if name == "diff":
         how = p.add_mutually_exclusive_group()
         how.add_argument("--stat", action="store_true", help="a summary per file")
@@ -61,7 +61,17 @@ def _resolve(
         names = {s.name for s in sessions.list_sessions()}
         if targets[0] in names:
             return sessions.get(targets[0]), targets[1:]
-    return _session_for_cwd(sessions), targets
+    try:
+        return _session_for_cwd(sessions), targets
+    except SessionNotFound:
+        first = targets[0] if targets else ""
+        if first and "/" not in first and not os.path.exists(first):
+            # Meant as a session name, most likely: say so rather than talk of the cwd.
+            raise SessionNotFound(
+                f"no claudex session named {first!r}",
+                f"and none for {os.getcwd()}; see `claudex list` for session names",
+            ) from None
+        raise
 
 
 def _tracker(name: str | None, targets: list[str]) -> tuple[Tracker, list[str]]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from claudex_tui import output
+from claudex_tui.commands.session_arg import SESSION_HELP
 from container import labels
 from container.engine import connect
 from container.errors import SessionNotRunning, UsageError
@@ -86,10 +87,10 @@ def arguments(name: str, p: argparse.ArgumentParser) -> None:
             nargs="*",
             metavar="CONTAINER_PATH [DEST_DIR]",
             help="paths in the session (relative ones are under /workspace), then "
-            "the host directory to write into (default: .); none on a terminal: pick "
-            "from a list of /workspace",
+            "the host directory to write into (default: .; made if missing); none on a "
+            "terminal: pick from a list of /workspace",
         )
-    p.add_argument("--name", help="session (default: the one for the current directory)")
+    p.add_argument("--name", metavar="NAME", help=SESSION_HELP)
     p.add_argument("--force", "-f", action="store_true", help="overwrite existing files")
 
 
@@ -194,18 +195,54 @@ def run_pull(args: argparse.Namespace) -> int:
         paths = pick_paths(client.api, session)
         if not paths:
             return 0
+    made = _make_destination(dest)
+    status = 0
+    try:
+        status = _pull_each(client.api, session, paths, dest, args.force)
+    finally:
+        if made:
+            _remove_empty(dest, made)
+    sys.stdout.flush()
+    return status
+
+
+def _make_destination(dest: Path) -> Path | None:
+    """Creates a missing destination folder; the topmost one made, to remove if unused."""
+    if dest.exists():
+        return None
+    top = dest
+    while not top.parent.exists():
+        top = top.parent
+    try:
+        dest.mkdir(parents=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the destination {dest}: {exc.strerror}") from None
+    output.info(f"created {dest}")
+    return top
+
+
+def _remove_empty(dest: Path, top: Path) -> None:
+    """Nothing landed: the folders this pull made go again, from `dest` up to `top`."""
+    folder = dest
+    while not any(folder.iterdir()):
+        folder.rmdir()
+        if folder == top:
+            return
+        folder = folder.parent
+
+
+def _pull_each(
+    api: APIClient, session: labels.SessionInfo, paths: list[str], dest: Path, force: bool
+) -> int:
     status = 0
     for path in paths:
         progress = ByteProgress(f"pull ← {session.name}")
         try:
             with interruptions_cancel():
-                report = pull(
-                    client.api, session.id, path, dest, force=args.force, progress=progress
-                )
+                report = pull(api, session.id, path, dest, force=force, progress=progress)
         except KeyboardInterrupt:
             raise Cancelled from None  # the file being written was removed
         finally:
             progress.close()
         status |= _report(report, "pulled")
-    sys.stdout.flush()
     return status

@@ -155,3 +155,89 @@ def test_list_does_not_import_textual() -> None:
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.stdout.strip() == "False", res.stderr
+
+
+# -- one grammar: --name everywhere, options anywhere ---------------------------------------
+
+SESSION_COMMANDS = [
+    ["push", "a"],
+    ["pull", "a"],
+    ["shell"],
+    ["attach"],
+    ["destroy"],
+    ["diff"],
+    ["checkpoint"],
+    ["log"],
+    ["revert", "a"],
+    ["dashboard"],
+    ["firewall", "status"],
+]
+
+
+@pytest.mark.parametrize("argv", SESSION_COMMANDS, ids=lambda a: " ".join(a))
+def test_every_session_command_takes_name(argv: list[str]) -> None:
+    field = "select" if argv[0] == "dashboard" else "name"
+    _, ns = cli.parse([*argv, "--name", "s1"])
+    assert getattr(ns, field) == "s1"
+    head = 2 if argv[0] == "firewall" else 1
+    _, ns = cli.parse([*argv[:head], "--name", "s1", *argv[head:]])  # before the words too
+    assert getattr(ns, field) == "s1"
+
+
+def test_readme_pull_example_parses() -> None:
+    """The README's `claudex pull proj1/app.py --name ux1 ./out`: options between paths."""
+    _, ns = cli.parse(["pull", "proj1/app.py", "--name", "ux1", "./out"])
+    assert ns.name == "ux1" and ns.paths == ["proj1/app.py", "./out"]
+    _, ns = cli.parse(["push", "a", "--name", "n", "b", "--to", "/workspace/x", "c"])
+    assert ns.paths == ["a", "b", "c"] and ns.to == "/workspace/x" and ns.name == "n"
+    _, ns = cli.parse(["a", "--name", "x", "b", "--ro", "c"])
+    assert ns.dirs == ["a", "b"] and ns.ro == ["c"] and ns.name == "x"
+
+
+def test_positional_name_or_option() -> None:
+    for argv in (["checkpoint", "s1", "-m", "m"], ["checkpoint", "-m", "m", "--name", "s1"]):
+        _, ns = cli.parse(argv)
+        assert (ns.name, ns.message) == ("s1", "m")
+    _, ns = cli.parse(["log", "s1", "--name", "s1"])  # the same name twice is fine
+    assert ns.name == "s1"
+    with pytest.raises(UsageError, match="two session names: 's1' and --name 's2'"):
+        cli.parse(["shell", "s1", "--name", "s2"])
+    _, ns = cli.parse(["attach"])
+    assert ns.name is None  # the session for the current directory
+
+
+def test_firewall_allow_with_name_option() -> None:
+    for argv in (
+        ["firewall", "allow", "s1", "a.com", "b.org"],
+        ["firewall", "allow", "--name", "s1", "a.com", "b.org"],
+        ["firewall", "allow", "a.com", "--name", "s1", "b.org"],
+    ):
+        _, ns = cli.parse(argv)
+        assert (ns.name, ns.entries) == ("s1", ["a.com", "b.org"]), argv
+    with pytest.raises(UsageError, match="name what to deny"):
+        cli.parse(["firewall", "deny", "s1"])
+
+
+def test_dash_dash_still_ends_options() -> None:
+    _, ns = cli.parse(["--name", "x", "--", "-odd-dir", "--ro"])
+    assert ns.dirs == ["-odd-dir", "--ro"] and ns.name == "x"
+
+
+def test_a_word_too_many_is_not_called_an_option() -> None:
+    with pytest.raises(UsageError, match="unexpected argument: b"):
+        cli.parse(["shell", "a", "b"])
+
+
+def test_help_says_the_same_grammar() -> None:
+    res = run("--help")
+    assert "takes --name NAME" in res.stdout and "claudex checkpoint [NAME]" in res.stdout
+    for argv in SESSION_COMMANDS:
+        res = run(*argv[:2] if argv[0] == "firewall" else argv[:1], "--help")
+        assert res.returncode == 0, argv
+        text = " ".join(res.stdout.split())  # argparse wraps lines where it likes
+        assert "--name NAME" in text, argv
+        if argv[0] != "dashboard":
+            assert "(default: the session for the current directory)" in text, argv
+    for action in ("allow", "deny"):
+        res = run("firewall", action, "--help")
+        assert "--name NAME" in res.stdout and "session name" in res.stdout
