@@ -12,7 +12,7 @@ import docker
 
 from container import labels
 from tests.conftest import HOST_CA
-from tests.integration.conftest import CLI
+from tests.integration.conftest import CLI, exec_in
 
 
 def _run(engine: docker.DockerClient, image: str, *cmd: str) -> str:
@@ -27,6 +27,25 @@ def test_agent_clis_run_inside_the_image(engine: docker.DockerClient, image: str
     assert int(_run(engine, image, "node", "-p", "process.versions.node.split('.')[0]")) >= 22
     # Nothing in the image lets the agent become root.
     assert _run(engine, image, "bash", "-c", "command -v sudo || echo none") == "none"
+
+
+def test_editors_work_in_a_session(cli: CLI, project: Path, engine: docker.DockerClient):
+    """vim and nano are there for the agent (AGENTS.md says so), and vim edits a mounted file."""
+    res = cli(str(project), "-d", "--agent", "shell")
+    assert res.code == 0, res.text
+    name = res.out.strip()
+    try:
+        code, out = exec_in(engine, name, "vim --version; nano --version", user="4242")
+        assert code == 0, out
+        assert "VIM - Vi IMproved" in out and "GNU nano" in out
+        script = "vim -es -c 'normal! Gohi from vim' -c wq /workspace/proj/README.md"
+        code, out = exec_in(engine, name, script, user="4242")
+        assert code == 0, out
+        assert (project / "README.md").read_text() == "hello\nhi from vim\n"
+        code, out = exec_in(engine, name, "cat /etc/claudex/AGENTS.md", user="4242")
+        assert "`vim`" in out and "`nano`" in out
+    finally:
+        cli("destroy", "--name", name, "--force")
 
 
 def _config(tmp_path: Path, image: str) -> dict[str, str]:
