@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
     from claudex_tui.config import Config
     from container.engines import Engine
+    from container.tracking import Since
 
 TABS = ("terminal", "changes", "firewall", "files", "details")
 IDLE_SECONDS = 30.0  # output then this much silence: the agent probably waits for the user
@@ -128,6 +129,7 @@ class ClaudexApp(App[None]):
         self._channels: dict[str, Any] = {}  # terminal's dom id -> its latest channel
         self._reattach: set[str] = set()  # terminals to attach again once their session is up
         self._firewall_broken: set[str] = set()  # sessions told about a BROKEN firewall
+        self._since = "start"  # the Changes tab: changes since the start or last checkpoint
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -737,12 +739,25 @@ class ClaudexApp(App[None]):
     def action_stop_session(self) -> None:
         session = self.selected
         if session is not None and session.running:
-            self._lifecycle("stop", session)
+            self._confirm_lifecycle("stop", session)
 
     def action_restart_session(self) -> None:
         session = self.selected
-        if session is not None:
-            self._lifecycle("restart", session)
+        if session is not None and session.running:
+            self._confirm_lifecycle("restart", session)
+        elif session is not None:
+            self._lifecycle("restart", session)  # nothing runs: nothing to lose
+
+    def _confirm_lifecycle(self, verb: str, session: SessionInfo) -> None:
+        """Stop and restart end the agent's conversation: asked first, as destroy is."""
+        from claudex_tui.screens.confirm import ConfirmScreen, lifecycle_question
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._lifecycle(verb, session)
+
+        confirm = verb.capitalize()
+        self.push_screen(ConfirmScreen(lifecycle_question(verb, session), confirm), answer)
 
     def action_destroy_session(self) -> None:
         session = self.selected
@@ -853,11 +868,17 @@ class ClaudexApp(App[None]):
 
     @work(thread=True, exclusive=True, group="changes", exit_on_error=False)
     def _load_changes(self, session: SessionInfo) -> None:
+        self._read_changes(session)
+
+    def _read_changes(self, session: SessionInfo, reload: bool = False) -> None:
+        """The Changes tab's list (off the event loop), since the start or the last
+        checkpoint as the tab shows; `reload`: the shown file's diff is read again."""
         from container.tracking import Tracker
 
         client = self.client_for(session)
         if client is None:
             return
+        since = self._changes_since
         tracker = Tracker(client.api, session)
         if not tracker.enabled:
             note = (
@@ -872,26 +893,49 @@ class ClaudexApp(App[None]):
                 ChangesLoaded(row_key(session), None, f"Session is {session.state}: start it (s).")
             )
             return
+        base = ""
         try:
-            changes = tracker.changes()
+            changes = tracker.changes(since=since)
+            if since == "checkpoint":
+                last = tracker.log()[0]
+                base = (
+                    "none yet: the start"
+                    if last.baseline
+                    else f"{last.short} {last.message!r}, {last.time:%H:%M:%S}"
+                )
         except ClaudexError as exc:
-            self.post_message(ChangesLoaded(row_key(session), None, exc.message))
+            self.post_message(ChangesLoaded(row_key(session), None, exc.message, since=since))
             return
-        self.post_message(ChangesLoaded(row_key(session), changes))
+        self.post_message(
+            ChangesLoaded(row_key(session), changes, since=since, base=base, reload=reload)
+        )
+
+    @property
+    def _changes_since(self) -> Since:
+        """What the Changes tab shows changes against (read from worker threads too)."""
+        return "checkpoint" if self._since == "checkpoint" else "start"
+
+    @on(ChangesPanel.SinceChanged)
+    def _since_changed(self, message: ChangesPanel.SinceChanged) -> None:
+        self._since = message.since
+        if self.selected is not None:
+            self._load_changes(self.selected)
 
     @on(ChangesLoaded)
     def _changes_loaded(self, message: ChangesLoaded) -> None:
         if self._winding_down:
             return
         panel = self.home.query_one(ChangesPanel)
-        if message.changes is not None:
+        if message.changes is not None and message.since == "start":
             self.session_list.update_row(message.name, changed=len(message.changes))
         if self.selected is None or row_key(self.selected) != message.name:
             return
+        if message.since != panel.since:
+            return  # read before the user switched what the tab shows
         if message.changes is None:
             panel.show_note(message.note)
         else:
-            panel.show_changes(message.changes)
+            panel.show_changes(message.changes, message.base, reload_diff=message.reload)
 
     @on(ChangesPanel.FileChosen)
     def _file_chosen(self, message: ChangesPanel.FileChosen) -> None:
@@ -905,16 +949,19 @@ class ClaudexApp(App[None]):
         client = self.client_for(session)
         if client is None:
             return
+        since = self._changes_since
         try:
-            diff = Tracker(client.api, session).file_diff(path, old_path)
+            diff = Tracker(client.api, session).file_diff(path, old_path, since=since)
         except ClaudexError as exc:
             diff = f"(cannot show the diff: {exc.message})"
-        self.post_message(DiffLoaded(row_key(session), path, diff))
+        self.post_message(DiffLoaded(row_key(session), path, diff, since=since))
 
     @on(DiffLoaded)
     def _diff_loaded(self, message: DiffLoaded) -> None:
         if not self._winding_down and self.selected and row_key(self.selected) == message.name:
-            self.home.query_one(ChangesPanel).show_diff(message.path, message.diff)
+            panel = self.home.query_one(ChangesPanel)
+            if not message.since or message.since == panel.since:
+                panel.show_diff(message.path, message.diff)
 
     @on(ChangesPanel.CheckpointRequested)
     def _checkpoint_requested(self) -> None:
@@ -932,18 +979,49 @@ class ClaudexApp(App[None]):
     @on(ChangesPanel.RevertRequested)
     def _revert_requested(self, message: ChangesPanel.RevertRequested) -> None:
         session = self.selected
-        if session is None or not session.running:
+        if session is not None and session.running:
+            self._prepare_revert(session, message.path)
+
+    @work(thread=True, exclusive=True, group="revert-check", exit_on_error=False)
+    def _prepare_revert(self, session: SessionInfo, path: str) -> None:
+        """What the revert would throw away (the file's changes since the last checkpoint),
+        found before asking."""
+        from container.tracking import Tracker
+
+        client = self.client_for(session)
+        if client is None:
             return
+        try:
+            since = Tracker(client.api, session).changes([path], since="checkpoint")
+        except ClaudexError as exc:
+            self.post_message(ActionDone("revert", row_key(session), exc.message, exc.hint))
+            return
+        lost = next((c for c in since if c.path == path), None)
+        self.call_from_thread(self._confirm_revert, session, path, lost)
+
+    def _confirm_revert(self, session: SessionInfo, path: str, lost: Any) -> None:
         from claudex_tui.screens.confirm import ConfirmScreen
+        from container.diff_text import display_path
+
+        shown = display_path(path)
+        if lost is None:
+            self.notify(f"{shown}: no change since the last checkpoint", markup=False)
+            return
+        if lost.status == "added":
+            what = "The file did not exist at the last checkpoint: it is deleted"
+        elif lost.binary:
+            what = "The agent's changes to this binary file since then are lost"
+        else:
+            what = f"Lost: +{lost.added} -{lost.removed} lines changed since then"
+        question = (
+            f"Revert {shown} in {session.name} to the last checkpoint?\n\n{what}.\n"
+            "(b in the Changes tab shows the changes since the last checkpoint.)"
+        )
 
         def answer(yes: bool | None) -> None:
             if yes:
-                self._tracking_action(session, "revert", message.path)
+                self._tracking_action(session, "revert", path)
 
-        question = (
-            f"Revert {message.path} to the last checkpoint?\n\n"
-            "The agent's changes to this file are discarded."
-        )
         self.push_screen(ConfirmScreen(question, confirm="Revert"), answer)
 
     @work(thread=True, group="tracking-action", exit_on_error=False)
@@ -964,7 +1042,7 @@ class ClaudexApp(App[None]):
             self.post_message(ActionDone(verb, row_key(session), exc.message, exc.hint))
             return
         self.post_message(ActionDone(done, row_key(session)))
-        self._load_changes(session)
+        self._read_changes(session, reload=True)  # at once, with the shown diff read again
 
     def _refresh_counts(self) -> None:
         if self.clients and not self._busy("counts"):
@@ -1073,13 +1151,35 @@ class ClaudexApp(App[None]):
 
     @on(FirewallPanel.AllowRequested)
     def _allow_requested(self, message: FirewallPanel.AllowRequested) -> None:
-        if self.selected is not None:
-            self._firewall_edit(self.selected, "allow", message.entries)
+        """The list is shown before anything is added; a public suffix is named loudly."""
+        from claudex_tui.screens.confirm import ConfirmScreen, allow_question
+
+        session = self.selected
+        if session is None:
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.home.query_one(FirewallPanel).allowed()
+                self._firewall_edit(session, "allow", message.entries)
+
+        question = allow_question(session.name, message.entries, message.public)
+        self.push_screen(ConfirmScreen(question, confirm="Allow"), answer)
 
     @on(FirewallPanel.DenyRequested)
     def _deny_requested(self, message: FirewallPanel.DenyRequested) -> None:
-        if self.selected is not None:
-            self._firewall_edit(self.selected, "deny", message.entries)
+        from claudex_tui.screens.confirm import ConfirmScreen, deny_question
+
+        session = self.selected
+        if session is None:
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._firewall_edit(session, "deny", message.entries)
+
+        question = deny_question(session.name, message.entries)
+        self.push_screen(ConfirmScreen(question, confirm="Deny"), answer)
 
     @work(thread=True, group="firewall-edit", exit_on_error=False)
     def _firewall_edit(self, session: SessionInfo, verb: str, entries: list[str]) -> None:
@@ -1088,8 +1188,10 @@ class ClaudexApp(App[None]):
         client = self.client_for(session)
         assert client is not None
         try:
-            edit = firewall.allow if verb == "allow" else firewall.deny
-            changed = edit(client, session, entries)
+            if verb == "allow":  # the user saw the list, public suffixes named: confirmed
+                changed = firewall.allow(client, session, entries, force=True)
+            else:
+                changed = firewall.deny(client, session, entries)
         except ClaudexError as exc:
             self.post_message(ActionDone(verb, row_key(session), exc.message, exc.hint))
             return

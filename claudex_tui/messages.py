@@ -67,6 +67,12 @@ class ChangesLoaded(Message):
     name: str
     changes: list[Any] | None
     note: str = ""
+    since: str = "start"
+    """What the list is against: "start" (the baseline) or "checkpoint" (the last one)."""
+    base: str = ""
+    """The last checkpoint, described (since "checkpoint")."""
+    reload: bool = False
+    """After a revert or checkpoint: the shown file's diff is read again."""
 
 
 @dataclass
@@ -74,6 +80,8 @@ class DiffLoaded(Message):
     name: str
     path: str
     diff: str
+    since: str = ""
+    """What the diff is against ("start" or "checkpoint"); "" for whatever is shown."""
 
 
 @dataclass

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 Status = Literal["added", "modified", "deleted", "renamed", "copied", "type-changed"]
 DiffMode = Literal["patch", "stat", "name-only"]
+Since = Literal["start", "checkpoint"]  # what a diff starts from: the baseline, the last checkpoint
 _STATUS: dict[str, Status] = {
     "A": "added",
     "M": "modified",
@@ -222,6 +223,10 @@ def _path_args(paths: Sequence[str], literal: bool) -> list[str]:
     return ["literal" if literal else "pattern", *(os.fsencode(p).hex() for p in paths)]
 
 
+def _since_args(since: Since) -> list[str]:
+    return ["checkpoint"] if since == "checkpoint" else []
+
+
 class Tracker:
     """The tracking repository of one session (operations need the session running)."""
 
@@ -306,13 +311,17 @@ class Tracker:
         data = self._json("baseline", *self._agent_ids(), action="recording the baseline")
         return Baseline(data["commit"], data["created"], data.get("files"), data["seconds"])
 
-    def changes(self, paths: Sequence[str] = ()) -> list[ChangedFile]:
-        """Files changed since the baseline, with added/removed line counts."""
-        args = _path_args(paths, literal=False)
+    def changes(self, paths: Sequence[str] = (), since: Since = "start") -> list[ChangedFile]:
+        """Files changed since the baseline (or the last checkpoint), with line counts."""
+        args = [*_since_args(since), *_path_args(paths, literal=False)]
         return parse_changes(self._exec("changes", *args, action="listing changes"))
 
     def file_diff(
-        self, path: str, old_path: str | None = None, limit: int = FILE_DIFF_LIMIT
+        self,
+        path: str,
+        old_path: str | None = None,
+        limit: int = FILE_DIFF_LIMIT,
+        since: Since = "start",
     ) -> str:
         """The unified diff of one file against the baseline (binary files: one line), cut
         after `limit` bytes: the agent decides how large a file is, the dashboard's memory
@@ -327,7 +336,7 @@ class Tracker:
             kept.extend(chunk[:room])
             dropped += len(chunk) - min(room, len(chunk))
 
-        self.diff(paths, literal=True, sink=keep)
+        self.diff(paths, literal=True, sink=keep, since=since)
         text = printable(bytes(kept).decode(errors="surrogateescape"), keep="\t\n")
         if dropped:
             text = text[: text.rfind("\n") + 1]
@@ -341,10 +350,12 @@ class Tracker:
         color: bool = False,
         sink: Callable[[bytes], Any] | None = None,
         literal: bool = False,
+        since: Since = "start",
     ) -> bytes:
-        """The diff against the baseline; streamed to `sink` when given. Raw git output: what
-        goes to a terminal goes through `container.diff_text` first."""
-        args = ["diff", mode, "always" if color else "never", *_path_args(paths, literal)]
+        """The diff against the baseline (or the last checkpoint); streamed to `sink` when
+        given. Raw git output: what goes to a terminal goes through `container.diff_text`."""
+        args = ["diff", mode, "always" if color else "never", *_since_args(since)]
+        args += _path_args(paths, literal)
         return self._exec(*args, sink=sink, action="computing the diff")
 
     def checkpoint(self, message: str) -> tuple[str, bool]:

@@ -915,11 +915,20 @@ def _pathspecs(args: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
         raise Failure("paths must be given in hex") from None
 
 
+def _since(args: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """The commit a diff starts from: the baseline, or with a leading `checkpoint` the last
+    checkpoint (what a revert restores); and the rest of the arguments."""
+    base = baseline()
+    if args and args[0] == "checkpoint":
+        return rev(MAIN) or base, args[1:]
+    return base, args
+
+
 def cmd_changes(*args: str) -> None:
-    """Raw + numstat records of baseline -> now, for container/tracking.py to parse."""
-    paths, extra = _pathspecs(args)
+    """Raw + numstat records of baseline (or last checkpoint) -> now, for tracking.py."""
     with locked():
-        base = baseline()
+        base, args = _since(args)
+        paths, extra = _pathspecs(args)
         refresh()
         tree = write_tree()
     diff = ["diff-tree", "-r", "-z", "-M", "--raw", "--numstat", *DIFF_OPTIONS]
@@ -928,10 +937,10 @@ def cmd_changes(*args: str) -> None:
 
 
 def cmd_diff(mode: str, color: str, *args: str) -> None:
-    """The patch (or --stat / --name-only) of baseline -> now, streamed."""
-    paths, extra = _pathspecs(args)
+    """The patch (or --stat / --name-only) of baseline (or last checkpoint) -> now, streamed."""
     with locked():
-        base = baseline()
+        base, args = _since(args)
+        paths, extra = _pathspecs(args)
         refresh()
         tree = write_tree()
     diff = ["diff-tree", "-r", "-M", f"--color={color}", *DIFF_OPTIONS]

@@ -1,4 +1,5 @@
-"""The Changes tab: files changed since the baseline with +/- counts, and a file's diff."""
+"""The Changes tab: files changed since the start (the baseline) or since the last checkpoint
+(what a revert throws away), with +/- counts, and a file's diff."""
 
 from __future__ import annotations
 
@@ -56,8 +57,9 @@ class ChangesPanel(Vertical):
     ChangesPanel #changes-diff { width: 1fr; border-left: tall $panel; padding: 0 1; }
     """
     BINDINGS = [
-        Binding("c", "checkpoint", "Checkpoint"),
-        Binding("r", "revert", "Revert file"),
+        Binding("c", "checkpoint", "Checkpoint", id="changes_checkpoint"),
+        Binding("r", "revert", "Revert file", id="changes_revert"),
+        Binding("b", "toggle_since", "Since start/checkpoint", id="changes_since"),
     ]
 
     class FileChosen(Message):
@@ -69,16 +71,26 @@ class ChangesPanel(Vertical):
         pass
 
     class RevertRequested(Message):
-        def __init__(self, path: str) -> None:
+        def __init__(self, path: str, change: ChangedFile | None = None) -> None:
             super().__init__()
             self.path = path
+            self.change = change
+            """The file's row as shown (its counts say what the revert throws away)."""
+
+    class SinceChanged(Message):
+        """The user switched between "since the start" and "since the last checkpoint"."""
+
+        def __init__(self, since: str) -> None:
+            super().__init__()
+            self.since = since
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.changes: list[ChangedFile] = []
+        self.since = "start"  # or "checkpoint": what the list and diffs are against
 
     def compose(self) -> ComposeResult:
-        yield Static("Select a session.", id="changes-summary")
+        yield Static("Select a session.", id="changes-summary", markup=False)  # errors too
         with Horizontal(id="changes-split"):
             yield OptionList(id="changes-files")
             with VerticalScroll(id="changes-diff"):
@@ -91,20 +103,33 @@ class ChangesPanel(Vertical):
         self.query_one("#changes-files", OptionList).clear_options()
         self.query_one("#changes-diff-body", Static).update("")
 
-    def show_changes(self, changes: list[ChangedFile]) -> None:
+    def since_text(self, base: str = "") -> str:
+        """What the list is against, in words (`base`: the checkpoint, described)."""
+        if self.since == "checkpoint":
+            return f"since the last checkpoint ({base})" if base else "since the last checkpoint"
+        return "since the start"
+
+    def show_changes(
+        self, changes: list[ChangedFile], base: str = "", reload_diff: bool = False
+    ) -> None:
+        """The list; the shown file's diff is asked for again when its row changed (or
+        `reload_diff`: after a revert or checkpoint, whose diff differs with the same counts)."""
         files = self.query_one("#changes-files", OptionList)
         added = sum(c.added for c in changes)
         removed = sum(c.removed for c in changes)
-        summary = (
-            f"{len(changes)} file(s) changed since the baseline, +{added} -{removed}   "
-            "c: checkpoint   r: revert the file"
-            if changes
-            else "No changes since the baseline."
-        )
+        since = self.since_text(base)
+        other = "start" if self.since == "checkpoint" else "last checkpoint"
+        summary = Text(no_wrap=True, overflow="ellipsis")
+        if changes:
+            summary.append(f"{len(changes)} file(s) changed {since}, +{added} -{removed}   ")
+        else:
+            summary.append(f"No changes {since}.   ")
+        summary.append(f"b: since the {other}", style="dim")
         if len(changes) > MAX_ROWS:
-            summary += f"   (first {MAX_ROWS} listed: `claudex diff --stat` has all)"
+            summary.append(f"   (first {MAX_ROWS} listed: `claudex diff --stat` has all)")
             changes = changes[:MAX_ROWS]
         same = [c.path for c in changes] == [c.path for c in self.changes]
+        shown = self.current
         previous = files.highlighted
         self.changes = changes
         self.query_one("#changes-summary", Static).update(summary)
@@ -112,11 +137,18 @@ class ChangesPanel(Vertical):
         if same:
             for i, change in enumerate(changes):
                 files.replace_option_prompt_at_index(i, change_row(change, width))
+            current = self.current
+            if current is not None and (reload_diff or current != shown):
+                self.post_message(self.FileChosen(current))
             return
         files.clear_options()
         files.add_options([Option(change_row(c, width), id=c.path) for c in changes])
         if changes:
-            files.highlighted = min(previous or 0, len(changes) - 1)
+            # The same file stays highlighted when it is still listed (its diff is asked for
+            # again: highlighting posts FileChosen).
+            paths = [c.path for c in changes]
+            keep = paths.index(shown.path) if shown and shown.path in paths else previous or 0
+            files.highlighted = min(keep, len(changes) - 1)
         else:
             self.query_one("#changes-diff-body", Static).update("")
 
@@ -152,4 +184,10 @@ class ChangesPanel(Vertical):
     def action_revert(self) -> None:
         change = self.current
         if change is not None:
-            self.post_message(self.RevertRequested(change.path))
+            self.post_message(self.RevertRequested(change.path, change))
+
+    def action_toggle_since(self) -> None:
+        self.since = "checkpoint" if self.since == "start" else "start"
+        self.query_one("#changes-summary", Static).update(f"Loading changes {self.since_text()}…")
+        self.query_one("#changes-diff-body", Static).update("")
+        self.post_message(self.SinceChanged(self.since))

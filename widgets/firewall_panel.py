@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from container.allow_entries import check_text
 from container.firewall import FirewallStatus
 
 MODE_STYLE = {
@@ -82,9 +83,13 @@ class FirewallPanel(Vertical):
     BINDINGS = [Binding("delete", "deny", "Deny selected"), Binding("a", "add", "Allow…")]
 
     class AllowRequested(Message):
-        def __init__(self, entries: list[str]) -> None:
+        """Checked entries the user typed: the app asks before adding them."""
+
+        def __init__(self, entries: list[str], public: list[str] | None = None) -> None:
             super().__init__()
             self.entries = entries
+            self.public = public or []
+            """Public suffixes among them (allowing one opens every host under it)."""
 
     class DenyRequested(Message):
         def __init__(self, entries: list[str]) -> None:
@@ -141,11 +146,24 @@ class FirewallPanel(Vertical):
         self.query_one("#fw-blocked-body", Static).update(blocked_table(status))
 
     def _submit(self) -> None:
+        """One entry per comma or line, checked as the CLI checks them; nothing is added
+        while any is wrong (the text stays in the box to be fixed)."""
         box = self.query_one("#fw-input", Input)
-        entries = box.value.replace(",", " ").split()
-        if entries:
-            box.value = ""
-            self.post_message(self.AllowRequested(entries))
+        checked = check_text(box.value)
+        if checked.invalid:
+            errors = "\n".join(e.message for e in checked.invalid)
+            hint = checked.invalid[0].hint or ""
+            self.notify(f"{errors}\n{hint}".strip(), severity="error", timeout=10, markup=False)
+            return
+        if checked.entries:
+            # The keyboard leaves the box: the next letter is a key again, not a domain (a
+            # dialog opened for this request gives the focus back to the list).
+            self.query_one("#fw-allowed", OptionList).focus()
+            self.post_message(self.AllowRequested(checked.entries, checked.public))
+
+    def allowed(self) -> None:
+        """The user confirmed the entries: the box is emptied (kept when they said no)."""
+        self.query_one("#fw-input", Input).value = ""
 
     @on(Input.Submitted, "#fw-input")
     def _submitted(self, event: Input.Submitted) -> None:

@@ -1,0 +1,259 @@
+"""Unsafe actions ask first; the allow box checks what was typed; the Changes tab shows at once
+what a revert changed and toggles between "since the start" and "since the last checkpoint".
+
+The dashboard runs with the demo data (tests/widgets/demo_app.py); the engine-side actions are
+recorded instead of run, since what is tested is the asking: real stops, restarts, firewall edits
+and reverts are tested against the engine in tests/integration/.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widgets import Input, OptionList, Static
+
+from claudex_tui.messages import ChangesLoaded, DiffLoaded
+from claudex_tui.screens.confirm import ConfirmScreen
+from container.labels import SessionInfo
+from container.tracking import ChangedFile
+from tests.waiting import settled, until
+from tests.widgets.demo_app import CHANGES, SESSIONS, DemoApp
+from widgets.changes_panel import ChangesPanel
+from widgets.firewall_panel import FirewallPanel
+
+SELECTED = SESSIONS[0].name
+
+
+class RecordingApp(DemoApp):
+    """The demo dashboard; the engine-side actions are recorded, not run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[Any, ...]] = []
+        self.changes: dict[str, list[ChangedFile]] = {
+            "start": list(CHANGES),
+            "checkpoint": [CHANGES[0]],
+        }
+        self.diffs = {"webshop/src/cart/total.py": "+before the revert\n"}
+
+    def _lifecycle(self, verb: str, session: SessionInfo) -> None:  # type: ignore[override]
+        self.calls.append((verb, session.name))
+
+    def _firewall_edit(  # type: ignore[override]
+        self, session: SessionInfo, verb: str, entries: list[str]
+    ) -> None:
+        self.calls.append((verb, entries))
+
+    def _load_changes(self, session: SessionInfo) -> None:  # type: ignore[override]
+        since = self._changes_since
+        base = "3f2a9c81d0e4 'tests pass', 12:00:00" if since == "checkpoint" else ""
+        self.post_message(
+            ChangesLoaded(session.name, list(self.changes[since]), since=since, base=base)
+        )
+
+    def _load_diff(  # type: ignore[override]
+        self, session: SessionInfo, path: str, old_path: str | None
+    ) -> None:
+        self.calls.append(("diff", path, self._changes_since))
+        text = self.diffs.get(path, "")
+        self.post_message(DiffLoaded(session.name, path, text, since=self._changes_since))
+
+    def _prepare_revert(self, session: SessionInfo, path: str) -> None:  # type: ignore[override]
+        lost = next((c for c in self.changes["checkpoint"] if c.path == path), None)
+        self._confirm_revert(session, path, lost)
+
+    def _tracking_action(  # type: ignore[override]
+        self, session: SessionInfo, verb: str, arg: str
+    ) -> None:
+        """A revert as the engine does it: the file's diff changes, its row may not."""
+        self.calls.append((verb, arg))
+        self.diffs[arg] = "+after the revert\n"
+        self.post_message(
+            ChangesLoaded(session.name, list(self.changes["start"]), since="start", reload=True)
+        )
+
+
+def diff_shown(body: Static) -> str:
+    """The diff body's text (a Syntax of the diff, or a note)."""
+    content = body.content
+    return str(getattr(content, "code", content))
+
+
+def question(app: RecordingApp) -> str:
+    screen = app.screen
+    assert isinstance(screen, ConfirmScreen)
+    return screen.question
+
+
+async def asked(pilot: Any, app: RecordingApp) -> str:
+    await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+    return question(app)
+
+
+async def answered(pilot: Any, app: RecordingApp, key: str) -> None:
+    await pilot.press(key)
+    await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "the question gone")
+
+
+async def selected(pilot: Any, app: RecordingApp) -> None:
+    await until(pilot, lambda: app.session_list.selected == SELECTED, "the first session")
+
+
+async def test_restart_and_stop_ask_first_saying_what_is_lost():
+    app = RecordingApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await selected(pilot, app)
+        for key, verb in (("R", "restart"), ("x", "stop")):
+            await pilot.press(key)
+            text = await asked(pilot, app)
+            assert text.startswith(f"{verb.capitalize()} session {SELECTED}?")
+            assert "Lost: Claude Code and everything running" in text
+            assert "conversation" in text and "Kept: the files" in text
+            for no in ("n", "escape"):
+                await answered(pilot, app, no)
+                assert app.calls == []
+                await pilot.press(key)
+                await asked(pilot, app)
+            await answered(pilot, app, "y")
+            await until(pilot, lambda v=verb: (v, SELECTED) in app.calls, f"the {verb}")
+            app.calls.clear()
+
+
+async def test_deny_asks_first_and_says_the_agent_may_stop_working():
+    app = RecordingApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await selected(pilot, app)
+        await pilot.press("w")
+        panel = app.query_one(FirewallPanel)
+        await until(pilot, lambda: panel.status is not None, "the firewall status")
+        allowed = panel.query_one("#fw-allowed", OptionList)
+        allowed.focus()
+        allowed.highlighted = 0
+        await pilot.press("delete")
+        text = await asked(pilot, app)
+        assert "Stop allowing in session" in text and "api.anthropic.com" in text
+        assert "default list" in text and "may stop working" in text
+        await answered(pilot, app, "n")
+        assert app.calls == []
+        assert app.focused is allowed
+        await pilot.press("delete")
+        await asked(pilot, app)
+        await answered(pilot, app, "y")
+        await until(pilot, lambda: app.calls, "the deny")
+        assert app.calls == [("deny", ["api.anthropic.com"])]
+
+
+async def test_allow_box_refuses_bad_names_and_confirms_a_public_suffix():
+    app = RecordingApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await selected(pilot, app)
+        await pilot.press("w")
+        panel = app.query_one(FirewallPanel)
+        await until(pilot, lambda: panel.status is not None, "the firewall status")
+        box = panel.query_one("#fw-input", Input)
+
+        # One name per entry: "not a domain" is one bad entry, nothing is added or asked.
+        box.focus()
+        await pilot.press(*"not a domain", "enter")
+        await until(pilot, lambda: app._notifications, "the error notice")
+        (notice,) = list(app._notifications)
+        assert "'not a domain' is not a domain name" in notice.message
+        assert "contains a space" in notice.message
+        assert not isinstance(app.screen, ConfirmScreen) and app.calls == []
+        assert box.value == "not a domain"  # kept, to be fixed
+
+        # A list is shown before it is added.
+        box.value = "Example.com, bücher.de"
+        await pilot.press("enter")
+        text = await asked(pilot, app)
+        assert "example.com (and its subdomains)" in text
+        assert "xn--bcher-kva.de (and its subdomains)" in text and "WARNING" not in text
+        await answered(pilot, app, "y")
+        await until(pilot, lambda: app.calls, "the allow")
+        assert app.calls == [("allow", ["example.com", "xn--bcher-kva.de"])]
+        assert box.value == ""
+        app.calls.clear()
+
+        # A public suffix is named with what it opens; No adds nothing and keeps the text.
+        box.focus()
+        await pilot.press(*"com", "enter")
+        text = await asked(pilot, app)
+        assert "WARNING: com is a public suffix" in text and "every host under it" in text
+        await answered(pilot, app, "n")
+        assert app.calls == [] and box.value == "com"
+        box.focus()
+        await pilot.press("enter")
+        await asked(pilot, app)
+        await answered(pilot, app, "y")
+        await until(pilot, lambda: app.calls, "the confirmed allow")
+        assert app.calls == [("allow", ["com"])]
+
+
+async def test_revert_asks_saying_what_is_lost_and_the_diff_updates_at_once():
+    app = RecordingApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await selected(pilot, app)
+        await pilot.press("g")
+        panel = app.query_one(ChangesPanel)
+        body = panel.query_one("#changes-diff-body", Static)
+        await until(pilot, lambda: len(panel.changes) == len(CHANGES), "the changed files")
+        files = panel.query_one("#changes-files", OptionList)
+        files.focus()
+        await until(pilot, lambda: "before the revert" in diff_shown(body), "the first diff")
+
+        await pilot.press("r")
+        text = await asked(pilot, app)
+        assert "Revert webshop/src/cart/total.py in" in text and "to the last checkpoint" in text
+        assert "Lost: +6 -3 lines changed since then" in text
+        await answered(pilot, app, "n")
+        assert ("revert", "webshop/src/cart/total.py") not in app.calls
+        await pilot.press("r")
+        await asked(pilot, app)
+        await answered(pilot, app, "y")
+        # The list's rows are the same; the diff is read again and shown without a key.
+        await until(pilot, lambda: "after the revert" in diff_shown(body), "the new diff")
+        assert files.highlighted == 0
+
+        # A file with no change since the last checkpoint: nothing to ask.
+        files.highlighted = 1
+        await settled(pilot, "the second file highlighted")
+        await pilot.press("r")
+        await until(
+            pilot, lambda: any("no change since" in n.message for n in app._notifications), "notice"
+        )
+        assert not isinstance(app.screen, ConfirmScreen)
+
+
+async def test_changes_toggle_between_start_and_last_checkpoint():
+    app = RecordingApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await selected(pilot, app)
+        await pilot.press("g")
+        panel = app.query_one(ChangesPanel)
+        summary = panel.query_one("#changes-summary", Static)
+        await until(pilot, lambda: len(panel.changes) == len(CHANGES), "the changed files")
+        assert "4 file(s) changed since the start" in str(summary.render())
+        panel.query_one("#changes-files", OptionList).focus()
+        await settled(pilot, "the list focused")
+        footer = app.screen.active_bindings
+        assert any(
+            b.binding.id == "changes_since" and b.binding.key == "b" and b.binding.description
+            for b in footer.values()
+        )
+
+        await pilot.press("b")
+        await until(pilot, lambda: len(panel.changes) == 1, "the changes since the checkpoint")
+        text = str(summary.render())
+        assert "1 file(s) changed since the last checkpoint (3f2a9c81d0e4 'tests pass'" in text
+        assert "b: since the start" in text
+        await until(
+            pilot,
+            lambda: ("diff", CHANGES[0].path, "checkpoint") in app.calls,
+            "the diff read against the checkpoint",
+        )
+        # The session list's count stays "since the start" (what the Δ badge means).
+        assert app.session_list.rows[SELECTED].changed == len(CHANGES)
+
+        await pilot.press("b")
+        await until(pilot, lambda: len(panel.changes) == len(CHANGES), "back to the start")
+        assert "since the start" in str(summary.render())
