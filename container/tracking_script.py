@@ -91,6 +91,12 @@ ATTRIBUTES = (
 DIFF_OPTIONS = ["--no-ext-diff", "--no-textconv"]
 IGNORE_FILE_MAX = 1 << 20  # a larger .gitignore in the baseline is not used
 ALWAYS_SHOWN = [b"!.gitignore", b"!.gitattributes"]  # never ignored, wherever they are
+# A push's staging files (container/transfer.py: TEMP_PREFIX or MANIFEST_PREFIX, a random
+# 12-hex token) are never recorded, wherever they are: a refresh while a push writes (a
+# checkpoint, a destroy racing the push) would put them in the history and the audit bundle.
+# Given with --exclude, which git ranks above every ignore file: no `!` rule brings them back.
+_TOKEN = "[0-9a-f]" * 12
+NEVER_RECORDED = [f".claudex-part-{_TOKEN}-[0-9]*", f".claudex-manifest-{_TOKEN}"]
 REFRESH_TRIES = 3
 WATCH_TICKS = (0.01, 0.2)  # seconds between looks at a running git: first, then at most
 HOLD_SECONDS = 0.5  # on the same named pipe this long: held
@@ -507,6 +513,7 @@ def _untracked(base: bytes, index: str | None, current_rules: bool) -> list[byte
         rules = ["--exclude-standard", *(f"--exclude={os.fsdecode(r)}" for r in ALWAYS_SHOWN)]
     else:
         rules = [f"--exclude-from={_exclude_file(base)}"]
+    rules += [f"--exclude={r}" for r in NEVER_RECORDED]
     out = git("ls-files", "-o", "-z", *rules, env=env, cwd=work, tree=True)
     return [p for p in out.split(b"\0") if p]
 

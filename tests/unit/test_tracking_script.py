@@ -544,3 +544,37 @@ def test_a_watched_git_gets_all_its_input_however_slow_it_reads(
     assert result, "the reader never got the end of its input"
     code, out, _err = result[0]
     assert code == 0 and int(out) == len(data)
+
+
+def test_a_pushs_staging_files_are_never_recorded(box: Box):
+    """`.claudex-part-<token>-<n>` and `.claudex-manifest-<token>` (a push in flight) stay out
+    of the baseline, the changes and every checkpoint, even where a .gitignore says `!`."""
+    token = "0123456789ab"
+    staging = [f".claudex-part-{token}-0", f".claudex-manifest-{token}"]
+    proj = box.ws / "proj"
+    (proj / "inner").mkdir(parents=True)
+    (proj / ".gitignore").write_text("!.claudex-*\n")
+    (proj / "inner" / "i.txt").write_text("i\n")
+    git(proj / "inner", "init", "-q")  # a repository of its own: listed from the inside
+    git(proj / "inner", "add", "-A")
+    git(proj / "inner", "commit", "-qm", "i")
+    for where in (box.ws, proj, proj / "inner"):
+        for name in staging:
+            (where / name).write_text("half a push\n")
+    box.json("baseline")
+    for where in (proj, proj / "inner"):
+        (where / f".claudex-part-{'f' * 12}-12").write_text("another push\n")
+    (proj / ".claudex-part-notes.txt").write_text("not a staging name\n")
+    assert box.changes() == {"proj/.claudex-part-notes.txt": ("added", 1, 0, False)}
+    box.run("checkpoint", "after")
+    recorded = subprocess.run(
+        ["git", f"--git-dir={box.root}/track.git", "log", "--all", "--name-only", "--format="],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert sorted(set(recorded)) == [
+        "proj/.claudex-part-notes.txt",
+        "proj/.gitignore",
+        "proj/inner/i.txt",
+    ]
