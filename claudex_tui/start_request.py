@@ -32,6 +32,7 @@ def allow_list(
     host_network: bool = False,
     confirm: Callable[[firewall.ProjectAllow], bool] = _not_confirmed,
     fs: HostFS = LOCAL,
+    public_ok: bool = False,
 ) -> list[str]:
     """Defaults, the config's entries, confirmed .claudex.toml entries, then `extra`.
 
@@ -49,7 +50,8 @@ def allow_list(
             project += found.entries
     defaults = firewall.DEFAULT_ALLOW if config.allow_defaults else ()
     asked = allow_entries.merge_entries(allow_entries.split_all(extra))
-    allow_entries.refuse_public(asked, "--allow")  # confirmed only for a running session
+    if not public_ok:  # the dashboard's form asks; the command line has no way to
+        allow_entries.refuse_public(asked, "--allow")
     return firewall.merge_entries(defaults, config.allow, project, asked)
 
 
@@ -74,6 +76,7 @@ def start_request(
     git_writable: bool = False,
     confirm: Callable[[firewall.ProjectAllow], bool] = _not_confirmed,
     fs: HostFS = LOCAL,
+    public_ok: bool = False,
 ) -> StartRequest:
     """The request for a session of `dirs` (read-write) and `read_only`, with the config's
     extra mounts, environment, image and limits. `fs` is the engine host's file system: the
@@ -102,7 +105,13 @@ def start_request(
         network=network or config.network,
         git=git,
         allow=allow_list(
-            config, plan.dirs, allow, host_network=host_network, confirm=confirm, fs=fs
+            config,
+            plan.dirs,
+            allow,
+            host_network=host_network,
+            confirm=confirm,
+            fs=fs,
+            public_ok=public_ok,  # `allow` holds public suffixes the user confirmed
         ),
         env={var: os.environ[var] for var in config.env if var in os.environ},
         image=config.image,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -21,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, ProgressBar, Select, Static
 
 from claudex_tui.start_request import record_baseline, start_request
-from container import firewall
+from container import allow_entries, firewall
 from container.errors import ClaudexError
 from container.host_fs import LOCAL, HostFS
 from container.image import BuildProgress, ensure_image, image_state
@@ -52,6 +51,7 @@ class _Form:
     host_network: bool
     allow: list[str]
     parallel: bool
+    public_ok: bool = False  # the user confirmed the public suffixes in `allow`
 
 
 @dataclass
@@ -82,8 +82,9 @@ class _Failed(Message):
 
 
 def split_entries(text: str) -> list[str]:
-    """Allow entries typed as one line, separated by commas and/or spaces."""
-    return [e for e in re.split(r"[\s,]+", text) if e]
+    """Allow entries as everywhere: separated by commas (a space is no separator, so a
+    mistyped `not a domain` is one bad entry, not three names)."""
+    return allow_entries.split_entries(text)
 
 
 class NewSessionScreen(ModalScreen[SessionInfo | None]):
@@ -114,6 +115,7 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
         self.fs: HostFS = LOCAL
         self._use_engine(self.engine_name)
         self._creating = False
+        self._public_confirmed: list[str] | None = None  # Allow, as confirmed
         self._leaving = False  # Escape pressed once while creating
         self._closed = False  # closed while creating: the worker reports by notification
         self._steps: list[Text] = []
@@ -307,11 +309,29 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
         except ClaudexError as exc:
             self._show_error(exc.message, exc.hint)
             return
+        public = allow_entries.public_suffixes(firewall.merge_entries(form.allow))
+        if public and form.allow != self._public_confirmed:
+            self._confirm_public(form, public)
+            return
+        form.public_ok = bool(public)
         self._creating = True
         self._steps = []
         self._show_steps()
         self.query_one("#create", Button).disabled = True
         self._create(form)
+
+    def _confirm_public(self, form: _Form, public: list[str]) -> None:
+        """A public suffix in Allow opens every host under it: asked, as in the Firewall tab."""
+        from claudex_tui.screens.confirm import ConfirmScreen, allow_question
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._public_confirmed = list(form.allow)
+                self.action_create()
+
+        entries = firewall.merge_entries(form.allow)
+        question = allow_question("the new session", entries, public)
+        self.app.push_screen(ConfirmScreen(question, confirm="Allow"), answer)
 
     def action_cancel(self) -> None:
         if self._creating and not self._leaving:
@@ -452,6 +472,7 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
             parallel=form.parallel,
             host_network=form.host_network,
             allow=form.allow,
+            public_ok=form.public_ok,
             confirm=not_confirmed,
             fs=self.fs,
         )

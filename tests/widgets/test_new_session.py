@@ -69,7 +69,8 @@ def made(engine: docker.DockerClient) -> Iterator[list[str]]:
 
 
 def test_split_entries() -> None:
-    assert split_entries(" a.com, b.org  c.net,,") == ["a.com", "b.org", "c.net"]
+    # Commas separate entries, spaces do not: a mistyped "b.org c.net" is one bad entry.
+    assert split_entries(" a.com, b.org  c.net,,") == ["a.com", "b.org  c.net"]
 
 
 @pytest.mark.integration

@@ -8,16 +8,22 @@ and reverts are tested against the engine in tests/integration/.
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 from textual.widgets import Input, OptionList, Static
 
+from claudex_tui.config import Config
 from claudex_tui.messages import ChangesLoaded, DiffLoaded
+from claudex_tui.screens import new_session
 from claudex_tui.screens.confirm import ConfirmScreen
+from claudex_tui.screens.new_session import NewSessionScreen
 from container.labels import SessionInfo
 from container.tracking import ChangedFile
 from tests.waiting import settled, until
 from tests.widgets.demo_app import CHANGES, SESSIONS, DemoApp
+from tests.widgets.test_mount_picker import SNAPSHOT_TREE, make_tree, marks_shown, wait_loaded
+from tests.widgets.test_new_session import ScreenApp, text_of
 from widgets.changes_panel import ChangesPanel
 from widgets.firewall_panel import FirewallPanel
 
@@ -79,18 +85,18 @@ def diff_shown(body: Static) -> str:
     return str(getattr(content, "code", content))
 
 
-def question(app: RecordingApp) -> str:
+def question(app: Any) -> str:
     screen = app.screen
     assert isinstance(screen, ConfirmScreen)
     return screen.question
 
 
-async def asked(pilot: Any, app: RecordingApp) -> str:
+async def asked(pilot: Any, app: Any) -> str:
     await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
     return question(app)
 
 
-async def answered(pilot: Any, app: RecordingApp, key: str) -> None:
+async def answered(pilot: Any, app: Any, key: str) -> None:
     await pilot.press(key)
     await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "the question gone")
 
@@ -257,3 +263,46 @@ async def test_changes_toggle_between_start_and_last_checkpoint():
         await pilot.press("b")
         await until(pilot, lambda: len(panel.changes) == len(CHANGES), "back to the start")
         assert "since the start" in str(summary.render())
+
+
+class RecordingForm(NewSessionScreen):
+    """The new-session form; what Create would start is recorded, not started."""
+
+    CSS_PATH = Path(new_session.__file__).with_name("new_session.tcss")  # not beside this file
+
+    def __init__(self) -> None:
+        config = Config(agent="shell", allow_defaults=False)
+        super().__init__(cast(Any, None), config, make_tree(SNAPSHOT_TREE))
+        self.created: list[Any] = []
+
+    def _create(self, form: Any) -> None:  # type: ignore[override]
+        self.created.append(form)
+
+
+async def test_new_session_form_checks_allow_and_confirms_a_public_suffix():
+    screen = RecordingForm()
+    app = ScreenApp(lambda: screen)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("down", "space")
+        await marks_shown(pilot, 1)
+        allow = screen.query_one("#allow", Input)
+
+        allow.value = "not a domain"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "contains a space" in text_of(app, "#error"), "the error")
+        assert screen.created == []
+
+        allow.value = "api.example.net, com"
+        await pilot.press("ctrl+s")
+        text = await asked(pilot, app)
+        assert "Allow in session the new session" in text and "api.example.net" in text
+        assert "WARNING: com is a public suffix" in text
+        await answered(pilot, app, "n")
+        assert screen.created == []
+        await pilot.press("ctrl+s")  # asked again: No was not remembered
+        await asked(pilot, app)
+        await answered(pilot, app, "y")
+        await until(pilot, lambda: screen.created, "the session asked for")
+        (form,) = screen.created
+        assert form.allow == ["api.example.net", "com"] and form.public_ok
