@@ -194,12 +194,16 @@ async def test_stop_start_destroy(engine: docker.DockerClient, made: Made) -> No
         await until(pilot, lambda: app.session_list.selected == made[1], "beta selected")
         app.session_list.options.focus()
         await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "stop asks first")
+        await pilot.press("y")
         await until(pilot, lambda: app.sessions[made[1]].state == "exited", "beta stopped")
         assert "is exited" in str(app.query_one("#term-stopped", Static).render())
         await pilot.press("s")
         await until(pilot, lambda: app.sessions[made[1]].running, "beta started", timeout=60)
         started = engine.api.inspect_container(made[1])["State"]["StartedAt"]
         await pilot.press("R")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "restart asks first")
+        await pilot.press("y")
         await until(
             pilot,
             lambda: engine.api.inspect_container(made[1])["State"]["StartedAt"] != started,
@@ -361,6 +365,8 @@ async def test_firewall_tab(made: Made) -> None:
         assert panel.status is not None and panel.status.mode == "enforcing"
         panel.query_one("#fw-input").focus()
         await pilot.press(*"example.org", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the list to allow")
+        await pilot.press("y")
         await until(
             pilot,
             lambda: panel.status is not None and "example.org" in panel.status.allow,
@@ -374,6 +380,8 @@ async def test_firewall_tab(made: Made) -> None:
         ids = [allowed.get_option_at_index(i).id for i in range(allowed.option_count)]
         allowed.highlighted = ids.index("name:example.org")
         await pilot.press("delete")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "deny asks first")
+        await pilot.press("y")
         await until(
             pilot,
             lambda: panel.status is not None and "example.org" not in panel.status.allow,
