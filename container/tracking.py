@@ -12,6 +12,7 @@ Pure data (`ChangedFile`, `Checkpoint`, ...) is what the dashboard's Changes tab
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 import threading
@@ -46,6 +47,8 @@ _STATUS: dict[str, Status] = {
 
 
 FILE_DIFF_LIMIT = 1 << 20  # bytes of one file's diff the dashboard shows
+# Seconds one tracking operation may take (a baseline of a very large tree takes minutes).
+TRACKING_TIMEOUT = 600.0
 
 
 class TrackingError(ClaudexError):
@@ -227,6 +230,13 @@ def _since_args(since: Since) -> list[str]:
     return ["checkpoint"] if since == "checkpoint" else []
 
 
+def _give_up(stream: Any, gave_up: threading.Event) -> None:
+    """Ends a tracking exec's stream from the timer's thread: the reader sees it end."""
+    gave_up.set()
+    with contextlib.suppress(Exception):  # an ssh engine's stream cannot be cut: it ends later
+        stream.close()
+
+
 class Tracker:
     """The tracking repository of one session (operations need the session running)."""
 
@@ -256,25 +266,59 @@ class Tracker:
     # -- plumbing --------------------------------------------------------------------------
 
     def _exec(
-        self, *args: str, sink: Callable[[bytes], Any] | None = None, action: str = "tracking"
+        self,
+        *args: str,
+        sink: Callable[[bytes], Any] | None = None,
+        action: str = "tracking",
+        timeout: float | None = None,
     ) -> bytes:
-        """Run the tracking script in the session; stdout to `sink` (streamed) or returned."""
+        """Run the tracking script in the session; stdout to `sink` (streamed) or returned.
+        Given up after `timeout` (TRACKING_TIMEOUT) seconds with a clear error: a stuck exec
+        would otherwise hold a dashboard worker, and its shutdown, forever."""
         self.require()
         cmd = ["python3", "-I", "-c", _script(), *args]  # isolated: no PYTHON* env, no cwd
         out = bytearray()
         err = bytearray()
+        timeout = timeout or TRACKING_TIMEOUT
+        gave_up = threading.Event()
         with engine_errors(f"{action} in {self.session.name}"):
+            # stdin stays open and empty: the script ends (and its gits) when it closes.
             exec_id = self.api.exec_create(
-                self.session.id, cmd, user="root", workdir="/", stdout=True, stderr=True
+                self.session.id,
+                cmd,
+                user="root",
+                workdir="/",
+                stdout=True,
+                stderr=True,
+                stdin=True,
+                environment={"CLAUDEX_TRACK_HANGUP": "1"},
             )["Id"]
-            for chunk_out, chunk_err in self.api.exec_start(exec_id, stream=True, demux=True):
-                if chunk_out:
-                    if sink is None:
-                        out += chunk_out
-                    else:
-                        sink(chunk_out)
-                if chunk_err:
-                    err += chunk_err
+            stream = self.api.exec_start(exec_id, stream=True, demux=True)
+            timer = threading.Timer(timeout, _give_up, (stream, gave_up))
+            timer.daemon = True
+            timer.start()
+            try:
+                for chunk_out, chunk_err in stream:
+                    if chunk_out:
+                        if sink is None:
+                            out += chunk_out
+                        else:
+                            sink(chunk_out)
+                    if chunk_err:
+                        err += chunk_err
+            except Exception:
+                if not gave_up.is_set():
+                    raise
+            finally:
+                timer.cancel()
+                with contextlib.suppress(Exception):
+                    stream.close()
+            if gave_up.is_set():
+                raise TrackingError(
+                    f"{action} in {self.session.name} did not finish within {timeout:.0f}s",
+                    "the session may be overloaded or stuck; try again, or see "
+                    f"`docker top {self.session.name}`",
+                )
             code = self.api.exec_inspect(exec_id).get("ExitCode")
         message = printable(err.decode(errors="replace").strip(), keep="\n")
         if code == 3:

@@ -288,3 +288,75 @@ def test_large_tree_baseline_runs_in_the_background(
     assert [c.path for c in changes] == ["big/d050/f100.txt"]
     assert time.monotonic() - began < max(2.0, baseline / 2)
     assert tracker.ensure_baseline().created is False  # never a second baseline
+
+
+# Holds the tracking repository's lock, as a run that never ends would.
+_HOLD_LOCK = (
+    "import fcntl, time; f = open('/var/lib/claudex/lock', 'w'); "
+    "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(600)"
+)
+# Tracking runs alive in the session (this scan's own command line does not match).
+_COUNT_RUNS = (
+    "import os; needle = ('CLAUDEX_TRACK_' + 'HANGUP').encode(); print(sum("
+    "needle in open(f'/proc/{p}/cmdline', 'rb').read() "
+    "for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()))"
+)
+
+
+def test_a_stuck_tracking_run_is_given_up_and_ended(
+    cli: CLI, engine: docker.DockerClient, repo: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A tracking run that cannot finish (another holds its lock) fails after its deadline
+    with a clear error instead of holding its caller (a dashboard worker, its shutdown)
+    forever; and it ends in the session too, not left waiting there."""
+    from container import tracking
+    from container.tracking import TrackingError
+    from tests.security.conftest import wait_for
+
+    name = _start(cli, str(repo))
+    tracker = _tracker(engine, name)
+    assert tracker.changes() == []
+    holder = engine.api.exec_create(name, ["python3", "-c", _HOLD_LOCK], user="root")["Id"]
+    output = engine.api.exec_start(holder, stream=True)
+    assert next(iter(output)).strip() == b"held"
+    monkeypatch.setattr(tracking, "TRACKING_TIMEOUT", 3.0)
+    started = time.monotonic()
+    with pytest.raises(TrackingError, match=r"listing changes in .* did not finish within 3s"):
+        tracker.changes()
+    took = time.monotonic() - started
+    assert took < 30, f"gave up after {took:.0f}s"
+
+    def runs() -> int:
+        return int(exec_in(engine, name, f'python3 -c "{_COUNT_RUNS}"')[1])
+
+    wait_for("the given-up run gone from the session", lambda: runs() == 0, 30)
+    os.kill(engine.api.exec_inspect(holder)["Pid"], 9)
+    (repo / "keep.txt").write_text("one\n")
+    assert [c.path for c in tracker.changes()] == [f"{repo.name}/keep.txt"]
+
+
+def test_staging_names_are_in_no_checkpoint_nor_bundle(
+    cli: CLI, engine: docker.DockerClient, repo: Path, tmp_path: Path
+):
+    """Files named as a push's staging (`.claudex-part-<token>-<n>`, `.claudex-manifest-<token>`)
+    are never recorded, whoever wrote them: a push in flight never lands in the audit bundle."""
+    token = "abcdef012345"
+    (repo / f".claudex-part-{token}-0").write_text("before the baseline\n")
+    _chown(repo)
+    name = _start(cli, str(repo))
+    work = f"/workspace/{repo.name}"
+    exec_in(
+        engine,
+        name,
+        f"mkdir -p {work}/sub && echo staged > {work}/sub/.claudex-part-{token}-3 && "
+        f"echo list > /workspace/.claudex-manifest-{token} && echo real > {work}/real.txt",
+        user=AGENT,
+    )
+    assert cli("checkpoint", name).code == 0
+    assert cli("diff", name, "--name-only").out.split() == [f"{repo.name}/real.txt"]
+    bundle = _tracker(engine, name).export_bundle(tmp_path / "audit")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(bundle), str(clone)], check=True)
+    recorded = _git(clone, "log", "--all", "--name-only", "--format=").split()
+    assert recorded and not [p for p in recorded if ".claudex-" in p], recorded
+    assert (clone / repo.name / "real.txt").read_text() == "real\n"
