@@ -14,7 +14,7 @@ from container.engine import connect
 from container.errors import ClaudexError, SessionNotFound, UsageError
 from container.labels import SessionInfo
 from container.sessions import Sessions
-from container.tracking import DiffMode, Tracker, workspace_path
+from container.tracking import DiffMode, Since, Tracker, workspace_path
 
 
 def arguments(name: str, p: argparse.ArgumentParser) -> None:
@@ -33,6 +33,12 @@ def arguments(name: str, p: argparse.ArgumentParser) -> None:
         how = p.add_mutually_exclusive_group()
         how.add_argument("--stat", action="store_true", help="a summary per file")
         how.add_argument("--name-only", action="store_true", help="only the changed paths")
+        p.add_argument(
+            "--since-checkpoint",
+            action="store_true",
+            help="changes since the last checkpoint (what `claudex revert` would undo), "
+            "not since the session started",
+        )
     if name == "checkpoint":
         p.add_argument("-m", "--message", help="what this checkpoint is")
     if name == "revert":
@@ -100,12 +106,14 @@ def run_diff(args: argparse.Namespace) -> int:
         wrote = True
         out.write(printer.feed(chunk) if printer else chunk)
 
-    tracker.diff(paths, mode=mode, sink=sink)
+    since: Since = "checkpoint" if args.since_checkpoint else "start"
+    tracker.diff(paths, mode=mode, sink=sink, since=since)
     if printer:
         out.write(printer.close())
     out.flush()
     if not wrote:
-        output.info(f"no changes in {tracker.session.name} since the baseline")
+        what = "the last checkpoint" if args.since_checkpoint else "the baseline"
+        output.info(f"no changes in {tracker.session.name} since {what}")
     report_repositories(tracker)  # last: what is left on the screen
     return 0
 

@@ -27,7 +27,7 @@ def session(cli: CLI, project: Path, engine: docker.DockerClient) -> Iterator[st
 
 
 def test_changes_since_the_last_checkpoint(
-    session: str, engine: docker.DockerClient, project: Path
+    cli: CLI, session: str, engine: docker.DockerClient, project: Path
 ) -> None:
     tracker = Tracker(engine.api, Sessions(engine).get(session))
     work = f"/workspace/{project.name}"
@@ -60,6 +60,12 @@ def test_changes_since_the_last_checkpoint(
     since_start = tracker.file_diff(f"{p}/alpha.txt")
     assert "+two" in since_start and "-one" not in since_start and "new file" in since_start
 
+    # The command line shows the same two views.
+    res = cli("diff", session, "--name-only", "--since-checkpoint")
+    assert res.code == 0 and res.out.split() == [f"{p}/alpha.txt", f"{p}/new"], res.text
+    res = cli("diff", session, "--name-only")
+    assert res.out.split() == [f"{p}/README.md", f"{p}/alpha.txt", f"{p}/new"], res.text
+
     # The revert throws away exactly what the checkpoint view showed for the file.
     assert tracker.revert([f"{p}/alpha.txt"]).restored == [f"{p}/alpha.txt"]
     assert exec_in(engine, session, f"cat {work}/alpha.txt")[1].strip() == "one"
@@ -70,3 +76,5 @@ def test_changes_since_the_last_checkpoint(
     tracker.checkpoint("all of it")
     assert listed("checkpoint") == {}
     assert len(listed("start")) == 3
+    res = cli("diff", session, "--since-checkpoint")
+    assert res.code == 0 and "no changes" in res.err and "since the last checkpoint" in res.err
