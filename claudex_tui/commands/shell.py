@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from claudex_tui.commands.session_arg import add_session_arguments
 from container.engine import connect, engine_errors
-from container.errors import UsageError
+from container.errors import ClaudexError, EngineUnavailable, SessionNotRunning, UsageError
 from container.labels import SessionInfo
 from container.sessions import Sessions
+
+# How long an attach whose engine went away waits for it (Ctrl-C stops it sooner).
+ENGINE_WAIT = 600.0
 
 
 def _open(sessions: Sessions, session: SessionInfo, cmd: list[str], user: str) -> int:
@@ -33,7 +37,8 @@ def agent_user(session: SessionInfo) -> str:
 
 def attach_agent(sessions: Sessions, session: SessionInfo) -> int:
     """The agent's tmux session, once the session is ready; it keeps running when this
-    terminal goes away. When the attach ends by itself, says why (stopped, engine gone)."""
+    terminal goes away. When the attach ends by itself, says why (stopped, engine gone); after
+    a restart or while its engine is away, it waits and attaches again."""
     from claudex_tui.passthrough import passthrough
     from container.session_attach import AgentAttach
 
@@ -46,14 +51,53 @@ def attach_agent(sessions: Sessions, session: SessionInfo) -> int:
     def waiting() -> None:
         print(f"claudex: waiting for session {session.name} to be ready…", file=sys.stderr)
 
-    channel = AgentAttach(sessions.client, session, on_wait=waiting)
-    with engine_errors("attaching to the session"):
-        code = passthrough(channel)
-    if code is None:
-        return _detached(session)
-    end = channel.why_ended()
-    print(f"\r\nclaudex: {session.name}: {end.reason}", file=sys.stderr)
-    return code
+    while True:
+        channel = AgentAttach(sessions.client, session, on_wait=waiting)
+        with engine_errors("attaching to the session"):
+            code = passthrough(channel)
+        if code is None:
+            return _detached(session)
+        end = channel.why_ended()
+        print(f"\r\nclaudex: {session.name}: {end.reason}", file=sys.stderr)
+        if not end.reattach:
+            return code
+        _wait_until_back(sessions, session)
+        print(f"claudex: attaching to {session.name} again", file=sys.stderr)
+
+
+def _wait_until_back(sessions: Sessions, session: SessionInfo) -> None:
+    """Until the session's engine answers and the session runs there again; a clear error
+    when the engine stays away ENGINE_WAIT seconds or the session did not survive."""
+    from docker.errors import NotFound
+
+    deadline = time.monotonic() + ENGINE_WAIT
+    told = False
+    while True:
+        try:
+            state = sessions.api.inspect_container(session.id)["State"]
+            break
+        except NotFound:
+            raise ClaudexError(
+                f"session {session.name} was removed", "`claudex list` shows the sessions left"
+            ) from None
+        except Exception:  # refused, reset, timed out: still away
+            if time.monotonic() > deadline:
+                raise EngineUnavailable(
+                    f"the engine did not come back within {ENGINE_WAIT / 60:.0f} minutes",
+                    f"attach again once it is back: `claudex attach {session.name}`",
+                ) from None
+            if not told:
+                print(
+                    "claudex: waiting for the engine to come back (Ctrl-C to stop)…",
+                    file=sys.stderr,
+                )
+                told = True
+            time.sleep(1.0)
+    if not state.get("Running"):
+        raise SessionNotRunning(
+            f"session {session.name} stopped (exit {state.get('ExitCode')})",
+            f"start it with `claudex {' '.join(session.mounts) or '--name ' + session.name}`",
+        )
 
 
 def arguments(name: str, p: argparse.ArgumentParser) -> None:

@@ -1,19 +1,24 @@
 """Attaching while a session starts, restarts or is killed, on the real engine: the attach
-waits for the init's "ready" (tmux's "no sessions" never shows), says why it ended, and the
-dashboard's terminal comes back by itself after a restart."""
+waits for the init's "ready" (tmux's "no sessions" never shows) and says why it ended; it and
+the dashboard's terminal come back by themselves after a restart or their engine's return."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from pathlib import Path
 
 import docker
+import pytest
 
 from claudex_tui.app import ClaudexApp, _dom_id
-from claudex_tui.config import Config
+from claudex_tui.config import Config, EngineConfig
+from claudex_tui.screens.confirm import ConfirmScreen
 from container.session_attach import AgentAttach
 from container.sessions import Sessions
 from tests.integration.conftest import CLI
+from tests.integration.second_engine import SecondEngine
 from tests.integration.test_tmux import Pane, pane  # noqa: F401  (the fixture)
 from tests.security.conftest import wait_for
 from tests.waiting import until
@@ -124,6 +129,8 @@ async def test_dashboard_terminal_comes_back_after_restart_and_stop_start(
         for _ in range(4):
             app.session_list.options.focus()
             await pilot.press("x")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "stop asks first")
+            await pilot.press("y")
             await until(pilot, lambda: app.sessions[name].state == "exited", "stopped", 60)
             await pilot.press("s")
             await until(pilot, lambda: app.sessions[name].running, "running again", 60)
@@ -131,3 +138,132 @@ async def test_dashboard_terminal_comes_back_after_restart_and_stop_start(
             await until(pilot, prompt, "the agent's prompt after s", timeout=60)
             term = terminal()
             assert term is not None and "no sessions" not in term.screen_text
+
+
+# -- the engine goes away and comes back: a second dockerd of this run (live-restore) -------
+
+
+@pytest.fixture
+def d2_env(second_engine: SecondEngine, tmp_path: Path) -> dict[str, str]:
+    """A config naming the second engine `d2`."""
+    conf = tmp_path / "xdg-d2" / "claudex"
+    conf.mkdir(parents=True)
+    (conf / "config.toml").write_text(f'[engines.d2]\nhost = "{second_engine.host}"\n')
+    return {"XDG_CONFIG_HOME": str(conf.parent)}
+
+
+def _attach_on_d2(pane: Pane, cli: CLI, env: dict[str, str], project: Path) -> str:  # noqa: F811
+    res = cli(str(project), "-d", "--agent", "shell", "--engine", "d2", env=env)
+    assert res.code == 0, res.text
+    name = res.out.strip()
+    setup = " ".join(f"{k}={v}" for k, v in env.items())
+    pane.keys(f"{setup} {sys.executable} -m claudex_tui.cli attach --engine d2 {name}; echo rc=$?")
+    pane.keys("Enter")
+    pane.wait_for("agent@proj:/workspace/proj$", timeout=60)
+    return name
+
+
+def test_cli_attach_comes_back_after_its_engine_restarts(
+    pane: Pane,  # noqa: F811
+    cli: CLI,
+    d2_env: dict[str, str],
+    project: Path,
+    second_engine: SecondEngine,
+) -> None:
+    """The engine stops under an attached terminal: the user reads that it went away and that
+    claudex waits; once it is back, the same agent's terminal is there again."""
+    name = _attach_on_d2(pane, cli, d2_env, project)
+    pane.keys("echo before-$((6*7))", "Enter")
+    pane.wait_for("before-42")
+    second_engine.stop()
+    try:
+        screen = pane.wait_for("waiting for the engine to come back", timeout=60)
+        assert f"claudex: {name}: the engine went away" in screen, screen
+        assert "rc=" not in screen and "Traceback" not in screen
+    finally:
+        second_engine.start()
+    # tmux redraws the agent's screen over the messages: the same shell, its output kept.
+    screen = pane.wait_until(
+        lambda s: "waiting for the engine" not in s and "before-42" in s,
+        "the agent's terminal again",
+        timeout=60,
+    )
+    assert "agent@proj:/workspace/proj$" in screen, screen
+    pane.keys("echo after-$((6*7))", "Enter")
+    pane.wait_for("after-42")
+    pane.keys("C-]")
+    screen = pane.wait_for("rc=0")
+    assert "detached from" in screen and "Traceback" not in screen
+
+
+def test_cli_attach_says_the_session_did_not_survive_its_engine(
+    pane: Pane,  # noqa: F811
+    cli: CLI,
+    d2_env: dict[str, str],
+    project: Path,
+    second_engine: SecondEngine,
+) -> None:
+    """The session's init dies while its engine is away: once the engine answers, the attach
+    says the session stopped, with its exit code, and ends with a failure status."""
+    name = _attach_on_d2(pane, cli, d2_env, project)
+    pid = second_engine.client().api.inspect_container(name)["State"]["Pid"]
+    second_engine.stop()
+    try:
+        pane.wait_for("waiting for the engine to come back", timeout=60)
+        os.kill(pid, signal.SIGKILL)
+        wait_for("the session's init gone", lambda: not Path(f"/proc/{pid}").exists(), 30)
+    finally:
+        second_engine.start()
+    screen = pane.wait_for("rc=", timeout=60)
+    assert f"session {name} stopped (exit " in screen, screen
+    assert "rc=0" not in screen and "Traceback" not in screen
+    assert "start it with `claudex" in screen
+
+
+async def test_dashboard_terminal_comes_back_after_its_engine_restarts(
+    cli: CLI, d2_env: dict[str, str], project: Path, second_engine: SecondEngine
+) -> None:
+    """An open terminal on a session of an engine that goes away: it says so, and attaches
+    again by itself once the engine is back (without restarting the dashboard)."""
+    res = cli(str(project), "-d", "--agent", "shell", "--engine", "d2", env=d2_env)
+    assert res.code == 0, res.text
+    key = f"d2/{res.out.strip()}"
+    config = Config(engines={"d2": EngineConfig(host=second_engine.host)})
+    app = ClaudexApp(config=config, select=key)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.session_list.selected == key, "the session selected", 60)
+        app.action_open_terminal()
+
+        def terminal() -> TerminalWidget | None:
+            found = app.query(f"#{_dom_id(key)}")
+            return found.first(TerminalWidget) if found else None
+
+        def prompt() -> bool:
+            term = terminal()
+            return term is not None and not term.exited and "agent@proj" in term.screen_text
+
+        await until(pilot, prompt, "the agent's prompt", timeout=60)
+        await pilot.press(*"echo before-$((6*7))", "enter")
+        await until(pilot, lambda: "before-42" in _text(terminal()), "the command's output")
+        second_engine.stop()
+        try:
+            await until(
+                pilot,
+                lambda: (
+                    (t := terminal()) is not None
+                    and t.exited
+                    and "the engine went away" in (t.end_reason or "")
+                ),
+                "the terminal saying the engine went away",
+                timeout=60,
+            )
+        finally:
+            second_engine.start()
+        await until(pilot, prompt, "the terminal attached again", timeout=90)
+        assert "before-42" in _text(terminal())  # the same agent, its screen as it was
+        await pilot.press(*"echo after-$((6*7))", "enter")
+        await until(pilot, lambda: "after-42" in _text(terminal()), "output after the return")
+
+
+def _text(term: TerminalWidget | None) -> str:
+    return term.screen_text if term is not None else ""

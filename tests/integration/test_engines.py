@@ -3,16 +3,12 @@ remote host) with its own socket, data root and networks, and no say over the ho
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,125 +19,12 @@ import pytest
 from container import labels
 from container.host_fs import HELPER_LABEL
 from tests.integration.conftest import CLI, exec_in
+from tests.integration.second_engine import RUN, SecondEngine
 from tests.integration.test_tmux import Pane, pane  # noqa: F401  (the fixture)
 
-# This run's: another test run sharing the host has its own sessions, bridge and address.
-RUN = uuid.uuid4().hex[:6]
+# This run's: another test run sharing the host has its own sessions.
 PREFIX = f"claudexme{RUN}"
 AGENT = "4242"
-# The second engine's own bridge (an interface name: 15 characters at most). Never
-# --bridge=none: a dockerd started that way deletes the host's docker0 at start-up, which
-# breaks the first engine's default network.
-BRIDGE = f"cxme{RUN}"
-
-
-def _free_bridge_address() -> str:
-    """A 10.214.N.1/24 that no interface here has yet (another run's bridge may have one)."""
-    used = subprocess.run(["ip", "-o", "-4", "addr"], capture_output=True, text=True).stdout
-    first = int(RUN, 16) % 256
-    for n in ((first + i) % 256 for i in range(256)):
-        if f" 10.214.{n}." not in used:
-            return f"10.214.{n}.1/24"
-    raise RuntimeError("no 10.214.N.0/24 is free for the second engine's bridge")
-
-
-@dataclass
-class SecondEngine:
-    """A dockerd of our own; stop() and start() keep its data (and, with live-restore, its
-    containers running), as a remote host whose network went away and came back."""
-
-    root: Path
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def host(self) -> str:
-        return f"unix://{self.root}/docker.sock"
-
-    def start(self) -> None:
-        if not Path(f"/sys/class/net/{BRIDGE}").exists():
-            for cmd in (
-                ["ip", "link", "add", BRIDGE, "type", "bridge"],
-                ["ip", "addr", "add", _free_bridge_address(), "dev", BRIDGE],
-                ["ip", "link", "set", BRIDGE, "up"],
-            ):
-                subprocess.run(cmd, check=True)
-        log = open(self.root / "dockerd.log", "ab")  # noqa: SIM115 (outlives this call)
-        self.proc = subprocess.Popen(
-            [
-                "dockerd",
-                "--host",
-                self.host,
-                "--data-root",
-                str(self.root / "data"),
-                "--exec-root",
-                str(self.root / "exec"),
-                "--pidfile",
-                str(self.root / "docker.pid"),
-                # Its own bridge, no rules in the host's iptables: the first engine's
-                # networking stays untouched; its own networks get a distinct address pool.
-                f"--bridge={BRIDGE}",
-                "--iptables=false",
-                "--ip-masq=false",
-                "--default-address-pool",
-                "base=10.213.0.0/16,size=24",
-                "--live-restore",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(Exception):
-                if docker.DockerClient(base_url=self.host, timeout=5).ping():
-                    return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.2)
-        raise RuntimeError((self.root / "dockerd.log").read_text()[-2000:])
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
-
-    def client(self) -> docker.DockerClient:
-        return docker.DockerClient(base_url=self.host, timeout=60)
-
-
-@pytest.fixture(scope="session")
-def second_engine(image: str) -> Iterator[SecondEngine]:
-    if shutil.which("dockerd") is None or os.geteuid() != 0:
-        pytest.fail("a second engine needs dockerd and root")
-    d2 = SecondEngine(Path(tempfile.mkdtemp(prefix=f"{PREFIX}-d2-", dir="/tmp")))
-    d2.start()
-    try:
-        # The image reaches the second engine as it would reach a remote host: saved and loaded.
-        save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
-        subprocess.run(
-            ["docker", "-H", d2.host, "load", "-q"], stdin=save.stdout, check=True, timeout=600
-        )
-        assert save.wait() == 0
-        yield d2
-    finally:
-        with contextlib.suppress(Exception):
-            client = d2.client()
-            for c in client.api.containers(all=True):
-                client.api.remove_container(c["Id"], force=True, v=True)
-        d2.stop()
-        # dockerd leaves its data root mounted on itself; undo that, then remove the files.
-        for line in reversed(Path("/proc/mounts").read_text().splitlines()):
-            target = line.split()[1]
-            if target.startswith(str(d2.root)):
-                subprocess.run(["umount", target], check=False)
-        subprocess.run(["rm", "-rf", str(d2.root)], check=False)
-        subprocess.run(["ip", "link", "delete", BRIDGE], check=False)
 
 
 @pytest.fixture
