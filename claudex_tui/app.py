@@ -725,10 +725,12 @@ class ClaudexApp(App[None]):
                 self._focus_terminal = True
                 self.refresh_sessions()
 
-        # New sessions go where the selected one runs, unless the user picks another engine.
+        # New sessions go where the selected one runs, unless the user picks another engine;
+        # the picker starts at its first directory (else where claudex was started).
         current = self.selected.engine if self.selected is not None else None
         engine = current or ("default" if self.client else reachable[0][0].name)
-        screen = NewSessionScreen(client, self.config, engines=reachable, engine=engine)
+        start = Path(self.selected.mounts[0]) if self.selected and self.selected.mounts else None
+        screen = NewSessionScreen(client, self.config, start, engines=reachable, engine=engine)
         self.push_screen(screen, created)
 
     def action_start_session(self) -> None:

@@ -2,28 +2,33 @@
 
 The tree lists the directories of the engine's host through a `HostFS`: this machine's own,
 or a remote host's through a helper container. Listing happens in DirectoryTree's own worker
-threads (`filter_paths` runs there too); `default_targets` and `mount_conflicts` look at path
-strings only.
+threads (`filter_paths` runs there too), and so does looking at a typed path or completing it;
+`default_targets` and `mount_conflicts` look at path strings only.
+
+Above the tree: a path to type (Tab completes, Enter goes there) and the recent directories.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import os.path
+import posixpath
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from rich.style import Style
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import var
 from textual.widget import Widget
-from textual.widgets import Button, DirectoryTree, Input, Static
+from textual.widgets import Button, DirectoryTree, Input, OptionList, Static
 from textual.widgets.directory_tree import DirEntry
+from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 from textual.worker import Worker
 
@@ -55,6 +60,68 @@ def short_path(path: str, width: int, home: str | None = None) -> str:
         path = "~" + path[len(home) :]
     if width > 1 and len(path) > width:
         path = "…" + path[len(path) - width + 1 :]
+    return path
+
+
+def typed_path(text: str, base: str, home: str | None) -> str | None:
+    """The absolute path `text` names, typed relative to `base` (`~` is `home`); None when
+    it cannot be told (empty, or `~` where the home folder is not known)."""
+    text = text.strip()
+    if not text:
+        return None
+    if text == "~" or text.startswith("~/"):
+        if not home:
+            return None
+        text = home + text[1:]
+    full = posixpath.normpath(posixpath.join(base, text))
+    return "/" + full.lstrip("/")  # normpath keeps a leading "//"
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What Tab made of a typed path: the new text and, when several fit, their names."""
+
+    text: str
+    candidates: tuple[str, ...] = ()
+    problem: str | None = None
+
+
+def complete_path(text: str, base: str, home: str | None, fs: HostFS) -> Completion:
+    """Complete the last part of `text` with the directories in its folder (blocking: lists
+    that folder). One match gets a trailing `/`; several complete to what they share."""
+    full = typed_path(text or "./", base, home)
+    if full is None:
+        return Completion(text, problem="type an absolute path (the home folder is not known)")
+    if text.endswith("/") or text in ("", "~", ".", ".."):
+        folder, prefix = full, ""
+    else:
+        folder, prefix = posixpath.split(full)
+    try:
+        entries = fs.list_dir(folder)
+    except ClaudexError as exc:
+        return Completion(text, problem=exc.message)
+    except OSError as exc:
+        return Completion(text, problem=f"cannot list {folder}: {exc.strerror or exc}")
+    names = sorted(
+        e.name
+        for e in entries
+        if (e.kind == "dir" or e.target_is_dir)
+        and (prefix.startswith(".") or not e.name.startswith("."))
+    )
+    matches = [n for n in names if n.startswith(prefix)]
+    if not matches:
+        where = _with_tilde(folder, home, text)
+        problem = f"no directory in {where} starts with {prefix!r}" if prefix else None
+        return Completion(text, problem=problem or f"{where} has no directories")
+    shared = os.path.commonprefix(matches)  # noqa: RUF071 -- names, not paths
+    done = posixpath.join(folder, shared) + ("/" if len(matches) == 1 else "")
+    return Completion(_with_tilde(done, home, text), tuple(matches) if len(matches) > 1 else ())
+
+
+def _with_tilde(path: str, home: str | None, typed: str) -> str:
+    """`path` with the home folder as `~` again when the user typed it that way."""
+    if home and typed.startswith("~") and (path == home or path.startswith(home.rstrip("/") + "/")):
+        return "~" + path[len(home.rstrip("/")) :]
     return path
 
 
@@ -91,6 +158,9 @@ class HostTree(DirectoryTree):
         Binding("r", "read_only", "ro/rw"),
         Binding("t", "target", "Target"),
         Binding("backspace", "up", "Up a folder"),
+        Binding("slash", "type_path('/')", "Type a path"),
+        Binding("tilde", "type_path('~/')", "Home", show=False),
+        Binding("ctrl+l", "type_path", "Edit the path", show=False),
         Binding("full_stop", "hidden", "Hidden dirs", show=False),
     ]
 
@@ -98,7 +168,8 @@ class HostTree(DirectoryTree):
 
     @dataclass
     class Command(Message):
-        """A key pressed on the highlighted directory: `mark`, `read_only` or `target`."""
+        """A key pressed on the highlighted directory: `mark`, `read_only`, `target`, or
+        `type:TEXT` (type a path, starting with TEXT)."""
 
         tree: HostTree
         path: str
@@ -109,6 +180,7 @@ class HostTree(DirectoryTree):
         self.PATH = host_path_type(fs)  # type: ignore[assignment]
         super().__init__(path, id=id)
         self.badges: dict[str, Text] = {}
+        self._came_from: str | None = None  # after Backspace: the folder to put the cursor on
 
     def _directory_content(self, location: Path, worker: Worker[Any]) -> Iterator[Path]:
         try:
@@ -167,7 +239,21 @@ class HostTree(DirectoryTree):
     def action_up(self) -> None:
         here = self.PATH(self.path)
         if here.parent != here:
+            self._came_from = str(here)
             self.path = here.parent
+
+    async def watch_path(self) -> None:
+        await super().watch_path()  # the new folder is listed when this returns
+        came_from, self._came_from = self._came_from, None
+        for node in self.nodes():
+            if came_from and node.data is not None and str(node.data.path) == came_from:
+                self.move_cursor(node, animate=False)
+                break
+
+    def action_type_path(self, start: str = "") -> None:
+        """Type a path from `start` (none: edit the shown folder's, from its end)."""
+        start = start or str(self.path).rstrip("/") + "/"
+        self.post_message(self.Command(self, str(self.path), f"type:{start}"))
 
     def action_hidden(self) -> None:
         self.show_hidden = not self.show_hidden
@@ -184,6 +270,68 @@ class PathLabel(Static):
 
     def render(self) -> Text:
         return Text(short_path(self.path, self.content_size.width), no_wrap=True)
+
+
+class PathInput(Input):
+    """The folder the tree shows, as text to edit: Enter goes there, Tab completes, Esc or
+    Down gives the keyboard back to the tree."""
+
+    BINDINGS = [
+        Binding("tab", "complete", "Complete", show=True),
+        Binding("escape,down", "back", "Back to the tree", show=True),
+    ]
+
+    def action_complete(self) -> None:
+        self.query_ancestor(MountPicker).complete_typed()
+
+    def action_back(self) -> None:
+        self.query_ancestor(MountPicker).back_to_tree()
+
+
+class RecentList(OptionList):
+    """Directories picked lately, newest first: Enter shows one in the tree, space marks it."""
+
+    BINDINGS = [
+        Binding("space", "mark", "Mark"),
+        Binding("r", "read_only", "Mark ro"),
+    ]
+
+    def __init__(self, paths: Sequence[str], home: str | None, *, id: str | None = None) -> None:
+        super().__init__(*(Option(p, id=p) for p in paths), id=id)
+        self.home = home
+        self.badges: dict[str, Text] = {}
+
+    def show(self, badges: dict[str, Text] | None = None) -> None:
+        """Each path cut from the left to fit, after its mark (or "recent")."""
+        if badges is not None:
+            self.badges = badges
+        for index in range(self.option_count):
+            path = self.get_option_at_index(index).id or ""
+            badge = self.badges.get(path, Text("recent  ", style="dim"))
+            room = self.scrollable_content_region.width - badge.cell_len - 1
+            label = short_path(path, max(room, 8), self.home or "")
+            self.replace_option_prompt_at_index(index, Text.assemble(badge, label))
+
+    def on_resize(self) -> None:
+        self.show()
+
+    def _highlighted_path(self) -> str | None:
+        if self.highlighted is None:
+            return None
+        return self.get_option_at_index(self.highlighted).id
+
+    def action_mark(self) -> None:
+        path = self._highlighted_path()
+        if path:
+            self.post_message(
+                HostTree.Command(self.query_ancestor(MountPicker).host_tree, path, "mark")
+            )
+
+    def action_read_only(self) -> None:
+        path = self._highlighted_path()
+        if path:
+            tree = self.query_ancestor(MountPicker).host_tree
+            self.post_message(HostTree.Command(tree, path, "read_only"))
 
 
 class MarkRow(Vertical):
@@ -221,7 +369,7 @@ class MarkRow(Vertical):
         if mark is None:
             return
         mode = self.query_one(".mode", Button)
-        mode.label = "ro" if mark.read_only else "rw"
+        mode.label = "RO" if mark.read_only else "RW"
         mode.set_class(mark.read_only, "-ro")
         target = self.query_one(Input)
         if target.value != mark.target and not target.has_focus:
@@ -235,21 +383,35 @@ class MarkRow(Vertical):
 class MountPicker(Widget):
     """Mark directories (space), make them read-only (r), name their targets (t, then type)."""
 
+    # The part with the keyboard has a heavy accent border (the others a faint round one);
+    # read-write is green, read-only yellow, each with its word, never colour alone.
     DEFAULT_CSS = """
     MountPicker { layout: vertical; height: 1fr; }
+    MountPicker #path-line { height: 1; }
+    MountPicker #path-label { width: 6; padding: 0 1; color: $text-muted; }
+    MountPicker #path { width: 1fr; }
+    MountPicker #path:focus { background: $accent 30%; text-style: bold; }
+    MountPicker #path-note { height: auto; color: $error; padding: 0 1; display: none; }
+    MountPicker #path-note.-hint { color: $text-muted; }
+    MountPicker #recent {
+        height: auto; max-height: 4; border: none; padding: 0; background: $surface;
+    }
+    MountPicker #recent:focus { background: $accent 20%; }
     MountPicker HostTree {
-        height: 1fr; min-height: 4; border: round $primary 50%; background: $surface;
+        height: 1fr; min-height: 4; border: round $primary 40%; background: $surface;
     }
-    MountPicker HostTree:focus { border: round $primary; }
+    MountPicker HostTree:focus { border: heavy $accent; border-title-style: bold; }
     MountPicker #marks {
-        height: auto; max-height: 40%; min-height: 3; border: round $primary 50%;
+        height: auto; max-height: 40%; min-height: 3; border: round $primary 40%;
     }
-    MountPicker #marks:focus-within { border: round $primary; }
+    MountPicker #marks:focus-within { border: heavy $accent; }
     MountPicker #empty { color: $text-muted; padding: 0 1; }
     MountPicker .mark-row { height: auto; }
     MountPicker .mark-line { height: 1; }
-    MountPicker .mode { min-width: 4; width: 4; color: $success; text-style: bold; }
-    MountPicker .mode.-ro { color: $warning; }
+    MountPicker .mode {
+        min-width: 4; width: 4; text-style: bold; color: $text; background: $success-darken-1;
+    }
+    MountPicker .mode.-ro { background: $warning-darken-2; }
     MountPicker .source { width: 1fr; height: 1; padding: 0 1 0 0; }
     MountPicker .target { width: 1fr; max-width: 36; }
     MountPicker .unmark { min-width: 3; width: 3; color: $text-muted; }
@@ -268,14 +430,32 @@ class MountPicker(Widget):
         def control(self) -> MountPicker:
             return self.picker
 
-    def __init__(self, start_dir: str | Path, *, fs: HostFS = LOCAL, id: str | None = None) -> None:
+    def __init__(
+        self,
+        start_dir: str | Path,
+        *,
+        fs: HostFS = LOCAL,
+        recent: Sequence[str] = (),
+        home: str | None = None,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self.start_dir = start_dir
         self.fs = fs
+        self.recent = list(recent)
+        # `~` in a typed path (a remote host's is known once asked: set_home)
+        self.home = home if home is not None else (None if fs.remote else str(Path.home()))
         self._states: dict[str, _MarkState] = {}
         self._rows: dict[str, MarkRow] = {}
 
     def compose(self) -> ComposeResult:
+        with Horizontal(id="path-line"):
+            yield Static("path", id="path-label")
+            yield PathInput(str(self.start_dir), id="path", compact=True, select_on_focus=False)
+        yield Static("", id="path-note", markup=False)
+        recent = RecentList(self.recent, self.home, id="recent")
+        recent.display = bool(self.recent)
+        yield recent
         yield HostTree(self.start_dir, fs=self.fs, id="host-tree")
         with VerticalScroll(id="marks"):
             yield Static("Mark directories with space (r: read-only)", id="empty")
@@ -286,6 +466,108 @@ class MountPicker(Widget):
         )
         self.query_one("#marks").border_title = "Mounts"
         self.query_one("#marks").can_focus = False
+        self.query_one(PathInput).tooltip = "Type a path: Tab completes, Enter goes there"
+        self.watch(self.host_tree, "path", self._tree_moved, init=False)
+
+    def set_home(self, home: str) -> None:
+        self.home = self.query_one(RecentList).home = home
+
+    # -- the typed path ------------------------------------------------------------------------
+
+    def _tree_moved(self, path: object) -> None:
+        box = self.query_one(PathInput)
+        if not box.has_focus:
+            box.value = str(path)
+            self._path_note(None)
+
+    def _path_note(self, text: str | None, hint: bool = False) -> None:
+        note = self.query_one("#path-note", Static)
+        note.update(text or "")
+        note.display = bool(text)
+        note.set_class(hint, "-hint")
+
+    def type_path(self, start: str = "") -> None:
+        """Give the keyboard to the path line (starting it with `start`, if given)."""
+        box = self.query_one(PathInput)
+        if start:
+            box.value = start
+        box.focus()
+        box.cursor_position = len(box.value)
+
+    def back_to_tree(self) -> None:
+        self.query_one(PathInput).value = str(self.host_tree.path)
+        self._path_note(None)
+        self.host_tree.focus()
+
+    def complete_typed(self) -> None:
+        box = self.query_one(PathInput)
+        self._complete(box.value, str(self.host_tree.path))
+
+    @work(thread=True, exclusive=True, group="path", exit_on_error=False)
+    def _complete(self, text: str, base: str) -> None:
+        done = complete_path(text, base, self.home, self.fs)
+        self.app.call_from_thread(self._completed, text, done)
+
+    def _completed(self, typed: str, done: Completion) -> None:
+        box = self.query_one(PathInput)
+        if box.value != typed:
+            return  # typed on meanwhile
+        box.value = done.text
+        box.cursor_position = len(box.value)
+        if done.problem:
+            self._path_note(done.problem)
+        elif done.candidates:
+            shown = "  ".join(done.candidates[:12])
+            more = f"  (+{len(done.candidates) - 12})" if len(done.candidates) > 12 else ""
+            self._path_note(shown + more, hint=True)
+        else:
+            self._path_note(None)
+
+    @work(thread=True, exclusive=True, group="path", exit_on_error=False)
+    def _go(self, text: str, base: str) -> None:
+        full = typed_path(text, base, self.home)
+        if full is None:
+            problem: str | None = "type a path (absolute, or from the folder shown)"
+        else:
+            try:
+                found = self.fs.stat(full)
+            except ClaudexError as exc:
+                found, problem = None, exc.message
+            else:
+                problem = None
+                if found is None:
+                    problem = f"no such directory: {full}"
+                elif found.kind != "dir":
+                    problem = f"not a directory: {full}"
+        self.app.call_from_thread(self._gone, text, full, problem)
+
+    def _gone(self, typed: str, full: str | None, problem: str | None) -> None:
+        if problem or full is None:
+            self._path_note(problem)
+            return
+        self._path_note(None)
+        if str(self.host_tree.path) != full:
+            self.host_tree.path = full
+        self.query_one(PathInput).value = full
+        self.host_tree.focus()
+
+    @on(Input.Submitted, "#path")
+    def _path_submitted(self, event: Input.Submitted) -> None:
+        event.stop()  # Enter here must not create the session
+        self._go(event.value, str(self.host_tree.path))
+
+    @on(Input.Changed, "#path")
+    def _path_typed(self, event: Input.Changed) -> None:
+        event.stop()
+        note = self.query_one("#path-note", Static)
+        if note.display and not note.has_class("-hint"):
+            self._path_note(None)  # the problem was with what was there before
+
+    @on(OptionList.OptionSelected, "#recent")
+    def _recent_chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self._go(event.option.id, "/")
 
     @property
     def host_tree(self) -> HostTree:
@@ -360,8 +642,10 @@ class MountPicker(Widget):
             if row is not None:
                 row.show(mark)
             colour = "red" if mark.problem else ("yellow" if mark.read_only else "green")
-            badges[mark.source] = Text(f"[{'ro' if mark.read_only else 'rw'}] ", style=colour)
+            word = " RO " if mark.read_only else " RW "
+            badges[mark.source] = Text.assemble((word, f"bold black on {colour}"), " ")
         self.host_tree.set_badges(badges)
+        self.query_one(RecentList).show(badges)
         count = len(marks)
         self.query_one("#marks").border_title = f"Mounts ({count})" if count else "Mounts"
 
@@ -370,7 +654,9 @@ class MountPicker(Widget):
     @on(HostTree.Command)
     def _tree_command(self, event: HostTree.Command) -> None:
         event.stop()
-        if event.command == "mark":
+        if event.command.startswith("type:"):
+            self.type_path(event.command[len("type:") :])
+        elif event.command == "mark":
             if event.path in self._states:
                 self.unmark(event.path)
             else:

@@ -19,6 +19,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, ProgressBar, Select, Static
 
+from claudex_tui.recent_dirs import recent_dirs, remember_dirs
 from claudex_tui.start_request import record_baseline, start_request
 from container import allow_entries, firewall
 from container.errors import ClaudexError
@@ -108,7 +109,9 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
         super().__init__()
         self.client = client
         self.config = config
-        self.start_dir = start_dir or Path.home()
+        # Given: the selected session's first directory, or where claudex was started.
+        self._start_given = start_dir is not None
+        self.start_dir = start_dir or Path.cwd()
         # Reachable engines to choose from (none given: the one `client` talks to).
         self._engines = {e.name: (e, c) for e, c in engines}
         self.engine_name = engine if engine in self._engines else "default"
@@ -167,9 +170,8 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
                             compact=True,
                         )
                     yield Static(f"+ {allowed} default/config", id="allow-note")
-                    yield Checkbox(
-                        "Parallel: a new session even if one exists", id="parallel", compact=True
-                    )
+                    yield Checkbox("Parallel", id="parallel", compact=True)
+                    yield Static("a new session even if one exists", id="parallel-note")
                     with Horizontal(id="buttons"):
                         yield Button("Create", variant="primary", id="create", compact=True)
                         yield Button("Cancel", id="cancel", compact=True)
@@ -191,6 +193,19 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
     def on_unmount(self) -> None:
         _close_later(self.fs)
 
+    def on_descendant_focus(self) -> None:
+        self._light_field()
+
+    def on_descendant_blur(self) -> None:
+        self._light_field()
+
+    def _light_field(self) -> None:
+        """The form line with the keyboard lights its label (a class: Textual restyles a
+        :focus-within container, not the label inside it)."""
+        focused = self.focused
+        for line in self.query(".field"):
+            line.set_class(focused is not None and line in focused.ancestors, "-focused")
+
     # -- engine --------------------------------------------------------------------------------
 
     def _use_engine(self, name: str) -> None:
@@ -205,9 +220,15 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
             self.fs = LOCAL
 
     def _picker(self) -> MountPicker:
-        # A remote host is browsed from its root until its home folder is known (_go_home).
-        start = "/" if self.fs.remote else self.start_dir
-        return MountPicker(start, fs=self.fs, id="picker")
+        # A remote host is browsed from its root until its home folder is known (_go_home),
+        # unless the selected session's directory there was given.
+        start = "/" if self.fs.remote and not self._start_given else self.start_dir
+        if not self.fs.remote and not Path(start).is_dir():
+            start = Path.cwd()  # the session's directory is gone
+        recent = recent_dirs(self.engine_name)
+        if not self.fs.remote:  # gone since: not offered (a remote host's are not looked at)
+            recent = [d for d in recent if Path(d).is_dir()]
+        return MountPicker(start, fs=self.fs, recent=recent, id="picker")
 
     @work(thread=True, exit_on_error=False, group="home")
     def _go_home(self) -> None:
@@ -220,6 +241,8 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
 
     def _show_home(self, fs: HostFS, home: str) -> None:
         picker = self.query_one(MountPicker)
+        if picker.fs is fs:
+            picker.set_home(home)
         # Only if the user has not gone anywhere yet.
         if picker.fs is fs and not picker.marks and str(picker.host_tree.path) == "/":
             picker.host_tree.path = home
@@ -487,6 +510,7 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
             notes.append((hidden, "information"))
             step(hidden)
         record_baseline(sessions, result.session, step, warn)
+        remember_dirs(self.engine_name, [*form.dirs, *form.read_only])
         return result, notes
 
 

@@ -208,8 +208,15 @@ async def test_default_targets_follow_marks_and_up_goes_to_parent(tmp_path: Path
         # Backspace shows the parent folder: beta/app can be marked too.
         await pilot.press("backspace")
         await wait_loaded(pilot)
-        assert labels(app.query_one(HostTree))[:3] == ["alpha", "beta", "gamma"]
-        await pilot.press("down", "down", "enter")
+        tree = app.query_one(HostTree)
+        assert labels(tree)[:3] == ["alpha", "beta", "gamma"]
+        # The cursor is on the folder we came from: one down is beta.
+        await until(
+            pilot,
+            lambda: tree.cursor_node is not None and str(tree.cursor_node.label) == "alpha",
+            "the cursor on alpha",
+        )
+        await pilot.press("down", "enter")
         await wait_loaded(pilot, root / "beta")
         await pilot.press("down", "space")
         await pilot.pause()

@@ -16,12 +16,14 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Input, ProgressBar, Select, Static
 
 from claudex_tui.config import Config
+from claudex_tui.recent_dirs import recent_dirs
 from claudex_tui.screens.new_session import NewSessionScreen, split_entries
 from claudex_tui.start_request import start_request
 from container import labels
 from container.errors import SessionNotFound
 from container.labels import SessionInfo
 from container.sessions import Sessions
+from container.state import state_dir
 from tests.conftest import TEST_PREFIX
 from tests.integration.conftest import exec_in
 from tests.waiting import until
@@ -119,6 +121,7 @@ async def test_create_shell_session_from_the_keyboard(
     assert session.network_mode == labels.FIREWALLED
     code, out = exec_in(engine, session.name, "cat /workspace/proj/README.md")
     assert (code, out) == (0, "hello\n")
+    assert recent_dirs()[0] == str(proj)  # offered first by the next picker
 
 
 @pytest.mark.integration
@@ -161,7 +164,13 @@ async def test_name_taken_by_other_mounts_is_shown_then_fixed(
 # -- snapshots (no engine: nothing is created) -------------------------------------------------
 
 
+def _no_recent_dirs() -> None:
+    """Pictures show no recent directories (a test before may have created a session)."""
+    (state_dir() / "recent-dirs.json").unlink(missing_ok=True)
+
+
 def _screen_app() -> ScreenApp:
+    _no_recent_dirs()
     root = make_tree(SNAPSHOT_TREE)
     # No default list: its length may change, the snapshot must not.
     config = Config(agent="codex", allow=["example.com"], allow_defaults=False)
@@ -198,6 +207,7 @@ async def _host_network_and_conflict(pilot: Pilot[None]) -> None:
 def _two_engines_app() -> ScreenApp:
     from container.engines import Engine
 
+    _no_recent_dirs()
     root = make_tree(SNAPSHOT_TREE)
     config = Config(agent="codex", allow=["example.com"], allow_defaults=False)
     engines = [
