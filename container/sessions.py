@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import fnmatch
+import hashlib
 import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from container import labels
@@ -26,6 +29,7 @@ from container.errors import (
 from container.image import DEFAULT_IMAGE
 from container.mounts import AGENT_HOME, WORKSPACE, MountPlan
 from container.naming import parallel_name, session_name, signature, slug, valid_container_name
+from container.state import state_dir
 from container.version import __version__
 
 if TYPE_CHECKING:
@@ -36,8 +40,11 @@ DEFAULT_NETWORK = "claudex"
 STATUS_FILE = "/run/claudex/status"
 READY_TIMEOUT = 60.0
 # A session another claudex is creating stays "created" for the moment between its create and
-# its start; one still never started after this long was left by a create that failed.
+# its start; one still never started after this long was left by a create that failed. A
+# create on this host is known for sure (its lock, below): waited for up to CREATE_WAIT, as a
+# loaded engine may take longer than the grace between a create and the end of its start.
 CREATE_GRACE = 30.0
+CREATE_WAIT = 300.0
 RACE_ATTEMPTS = 5
 NEVER = "0001-01-01T00:00:00Z"  # Docker's StartedAt of a container that never ran
 STATES = ("running", "exited", "paused", "created", "dead", "restarting", "removing")
@@ -192,8 +199,9 @@ class Sessions:
                 raise
 
         step("creating session")
-        container_id, name = self._create(base, req)
-        self._launch(container_id, name, req, step)
+        with self._creating(base):
+            container_id, name = self._create(base, req)
+            self._launch(container_id, name, req, step)
         self.wait_ready(container_id, name)
         return StartResult(self.get(name), True, True, warnings)
 
@@ -232,12 +240,46 @@ class Sessions:
                 if time.monotonic() < deadline:
                     step(f"waiting for {existing.name}: another claudex is creating it")
             if time.monotonic() >= deadline:
-                break
+                if not self._being_created(existing.name):
+                    break
+                if time.monotonic() >= deadline - CREATE_GRACE + CREATE_WAIT:
+                    raise SessionConflict(
+                        f"another claudex has been creating {existing.name} for minutes",
+                        "wait for it to finish, or stop it and start again",
+                    )
             time.sleep(0.1)
         step(f"removing {existing.name}: an earlier start of it failed before it ever ran")
         with contextlib.suppress(ClaudexError):
             self.remove(existing.name, force=True)
         return None
+
+    def _create_lock(self, name: str) -> Path:
+        key = hashlib.sha256(f"{self.api.base_url}\0{name}".encode()).hexdigest()[:24]
+        folder = state_dir() / "creating"
+        folder.mkdir(exist_ok=True)
+        return folder / key
+
+    @contextlib.contextmanager
+    def _creating(self, name: str) -> Iterator[None]:
+        """Held (shared) from our create until our start returned: another claudex on this
+        host that finds the session never started sees a create in progress, however slow,
+        and waits instead of removing it as a failed create's leftover (20 concurrent starts
+        on a loaded machine lost a session that way)."""
+        with open(self._create_lock(name), "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_SH)
+            yield
+
+    def _being_created(self, name: str) -> bool:
+        try:
+            fh = open(self._create_lock(name))  # noqa: SIM115 (closed below)
+        except FileNotFoundError:
+            return False
+        with fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            return False
 
     def _refreshed(self, existing: labels.SessionInfo) -> labels.SessionInfo:
         try:
