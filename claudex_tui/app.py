@@ -16,8 +16,12 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.events import Compose, Mount
+from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Static, TabbedContent, TabPane
+from textual.widgets._tabbed_content import ContentTabs
 from textual.worker import Worker, WorkerState
 
 from claudex_tui.commands_palette import SessionCommands
@@ -73,26 +77,30 @@ class ClaudexApp(App[None]):
     COMMANDS = App.COMMANDS | {SessionCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         # Not priority bindings: inside the terminal these keys belong to the agent.
-        Binding("ctrl+q", "quit", "Quit", show=False),
-        Binding("q", "quit", "Quit"),
-        Binding("ctrl+p", "command_palette", "Palette", show=False),
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("ctrl+q", "quit", "Quit", show=False, id="quit_ctrl"),
+        Binding("ctrl+p", "command_palette", "Palette", show=False, id="palette"),
+        Binding("n", "new_session", "New", id="new_session"),
+        Binding("enter", "open_terminal", "Terminal", show=False, id="open_terminal"),
+        Binding("s", "start_session", "Start", show=False, id="start_session"),
+        Binding("x", "stop_session", "Stop", show=False, id="stop_session"),
+        Binding("R", "restart_session", "Restart", show=False, id="restart_session"),
+        Binding("D", "destroy_session", "Destroy", id="destroy_session"),
+        Binding("t", "tab('terminal')", "Terminal tab", show=False, id="tab_terminal"),
+        Binding("g", "tab('changes')", "Changes tab", show=False, id="tab_changes"),
+        Binding("w", "tab('firewall')", "Firewall tab", show=False, id="tab_firewall"),
+        Binding("f", "tab('files')", "Files tab", show=False, id="tab_files"),
+        Binding("i", "tab('details')", "Details tab", show=False, id="tab_details"),
+        Binding("slash", "filter", "Filter", show=False, id="filter"),
+        Binding("question_mark", "help", "Keys", id="help"),
+        # Shown and active only inside a tab's content (check_action): back to the list.
+        Binding("escape", "focus_sessions", "Session list", id="back_to_list"),
         # Priority: switching sessions works from inside a terminal too. Alt+arrows pass
         # through tmux and SSH unchanged and no agent binds them.
-        Binding("alt+down", "next_session", "Next session", priority=True, show=False),
-        Binding("alt+up", "previous_session", "Previous session", priority=True, show=False),
-        Binding("n", "new_session", "New"),
-        Binding("enter", "open_terminal", "Terminal", show=False),
-        Binding("s", "start_session", "Start", show=False),
-        Binding("x", "stop_session", "Stop", show=False),
-        Binding("R", "restart_session", "Restart", show=False),
-        Binding("D", "destroy_session", "Destroy"),
-        Binding("t", "tab('terminal')", "Terminal tab", show=False),
-        Binding("g", "tab('changes')", "Changes tab", show=False),
-        Binding("w", "tab('firewall')", "Firewall tab", show=False),
-        Binding("f", "tab('files')", "Files tab", show=False),
-        Binding("i", "tab('details')", "Details tab", show=False),
-        Binding("slash", "filter", "Filter", show=False),
-        Binding("question_mark", "help", "Keys"),
+        Binding("alt+down", "next_session", "Next session", priority=True, id="next_session"),
+        Binding(
+            "alt+up", "previous_session", "Previous session", priority=True, id="previous_session"
+        ),
     ]
 
     def __init__(
@@ -110,6 +118,9 @@ class ClaudexApp(App[None]):
         from claudex_tui.config import load_config
 
         self.config = config or load_config()
+        from claudex_tui.keymap import keymap
+
+        self.set_keymap(keymap(self.config.keys))  # [keys]: an unknown id fails here, clearly
         self._client_factory = client_factory
         # The default engine's client (new sessions go there); every engine's in `clients`.
         self.client: docker.DockerClient | None = None
@@ -134,7 +145,7 @@ class ClaudexApp(App[None]):
     # -- layout ----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="banner")
+        yield Static("", id="banner", markup=False)  # engine errors: never markup
         with Horizontal(id="main"):
             yield SessionList(id="sessions")
             with Vertical(id="right"), TabbedContent(id="tabs", initial="terminal"):
@@ -145,7 +156,7 @@ class ClaudexApp(App[None]):
                             id="term-none",
                             classes="placeholder",
                         )
-                        yield Static("", id="term-stopped", classes="placeholder")
+                        yield Static("", id="term-stopped", classes="placeholder", markup=False)
                 with TabPane("Changes", id="changes"):
                     yield ChangesPanel(id="changes-panel")
                 with TabPane("Firewall", id="firewall"):
@@ -203,6 +214,11 @@ class ClaudexApp(App[None]):
         """The client of the engine the session runs on."""
         name = session.engine or "default"
         return self.clients.get(name) or (self.client if name == "default" else None)
+
+    @on(Mount)
+    def _tab_bar_unfocusable(self) -> None:
+        """Tab from the list lands in the tab's content, not on the tab bar (letters switch)."""
+        self.home.query_one(TabbedContent).query_one(ContentTabs).can_focus = False
 
     def on_mount(self) -> None:
         self.session_list.options.focus()
@@ -677,8 +693,54 @@ class ClaudexApp(App[None]):
             self.session_list.update_row(row_key(session), waiting=False)
 
     def action_tab(self, tab: str) -> None:
-        if tab in TABS:
-            self.home.query_one(TabbedContent).active = tab
+        if tab not in TABS:
+            return
+        inside = self._focus_in_tabs()
+        if inside:
+            # A focused widget left in the hidden pane would pull its tab back (a focused
+            # descendant activates its TabPane): the keyboard moves first.
+            self.session_list.options.focus()
+        self.home.query_one(TabbedContent).active = tab
+        if inside and tab != "terminal":  # in the terminal every key would go to the agent
+            self.call_after_refresh(self._focus_tab_content, tab)
+
+    def _focus_in_tabs(self) -> bool:
+        """Is the keyboard in a tab's content (not the terminal, where keys are the agent's)?"""
+        focused = self.home.focused
+        tabs = self.home.query_one(TabbedContent)
+        return (
+            focused is not None
+            and not isinstance(focused, TerminalWidget)
+            and tabs in focused.ancestors
+        )
+
+    def _focus_tab_content(self, tab: str) -> None:
+        """The tab's first list or tree (an input box would take the next letter keys)."""
+        from textual.widgets import Button, Input
+
+        pane = self.home.query_one(TabbedContent).get_pane(tab)
+        for widget in pane.query("*"):
+            if widget.focusable and not isinstance(widget, (Input, Button)):
+                widget.focus()
+                return
+
+    def action_help_quit(self) -> None:
+        """Ctrl-C outside the terminal: say which key quits (Textual's says it in markup)."""
+        keys = [
+            self.get_key_display(b.binding)
+            for b in self.screen.active_bindings.values()
+            if b.binding.action in ("quit", "app.quit")
+        ]
+        if keys:
+            self.notify(f"Press {' or '.join(keys)} to quit.", title="Do you want to quit?")
+
+    def action_focus_sessions(self) -> None:
+        self.session_list.options.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_sessions":  # Esc: only where it leads somewhere (and shows)
+            return self.screen is self.home and self._focus_in_tabs()
+        return True
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -690,22 +752,16 @@ class ClaudexApp(App[None]):
         self.session_list.action_filter()
 
     def action_help(self) -> None:
-        from claudex_tui.screens.help import HelpScreen
+        """The keys where the focus is (as the footer shows them), then the terminal's."""
+        from claudex_tui.screens.help import HelpScreen, key_sections, terminal_section
 
-        self.push_screen(HelpScreen(self._all_bindings()))
-
-    def _all_bindings(self) -> list[tuple[str, str]]:
-        rows = []
-        seen = set()
-        for source in (self.BINDINGS, SessionList.BINDINGS, TerminalWidget.BINDINGS):
-            for b in source:
-                if not isinstance(b, Binding) or not b.description or b.action in seen:
-                    continue
-                seen.add(b.action)
-                rows.append((self.get_key_display(b), b.description))
-        rows.append(("1-9", "Select session by number"))
-        rows.append(("j / k", "Next / previous session in the list"))
-        return rows
+        sections = key_sections(self, self.home)
+        for title, rows in sections:
+            if title == "Session list":
+                rows.append(("1-9", "Select session by number", "pick_1 … pick_9"))
+        if not isinstance(self.home.focused, TerminalWidget):
+            sections.append(terminal_section(self, TerminalWidget.BINDINGS))
+        self.push_screen(HelpScreen(sections))
 
     def action_new_session(self) -> None:
         reachable = [(e, self.clients[e.name]) for e in self.engines if e.name in self.clients]
@@ -1220,6 +1276,48 @@ class ClaudexApp(App[None]):
                 severity="error",
                 timeout=10,
             )
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notice is plain text, whoever sends it: notices quote names, paths, domains
+        and engine errors, where Textual would read `[/x]` as markup (and exit on the error)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    async def _dispatch_message(self, message: Message) -> None:
+        """An exception in one of the dashboard's handlers or actions becomes a notice, not
+        the end of the dashboard (Textual exits on any); the traceback goes to the log. While
+        starting or closing Textual's handling stands: the app exits, non-zero."""
+        try:
+            await super()._dispatch_message(message)
+        except Exception as error:
+            if isinstance(message, (Compose, Mount)) or self._winding_down:
+                raise
+            self._handler_failed(error)
+
+    def _handler_failed(self, error: Exception) -> None:
+        import traceback
+
+        from container.state import state_dir
+
+        where = ""
+        with contextlib.suppress(OSError):
+            log = state_dir() / "dashboard-errors.log"
+            with log.open("a", encoding="utf-8") as out:
+                out.write(f"--- {datetime.now().isoformat(timespec='seconds')}\n")
+                out.write("".join(traceback.format_exception(error)))
+            where = f"\n(details in {log})"
+        self.notify(
+            f"Something failed: {type(error).__name__}: {error}{where}",
+            severity="error",
+            timeout=15,
+        )
 
 
 def _cpu_percent(stats: dict[str, Any]) -> float | None:

@@ -6,6 +6,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.markup import escape
 
 if TYPE_CHECKING:
     from claudex_tui.app import ClaudexApp
@@ -40,7 +41,7 @@ class SessionCommands(Provider):
 
     async def discover(self) -> Hits:
         for text, help_text, callback in self._commands():
-            yield DiscoveryHit(text, callback, help=help_text or None)  # type: ignore[arg-type]
+            yield DiscoveryHit(escape(text), callback, help=escape(help_text) or None)  # type: ignore[arg-type]
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -49,7 +50,7 @@ class SessionCommands(Provider):
             if score > 0:
                 yield Hit(
                     score,
-                    matcher.highlight(text),
+                    matcher.highlight(escape(text)),  # names and paths: never markup
                     callback,  # type: ignore[arg-type]
-                    help=help_text or None,
+                    help=escape(help_text) or None,  # paths: the palette reads markup
                 )

@@ -115,6 +115,9 @@ class Config(BaseModel):
     """Extra directories mounted into every session."""
     resources: Resources = Field(default_factory=Resources)
     """Resource limits of new sessions."""
+    keys: dict[str, list[str]] = Field(default_factory=dict)
+    """Dashboard keys by binding id, e.g. `quit = "ctrl+x"` or `tab_files = ["f", "F"]`
+    (Textual's key names; the dashboard's `?` lists what is bound where)."""
     engines: dict[str, EngineConfig] = Field(default_factory=dict)
     """Docker Engines besides the default one (DOCKER_HOST or local); docker contexts are
     offered too. `--engine NAME` picks one."""
@@ -127,6 +130,28 @@ class Config(BaseModel):
         for name in value:
             if not valid_container_name(name):
                 raise ValueError(f"{name!r} is not an engine name (letters, digits, '_.-')")
+        return value
+
+    @field_validator("keys", mode="before")
+    @classmethod
+    def _key_lists(cls, value: object) -> object:
+        """`id = "a,b"` or `id = ["a", "b"]`."""
+        if isinstance(value, dict):
+            return {k: v.split(",") if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @field_validator("keys")
+    @classmethod
+    def _keys(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        from claudex_tui.keymap import key_problem
+
+        for binding_id, keys in value.items():
+            if not keys:
+                raise ValueError(f"{binding_id}: no key given")
+            for key in keys:
+                problem = key_problem(key)
+                if problem:
+                    raise ValueError(f"{binding_id}: {problem}")
         return value
 
     @field_validator("allow")

@@ -65,11 +65,11 @@ def render_details(d: SessionDetails) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
-    grid.add_row("Name", s.name)
-    grid.add_row("State", f"{s.state} ({s.status})" if s.status else s.state)
+    grid.add_row("Name", Text(s.name))  # plain Text: names and errors are no markup
+    grid.add_row("State", Text(f"{s.state} ({s.status})" if s.status else s.state))
     if d.status_line:
-        grid.add_row("Init", d.status_line)
-    grid.add_row("Agent", s.agent if s.managed else "made by the Go tool")
+        grid.add_row("Init", Text(d.status_line))
+    grid.add_row("Agent", Text(s.agent if s.managed else "made by the Go tool"))
     network = (
         Text("host network — NO firewall", style="bold red")
         if (s.network_mode == HOST_NETWORK)
@@ -100,7 +100,7 @@ def render_details(d: SessionDetails) -> Table:
         mode = Text("ro", style="cyan") if m.read_only else Text("rw", style="yellow")
         if m.role != "dir":
             mode.append(f" {m.role}", style="dim")
-        mounts.add_row(m.source, m.target, mode)
+        mounts.add_row(Text(m.source), Text(m.target), mode)
     grid.add_row("Mounts", mounts)
     labels = Text()
     for key in sorted(s.labels):

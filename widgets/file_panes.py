@@ -316,7 +316,7 @@ class ConflictScreen(ModalScreen[str]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(Text.assemble((self.conflict, "bold"), f" already exists in {self.where}."))
-            yield Label(f"Overwrite it, skip it, or copy it as {self.rename_to!r}?")
+            yield Label(f"Overwrite it, skip it, or copy it as {self.rename_to!r}?", markup=False)
             with Horizontal():
                 yield Button("Overwrite (o)", id="overwrite", variant="warning")
                 yield Button("Skip (s)", id="skip")
@@ -352,7 +352,7 @@ class TransferRow(Horizontal):
     def compose(self) -> ComposeResult:
         yield Label(self.job.describe(), classes="what")
         yield ProgressBar(total=None, show_eta=False, show_percentage=True)
-        yield Label("starting", classes="status")
+        yield Label("starting", classes="status", markup=False)  # errors quote names
         yield Button("cancel", classes="cancel", compact=True)
 
     def advance(self, done: int, total: int) -> None:
@@ -457,12 +457,12 @@ class FilesPanel(Vertical):
         self._drop_target: Pane | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("Select a session.", id="files-note")
+        yield Static("Select a session.", id="files-note", markup=False)
         with Horizontal(id="files-split"):
             yield HostTree(self.host_root, id="files-host")
             yield ContainerTree(id="files-container")
         yield VerticalScroll(id="files-transfers")
-        yield Label("", id="drag-indicator")
+        yield Label("", id="drag-indicator", markup=False)  # a file name
 
     @property
     def host(self) -> HostTree:

@@ -80,7 +80,10 @@ class FirewallPanel(Vertical):
     FirewallPanel #fw-allowed { width: 1fr; border: none; }
     FirewallPanel #fw-blocked { width: 1fr; border-left: tall $panel; padding-left: 1; }
     """
-    BINDINGS = [Binding("delete", "deny", "Deny selected"), Binding("a", "add", "Allow…")]
+    BINDINGS = [
+        Binding("delete", "deny", "Deny selected", id="firewall_deny"),
+        Binding("a", "add", "Allow…", id="firewall_allow"),
+    ]
 
     class AllowRequested(Message):
         """Checked entries the user typed: the app asks before adding them."""
@@ -101,7 +104,7 @@ class FirewallPanel(Vertical):
         self.status: FirewallStatus | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("Select a session.", id="fw-mode")
+        yield Static("Select a session.", id="fw-mode", markup=False)  # notes quote errors
         with Horizontal(id="fw-add"):
             yield Input(placeholder="allow a domain, e.g. example.com (Enter)", id="fw-input")
             yield Button("Allow", id="fw-allow")

@@ -266,7 +266,7 @@ class PathLabel(Static):
     def __init__(self, path: str, **kwargs: str) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.path = path
-        self.tooltip = path
+        self.tooltip = Text(path)  # a tooltip string is markup; a directory name is not
 
     def render(self) -> Text:
         return Text(short_path(self.path, self.content_size.width), no_wrap=True)

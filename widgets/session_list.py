@@ -155,10 +155,10 @@ class SessionList(Vertical):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", show=False),
-        Binding("j", "cursor_down", show=False),
-        Binding("k", "cursor_up", show=False),
-        *(Binding(str(n), f"pick({n})", show=False) for n in range(1, 10)),
+        Binding("slash", "filter", "Filter", show=False, id="list_filter"),
+        Binding("j", "cursor_down", "Next in the list", show=False, id="list_down"),
+        Binding("k", "cursor_up", "Previous in the list", show=False, id="list_up"),
+        *(Binding(str(n), f"pick({n})", show=False, id=f"pick_{n}") for n in range(1, 10)),
     ]
 
     class Selected(Message):

@@ -109,7 +109,13 @@ class TerminalWidget(Widget, can_focus=True):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(LEAVE_KEY, "leave_terminal", "Leave terminal", key_display=LEAVE_KEY_DISPLAY),
+        Binding(
+            LEAVE_KEY,
+            "leave_terminal",
+            "Leave terminal",
+            key_display=LEAVE_KEY_DISPLAY,
+            id="leave_terminal",
+        ),
     ]
 
     cursor_blink: reactive[bool] = reactive(True)
@@ -589,12 +595,25 @@ class TerminalWidget(Widget, can_focus=True):
         if screen.focused is self:
             screen.set_focus(None)
 
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        """Every key goes to the program except this widget's own bindings and the app's
+        priority ones (they act before the terminal sees a key): the footer and help then
+        show only keys that work here."""
+        return not any(
+            binding.priority
+            for node in self.ancestors
+            for binding in node._bindings.key_to_bindings.get(key, ())
+        )
+
     async def on_key(self, event: events.Key) -> None:
         event.stop()
         event.prevent_default()
         key = event.key
-        if key == LEAVE_KEY:
-            self.action_leave_terminal()
+        # This widget's bindings as the user's keymap ([keys] in the config) has them: the
+        # key event stops here, so Textual would never run them itself.
+        active = self.screen.active_bindings.get(key)
+        if active is not None and active.node is self:
+            await self.run_action(active.binding.action)
             return
         if self.exited:
             if key in ("enter", "r"):
