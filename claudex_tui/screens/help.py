@@ -98,23 +98,26 @@ class HelpScreen(ModalScreen[None]):
         self.bindings = [(keys, text) for _, rows in sections for keys, text, _ in rows]
 
     def compose(self) -> ComposeResult:
-        table = Table(box=None, show_header=False, padding=(0, 2))
-        table.add_column(style="bold cyan", no_wrap=True)
-        table.add_column()
-        table.add_column(style="dim", no_wrap=True)
-        for title, rows in self.sections:
-            if not rows:
-                continue
-            table.add_row(Text(title, style="bold"), Text(""), Text(""))
-            for keys, text, binding_id in rows:
-                table.add_row(Text(keys), Text(text), Text(binding_id))
-            table.add_row(Text(""), Text(""), Text(""))
+        rows_all = [row for _, rows in self.sections for row in rows]
+        key_width = max((len(keys) for keys, _, _ in rows_all), default=4)
+        text_width = max((len(text) for _, text, _ in rows_all), default=10)
         with VerticalScroll():
-            yield Static(Text("claudex keys  (Esc closes)\n", style="bold"))
-            yield Static(table)
+            yield Static(Text("claudex keys  (Esc closes)", style="bold"))
+            for title, rows in self.sections:
+                if not rows:
+                    continue
+                # One table per place, each column as wide in each: they line up.
+                table = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
+                table.add_column(style="bold cyan", no_wrap=True, width=key_width)
+                table.add_column(width=text_width)
+                table.add_column(style="dim", no_wrap=True)
+                for keys, text, binding_id in rows:
+                    table.add_row(Text(keys), Text(text), Text(binding_id))
+                yield Static(Text(f"\n{title}", style="bold"))
+                yield Static(table)
             yield Static(
                 Text(
-                    "Right column: the id to change a key in config.toml, e.g. "
+                    "\nRight column: the id to change a key in config.toml, e.g. "
                     '[keys] tab_files = "F".',
                     style="dim",
                 )
