@@ -502,7 +502,7 @@ class FilesPanel(Vertical):
             tree.show_roots("select a session")
             self._note("Select a session.")
             return
-        tree.border_title = session.name
+        tree.border_title = Text(session.name)  # a str title is markup
         if not session.running:
             tree.show_roots(f"{session.name} is {session.state}: start it to browse its files")
             self._note("`claudex pull` also copies out of stopped sessions.")

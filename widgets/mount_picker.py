@@ -461,7 +461,7 @@ class MountPicker(Widget):
             yield Static("Mark directories with space (r: read-only)", id="empty")
 
     def on_mount(self) -> None:
-        self.host_tree.border_title = (
+        self.host_tree.border_title = Text(  # an engine's address may hold brackets ([::1])
             f"Directories on {self.fs.label}" if self.fs.remote else "Host directories"
         )
         self.query_one("#marks").border_title = "Mounts"
