@@ -4,8 +4,10 @@ remaps them (by binding id), and a bad entry is one clear message."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -188,3 +190,13 @@ def test_the_dashboard_refuses_a_bad_keys_entry_clearly(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "keys.nosuch: no dashboard key has this id" in done.stderr
     assert "Traceback" not in done.stderr and "tab_files" in done.stderr  # the ids it knows
+
+
+def test_the_readme_config_example_is_valid() -> None:
+    """The README shows `[keys]`: its example must load, ids and keys included."""
+    readme = Path(__file__).parents[2] / "README.md"
+    blocks = re.findall(r"```toml\n(.*?)```", readme.read_text(), re.S)
+    assert blocks
+    for block in blocks:
+        config = Config.model_validate(tomllib.loads(block))
+        assert keymap(config.keys)
