@@ -131,4 +131,6 @@ def test_destroy_all_only_touches_claudex_containers(
 
 def test_destroy_unknown_name_fails(cli: CLI):
     res = cli("destroy", "--name", "no-such-session", "--force")
-    assert res.code != 0 and "no claudex session matches" in res.err
+    assert res.code != 0 and "no claudex session named 'no-such-session'" in res.err
+    res = cli("destroy", "--name", "no-such-*", "--force")
+    assert res.code != 0 and "no claudex session matches 'no-such-*'" in res.err
