@@ -6,6 +6,8 @@ keys of a binding by id. Key names are Textual's ("ctrl+x", "f5", "alt+up", "?",
 
 from __future__ import annotations
 
+from typing import Any
+
 from claudex_tui.config import ConfigError
 from claudex_tui.config_path import config_path
 
@@ -33,6 +35,16 @@ def key_problem(key: str) -> str | None:
 def binding_ids() -> dict[str, str]:
     """Every binding id of the dashboard, with its description: read from the classes at run
     time, so bindings added anywhere in the dashboard are known without a list kept by hand."""
+    found: dict[str, str] = {}
+    for _, bindings in _binding_classes():
+        for binding in bindings:
+            if binding.id:
+                found.setdefault(binding.id, binding.description)
+    return found
+
+
+def _binding_classes() -> list[tuple[type, list[Any]]]:
+    """(class, its own bindings) for every dashboard class that declares some."""
     from textual.binding import Binding
     from textual.dom import DOMNode
 
@@ -42,17 +54,33 @@ def binding_ids() -> dict[str, str]:
     import claudex_tui.screens.new_session
     import claudex_tui.screens.prompt  # noqa: F401  (their bindings count too)
 
-    found: dict[str, str] = {}
+    found: list[tuple[type, list[Any]]] = []
     todo: list[type] = [DOMNode]
     while todo:
         cls = todo.pop()
         todo.extend(cls.__subclasses__())
-        if not cls.__module__.startswith(("claudex_tui.", "widgets.")):
-            continue
-        for binding in cls.__dict__.get("BINDINGS", ()):
-            if isinstance(binding, Binding) and binding.id:
-                found.setdefault(binding.id, binding.description)
+        if cls.__module__.startswith(("claudex_tui.", "widgets.")):
+            own = [b for b in cls.__dict__.get("BINDINGS", ()) if isinstance(b, Binding)]
+            if own:
+                found.append((cls, own))
     return found
+
+
+def _clash(keys: dict[str, list[str]]) -> str | None:
+    """Two bindings of one place on one key after the remap (Textual would silently keep one)."""
+    from textual.keys import _normalize_key_list
+
+    for _, bindings in _binding_classes():
+        taken: dict[str, set[str]] = {}
+        for b in bindings:
+            name = b.id or b.action
+            wanted = keys[b.id] if b.id in keys else b.key.split(",")
+            for key in _normalize_key_list(",".join(k.strip() for k in wanted)).split(","):
+                taken.setdefault(key, set()).add(name)
+        for key, names in taken.items():
+            if len(names) > 1 and names & set(keys):
+                return f"{key!r} would be the key of {' and '.join(sorted(names))}"
+    return None
 
 
 def keymap(keys: dict[str, list[str]]) -> dict[str, str]:
@@ -66,4 +94,7 @@ def keymap(keys: dict[str, list[str]]) -> dict[str, str]:
                 f"{config_path()}: keys.{binding_id}: no dashboard key has this id",
                 "ids: " + ", ".join(sorted(known)),
             )
+    clash = _clash(keys)
+    if clash:
+        raise ConfigError(f"{config_path()}: keys: {clash}", "give each a key of its own")
     return {binding_id: ",".join(values) for binding_id, values in keys.items()}

@@ -168,6 +168,7 @@ def test_every_binding_has_an_id() -> None:
         ('quit = "ctrl+yy"', "'yy' is not a key name"),
         ('quit = "hyperx+y"', "'hyperx' is not a modifier"),
         ("quit = []", "quit: no key given"),
+        ('tab_files = "q"', "'q' would be the key of quit and tab_files"),
     ],
 )
 def test_a_bad_keys_entry_is_one_clear_message(tmp_path: Path, entry: str, says: str) -> None:
