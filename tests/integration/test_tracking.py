@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import docker
@@ -268,7 +269,7 @@ def test_large_tree_baseline_runs_in_the_background(
     _chown(tree)
     sessions = Sessions(engine)
     plan = plan_mounts([str(tree)], [])
-    req = StartRequest(plan=plan, name=f"{TEST_PREFIX}-big-{tmp_path.name[-8:]}", agent="shell")
+    req = StartRequest(plan=plan, name=f"{TEST_PREFIX}-big-{uuid.uuid4().hex[:8]}", agent="shell")
     session = sessions.start_session(req).session
 
     # Times are compared with the baseline's own, so a loaded machine slows both alike.
