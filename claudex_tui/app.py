@@ -92,6 +92,7 @@ class ClaudexApp(App[None]):
         Binding("f", "tab('files')", "Files tab", show=False, id="tab_files"),
         Binding("i", "tab('details')", "Details tab", show=False, id="tab_details"),
         Binding("slash", "filter", "Filter", show=False, id="filter"),
+        Binding("h", "history", "History", show=False, id="session_history"),
         Binding("question_mark", "help", "Keys", id="help"),
         # Shown and active only inside a tab's content (check_action): back to the list.
         Binding("escape", "focus_sessions", "Session list", id="back_to_list"),
@@ -511,7 +512,8 @@ class ClaudexApp(App[None]):
 
         # A managed session's channel waits for the init's "ready" before attaching.
         starting = "starting… waiting for the session to be ready" if session.managed else None
-        widget = TerminalWidget(factory, id=dom_id, starting_text=starting)
+        history = self._history_source(client, session)
+        widget = TerminalWidget(factory, id=dom_id, starting_text=starting, history=history)
         self.home.query_one("#terminals", ContentSwitcher).mount(widget)
         return widget
 
@@ -523,6 +525,32 @@ class ClaudexApp(App[None]):
         if session.managed:
             return lambda: AgentAttach(client, session)  # tmux attach once the agent is up
         return lambda: DockerExec(client, session.id, ["bash", "-l"])
+
+    def _history_source(
+        self, client: docker.DockerClient, session: SessionInfo
+    ) -> Callable[[], bytes] | None:
+        """Reads the agent tmux's history (sessions this claudex made have one)."""
+        from container.pane_history import capture_history
+
+        if not session.managed:
+            return None
+        return partial(capture_history, client, session, self.config.history_lines)
+
+    def action_history(self) -> None:
+        """The selected session's History view (from the palette or the session list)."""
+        session = self.selected
+        if session is None or not session.running:
+            self.notify("Select a running session first.", severity="warning")
+            return
+        self.action_open_terminal()
+        widget = self._terminal_for(session)
+        if widget.history_source is None:
+            self.notify(
+                "This session was not made by this claudex: it has no history to read.",
+                severity="warning",
+            )
+            return
+        widget.open_history(back=max(1, widget.size.height - 1))
 
     def _drop_terminals_of_gone_sessions(self) -> None:
         keep = {_dom_id(n) for n, s in self.sessions.items() if s.running or s.state == "paused"}

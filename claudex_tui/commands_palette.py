@@ -37,6 +37,13 @@ class SessionCommands(Provider):
             ("Destroy selected session", app.action_destroy_session),
         ):
             items.append((label, "", action))
+        items.append(
+            (
+                "History",
+                "The selected session's whole terminal history: search, select, copy",
+                app.action_history,
+            )
+        )
         return items
 
     async def discover(self) -> Hits:

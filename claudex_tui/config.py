@@ -118,6 +118,9 @@ class Config(BaseModel):
     keys: dict[str, list[str]] = Field(default_factory=dict)
     """Dashboard keys by binding id, e.g. `quit = "ctrl+x"` or `tab_files = ["f", "F"]`
     (Textual's key names; the dashboard's `?` lists what is bound where)."""
+    history_lines: int = Field(default=10_000, ge=100, le=50_000)
+    """Lines of a session's terminal history the History view reads (wheel up or Shift+PgUp
+    in a terminal); the agent's tmux keeps at most 50,000."""
     engines: dict[str, EngineConfig] = Field(default_factory=dict)
     """Docker Engines besides the default one (DOCKER_HOST or local); docker contexts are
     offered too. `--engine NAME` picks one."""

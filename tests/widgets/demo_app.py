@@ -97,6 +97,18 @@ TERMINAL = (
     "\x1b[2m  ? for shortcuts\x1b[0m"
 ).encode()
 
+# The History view's text: what scrolled away before the screen above, then that screen.
+HISTORY = (
+    "\x1b[38;5;244m>\x1b[0m Why does the cart total differ from the invoice by a cent?\n\n"
+    + "".join(
+        f"\x1b[38;5;208m●\x1b[0m \x1b[1mBash\x1b[0m(pytest -q tests/test_cart.py -k case{i})\n"
+        f"  ⎿  \x1b[31m1 failed\x1b[0m: total(cart{i}) == 10.{i:02d} (got 10.{i - 1:02d})\n\n"
+        for i in range(1, 13)
+    )
+    + TERMINAL.decode().replace("\r\n", "\n")
+    + "\n"
+).encode()
+
 CHANGES = [
     ChangedFile("webshop/src/cart/total.py", "modified", 6, 3, False),
     ChangedFile("webshop/tests/test_total.py", "added", 14, 0, False),
@@ -192,6 +204,9 @@ class DemoApp(ClaudexApp):
             return channel
 
         return make
+
+    def _history_source(self, client: Any, session: SessionInfo) -> Any:
+        return lambda: HISTORY
 
     def _load_details(self, session: SessionInfo) -> None:  # type: ignore[override]
         mounts = [MountRow(m, f"/workspace/{m.rsplit('/', 1)[1]}", False) for m in session.mounts]

@@ -12,6 +12,7 @@ import widgets.session_list
 from claudex_tui.screens.help import HelpScreen
 from tests.waiting import settled, until
 from tests.widgets.demo_app import DemoApp, fix_clock, show_tab
+from widgets.terminal.history import HistoryLines, HistoryView
 
 
 @pytest.fixture(autouse=True)
@@ -42,3 +43,22 @@ def test_help(snap_compare) -> None:  # type: ignore[no-untyped-def]
         await settled(pilot, "the help screen drawn")
 
     assert snap_compare(DemoApp(), terminal_size=(80, 24), run_before=run)
+
+
+def test_history_view(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """The terminal's History view after Shift+PgUp and a search for "cart" (hits marked)."""
+
+    async def run(pilot: Pilot[None]) -> None:
+        await show_tab(pilot, "t")
+        await pilot.press("enter")  # into the terminal
+        await pilot.press("shift+pageup")
+        await until(
+            pilot,
+            lambda: pilot.app.query(HistoryView) and pilot.app.query_one(HistoryView).loaded,
+            "the history read",
+        )
+        await pilot.press("slash", *"cart", "enter")
+        await until(pilot, lambda: pilot.app.query_one(HistoryLines).hits, "the hits")
+        await settled(pilot, "the history view drawn")
+
+    assert snap_compare(DemoApp(), terminal_size=(120, 40), run_before=run)

@@ -39,6 +39,7 @@ from textual.widget import Widget
 
 from widgets.terminal.channel import ChannelPump, TerminalChannel
 from widgets.terminal.emulator import Line, TerminalEmulator
+from widgets.terminal.history import HistorySource, HistoryView
 from widgets.terminal.keys import (
     MOUSE_LEFT,
     MOUSE_MIDDLE,
@@ -97,6 +98,8 @@ class TerminalWidget(Widget, can_focus=True):
         cursor_blink: blink the cursor (turn off for stable snapshots).
         starting_text: shown on the last line from each start until the program's first
             output (a channel that waits before attaching: the session is still starting).
+        history: reads the program's whole history (for a session, its tmux's): wheel up and
+            Shift+PgUp then open the History view instead of this screen's own scrollback.
     """
 
     DEFAULT_CSS = """
@@ -116,6 +119,8 @@ class TerminalWidget(Widget, can_focus=True):
             key_display=LEAVE_KEY_DISPLAY,
             id="leave_terminal",
         ),
+        # The session's whole history (the agent's tmux keeps it; this screen does not).
+        Binding("shift+pageup", "history", "History", id="history"),
     ]
 
     cursor_blink: reactive[bool] = reactive(True)
@@ -200,12 +205,15 @@ class TerminalWidget(Widget, can_focus=True):
         scrollback: int = 10_000,
         cursor_blink: bool = True,
         starting_text: str | None = None,
+        history: HistorySource | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.channel_factory = channel_factory
+        self.history_source = history
+        self.history_view: HistoryView | None = None
         self.emulator = TerminalEmulator(
             80,
             24,
@@ -606,6 +614,8 @@ class TerminalWidget(Widget, can_focus=True):
         )
 
     async def on_key(self, event: events.Key) -> None:
+        if self.history_view is not None:
+            return  # from the History view's search line: its keys, never the program's
         event.stop()
         event.prevent_default()
         key = event.key
@@ -618,6 +628,9 @@ class TerminalWidget(Widget, can_focus=True):
         if self.exited:
             if key in ("enter", "r"):
                 self.restart()
+            return
+        if key == "shift+pageup" and self.history_source is not None:
+            self.action_history()
             return
         if key in ("shift+pageup", "shift+pagedown") and not self.emulator.in_alternate_screen:
             page = max(1, self.size.height - 1)
@@ -697,6 +710,10 @@ class TerminalWidget(Widget, can_focus=True):
         event.stop()
         if self._mouse_report(event, WHEEL_UP if up else WHEEL_DOWN):
             return
+        if self.history_source is not None:
+            if up:
+                self.open_history(back=WHEEL_LINES)
+            return
         if self.emulator.in_alternate_screen:
             # Full-screen programs without mouse support (less, man) scroll with arrows.
             arrow = encode_key(
@@ -707,6 +724,38 @@ class TerminalWidget(Widget, can_focus=True):
             self._send((arrow or b"") * WHEEL_LINES)
         else:
             self.scroll_history(WHEEL_LINES if up else -WHEEL_LINES)
+
+    # -- the History view ------------------------------------------------------------------
+
+    def action_history(self) -> None:
+        """Open the History view a page back (or, with no history source, scroll back this
+        screen's own scrollback)."""
+        page = max(1, self.size.height - 1)
+        if self.history_source is not None:
+            self.open_history(back=page)
+        elif not self.emulator.in_alternate_screen:
+            self.scroll_history(page)
+        else:
+            self._send(encode_key("shift+pageup", None) or b"")
+
+    def open_history(self, back: int = 0) -> None:
+        """Show the whole history in this pane, `back` rows above its end."""
+        if self.history_source is None or self.history_view is not None:
+            return
+        self.history_view = HistoryView(self.history_source, back=back)
+        self.mount(self.history_view)
+
+    def close_history(self) -> None:
+        view, self.history_view = self.history_view, None
+        if view is not None:
+            view.remove()
+            self.focus()
+
+    def on_history_view_closed(self, message: HistoryView.Closed) -> None:
+        message.stop()
+        self.close_history()
+        if message.key is not None:  # typing goes back to the live terminal, key included
+            self.post_message(events.Key(message.key, message.character))
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         self._wheel(event, up=True)

@@ -1,0 +1,111 @@
+"""The History view as a user in tmux sees it: a real dashboard on a real shell session, 5,000
+numbered lines printed, Shift+PgUp, `/line 1234` Enter, copy, Esc, typing again.
+
+The test's own tmux server (its own socket, `set-clipboard on`) stands for the user's terminal:
+an OSC 52 sequence the dashboard writes lands in that server's paste buffer, which is what a
+terminal (or the outer tmux over SSH) receives.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import CLI, REPO
+from tests.waiting import wait_for
+
+PROMPT = "host-ready> "
+
+
+class Pane:
+    """One tmux pane on a server of the test's own (never the user's tmux)."""
+
+    def __init__(self, socket: str, name: str) -> None:
+        self.socket = socket
+        self.name = name
+
+    def tmux(self, *args: str) -> str:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True
+        ).stdout
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", self.name, *keys)
+
+    def text(self, escapes: bool = False) -> str:
+        return self.tmux("capture-pane", "-p", *(["-e"] if escapes else []), "-t", self.name)
+
+    def wait_for(self, needle: str, timeout: float = 30) -> str:
+        def check() -> str:
+            screen = self.text()
+            return screen if needle in screen else ""
+
+        return wait_for(f"{needle!r} in the pane", check, timeout)
+
+    def buffer(self) -> str:
+        try:
+            return self.tmux("show-buffer")
+        except subprocess.CalledProcessError:
+            return ""  # no buffer yet
+
+
+@pytest.fixture
+def pane(tmp_path: Path) -> Iterator[Pane]:
+    socket = f"claudextest-{uuid.uuid4().hex[:8]}"
+    env = " ".join(
+        f"{k}={shlex.quote(v)}"
+        for k, v in os.environ.items()
+        if k.startswith(("XDG_", "CLAUDEX_", "DOCKER_"))
+    )
+    command = f"env {env} PS1='{PROMPT}' bash --norc --noprofile"
+    args = ["-x", "120", "-y", "40", "-c", str(REPO), command]
+    subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", "main", *args], check=True)
+    try:
+        pane = Pane(socket, "main")
+        pane.tmux("set", "-g", "set-clipboard", "on")
+        yield pane
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], check=False)
+
+
+def _style_before(escaped: str, needle: str) -> str:
+    """The SGR sequences drawn right before `needle` on its line of a `capture-pane -e`."""
+    line = next(line for line in escaped.splitlines() if needle in line)
+    before = line[: line.index(needle)]
+    return "".join(re.findall(r"\x1b\[[0-9;:]*m", before)[-3:])
+
+
+def test_history_find_copy_and_type_again(pane: Pane, project: Path, cli: CLI) -> None:
+    pane.keys(f"{sys.executable} -m claudex_tui.cli {project} --agent shell", "Enter")
+    pane.wait_for("agent@proj:/workspace/proj$", timeout=90)
+    pane.keys("seq -f 'line %g' 5000", "Enter")
+    pane.wait_for("line 5000")
+    assert "line 1234" not in pane.text()  # long scrolled away
+
+    pane.keys("S-PageUp")
+    pane.wait_for(" of 5", timeout=60)  # the status line: "History a-b of 5,0xx"
+    pane.keys("/")
+    pane.wait_for("search up")
+    pane.keys("line 1234", "Enter")
+    screen = pane.wait_for("'line 1234': 1 hit")
+    assert "line 1234" in screen.replace("'line 1234'", "")
+    # Highlighted: drawn in another style than its neighbours.
+    escaped = pane.text(escapes=True)
+    assert _style_before(escaped, "line 1234") != _style_before(escaped, "line 1233")
+
+    pane.keys("y")
+    wait_for("the copied line in tmux's buffer", lambda: pane.buffer() == "line 1234", 30)
+
+    pane.keys("Escape")
+    wait_for("the live terminal again", lambda: " of 5" not in pane.text(), 30)
+    pane.keys("echo typed-$((6*7))", "Enter")
+    screen = pane.wait_for("typed-42")
+    assert "Traceback" not in screen

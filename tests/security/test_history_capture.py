@@ -1,0 +1,133 @@
+"""The History view reads the agent's terminal history: output the agent writes, from a tmux
+server the agent runs. Played as the agent (uid 4242):
+
+- garbage (random bytes) and a colour flood far past the byte cap in its pane: the capture
+  stays under HISTORY_BYTES, starts on a whole line, parses in bounded time, and no row holds
+  a control character (nothing reaches the user's terminal raw);
+- a server of its own on root's tmux socket path: the capture runs as the agent's uid, so
+  root's socket is never asked (the real pane's marker is read, not the planted one);
+- a fake server that accepts and never answers: the capture gives up at its deadline with
+  one clear error instead of holding the dashboard's worker.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from container.pane_history import HISTORY_BYTES, MAX_LINES, HistoryError, capture_history
+from container.sessions import Sessions
+from tests.conftest import TEST_PREFIX
+from tests.security.conftest import CLI, as_agent
+from tests.waiting import wait_for
+from widgets.terminal.history import parse_history
+
+PANE_TTY = "$(tmux display -p -t agent '#{pane_tty}')"
+
+
+@pytest.fixture
+def session(cli: CLI, project: Path, engine: docker.DockerClient) -> Iterator[str]:
+    name = f"{TEST_PREFIX}-history-{uuid.uuid4().hex[:6]}"
+    res = cli(str(project), "--name", name, "-d", "--agent", "shell")
+    assert res.code == 0, res.text
+    yield name
+    engine.api.remove_container(name, force=True, v=True)
+
+
+def _capture(engine: docker.DockerClient, name: str, **kw: object) -> bytes:
+    return capture_history(engine, Sessions(engine).get(name), MAX_LINES, **kw)  # type: ignore[arg-type]
+
+
+def _printed(engine: docker.DockerClient, name: str, marker: str) -> bytes:
+    def check() -> bytes:
+        data = _capture(engine, name)
+        return data if marker.encode() in data else b""
+
+    return wait_for(f"{marker} in the history", check, timeout=120)
+
+
+def test_garbage_and_floods_stay_bounded_and_inert(
+    engine: docker.DockerClient, session: str
+) -> None:
+    # Random bytes, then 20,000 rows with a colour change on every cell (~60 MB as tmux
+    # writes it back with -e), then a marker: straight into the pane's terminal.
+    flood = (
+        "import sys\n"
+        "w = sys.stdout.write\n"
+        "for i in range(20000):\n"
+        "    w(''.join('\\x1b[38;5;%dmX' % ((i + j) % 256) for j in range(119)) + '\\n')\n"
+        "w('\\x1b[0mEND-OF-FLOOD\\n')\n"
+    )
+    code, out = as_agent(
+        engine,
+        session,
+        f"head -c 3000000 /dev/urandom > {PANE_TTY}; "
+        f"printf '\\033[?1049l\\033c' > {PANE_TTY}; "  # whatever modes the garbage set
+        f"python3 -c {_quote(flood)} > {PANE_TTY}",
+    )
+    assert code == 0, out
+    data = _printed(engine, session, "END-OF-FLOOD")
+    assert len(data) <= HISTORY_BYTES
+    assert b"\x1b[38;5;" in data  # the colours came through, the oldest part was cut
+    start = time.monotonic()
+    rows = parse_history(data, 120)
+    took = time.monotonic() - start
+    assert took < 60, f"parsing {len(data)} bytes took {took:.1f}s"
+    assert any("END-OF-FLOOD" in row.text for row in rows[-50:])
+    for row in rows:
+        assert row.text.isprintable(), repr(row.text[:80])
+        assert all(seg.text.isprintable() for seg in row.segments)
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def test_a_server_on_roots_socket_path_is_never_asked(
+    engine: docker.DockerClient, session: str
+) -> None:
+    code, out = as_agent(
+        engine,
+        session,
+        "mkdir -p /tmp/tmux-0 && chmod 700 /tmp/tmux-0 && "
+        "tmux -S /tmp/tmux-0/default new-session -d -x 80 -y 10 "
+        "'echo PLANTED-FOR-ROOT; sleep 600' && "
+        f"echo REAL-PANE-{session} > {PANE_TTY}",
+    )
+    assert code == 0, out
+    data = _printed(engine, session, f"REAL-PANE-{session}")
+    assert b"PLANTED-FOR-ROOT" not in data
+
+
+def test_a_server_that_never_answers_gives_up_at_the_deadline(
+    engine: docker.DockerClient, session: str
+) -> None:
+    silent = (
+        "import os, socket, time\n"
+        "path = '/tmp/tmux-4242/default'\n"
+        "os.unlink(path) if os.path.exists(path) else None\n"
+        "s = socket.socket(socket.AF_UNIX); s.bind(path); s.listen(8)\n"
+        "open('/tmp/silent-ready', 'w').close()\n"
+        "held = []\n"
+        "while True: held.append(s.accept())\n"
+    )
+    code, out = as_agent(
+        engine,
+        session,
+        f"tmux kill-server; (setsid python3 -c {_quote(silent)} >/dev/null 2>&1 &) ; "
+        "for i in $(seq 100); do [ -e /tmp/silent-ready ] && exit 0; sleep 0.1; done; exit 1",
+    )
+    assert code == 0, out
+    start = time.monotonic()
+    with pytest.raises(HistoryError) as caught:
+        _capture(engine, session, seconds=3.0)
+    took = time.monotonic() - start
+    assert took < 20, f"the capture held on for {took:.1f}s"
+    assert "history" in caught.value.message
