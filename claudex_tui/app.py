@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.events import Compose, Mount
+from textual.events import Compose, DescendantBlur, Mount
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -70,6 +70,7 @@ class ClaudexApp(App[None]):
     """Keyboard-first; every key works over SSH inside tmux (no tmux default eats them)."""
 
     follow_activity = True  # "last output" and idleness (pictures with a fixed clock turn it off)
+    handler_errors_fail_tests = True  # a test of the notice itself turns it off
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "claudex"
     # Below 100 columns (80x24 over SSH) panels stack and the session list narrows.
@@ -101,6 +102,14 @@ class ClaudexApp(App[None]):
         Binding("alt+down", "next_session", "Next session", priority=True, id="next_session"),
         Binding(
             "alt+up", "previous_session", "Previous session", priority=True, id="previous_session"
+        ),
+        # Priority too: it is pressed from inside the terminal (tmux's zoom is z as well).
+        Binding(
+            "alt+z",
+            "maximize_terminal",
+            "Maximize terminal",
+            priority=True,
+            id="maximize",
         ),
     ]
 
@@ -168,6 +177,7 @@ class ClaudexApp(App[None]):
                     )
                 with TabPane("Details", id="details"):
                     yield DetailsPanel(id="details-panel")
+        yield Static("", id="max-status", markup=False)  # the one line left when maximized
         yield Footer()
 
     def _files_service(self, session: SessionInfo) -> Any:
@@ -474,6 +484,7 @@ class ClaudexApp(App[None]):
         self.action_open_terminal()
 
     def _show_selected(self) -> None:
+        self._show_max_status()
         session = self.selected
         switcher = self.home.query_one("#terminals", ContentSwitcher)
         if session is None:
@@ -1288,11 +1299,69 @@ class ClaudexApp(App[None]):
     # -- the command palette and failures --------------------------------------------------
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Textual's own Keys and Maximize are replaced by ours (one Keys entry; maximize is
+        # the terminal's, whatever has the focus).
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Keys", "Maximize", "Minimize"):
+                yield command
         yield SystemCommand(
             "New session", "Pick directories and start an agent", self.action_new_session
         )
         yield SystemCommand("Keys", "Every key binding", self.action_help)
+        maximized = self.home.has_class("-maximized")
+        yield SystemCommand(
+            "Restore layout" if maximized else "Maximize terminal",
+            "The session list and tabs again"
+            if maximized
+            else "The selected session's terminal fills the screen, one status line below",
+            self.action_maximize_terminal,
+        )
+
+    # -- maximize --------------------------------------------------------------------------
+
+    def action_maximize_terminal(self) -> None:
+        """Toggle: the terminal fills the screen but for a status line (app.tcss hides the
+        rest); Alt-Up/Down still switch sessions."""
+        home = self.home
+        if home.has_class("-maximized"):
+            home.remove_class("-maximized")
+            return
+        if self.selected is None:
+            self.notify("Select a session first.", severity="warning")
+            return
+        home.add_class("-maximized")
+        self.action_open_terminal()
+        self._show_max_status()
+
+    def on_descendant_blur(self, event: DescendantBlur) -> None:
+        """Leaving the terminal (Ctrl-], a click) while maximized brings the layout back:
+        the keyboard must never sit in a list that is not shown."""
+        if self.screen_stack and self.home.has_class("-maximized"):
+            self.call_after_refresh(self._keep_maximized)  # once the focus has moved
+
+    def _keep_maximized(self) -> None:
+        if self._winding_down:
+            return
+        focused = self.home.focused
+        if focused is None or not any(a.id == "terminals" for a in focused.ancestors):
+            self.home.remove_class("-maximized")
+            if focused is None:  # nothing else was shown to take it: the list does
+                self.session_list.options.focus()
+
+    def _show_max_status(self) -> None:
+        session = self.selected
+        if session is None or not self.home.has_class("-maximized"):
+            return
+        row = self.session_list.rows.get(row_key(session))
+        parts = [session.name, row.state if row else session.state]
+        if row is not None and row.changed is not None:
+            parts.append(f"Δ{row.changed} changed")
+        key = self.get_key_display(Binding("alt+z", "maximize_terminal"))
+        for binding in self.active_bindings.values():
+            if binding.binding.action == "maximize_terminal":
+                key = self.get_key_display(binding.binding)
+        parts.append(f"{key} restores · Alt-Up/Down: other sessions")
+        self.home.query_one("#max-status", Static).update(" · ".join(parts))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place worker failures become a readable notice, never a traceback."""
@@ -1346,6 +1415,8 @@ class ClaudexApp(App[None]):
             severity="error",
             timeout=15,
         )
+        if self.is_headless and self.handler_errors_fail_tests and self._exception is None:
+            self._exception = error  # run_test raises it at the end: no bug passes as a notice
 
 
 def _cpu_percent(stats: dict[str, Any]) -> float | None:

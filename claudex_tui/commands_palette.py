@@ -1,4 +1,4 @@
-"""Command palette: "switch to session" with fuzzy matching, and session actions."""
+"""Command palette: "switch to session" with fuzzy matching, session actions, tabs."""
 
 from __future__ import annotations
 
@@ -8,8 +8,18 @@ from typing import TYPE_CHECKING
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.markup import escape
 
+from widgets.changes_panel import ChangesPanel
+
 if TYPE_CHECKING:
     from claudex_tui.app import ClaudexApp
+
+TAB_KEYS = (
+    ("terminal", "t"),
+    ("changes", "g"),
+    ("firewall", "w"),
+    ("files", "f"),
+    ("details", "i"),
+)
 
 
 class SessionCommands(Provider):
@@ -44,6 +54,15 @@ class SessionCommands(Provider):
                 app.action_history,
             )
         )
+        items.append(
+            (
+                "Checkpoint selected session",
+                "Record its files as they are now (a commit in its history)",
+                lambda: app.post_message(ChangesPanel.CheckpointRequested()),
+            )
+        )
+        for tab, key in TAB_KEYS:
+            items.append((f"{tab.title()} tab", f"key {key}", partial(app.action_tab, tab)))
         return items
 
     async def discover(self) -> Hits:

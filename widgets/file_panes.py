@@ -109,10 +109,19 @@ class Job:
     force: list[bool] = field(default_factory=list)
 
     def describe(self) -> str:
+        return f"{self.what()} → {self.where()}"
+
+    def what(self) -> str:
         first = PurePosixPath(self.sources[0]).name
         more = f" +{len(self.sources) - 1}" if len(self.sources) > 1 else ""
-        arrow = "→ session" if self.direction == "push" else "→ host"
-        return f"{first}{more} {arrow} {self.directory}"
+        return f"{first}{more}"
+
+    def side(self) -> str:
+        return "session" if self.direction == "push" else "host"
+
+    def where(self) -> str:
+        """The destination, named before anything lands there."""
+        return f"{self.side()}:{self.directory}"
 
 
 def free_name(name: str, taken: Iterable[str]) -> str:
@@ -330,14 +339,35 @@ class ConflictScreen(ModalScreen[str]):
         self.dismiss(event.button.id or "skip")
 
 
-class TransferRow(Horizontal):
-    """One transfer: what, how far, and a button to cancel it."""
+def cut_left(text: str, width: int) -> str:
+    """`text` cut from the left to `width` cells (a path keeps its last folders)."""
+    return text if len(text) <= width or width < 2 else "…" + text[len(text) - width + 1 :]
+
+
+class _Description(Static):
+    """What goes where, on a line of its own: the destination's end stays when cut."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(classes="what")
+        self.job = job
+
+    def render(self) -> Text:
+        what = f"{self.job.what()} → {self.job.side()}:"
+        room = max(self.content_size.width - len(what), 8)
+        return Text.assemble((what, "bold"), cut_left(self.job.directory, room), no_wrap=True)
+
+
+class TransferRow(Vertical):
+    """One transfer on two lines: what goes where; how far, and a button to cancel it.
+    (On one line, at 80 columns the bar's percentage ran into the status: "1001 copied".)"""
 
     DEFAULT_CSS = """
-    TransferRow { height: 1; }
-    TransferRow .what { width: 1fr; }
-    TransferRow ProgressBar { width: 36; }
-    TransferRow .status { width: 30; color: $text-muted; }
+    TransferRow { height: 2; }
+    TransferRow .what { width: 1fr; height: 1; }
+    TransferRow .progress { height: 1; }
+    TransferRow ProgressBar { width: auto; margin-right: 1; }
+    TransferRow ProgressBar Bar { width: 20; }
+    TransferRow .status { width: 1fr; color: $text-muted; text-wrap: nowrap; }
     TransferRow Button { min-width: 8; width: 8; height: 1; border: none; }
     TransferRow.done .status { color: $success; }
     TransferRow.failed .status { color: $error; }
@@ -350,10 +380,11 @@ class TransferRow(Horizontal):
         self.started = time.monotonic()
 
     def compose(self) -> ComposeResult:
-        yield Label(self.job.describe(), classes="what")
-        yield ProgressBar(total=None, show_eta=False, show_percentage=True)
-        yield Label("starting", classes="status", markup=False)  # errors quote names
-        yield Button("cancel", classes="cancel", compact=True)
+        yield _Description(self.job)
+        with Horizontal(classes="progress"):
+            yield ProgressBar(total=None, show_eta=False, show_percentage=True)
+            yield Label("starting", classes="status", markup=False)  # errors quote names
+            yield Button("cancel", classes="cancel", compact=True)
 
     def advance(self, done: int, total: int) -> None:
         bar = self.query_one(ProgressBar)
@@ -389,6 +420,7 @@ class FilesPanel(Vertical):
 
     DEFAULT_CSS = """
     FilesPanel #files-note { height: 1; padding: 0 1; color: $text-muted; }
+    FilesPanel #files-dest { height: 1; padding: 0 1; }
     FilesPanel #files-split { height: 1fr; }
     FilesPanel HostTree, FilesPanel ContainerTree { width: 1fr; border: round $panel; }
     FilesPanel HostTree:focus, FilesPanel ContainerTree:focus { border: round $accent; }
@@ -458,6 +490,7 @@ class FilesPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("Select a session.", id="files-note", markup=False)
+        yield Static("", id="files-dest")
         with Horizontal(id="files-split"):
             yield HostTree(self.host_root, id="files-host")
             yield ContainerTree(id="files-container")
@@ -509,9 +542,39 @@ class FilesPanel(Vertical):
             return
         self._note("space: mark   c/F5: copy to the other side   drag with the mouse")
         tree.show_roots()
+        self._show_destination()
 
     def _note(self, text: str) -> None:
         self.query_one("#files-note", Static).update(text)
+        self._show_destination()
+
+    def _show_destination(self) -> None:
+        """Where c/F5 would copy the focused pane's pick, before anything is copied."""
+        line = self.query_one("#files-dest", Static)
+        focused = self.screen.focused if self.is_attached else None
+        running = self.session is not None and self.session.running
+        if not running or not isinstance(focused, HostTree | ContainerTree):
+            line.update("")
+            return
+        folder = current_folder(self._other(focused))
+        if folder is None:
+            line.update("")
+            return
+        side = "session" if isinstance(focused, HostTree) else "host"
+        what = "marked" if focused.marks else "highlighted"
+        head = f"c copies the {what} → {side}:"
+        room = max(line.content_size.width - len(head), 8)
+        line.update(Text.assemble(head, (cut_left(folder, room), "bold")))
+
+    @on(Tree.NodeHighlighted)
+    def _cursor_moved(self) -> None:
+        self._show_destination()
+
+    def on_descendant_focus(self) -> None:
+        self._show_destination()
+
+    def on_descendant_blur(self) -> None:
+        self.call_after_refresh(self._show_destination)
 
     @on(ContainerTree.ListRequested)
     def _list_requested(self, event: ContainerTree.ListRequested) -> None:

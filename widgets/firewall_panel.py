@@ -77,8 +77,8 @@ class FirewallPanel(Vertical):
     FirewallPanel #fw-add { height: 3; }
     FirewallPanel #fw-add Input { width: 1fr; }
     FirewallPanel #fw-split { height: 1fr; }
-    FirewallPanel #fw-allowed { width: 1fr; border: none; }
-    FirewallPanel #fw-blocked { width: 1fr; border-left: tall $panel; padding-left: 1; }
+    FirewallPanel #fw-allowed { width: 2fr; height: 1fr; border: none; }
+    FirewallPanel #fw-blocked { width: 3fr; border-left: tall $panel; padding-left: 1; }
     """
     BINDINGS = [
         Binding("delete", "deny", "Deny selected", id="firewall_deny"),

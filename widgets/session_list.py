@@ -108,13 +108,22 @@ def _ago(stamp: float | None, now: float) -> str:
     return f"{int(seconds // 3600)}h"
 
 
+LEGEND = (
+    "1-9: the session's number key (kept while the dashboard runs)\n"
+    "● running  ○ stopped  ‖ paused  ◆ waiting for you\n"
+    "fw: firewalled  host net: no firewall\n"
+    "Δ3: 3 files changed since the session started\n"
+    "12s / 5m / 2h: time since the agent's last output"
+)
+
+
 def render_row(index: int, row: SessionRow, now: float | None = None, width: int = 0) -> Text:
     """Two lines: number, state and name (and the waiting mark); then what the session is."""
     now = time.time() if now is None else now
     s = row.session
     mark, colour = STATE_MARKS.get(row.state, ("?", "yellow"))
     head = Text()
-    head.append(f"{index} " if index <= 9 else "  ", style="dim")
+    head.append(f"{index} " if 1 <= index <= 9 else "  ", style="dim")
     head.append(mark + " ", style=colour)
     if row.waiting:
         head.append("◆ ", style="bold magenta")
@@ -182,10 +191,16 @@ class SessionList(Vertical):
         self.engines: list[EngineHeader] = []
         self.filter_text = ""
         self._selected: str | None = None
+        # Each session keeps its place and number while the dashboard runs: one that appears
+        # later (made elsewhere, on another engine) goes last, never renumbers the others.
+        self._seen: dict[str, int] = {}  # key -> order of first sight
+        self.numbers: dict[str, int] = {}  # key -> its number key (1-9), while listed
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter sessions…", id="session-filter")
-        yield OptionList(id="session-options")
+        options = OptionList(id="session-options")
+        options.tooltip = LEGEND
+        yield options
         yield Static("No sessions yet.\nPress n to create one.", id="session-empty")
 
     @property
@@ -217,11 +232,25 @@ class SessionList(Vertical):
             setattr(row, key, value)
         self._redraw()
 
+    def _number(self) -> None:
+        """First sight gives a session its place and the lowest free number; a session that
+        went away gives its number back."""
+        for key in sorted(set(self.rows) - set(self._seen)):
+            self._seen[key] = len(self._seen)
+        for key in set(self.numbers) - set(self.rows):
+            del self.numbers[key]
+        free = sorted(set(range(1, 10)) - set(self.numbers.values()))
+        for key in sorted(self.rows, key=self._seen.__getitem__):
+            if key not in self.numbers and free:
+                self.numbers[key] = free.pop(0)
+
     def _redraw(self) -> None:
+        self._number()
         needle = self.filter_text.lower()
+        before = self.shown
         self.shown = [
             name
-            for name in sorted(self.rows)
+            for name in sorted(self.rows, key=self._seen.__getitem__)
             if not needle or _matches(needle, _haystack(self.rows[name].session))
         ]
         options = self.options
@@ -229,22 +258,17 @@ class SessionList(Vertical):
         width = max(self.options.size.width - 2, 0)
         entries: list[tuple[str, Text, bool]] = []  # (option id, prompt, is a header)
         if len(self.engines) > 1:
-            # Grouped: each engine's header, then its sessions; numbering runs on across groups.
+            # Grouped: each engine's header, then its sessions.
             by_engine: dict[str, list[str]] = {}
             for key in self.shown:
                 by_engine.setdefault(self.rows[key].session.engine or "default", []).append(key)
             self.shown = [k for h in self.engines for k in by_engine.get(h.name, [])]
-            number = 1
             for header in self.engines:
                 entries.append((f"engine:{header.name}", render_header(header, width), True))
                 for key in by_engine.get(header.name, []):
-                    entries.append((key, render_row(number, self.rows[key], now, width), False))
-                    number += 1
+                    entries.append((key, self._row_text(key, now, width), False))
         else:
-            entries = [
-                (n, render_row(i, self.rows[n], now, width), False)
-                for i, n in enumerate(self.shown, 1)
-            ]
+            entries = [(n, self._row_text(n, now, width), False) for n in self.shown]
         self.set_class(not self.rows and len(self.engines) <= 1, "empty")
         ids = [e[0] for e in entries]
         if [options.get_option_at_index(i).id for i in range(options.option_count)] == ids:
@@ -255,7 +279,20 @@ class SessionList(Vertical):
         options.clear_options()
         options.add_options([Option(p, id=i, disabled=h) for i, p, h in entries])
         keep = self._selected if self._selected in self.shown else None
-        self._choose(keep or (self.shown[0] if self.shown else None))
+        self._choose(keep or self._neighbour(before))
+
+    def _row_text(self, key: str, now: float, width: int) -> Text:
+        return render_row(self.numbers.get(key, 0), self.rows[key], now, width)
+
+    def _neighbour(self, before: list[str]) -> str | None:
+        """The selected session went (destroyed, filtered out): the one after it in the list
+        as it was, else the one before it, else the first."""
+        if self._selected in before:
+            at = before.index(self._selected)
+            for key in before[at + 1 :] + before[:at][::-1]:
+                if key in self.shown:
+                    return key
+        return self.shown[0] if self.shown else None
 
     def on_resize(self) -> None:
         if self.rows:
@@ -300,8 +337,9 @@ class SessionList(Vertical):
         self.move(-1)
 
     def action_pick(self, n: int) -> None:
-        if n <= len(self.shown):
-            self.select(self.shown[n - 1])
+        for key, number in self.numbers.items():
+            if number == n:
+                self.select(key)
 
     def action_filter(self) -> None:
         self.add_class("filtering")
