@@ -14,6 +14,8 @@ from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from widgets.session_list import LEGEND
+
 # Section titles by the class that holds the bindings (others: the class name).
 TITLES = {
     "TerminalWidget": "Terminal",
@@ -122,6 +124,8 @@ class HelpScreen(ModalScreen[None]):
                     style="dim",
                 )
             )
+            yield Static(Text("\nSession list", style="bold"))
+            yield Static(Text(LEGEND), id="legend")  # what the marks and badges mean
 
     def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
         self.dismiss(None)

@@ -19,13 +19,14 @@ from textual.widgets._tabbed_content import ContentTabs
 
 from claudex_tui.commands_palette import SessionCommands
 from claudex_tui.messages import FirewallLoaded, SessionsLoaded
+from claudex_tui.screens.help import HelpScreen
 from claudex_tui.screens.prompt import PromptScreen
 from container.firewall import AllowedName
 from tests.waiting import settled, until
 from tests.widgets.demo_app import FIREWALL, SESSIONS, DemoApp, _session, fix_clock, show_tab
 from tests.widgets.test_files_panel import FakeFiles, Harness, _line_of, _ready
 from widgets.file_panes import TransferRow
-from widgets.session_list import LEGEND, SessionList
+from widgets.session_list import LEGEND
 from widgets.terminal.widget import LEAVE_KEY, TerminalWidget
 
 SIZES = [(80, 24), (120, 40)]
@@ -188,7 +189,10 @@ async def test_badges_are_explained() -> None:
         assert app.session_list.options.tooltip == LEGEND
         for badge in ("Δ3", "files changed", "last output", "fw", "host net", "waiting for you"):
             assert badge in LEGEND
-        assert isinstance(app.query_one(SessionList), SessionList)
+        # and in the help, for the keyboard (a tooltip needs the mouse)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
+        assert str(app.screen.query_one("#legend", Static).render()) == LEGEND
 
 
 # -- the palette -------------------------------------------------------------------------------
