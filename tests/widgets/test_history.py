@@ -259,3 +259,20 @@ def test_parse_keeps_colours_wraps_and_drops_controls() -> None:
     assert red.text == "red" and (red.style or Style()).color is not None
     for row in rows:
         assert all(ch.isprintable() for ch in row.text)
+
+
+async def test_h_on_the_session_list_opens_the_selected_sessions_history() -> None:
+    from tests.widgets.demo_app import DemoApp
+
+    app = DemoApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.session_list.selected, "the first session selected")
+        selected = app.selected
+        assert selected is not None
+        await pilot.press("h")
+        view = await until(pilot, lambda: app.query(HistoryView), "the history view")
+        await until(pilot, lambda: view.first().loaded, "the history read")
+        terminal = view.first().parent
+        assert isinstance(terminal, TerminalWidget) and terminal.display
+        assert app.focused is _lines(app)
+        assert any("Why does the cart total" in row.text for row in _lines(app).rows)

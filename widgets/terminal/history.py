@@ -236,20 +236,20 @@ class HistoryLines(ScrollView, can_focus=True, inherit_bindings=False):
         "history--selection",
     }
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Back to the terminal", id="history.close"),
-        Binding("slash", "search", "Search", id="history.search"),
-        Binding("n", "next_hit(-1)", "Next hit (up)", id="history.next"),
-        Binding("N", "next_hit(1)", "Previous hit (down)", id="history.previous"),
-        Binding("v", "select", "Select lines", id="history.select"),
-        Binding("y", "copy", "Copy", id="history.copy"),
-        Binding("up", "cursor(-1)", "Line up", show=False, id="history.up"),
-        Binding("down", "cursor(1)", "Line down", show=False, id="history.down"),
-        Binding("pageup,shift+pageup", "page(-1)", "Page up", show=False, id="history.page_up"),
+        Binding("escape,q", "close", "Back to the terminal", id="history_close"),
+        Binding("slash", "search", "Search", id="history_search"),
+        Binding("n", "next_hit(-1)", "Next hit (up)", id="history_next"),
+        Binding("N", "next_hit(1)", "Previous hit (down)", id="history_previous"),
+        Binding("v", "select", "Select lines", id="history_select"),
+        Binding("y", "copy", "Copy", id="history_copy"),
+        Binding("up", "cursor(-1)", "Line up", show=False, id="history_up"),
+        Binding("down", "cursor(1)", "Line down", show=False, id="history_down"),
+        Binding("pageup,shift+pageup", "page(-1)", "Page up", show=False, id="history_page_up"),
         Binding(
-            "pagedown,shift+pagedown", "page(1)", "Page down", show=False, id="history.page_down"
+            "pagedown,shift+pagedown", "page(1)", "Page down", show=False, id="history_page_down"
         ),
-        Binding("home", "edge(-1)", "Oldest", show=False, id="history.home"),
-        Binding("end", "edge(1)", "Newest", show=False, id="history.end"),
+        Binding("home", "edge(-1)", "Oldest", show=False, id="history_home"),
+        Binding("end", "edge(1)", "Newest", show=False, id="history_end"),
     ]
 
     class Copied(Message):
