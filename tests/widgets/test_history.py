@@ -276,3 +276,13 @@ async def test_h_on_the_session_list_opens_the_selected_sessions_history() -> No
         assert isinstance(terminal, TerminalWidget) and terminal.display
         assert app.focused is _lines(app)
         assert any("Why does the cart total" in row.text for row in _lines(app).rows)
+
+
+async def test_a_new_width_wraps_the_lines_again() -> None:
+    app = HistoryApp(HISTORY + b"z" * 200 + b"\nlast\n")
+    async with app.run_test(size=(80, 24)) as pilot:
+        lines = await _open(pilot)
+        assert [r.text for r in lines.rows[-4:]] == ["z" * 80, "z" * 80, "z" * 40, "last"]
+        await pilot.resize_terminal(60, 24)
+        await until(pilot, lambda: lines.rows[-2].text == "z" * 20, "the lines wrapped at 60")
+        assert [r.text for r in lines.rows[-5:-1]] == ["z" * 60] * 3 + ["z" * 20]

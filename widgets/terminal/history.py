@@ -589,10 +589,14 @@ class HistoryView(Vertical):
             return isinstance(message, HistoryView.Moved)
 
     class _Loaded(Message):
-        def __init__(self, rows: list[HistoryRow] | None, error: str | None) -> None:
+        def __init__(
+            self, rows: list[HistoryRow] | None, error: str | None, width: int, rewrap: bool
+        ) -> None:
             super().__init__()
             self.rows = rows
             self.error = error
+            self.width = width
+            self.rewrap = rewrap
 
     def __init__(self, source: HistorySource, *, back: int = 0, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -600,6 +604,8 @@ class HistoryView(Vertical):
         self.back = back
         self.loaded = False
         self.error: str | None = None
+        self._data: bytes | None = None  # the capture (capped by the source), for rewrapping
+        self._width = 0
 
     def compose(self) -> ComposeResult:
         yield HistoryLines(id="history-lines")
@@ -618,25 +624,53 @@ class HistoryView(Vertical):
         self._read(max(1, self.lines.size.width or self.size.width))
 
     @work(thread=True, exclusive=True, group="history", exit_on_error=False)
-    def _read(self, width: int) -> None:
+    def _read(self, width: int, data: bytes | None = None) -> None:
+        rewrap = data is not None
         try:
-            rows: list[HistoryRow] | None = parse_history(self.source(), width)
+            if data is None:
+                data = self._data = self.source()
+            rows: list[HistoryRow] | None = parse_history(data, width)
             error = None
         except Exception as exc:  # shown in the status line, never a traceback
             rows, error = None, str(exc) or type(exc).__name__
-        self.post_message(self._Loaded(rows, error))
+        self.post_message(self._Loaded(rows, error, width, rewrap))
+
+    def on_resize(self, event: events.Resize) -> None:
+        # A new width (say the terminal maximized): the lines are wrapped again.
+        width = event.size.width
+        if self.loaded and self._data is not None and width != self._width and width > 0:
+            self._width = width
+            self._read(width, self._data)
 
     @on(_Loaded)
     def _loaded(self, message: _Loaded) -> None:
         message.stop()
         self.error = message.error
-        self.lines.set_rows(message.rows or [], self.back)
+        self._width = message.width
+        lines = self.lines
+        if message.rewrap and message.rows is not None:
+            from_end = len(lines.rows) - lines.cursor
+            lines.set_rows(message.rows)
+            self.call_after_refresh(self._rewrapped, from_end)
+            return
+        lines.set_rows(message.rows or [], self.back)
         self.call_after_refresh(self._placed)
+
+    def _rewrapped(self, from_end: int) -> None:
+        lines = self.lines
+        lines.cursor = max(0, len(lines.rows) - from_end)
+        if lines.query_text:
+            lines.search(lines.query_text)  # the hits' rows moved
+        lines._show_cursor(center=True)
+        self._update_status()
 
     def _placed(self) -> None:
         self.lines.place(self.back)
         self.loaded = True
         self._update_status()
+        if self._data is not None and self.size.width not in (self._width, 0):
+            self._width = self.size.width  # resized while it was read
+            self._read(self._width, self._data)
 
     @on(Moved)
     def _moved(self, message: Moved) -> None:
