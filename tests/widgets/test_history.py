@@ -286,3 +286,15 @@ async def test_a_new_width_wraps_the_lines_again() -> None:
         await pilot.resize_terminal(60, 24)
         await until(pilot, lambda: lines.rows[-2].text == "z" * 20, "the lines wrapped at 60")
         assert [r.text for r in lines.rows[-5:-1]] == ["z" * 60] * 3 + ["z" * 20]
+
+
+async def test_focus_given_to_the_terminal_goes_to_its_open_history() -> None:
+    app = HistoryApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        lines = await _open(pilot)
+        term = app.query_one(TerminalWidget)
+        term.focus()  # as the dashboard does when it shows this session again
+        await until(pilot, lambda: app.focused is lines, "the history focused again")
+        await pilot.press("q")
+        await until(pilot, lambda: not app.query(HistoryView), "q closed the view")
+        assert b"".join(app.channel.written) == b""

@@ -4,10 +4,11 @@ The live terminal shows only the agent tmux's current screen (tmux redraws, so l
 scroll away never reach our emulator). The history comes from the owner's `HistorySource`
 (for a session: `tmux capture-pane -e -J` as the agent's uid, see container/pane_history.py).
 
-That capture is the agent's output, so hostile: it is parsed by our terminal emulator (which
-never raises and keeps no control character in a cell) into rows of plain text and colours,
-never as markup; at most `MAX_ROWS` rows are kept (the newest) and the source caps its bytes.
-Parsing happens in a worker thread.
+That capture is the agent's output, so hostile: it is cut into rows of plain text and colours
+(SGR read with the live emulator's rules; every other escape sequence and control character
+dropped, so nothing reaches the user's terminal raw), never parsed as markup; at most
+`MAX_ROWS` rows are kept (the newest) and the source caps its bytes. Parsing happens in a
+worker thread.
 
 Keys (handled here, never passed on to the agent): wheel, Up/Down, PgUp/PgDn, Home/End
 scroll; `/` searches (upward, from the cursor: the view opens at the end), `n` goes to the next
@@ -274,14 +275,14 @@ class HistoryLines(ScrollView, can_focus=True, inherit_bindings=False):
 
     # -- content ---------------------------------------------------------------------------
 
-    def set_rows(self, rows: list[HistoryRow], back: int = 0) -> None:
-        """Show `rows`, scrolled `back` rows up from the end (the cursor on the view's last
-        row); the scroll happens once the new size is laid out."""
+    def set_rows(self, rows: list[HistoryRow]) -> None:
+        """Show `rows`; `place` scrolls once the new size is laid out."""
         self.rows = rows
         self.virtual_size = Size(self.size.width, len(rows))
         self.refresh()
 
     def place(self, back: int) -> None:
+        """Scroll `back` rows up from the end, the cursor on the view's last row."""
         bottom = max(0, len(self.rows) - self.size.height)
         self.scroll_to(y=max(0, bottom - back), animate=False, immediate=True)
         self.cursor = max(0, min(len(self.rows) - 1, bottom - back + self.size.height - 1))
@@ -653,7 +654,7 @@ class HistoryView(Vertical):
             lines.set_rows(message.rows)
             self.call_after_refresh(self._rewrapped, from_end)
             return
-        lines.set_rows(message.rows or [], self.back)
+        lines.set_rows(message.rows or [])
         self.call_after_refresh(self._placed)
 
     def _rewrapped(self, from_end: int) -> None:

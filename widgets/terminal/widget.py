@@ -39,7 +39,7 @@ from textual.widget import Widget
 
 from widgets.terminal.channel import ChannelPump, TerminalChannel
 from widgets.terminal.emulator import Line, TerminalEmulator
-from widgets.terminal.history import HistorySource, HistoryView
+from widgets.terminal.history import HistoryLines, HistorySource, HistoryView
 from widgets.terminal.keys import (
     MOUSE_LEFT,
     MOUSE_MIDDLE,
@@ -569,6 +569,9 @@ class TerminalWidget(Widget, can_focus=True):
             self.refresh(Region(0, self._frame_cursor[1], self.size.width, 1))
 
     def on_focus(self, event: events.Focus) -> None:
+        if self.history_view is not None:  # the History view is open over it: it reads keys
+            self.call_after_refresh(self._focus_history)
+            return
         if self.emulator.focus_events:
             self._send(b"\x1b[I")
         self._refresh_cursor_row()
@@ -615,7 +618,9 @@ class TerminalWidget(Widget, can_focus=True):
 
     async def on_key(self, event: events.Key) -> None:
         if self.history_view is not None:
-            return  # from the History view's search line: its keys, never the program's
+            if self.screen.focused is not self:
+                return  # from the History view's search line: its keys, never the program's
+            self.close_history()  # typed at the terminal itself: live again, the key goes on
         event.stop()
         event.prevent_default()
         key = event.key
@@ -744,6 +749,12 @@ class TerminalWidget(Widget, can_focus=True):
             return
         self.history_view = HistoryView(self.history_source, back=back)
         self.mount(self.history_view)
+
+    def _focus_history(self) -> None:
+        view = self.history_view
+        if view is not None:
+            for lines in view.query(HistoryLines):
+                lines.focus()
 
     def close_history(self) -> None:
         view, self.history_view = self.history_view, None
