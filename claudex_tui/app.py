@@ -1361,7 +1361,7 @@ class ClaudexApp(App[None]):
         for binding in self.active_bindings.values():
             if binding.binding.action == "maximize_terminal":
                 key = self.get_key_display(binding.binding)
-        parts.append(f"{key} restores · Alt-Up/Down: other sessions")
+        parts.append(f"{key} restore · alt+↑↓ switch")
         self.home.query_one("#max-status", Static).update(" · ".join(parts))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
