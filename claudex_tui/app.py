@@ -71,7 +71,6 @@ class ClaudexApp(App[None]):
 
     follow_activity = True  # "last output" and idleness (pictures with a fixed clock turn it off)
     handler_errors_fail_tests = True  # a test of the notice itself turns it off
-    handler_errors_fail_tests = True  # a test of the notice itself turns it off
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "claudex"
     # Below 100 columns (80x24 over SSH) panels stack and the session list narrows.
@@ -1416,8 +1415,6 @@ class ClaudexApp(App[None]):
             severity="error",
             timeout=15,
         )
-        if self.is_headless and self.handler_errors_fail_tests and self._exception is None:
-            self._exception = error  # run_test raises it at the end: no bug passes as a notice
         if self.is_headless and self.handler_errors_fail_tests and self._exception is None:
             self._exception = error  # run_test raises it at the end: no bug passes as a notice
 
