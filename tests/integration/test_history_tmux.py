@@ -19,8 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import CLI, REPO
+from container.pane_history import capture_history
+from container.sessions import Sessions
+from tests.integration.conftest import CLI, REPO, exec_in
+from tests.integration.second_engine import SecondEngine
 from tests.waiting import wait_for
+from widgets.terminal.history import parse_history
 
 PROMPT = "host-ready> "
 
@@ -109,3 +113,34 @@ def test_history_find_copy_and_type_again(pane: Pane, project: Path, cli: CLI) -
     pane.keys("echo typed-$((6*7))", "Enter")
     screen = pane.wait_for("typed-42")
     assert "Traceback" not in screen
+
+
+def test_history_of_a_session_on_another_engine(
+    cli: CLI, project: Path, second_engine: SecondEngine, tmp_path: Path
+) -> None:
+    """The capture uses only the session's own engine (its exec API): a session on a second
+    dockerd (standing for a remote host) gives its history as a local one does."""
+    conf = tmp_path / "xdg-d2" / "claudex"
+    conf.mkdir(parents=True)
+    (conf / "config.toml").write_text(f'[engines.d2]\nhost = "{second_engine.host}"\n')
+    env = {"XDG_CONFIG_HOME": str(conf.parent)}
+    res = cli(str(project), "-d", "--agent", "shell", "--engine", "d2", env=env)
+    assert res.code == 0, res.text
+    client = second_engine.client()
+    name = res.out.strip()
+    try:
+        session = Sessions(client).get(name)
+        marker = f"on-d2-{uuid.uuid4().hex[:6]}"
+        tty = "$(tmux display -p -t agent '#{pane_tty}')"
+        code, out = exec_in(client, name, f"seq -f '{marker} %g' 300 > {tty}", user="4242")
+        assert code == 0, out
+
+        def captured() -> bytes:
+            data = capture_history(client, session, 1000)
+            return data if f"{marker} 300".encode() in data else b""
+
+        data = wait_for("the marker in the history on d2", captured, 60)
+        rows = [row.text for row in parse_history(data, 120)]
+        assert f"{marker} 2" in rows and f"{marker} 300" in rows  # (1 follows the prompt)
+    finally:
+        client.api.remove_container(name, force=True, v=True)
