@@ -188,6 +188,5 @@ class ChangesPanel(Vertical):
 
     def action_toggle_since(self) -> None:
         self.since = "checkpoint" if self.since == "start" else "start"
-        self.query_one("#changes-summary", Static).update(f"Loading changes {self.since_text()}…")
-        self.query_one("#changes-diff-body", Static).update("")
+        self.show_note(f"Loading changes {self.since_text()}…")  # the other view's rows go
         self.post_message(self.SinceChanged(self.since))
