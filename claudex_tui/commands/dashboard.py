@@ -9,7 +9,9 @@ from container.errors import UsageError
 
 
 def arguments(name: str, p: argparse.ArgumentParser) -> None:
-    p.add_argument("--select", metavar="NAME", help="session to select when it opens")
+    p.add_argument(
+        "--name", "--select", dest="select", metavar="NAME", help="session to select when it opens"
+    )
 
 
 def open_dashboard(select: str | None = None, focus_terminal: bool = False) -> int:
