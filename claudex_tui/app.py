@@ -1089,7 +1089,8 @@ class ClaudexApp(App[None]):
         if client is None:
             return
         try:
-            since = Tracker(client.api, session).changes([path], since="checkpoint")
+            tracker = Tracker(client.api, session)
+            since = tracker.changes([path], since="checkpoint", literal=True)
         except ClaudexError as exc:
             self.post_message(ActionDone("revert", row_key(session), exc.message, exc.hint))
             return

@@ -355,9 +355,12 @@ class Tracker:
         data = self._json("baseline", *self._agent_ids(), action="recording the baseline")
         return Baseline(data["commit"], data["created"], data.get("files"), data["seconds"])
 
-    def changes(self, paths: Sequence[str] = (), since: Since = "start") -> list[ChangedFile]:
-        """Files changed since the baseline (or the last checkpoint), with line counts."""
-        args = [*_since_args(since), *_path_args(paths, literal=False)]
+    def changes(
+        self, paths: Sequence[str] = (), since: Since = "start", literal: bool = False
+    ) -> list[ChangedFile]:
+        """Files changed since the baseline (or the last checkpoint), with line counts;
+        `literal`: the paths are names, not patterns (`[b]` is no character class)."""
+        args = [*_since_args(since), *_path_args(paths, literal=literal)]
         return parse_changes(self._exec("changes", *args, action="listing changes"))
 
     def file_diff(
