@@ -281,8 +281,18 @@ async def test_dashboard_creates_a_session_on_a_remote_engine(
         def project_node():  # type: ignore[no-untyped-def]
             return next((n for n in tree.nodes() if n.data and n.data.path.name == "proj"), None)
 
-        await until(pilot, lambda: project_node() is not None, "the project listed")
-        tree.move_cursor(project_node())
+        def on_project() -> bool:
+            """The cursor on the project, in the listing of its parent (a listing still
+            loading puts the cursor back on its top: the folder itself)."""
+            node = project_node()
+            if node is None or tree.root.data is None or tree.root.data.path != project.parent:
+                return False
+            if tree.cursor_node is not node:
+                tree.move_cursor(node)
+            return tree.cursor_node is node
+
+        await until(pilot, on_project, "the cursor on the project")
+        await until(pilot, on_project, "the cursor still on the project")
         tree.focus()
         await pilot.press("space")
         assert [m.source for m in picker.marks] == [str(project)]
