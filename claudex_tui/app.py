@@ -249,6 +249,9 @@ class ClaudexApp(App[None]):
             events.stop()
         for watcher in self._waiting.values():
             watcher.stop()
+        from container.tracking import cancel_running
+
+        cancel_running()  # a worker waiting on a stuck tracking exec would hold the exit
 
     # -- engine ----------------------------------------------------------------------------
 

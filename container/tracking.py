@@ -230,11 +230,31 @@ def _since_args(since: Since) -> list[str]:
     return ["checkpoint"] if since == "checkpoint" else []
 
 
-def _give_up(stream: Any, gave_up: threading.Event) -> None:
-    """Ends a tracking exec's stream from the timer's thread: the reader sees it end."""
-    gave_up.set()
-    with contextlib.suppress(Exception):  # an ssh engine's stream cannot be cut: it ends later
-        stream.close()
+class _InFlight:
+    """A tracking exec's stream, ended from another thread (its deadline's timer, or a
+    dashboard closing): the reading thread sees it end and raises with `why`."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.why = ""
+
+    def end(self, why: str) -> None:
+        self.why = self.why or why
+        with contextlib.suppress(Exception):  # an ssh engine's stream cannot be cut: it ends later
+            self.stream.close()
+
+
+_IN_FLIGHT: set[_InFlight] = set()
+_IN_FLIGHT_LOCK = threading.Lock()
+
+
+def cancel_running() -> None:
+    """End every tracking exec in flight (a dashboard closing: its workers' threads are joined
+    when the process exits, so one waiting on a stuck exec would hold the quit)."""
+    with _IN_FLIGHT_LOCK:
+        flights = list(_IN_FLIGHT)
+    for flight in flights:
+        flight.end("was stopped: claudex is closing")
 
 
 class Tracker:
@@ -280,7 +300,6 @@ class Tracker:
         out = bytearray()
         err = bytearray()
         timeout = timeout or TRACKING_TIMEOUT
-        gave_up = threading.Event()
         with engine_errors(f"{action} in {self.session.name}"):
             # stdin stays open and empty: the script ends (and its gits) when it closes.
             exec_id = self.api.exec_create(
@@ -293,12 +312,14 @@ class Tracker:
                 stdin=True,
                 environment={"CLAUDEX_TRACK_HANGUP": "1"},
             )["Id"]
-            stream = self.api.exec_start(exec_id, stream=True, demux=True)
-            timer = threading.Timer(timeout, _give_up, (stream, gave_up))
+            flight = _InFlight(self.api.exec_start(exec_id, stream=True, demux=True))
+            timer = threading.Timer(timeout, flight.end, (f"did not finish within {timeout:.0f}s",))
             timer.daemon = True
+            with _IN_FLIGHT_LOCK:
+                _IN_FLIGHT.add(flight)
             timer.start()
             try:
-                for chunk_out, chunk_err in stream:
+                for chunk_out, chunk_err in flight.stream:
                     if chunk_out:
                         if sink is None:
                             out += chunk_out
@@ -307,17 +328,22 @@ class Tracker:
                     if chunk_err:
                         err += chunk_err
             except Exception:
-                if not gave_up.is_set():
+                if not flight.why:
                     raise
             finally:
                 timer.cancel()
+                with _IN_FLIGHT_LOCK:
+                    _IN_FLIGHT.discard(flight)
                 with contextlib.suppress(Exception):
-                    stream.close()
-            if gave_up.is_set():
+                    flight.stream.close()
+            if flight.why:
+                timed_out = flight.why.startswith("did not finish")
                 raise TrackingError(
-                    f"{action} in {self.session.name} did not finish within {timeout:.0f}s",
+                    f"{action} in {self.session.name} {flight.why}",
                     "the session may be overloaded or stuck; try again, or see "
-                    f"`docker top {self.session.name}`",
+                    f"`docker top {self.session.name}`"
+                    if timed_out
+                    else None,
                 )
             code = self.api.exec_inspect(exec_id).get("ExitCode")
         message = printable(err.decode(errors="replace").strip(), keep="\n")

@@ -6,6 +6,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -331,6 +332,25 @@ def test_a_stuck_tracking_run_is_given_up_and_ended(
         return int(exec_in(engine, name, f'python3 -c "{_COUNT_RUNS}"')[1])
 
     wait_for("the given-up run gone from the session", lambda: runs() == 0, 30)
+
+    # A dashboard closing ends the runs in flight at once (its worker threads are joined
+    # when it exits), whatever their deadline.
+    monkeypatch.setattr(tracking, "TRACKING_TIMEOUT", 600.0)
+    ended: list[BaseException] = []
+
+    def listing() -> None:
+        try:
+            tracker.changes()
+        except TrackingError as exc:
+            ended.append(exc)
+
+    worker = threading.Thread(target=listing)
+    worker.start()
+    wait_for("the run waiting on the lock", lambda: runs() == 1, 30)
+    tracking.cancel_running()
+    worker.join(30)
+    assert not worker.is_alive() and "claudex is closing" in str(ended[0]), ended
+    wait_for("the stopped run gone from the session", lambda: runs() == 0, 30)
     os.kill(engine.api.exec_inspect(holder)["Pid"], 9)
     (repo / "keep.txt").write_text("one\n")
     assert [c.path for c in tracker.changes()] == [f"{repo.name}/keep.txt"]
