@@ -220,6 +220,26 @@ def test_cli_attach_says_the_session_did_not_survive_its_engine(
     assert "start it with `claudex" in screen
 
 
+def test_cli_attach_waiting_for_its_engine_stops_on_ctrl_c(
+    pane: Pane,  # noqa: F811
+    cli: CLI,
+    d2_env: dict[str, str],
+    project: Path,
+    second_engine: SecondEngine,
+) -> None:
+    """While the engine is away, Ctrl-C ends the wait: one line, status 130, no traceback."""
+    _attach_on_d2(pane, cli, d2_env, project)
+    second_engine.stop()
+    try:
+        pane.wait_for("waiting for the engine to come back", timeout=60)
+        pane.keys("C-c")
+        screen = pane.wait_for("rc=", timeout=30)
+    finally:
+        second_engine.start()
+    assert "claudex: interrupted" in screen and "rc=130" in screen, screen
+    assert "Traceback" not in screen
+
+
 async def test_dashboard_terminal_comes_back_after_its_engine_restarts(
     cli: CLI, d2_env: dict[str, str], project: Path, second_engine: SecondEngine
 ) -> None:
