@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.markup import escape
 
@@ -62,7 +63,10 @@ class SessionCommands(Provider):
             )
         )
         for tab, key in TAB_KEYS:
-            items.append((f"{tab.title()} tab", f"key {key}", partial(app.action_tab, tab)))
+            # The key as the user's [keys] has it (a remapped tab key shows its new key).
+            keys = app.config.keys.get(f"tab_{tab}") or [key]
+            hint = "key " + " or ".join(app.get_key_display(Binding(k, "")) for k in keys)
+            items.append((f"{tab.title()} tab", hint, partial(app.action_tab, tab)))
         return items
 
     async def discover(self) -> Hits:

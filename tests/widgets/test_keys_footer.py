@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 from textual.widgets._footer import FooterKey
 
+from claudex_tui.commands_palette import SessionCommands
 from claudex_tui.config import Config, ConfigError, load_config
 from claudex_tui.keymap import binding_ids, keymap
 from claudex_tui.screens.help import HelpScreen
@@ -153,6 +154,9 @@ async def test_remapped_keys_work_and_show() -> None:
         rows = help_rows(screen)
         assert rows["Files tab"] == "F" and rows["Quit"].split()[0] == "^x"
         assert rows["Leave terminal"] == "^g"
+        # The palette's tab entries name the remapped key too.
+        hints = {text: hint for text, hint, _ in SessionCommands(app.screen)._commands()}
+        assert hints["Files tab"] == "key F" and hints["Changes tab"] == "key g"
 
 
 def test_every_binding_has_an_id() -> None:
