@@ -20,6 +20,7 @@ from textual.events import Compose, DescendantBlur, Mount
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Static, TabbedContent, TabPane
 from textual.widgets._tabbed_content import ContentTabs
 from textual.worker import Worker, WorkerState
@@ -473,8 +474,12 @@ class ClaudexApp(App[None]):
             self.bell()  # once per wait; it reaches the user's tmux over SSH
 
     def _terminal_focused_on(self, name: str) -> bool:
+        """The user is in that session's terminal, or in its History view (inside it)."""
         focused = self.focused
-        return isinstance(focused, TerminalWidget) and focused.id == _dom_id(name)
+        while focused is not None and not isinstance(focused, TerminalWidget):
+            parent = focused.parent
+            focused = parent if isinstance(parent, Widget) else None
+        return focused is not None and focused.id == _dom_id(name)
 
     @on(SessionList.Selected)
     def _selected_changed(self, message: SessionList.Selected) -> None:

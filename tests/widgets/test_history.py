@@ -16,6 +16,7 @@ from textual.pilot import Pilot
 from textual.strip import Strip
 from textual.widgets import Input
 
+from claudex_tui.messages import AgentWaiting
 from tests.waiting import until
 from tests.widgets.test_terminal_widget import ScriptedChannel
 from widgets.terminal.history import HistoryLines, HistoryView, parse_history
@@ -276,6 +277,14 @@ async def test_h_on_the_session_list_opens_the_selected_sessions_history() -> No
         assert isinstance(terminal, TerminalWidget) and terminal.display
         assert app.focused is _lines(app)
         assert any("Why does the cart total" in row.text for row in _lines(app).rows)
+        # Reading its history is being in that session's terminal: its waiting (a bell) does
+        # not mark it nor ring.
+        bells: list[int] = []
+        app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
+        app.post_message(AgentWaiting(selected.name, "bell"))
+        await pilot.pause()
+        row = app.session_list.rows[selected.name]
+        assert not row.waiting and bells == []
 
 
 async def test_a_new_width_wraps_the_lines_again() -> None:
