@@ -19,15 +19,20 @@ PROMPT = "host-ready> "
 
 
 class Pane:
+    """A pane on a tmux server of its own (`-L NAME`): a server shared with other tests exits
+    when their last session ends, and a new session asked of it at that moment fails with
+    "server exited unexpectedly"."""
+
     def __init__(self, name: str) -> None:
         self.name = name
+        self.tmux = ["tmux", "-L", name]
 
     def keys(self, *keys: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+        subprocess.run([*self.tmux, "send-keys", "-t", self.name, *keys], check=True)
 
     def text(self) -> str:
         return subprocess.run(
-            ["tmux", "capture-pane", "-p", "-t", self.name],
+            [*self.tmux, "capture-pane", "-p", "-t", self.name],
             capture_output=True,
             text=True,
             check=True,
@@ -72,6 +77,10 @@ def pane(tmp_path: Path) -> Iterator[Pane]:
     subprocess.run(
         [
             "tmux",
+            "-L",
+            name,
+            "-f",
+            "/dev/null",
             "new-session",
             "-d",
             "-s",
@@ -89,7 +98,7 @@ def pane(tmp_path: Path) -> Iterator[Pane]:
     try:
         yield Pane(name)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", name], check=False)
+        subprocess.run(["tmux", "-L", name, "kill-server"], check=False)
 
 
 def test_dashboard_in_tmux(pane: Pane, project: Path, cli: CLI) -> None:

@@ -73,25 +73,28 @@ def _printed(engine: docker.DockerClient, name: str, marker: str, lines: int = M
 def test_garbage_and_floods_stay_bounded_and_inert(
     engine: docker.DockerClient, session: str
 ) -> None:
-    # Random bytes, then 20,000 rows with a colour change on every cell (~60 MB as tmux
-    # writes it back with -e), then a marker: straight into the pane's terminal.
+    # Random bytes, then 6,000 rows with a colour change on every cell (~8 MB as tmux writes
+    # it back with -e: twice the cap, and small enough for a loaded 2-core machine's tmux to
+    # take in well within the wait below), then a marker: straight into the pane's terminal.
     flood = (
         "import sys\n"
         "w = sys.stdout.write\n"
-        "for i in range(20000):\n"
+        "for i in range(6000):\n"
         "    w(''.join('\\x1b[38;5;%dmX' % ((i + j) % 256) for j in range(119)) + '\\n')\n"
         "w('\\x1b[0mEND-OF-FLOOD\\n')\n"
     )
     code, out = as_agent(
         engine,
         session,
-        f"head -c 3000000 /dev/urandom > {PANE_TTY}; "
-        f"printf '\\033[?1049l\\033c' > {PANE_TTY}; "  # whatever modes the garbage set
+        f"head -c 1000000 /dev/urandom > {PANE_TTY}; "
+        # An ST first: garbage that opened a DCS string keeps tmux reading it (all else, a
+        # reset too, is the string's) until ST. Then a reset of whatever modes it set.
+        f"printf '\\033\\\\\\033[?1049l\\033c' > {PANE_TTY}; "
         f"python3 -c {_quote(flood)} > {PANE_TTY}",
     )
     assert code == 0, out
     _printed(engine, session, "END-OF-FLOOD", lines=20)  # the pane has taken it all
-    # The whole history: tmux writes back ~60 MB. Either the newest 4 MiB arrive, or (a loaded
+    # The whole history: tmux writes back ~8 MB. Either the newest 4 MiB arrive, or (a loaded
     # machine, a slow remote engine) the capture gives up at its deadline with a clear error:
     # never more memory, never a wait without end.
     start = time.monotonic()
