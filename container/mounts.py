@@ -25,14 +25,6 @@ class MountSpec:
     read_only: bool
     role: str = "dir"  # dir | env-mask | login | docker-socket
 
-    def as_docker(self) -> dict[str, object]:
-        return {
-            "Type": "bind",
-            "Source": self.source,
-            "Target": self.target,
-            "ReadOnly": self.read_only,
-        }
-
 
 @dataclass
 class MountPlan:

@@ -12,11 +12,6 @@ SLUG_MAX = 24
 DEFAULT_PREFIX = "claudex"
 
 
-def canonical_dirs(dirs: Iterable[str | os.PathLike[str]]) -> list[str]:
-    """Absolute, symlink-resolved, de-duplicated and sorted directory paths."""
-    return sorted({os.path.realpath(os.path.abspath(os.fspath(d))) for d in dirs})
-
-
 def signature(dirs: Sequence[str], salt: str | None = None) -> str:
     """First 8 hex of sha256 over one `"<path>\\n"` line per sorted dir (`"<salt>|"` prefixed)."""
     if salt is None:

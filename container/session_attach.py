@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from container.exec_channel import DockerExec
-from container.labels import SessionInfo
+from container.labels import AGENT_UID, SessionInfo
 
 if TYPE_CHECKING:
     import docker
@@ -50,7 +50,7 @@ class AgentAttach(DockerExec):
     ) -> None:
         from container.sessions import READY_TIMEOUT, Sessions
 
-        user = session.labels.get("com.claudex.agent-uid", "")
+        user = session.labels.get(AGENT_UID, "")
         super().__init__(client, session.id, AGENT_TMUX, user=user)
         self.sessions = Sessions(client)
         self.session = session

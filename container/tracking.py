@@ -17,7 +17,7 @@ import os
 import posixpath
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -488,50 +488,3 @@ class Tracker:
         finally:
             part.unlink(missing_ok=True)
         return path
-
-
-@dataclass
-class BaselineJob:
-    """`ensure_baseline` in a thread, so a dashboard never waits for a large tree."""
-
-    tracker: Tracker
-    on_done: Callable[[BaselineJob], None] | None = None
-    result: Baseline | None = None
-    error: ClaudexError | None = None
-    _thread: threading.Thread | None = field(default=None, repr=False)
-
-    def start(self) -> BaselineJob:
-        self._thread = threading.Thread(
-            target=self._run, name=f"claudex-baseline-{self.tracker.session.name}", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        try:
-            self.result = self.tracker.ensure_baseline()
-        except ClaudexError as exc:
-            self.error = exc
-        except Exception as exc:  # reported through .error, never a traceback on screen
-            self.error = TrackingError(f"recording the baseline failed: {exc}")
-        if self.on_done:
-            self.on_done(self)
-
-    def done(self) -> bool:
-        return self._thread is not None and not self._thread.is_alive()
-
-    def wait(self, timeout: float | None = None) -> Baseline | None:
-        if self._thread:
-            self._thread.join(timeout)
-        if self.error:
-            raise self.error
-        return self.result
-
-
-def start_baseline(
-    api: APIClient,
-    session: labels.SessionInfo,
-    on_done: Callable[[BaselineJob], None] | None = None,
-) -> BaselineJob:
-    """Start recording the baseline in the background; returns at once."""
-    return BaselineJob(Tracker(api, session), on_done).start()

@@ -9,7 +9,8 @@ import time
 from claudex_tui.commands.session_arg import add_session_arguments
 from container.engine import connect, engine_errors
 from container.errors import ClaudexError, EngineUnavailable, SessionNotRunning, UsageError
-from container.labels import SessionInfo
+from container.labels import AGENT_UID, SessionInfo
+from container.mounts import WORKSPACE
 from container.sessions import Sessions
 
 # How long an attach whose engine went away waits for it (Ctrl-C stops it sooner).
@@ -22,7 +23,7 @@ def _open(sessions: Sessions, session: SessionInfo, cmd: list[str], user: str) -
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("an interactive shell needs a terminal (stdin and stdout)")
-    workdir = "/workspace" if session.managed else None
+    workdir = WORKSPACE if session.managed else None
     channel = DockerExec(sessions.api, session.id, cmd, user=user, workdir=workdir)
     with engine_errors("opening a terminal in the session"):
         code = passthrough(channel)
@@ -32,7 +33,7 @@ def _open(sessions: Sessions, session: SessionInfo, cmd: list[str], user: str) -
 
 
 def agent_user(session: SessionInfo) -> str:
-    return session.labels.get("com.claudex.agent-uid", "") if session.managed else ""
+    return session.labels.get(AGENT_UID, "") if session.managed else ""
 
 
 def attach_agent(sessions: Sessions, session: SessionInfo) -> int:

@@ -77,7 +77,7 @@ def arguments(name: str, p: argparse.ArgumentParser) -> None:
         p.add_argument("paths", nargs="+", metavar="PATH")
         p.add_argument(
             "--to",
-            default="/workspace",
+            default=WORKSPACE,
             metavar="CONTAINER_DIR",
             help="directory in the session (default: /workspace)",
         )

@@ -23,7 +23,7 @@ import docker
 import pytest
 
 from container import labels
-from container.naming import canonical_dirs, session_name
+from container.naming import session_name
 from tests.conftest import HOST_CA
 from tests.integration.conftest import REPO, exec_in
 
@@ -354,7 +354,7 @@ def readme_run(tmp_path: Path, engine: docker.DockerClient, image: str) -> Itera
         ],
         check=True,
     )
-    name = session_name(canonical_dirs([app]))
+    name = session_name([os.path.realpath(app)])
     run = Run(home, app, specs, name, engine, Pane(tmux))
     # Keys before bash is up would reach what starts it: a Ctrl-C would end the pane.
     run.pane.wait_for(PROMPT.strip(), timeout=30)

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from container.naming import (
-    canonical_dirs,
     kebab,
     parallel_name,
     session_name,
@@ -51,14 +47,6 @@ def test_kebab() -> None:
     assert kebab("HelloWorld") == "hello-world"
     assert kebab("  weird__name!!v2 ") == "weird-name-v2"
     assert kebab("日本") == ""
-
-
-def test_canonical_dirs_resolve_symlinks(tmp_path: Path) -> None:
-    real = tmp_path / "real"
-    real.mkdir()
-    link = tmp_path / "link"
-    link.symlink_to(real)
-    assert canonical_dirs([str(link), str(real), f"{real}/"]) == [os.path.realpath(real)]
 
 
 def test_parallel_names_never_collide() -> None:
