@@ -14,8 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from claudex_tui.config import Config
 from container import allow_entries, firewall, state
 from container.errors import ClaudexError
-from container.host_fs import LOCAL, HostFS
+from container.host_entries import HostFS
 from container.labels import SessionInfo
+from container.local_fs import LOCAL
 from container.mounts import plan_mounts
 from container.sessions import Sessions, StartRequest
 

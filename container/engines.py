@@ -22,8 +22,10 @@ from container.engine import (
     selected,
 )
 from container.errors import ClaudexError, EngineUnavailable, UsageError
-from container.host_fs import LOCAL, EngineFS, HostFS, engine_is_remote
+from container.host_entries import HostFS
+from container.host_fs import EngineFS, engine_is_remote
 from container.labels import SessionInfo
+from container.local_fs import LOCAL
 
 if TYPE_CHECKING:
     import docker

@@ -29,7 +29,8 @@ from container.allow_entries import is_name, merge_entries, refuse_public
 from container.allow_entries import normalize_entry as normalize_entry  # re-exported
 from container.engine import engine_errors
 from container.errors import ClaudexError, SessionNotRunning, UsageError
-from container.host_fs import LOCAL, HostFS
+from container.host_entries import HostFS
+from container.local_fs import LOCAL
 
 if TYPE_CHECKING:
     import docker

@@ -27,7 +27,8 @@ from container.errors import (
     UsageError,
 )
 from container.image import DEFAULT_IMAGE
-from container.mounts import AGENT_HOME, WORKSPACE, MountPlan
+from container.mount_targets import WORKSPACE
+from container.mounts import AGENT_HOME, MountPlan
 from container.naming import parallel_name, session_name, signature, slug, valid_container_name
 from container.state import state_dir
 from container.version import __version__

@@ -27,7 +27,7 @@ from container import labels
 from container.diff_text import display_path, printable
 from container.engine import engine_errors
 from container.errors import ClaudexError, UsageError
-from container.mounts import WORKSPACE
+from container.mount_targets import WORKSPACE
 from container.state import state_dir
 
 if TYPE_CHECKING:

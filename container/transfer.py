@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from container.engine import engine_errors
 from container.errors import ClaudexError, SessionNotRunning, UsageError
-from container.mounts import WORKSPACE
+from container.mount_targets import WORKSPACE
 
 if TYPE_CHECKING:
     from docker import APIClient

@@ -32,9 +32,9 @@ from textual.widgets.tree import TreeNode
 from textual.worker import Worker, WorkerState
 
 from container.labels import SessionInfo
+from container.mount_targets import WORKSPACE
 from container.sizes import human_bytes
 
-WORKSPACE = "/workspace"
 Progress = Callable[[int, int], None]
 
 

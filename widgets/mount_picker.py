@@ -33,8 +33,9 @@ from textual.widgets.tree import TreeNode
 from textual.worker import Worker
 
 from container.errors import ClaudexError
-from container.host_fs import LOCAL, HostFS
-from container.mounts import default_targets, mount_conflicts
+from container.host_entries import HostFS
+from container.local_fs import LOCAL
+from container.mount_targets import default_targets, mount_conflicts
 
 
 @dataclass(frozen=True)

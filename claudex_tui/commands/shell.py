@@ -10,7 +10,7 @@ from claudex_tui.commands.session_arg import add_session_arguments
 from container.engine import connect, engine_errors
 from container.errors import ClaudexError, EngineUnavailable, SessionNotRunning, UsageError
 from container.labels import AGENT_UID, SessionInfo
-from container.mounts import WORKSPACE
+from container.mount_targets import WORKSPACE
 from container.sessions import Sessions
 
 # How long an attach whose engine went away waits for it (Ctrl-C stops it sooner).

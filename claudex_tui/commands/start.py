@@ -14,9 +14,10 @@ from container import firewall
 from container.engine import connect
 from container.engines import current_engine, host_fs
 from container.errors import ImageError
-from container.host_fs import LOCAL, HostFS
+from container.host_entries import HostFS
 from container.image import ensure_image, image_state
 from container.labels import SessionInfo
+from container.local_fs import LOCAL
 from container.sessions import Sessions, StartRequest
 
 if TYPE_CHECKING:

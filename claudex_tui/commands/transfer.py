@@ -15,7 +15,7 @@ from claudex_tui.commands.session_arg import SESSION_HELP
 from container import labels
 from container.engine import connect
 from container.errors import SessionNotRunning, UsageError
-from container.mounts import WORKSPACE
+from container.mount_targets import WORKSPACE
 from container.sessions import Sessions
 from container.sizes import human_bytes
 from container.transfer import (

@@ -23,9 +23,10 @@ from claudex_tui.recent_dirs import recent_dirs, remember_dirs
 from claudex_tui.start_request import record_baseline, start_request
 from container import allow_entries, firewall
 from container.errors import ClaudexError
-from container.host_fs import LOCAL, HostFS
+from container.host_entries import HostFS
 from container.image import BuildProgress, ensure_image, image_state
 from container.labels import SessionInfo
+from container.local_fs import LOCAL
 from container.naming import session_name, valid_container_name
 from container.sessions import AGENTS, Sessions, StartResult
 from widgets.mount_picker import MountPicker

@@ -12,7 +12,9 @@ import docker
 import pytest
 
 from container.errors import ClaudexError
-from container.host_fs import HELPER_LABEL, LOCAL, EngineFS, HostEntry
+from container.host_entries import HostEntry
+from container.host_fs import HELPER_LABEL, EngineFS
+from container.local_fs import LOCAL
 from container.mounts import plan_mounts
 
 

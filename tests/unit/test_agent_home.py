@@ -13,7 +13,7 @@ import pytest
 
 from container import agent_home
 from container.agent_home import _Audit, _copy_members, claude_account, login_files, seed_archive
-from container.host_fs import LocalFS
+from container.local_fs import LocalFS
 from container.mounts import plan_mounts
 
 HOST_CONFIG = {

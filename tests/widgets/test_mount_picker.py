@@ -12,7 +12,8 @@ from textual.pilot import Pilot
 from textual.widgets import Footer, Input, Static
 
 from container.errors import UsageError
-from container.mounts import mount_conflicts, plan_mounts, target_problem
+from container.mount_targets import mount_conflicts, target_problem
+from container.mounts import plan_mounts
 from tests.waiting import until
 from widgets.mount_picker import HostTree, MountPicker, short_path
 

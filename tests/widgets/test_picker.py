@@ -21,7 +21,7 @@ from claudex_tui.config import Config
 from claudex_tui.messages import SessionsLoaded
 from claudex_tui.recent_dirs import KEEP, recent_dirs, remember_dirs
 from claudex_tui.screens.new_session import NewSessionScreen
-from container.host_fs import LOCAL
+from container.local_fs import LOCAL
 from container.state import state_dir
 from tests.waiting import until
 from tests.widgets.demo_app import DemoApp, _session
