@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
     from claudex_tui.config import Config
     from container.engines import Engine
-    from container.tracking import Since
+    from container.tracking_model import Since
 
 TABS = ("terminal", "changes", "firewall", "files", "details")
 IDLE_SECONDS = 30.0  # output then this much silence: the agent probably waits for the user
@@ -1229,7 +1229,7 @@ class ClaudexApp(App[None]):
 
     def _note_firewall(self, name: str, status: Any) -> None:
         """Tell the user once when a session's firewall becomes BROKEN (again after it held)."""
-        from container.firewall import BROKEN
+        from container.firewall_model import BROKEN
 
         if status.mode != BROKEN:
             self._firewall_broken.discard(name)

@@ -6,8 +6,9 @@ directories and the files outside them are tracked together. Every operation is 
 exec (as root) of `tracking_script.py`, which holds the git side and explains how mounted git
 repositories are tracked file by file without touching their own `.git`.
 
-Pure data (`ChangedFile`, `Checkpoint`, ...) is what the dashboard's Changes tab consumes;
-`Tracker.changes()` and `Tracker.file_diff()` block and are meant for a worker thread.
+Pure data (`ChangedFile`, `Checkpoint`, ...) lives in container/tracking_model.py, for the
+dashboard's Changes tab; `Tracker.changes()` and `Tracker.file_diff()` block and are meant for
+a worker thread.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ import os
 import posixpath
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from container import labels
 from container.diff_text import display_path, printable
@@ -29,21 +29,19 @@ from container.engine import engine_errors
 from container.errors import ClaudexError, UsageError
 from container.mount_targets import WORKSPACE
 from container.state import state_dir
+from container.tracking_model import (
+    Baseline,
+    ChangedFile,
+    Checkpoint,
+    DiffMode,
+    RepoEvent,
+    RevertResult,
+    Since,
+    parse_changes,
+)
 
 if TYPE_CHECKING:
     from docker import APIClient
-
-Status = Literal["added", "modified", "deleted", "renamed", "copied", "type-changed"]
-DiffMode = Literal["patch", "stat", "name-only"]
-Since = Literal["start", "checkpoint"]  # what a diff starts from: the baseline, the last checkpoint
-_STATUS: dict[str, Status] = {
-    "A": "added",
-    "M": "modified",
-    "D": "deleted",
-    "R": "renamed",
-    "C": "copied",
-    "T": "type-changed",
-}
 
 
 FILE_DIFF_LIMIT = 1 << 20  # bytes of one file's diff the dashboard shows
@@ -59,107 +57,9 @@ class BaselineMissing(TrackingError):
     """The session has no baseline yet (it is being recorded, or tracking never started)."""
 
 
-@dataclass(frozen=True)
-class ChangedFile:
-    """One file that differs from the baseline. Line counts are 0 for binary files."""
-
-    path: str
-    status: Status
-    added: int
-    removed: int
-    binary: bool
-    old_path: str | None = None  # renamed/copied from
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    commit: str
-    time: datetime
-    message: str
-    baseline: bool
-
-    @property
-    def short(self) -> str:
-        return self.commit[:12]
-
-
-@dataclass(frozen=True)
-class Baseline:
-    commit: str
-    created: bool  # False: it existed already
-    files: int | None = None
-    seconds: float = 0.0
-
-
-@dataclass(frozen=True)
-class RevertResult:
-    restored: list[str]
-    deleted: list[str]
-    matched: bool  # some tracked file matched the paths
-
-    @property
-    def empty(self) -> bool:
-        return not (self.restored or self.deleted)
-
-
-@dataclass(frozen=True)
-class RepoEvent:
-    """Something that happened to a mounted git repository since the baseline: a commit or a
-    ref that moved (`danger` False), or a change that can make the host's git run programs."""
-
-    repo: str  # relative to /workspace; "" for the tracking itself
-    text: str
-    danger: bool
-
-    def __str__(self) -> str:
-        return f"{self.repo}: {self.text}" if self.repo else self.text
-
-
 @cache
 def _script() -> str:
     return Path(__file__).with_name("tracking_script.py").read_text()
-
-
-def parse_changes(raw: bytes) -> list[ChangedFile]:
-    """`git diff-tree -r -z -M --raw --numstat` output -> ChangedFile list, in git's order."""
-    fields = raw.split(b"\0")
-    statuses: list[tuple[str, str, str | None]] = []  # (letter, path, old path)
-    counts: dict[str, tuple[int, int, bool]] = {}
-    i = 0
-    while i < len(fields):
-        field_ = fields[i]
-        if not field_:
-            i += 1
-            continue
-        if field_.startswith(b":"):
-            letter = field_.split()[-1][:1].decode()
-            if letter in ("R", "C"):
-                old, new = os.fsdecode(fields[i + 1]), os.fsdecode(fields[i + 2])
-                statuses.append((letter, new, old))
-                i += 3
-            else:
-                statuses.append((letter, os.fsdecode(fields[i + 1]), None))
-                i += 2
-            continue
-        # numstat: "added\tremoved\tpath", or "added\tremoved\t" then old, new for renames
-        added, removed, name = field_.split(b"\t", 2)
-        if name:
-            i += 1
-        else:
-            name = fields[i + 2]
-            i += 3
-        binary = added == b"-"
-        counts[os.fsdecode(name)] = (
-            0 if binary else int(added),
-            0 if binary else int(removed),
-            binary,
-        )
-    out = []
-    for letter, path, from_path in statuses:
-        n_added, n_removed, is_binary = counts.get(path, (0, 0, False))
-        status = _STATUS.get(letter, "modified")
-        out.append(ChangedFile(path, status, n_added, n_removed, is_binary, from_path))
-    return out
 
 
 def mount_targets(attrs: dict[str, Any]) -> dict[str, str]:

@@ -14,7 +14,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from container.diff_text import display_path
-from container.tracking import ChangedFile
+from container.tracking_model import ChangedFile
 
 MAX_ROWS = 2000  # listed files: the agent decides how many change, the list's cost must not follow
 

@@ -19,7 +19,7 @@ from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from container.allow_entries import check_text
-from container.firewall import FirewallStatus
+from container.firewall_model import FirewallStatus
 
 MODE_STYLE = {
     "enforcing": ("enforcing: only the names below are reachable", "bold green"),

@@ -8,10 +8,10 @@ import sys
 from datetime import UTC, datetime
 
 from claudex_tui.commands.session_arg import add_session_arguments
-from container import firewall
+from container import firewall, firewall_model
 from container.allow_entries import FORCE_HINT, merge_entries, refuse_public, split_all
 from container.errors import UsageError
-from container.firewall import FirewallStatus
+from container.firewall_model import FirewallStatus
 
 
 def arguments(name: str, p: argparse.ArgumentParser) -> None:
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(status.as_json(), indent=2))
         else:
             print(render(status))
-        return 1 if status.mode in (firewall.FAILED, firewall.BROKEN) else 0
+        return 1 if status.mode in (firewall_model.FAILED, firewall_model.BROKEN) else 0
     if args.action == "allow":
         added = firewall.allow(client, session, entries, force=args.force)
         if added:
@@ -115,17 +115,17 @@ def render(status: FirewallStatus) -> str:
     from claudex_tui.output import table
 
     mode = status.mode + (f": {status.reason}" if status.reason else "")
-    if status.mode == firewall.UNRESTRICTED:
+    if status.mode == firewall_model.UNRESTRICTED:
         mode = "UNRESTRICTED (host network: no firewall at all)"
-    if status.mode == firewall.BROKEN:
+    if status.mode == firewall_model.BROKEN:
         mode = f"BROKEN: {status.reason}"
     lines = [f"session   {status.session}", f"firewall  {_red(mode, status.mode)}"]
-    if status.mode == firewall.BROKEN:
+    if status.mode == firewall_model.BROKEN:
         lines.append(
             "          the rules in place are not the ones claudex applied; "
             "restart the session to apply them again"
         )
-    if status.mode not in (firewall.ENFORCING, firewall.BROKEN):
+    if status.mode not in (firewall_model.ENFORCING, firewall_model.BROKEN):
         return "\n".join(lines)
     now = status.checked or datetime.now(UTC)
     lines += ["", f"allowed names ({len(status.names)}):"]
@@ -176,6 +176,6 @@ def _red(text: str, mode: str) -> str:
     """In red on a terminal: a firewall that does not hold what the user expects."""
     from claudex_tui.output import _color
 
-    if mode in (firewall.BROKEN, firewall.FAILED, firewall.UNRESTRICTED):
+    if mode in (firewall_model.BROKEN, firewall_model.FAILED, firewall_model.UNRESTRICTED):
         return _color("1;31", text, sys.stdout)
     return text

@@ -14,7 +14,8 @@ from container.engine import connect
 from container.errors import ClaudexError, SessionNotFound, UsageError
 from container.labels import SessionInfo
 from container.sessions import Sessions
-from container.tracking import DiffMode, Since, Tracker, workspace_path
+from container.tracking import Tracker, workspace_path
+from container.tracking_model import DiffMode, Since
 
 
 def arguments(name: str, p: argparse.ArgumentParser) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 import docker
 import pytest
 
-from container import firewall
+from container import firewall, firewall_model
 from container.labels import SessionInfo
 from container.sessions import Sessions
 from tests.security.conftest import (
@@ -171,7 +171,7 @@ def test_an_escaped_root_breaking_the_firewall_shows_as_broken(
     res = cli("firewall", "status", session)
     assert res.code == 1 and "firewall  BROKEN: " in res.out and reason in res.out, res.text
     # The model the dashboard reads, full and brief (its periodic check of every session).
-    assert firewall.read_status(engine, info(engine, session)).mode == firewall.BROKEN
+    assert firewall.read_status(engine, info(engine, session)).mode == firewall_model.BROKEN
     assert firewall.read_status(engine, info(engine, session), brief=True).mode == "broken"
     if attack == "accept rule first":
         # The truth: this firewall really lets the agent out now.

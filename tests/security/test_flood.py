@@ -24,8 +24,8 @@ import docker
 import pytest
 from textual.app import App, ComposeResult
 
-from container import firewall
-from container.firewall import FirewallStatus
+from container import firewall, firewall_model
+from container.firewall_model import FirewallStatus
 from container.sessions import Sessions
 from tests.conftest import TEST_PREFIX
 from tests.security.conftest import CLI, as_agent, as_root
@@ -133,9 +133,9 @@ async def test_a_flood_leaves_status_and_the_firewall_tab_fast(
     assert len(lines) < 200 and "more names" in table and "more destinations" in table
     _, raw = timed_status(cli, session, "--format", "json")
     data = json.loads(raw)
-    assert len(data["refused_names"]) <= firewall.REFUSED_KEEP
-    assert data["refused_other_names"] >= QUERIES - firewall.REFUSED_KEEP
-    assert len(data["blocked"]) <= 2 * firewall.BLOCK_MAX
+    assert len(data["refused_names"]) <= firewall_model.REFUSED_KEEP
+    assert data["refused_other_names"] >= QUERIES - firewall_model.REFUSED_KEEP
+    assert len(data["blocked"]) <= 2 * firewall_model.BLOCK_MAX
     assert data["rejected_packets"] >= PACKETS * 0.9
 
     status = firewall.read_status(engine, info)
@@ -154,9 +154,9 @@ async def test_a_flood_leaves_status_and_the_firewall_tab_fast(
         " done",
     )
     size, rows, log, blocked, last = out.split("\n")[:5]
-    assert int(size) < 300_000 and int(rows) <= firewall.REFUSED_KEEP + 3, out
+    assert int(size) < 300_000 and int(rows) <= firewall_model.REFUSED_KEEP + 3, out
     assert "No such file" in log
-    assert int(blocked) <= firewall.BLOCK_MAX and int(last) <= firewall.BLOCK_MAX
+    assert int(blocked) <= firewall_model.BLOCK_MAX and int(last) <= firewall_model.BLOCK_MAX
 
 
 @pytest.mark.parametrize("kind", ["fifo", "link to /dev/zero", "1 GB sparse file"])

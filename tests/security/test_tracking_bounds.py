@@ -11,7 +11,8 @@ import docker
 from textual.app import App, ComposeResult
 
 from container.sessions import Sessions
-from container.tracking import FILE_DIFF_LIMIT, ChangedFile, Tracker
+from container.tracking import FILE_DIFF_LIMIT, Tracker
+from container.tracking_model import ChangedFile
 from tests.security.conftest import CLI, as_agent
 from tests.waiting import until
 from widgets.changes_panel import MAX_ROWS, ChangesPanel

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from container.diff_text import DiffPrinter, display_path, printable
-from container.tracking import ChangedFile
+from container.tracking_model import ChangedFile
 from widgets.changes_panel import change_row
 
 HOSTILE = "ok\x1b[2K\rfake\u009b31m\u202eevil\u200b\udcff\x7f"

@@ -10,7 +10,7 @@ import pytest
 from claudex_tui.cli import parse
 from claudex_tui.commands.firewall import render
 from claudex_tui.config import ConfigError, load_config
-from container import firewall
+from container import firewall, firewall_model
 from container.errors import ClaudexError, UsageError
 from container.firewall import normalize_entry
 
@@ -140,7 +140,7 @@ others 4
 
 
 def test_parse_status():
-    st = firewall.parse_status("s1", STATUS)
+    st = firewall_model.parse_status("s1", STATUS)
     now = datetime.fromtimestamp(1795725798, UTC)
     assert st.mode == "enforcing" and st.reason == "" and st.checked == now
     assert [(n.name, n.addresses, n.more) for n in st.names] == [
@@ -186,15 +186,15 @@ def test_parse_status():
 
 
 def test_parse_status_failed_and_broken():
-    st = firewall.parse_status("s", "[mode]\nfailed: cannot create the ipsets\n[now]\n0\n")
+    st = firewall_model.parse_status("s", "[mode]\nfailed: cannot create the ipsets\n[now]\n0\n")
     assert (st.mode, st.reason) == ("failed", "cannot create the ipsets")
     assert "cannot create the ipsets" in render(st)
     broken = STATUS.replace(
         "[mode]\nenforcing\n",
         "[mode]\nbroken: IPv4 rules differ from what claudex applied: added '-P OUTPUT ACCEPT'\n",
     )
-    st = firewall.parse_status("s", broken)
-    assert st.mode == firewall.BROKEN and "'-P OUTPUT ACCEPT'" in st.reason
+    st = firewall_model.parse_status("s", broken)
+    assert st.mode == firewall_model.BROKEN and "'-P OUTPUT ACCEPT'" in st.reason
     text = render(st)
     assert "BROKEN: IPv4 rules differ" in text and "restart the session" in text
     assert "172.30.99.3" in text  # what is there is still shown
@@ -202,15 +202,15 @@ def test_parse_status_failed_and_broken():
 
 def test_status_of_an_image_without_the_live_check_says_so():
     old = STATUS.replace("[checked]\nrules ipsets dnsmasq resolv.conf\n", "")
-    st = firewall.parse_status("s", old)
+    st = firewall_model.parse_status("s", old)
     assert st.mode == "enforcing" and "not checked against the live rules" in st.reason
 
 
 def test_names_reach_no_terminal_raw():
     hostile = "\x1b]0;pwned\x07\x1b[2J\u202eevil\x85.example"
-    assert firewall.printable(hostile) == "\\x1b]0;pwned\\x07\\x1b[2J\\u202eevil\\x85.example"
+    assert firewall_model.printable(hostile) == "\\x1b]0;pwned\\x07\\x1b[2J\\u202eevil\\x85.example"
     text = STATUS.replace("exfil.example", hostile).replace("enforcing\n", f"broken: {hostile}\n")
-    st = firewall.parse_status("s", text)
+    st = firewall_model.parse_status("s", text)
     shown = render(st) + str(st.as_json())
     assert not any((ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) < 0xA0 for c in shown)
     assert "\u202e" not in shown and "\\u202eevil" in shown
@@ -219,14 +219,17 @@ def test_names_reach_no_terminal_raw():
 def test_a_flood_renders_a_bounded_table():
     lines = [STATUS.split("[ipset]")[0] + "[ipset]"]
     for fam, base in ((4, "10.{}.{}.1"), (6, "fd00::{:x}:{:x}")):
-        for i in range(firewall.BLOCK_MAX):
+        for i in range(firewall_model.BLOCK_MAX):
             member = base.format(i // 256, i % 256) + ",udp:53"
             lines.append(f"add cx-blocked{fam} {member} packets 3 bytes 180")
             lines.append(f"add cx-last{fam} {member} timeout {2147483 - i}")
     lines.append("[refused]\nclaudex-refused 1\ntotal 200000\nothers 199000")
-    lines += [f"1 {1795725798 - i} q{i}.flood.example" for i in range(firewall.REFUSED_KEEP)]
-    st = firewall.parse_status("s", "\n".join(lines) + "\n")
-    assert len(st.blocked) == 2 * firewall.BLOCK_MAX and len(st.refused) == firewall.REFUSED_KEEP
+    lines += [f"1 {1795725798 - i} q{i}.flood.example" for i in range(firewall_model.REFUSED_KEEP)]
+    st = firewall_model.parse_status("s", "\n".join(lines) + "\n")
+    assert (
+        len(st.blocked) == 2 * firewall_model.BLOCK_MAX
+        and len(st.refused) == firewall_model.REFUSED_KEEP
+    )
     text = render(st)
     assert len(text.splitlines()) < 150
     assert "... 1998 more destinations" in text and "... 950 more names" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -40,3 +41,46 @@ def test_container_does_not_import_the_app_or_widgets() -> None:
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "[]"
+
+
+def _modules(package: str) -> list[str]:
+    """Every module of `package` (found on disk, so a new one is covered too)."""
+    import importlib
+    import pkgutil
+
+    pkg = importlib.import_module(package)
+    return [package] + [m.name for m in pkgutil.walk_packages(pkg.__path__, f"{package}.")]
+
+
+def _loaded_after_import(module: str, names: tuple[str, ...]) -> list[str]:
+    """Which of `names` (modules or packages) importing `module` loads, in a clean process."""
+    code = (
+        f"import json, sys, {module}\n"
+        f"names = {list(names)!r}\n"
+        "loaded = [n for n in names if any(m == n or m.startswith(n + '.') for m in sys.modules)]\n"
+        "print(json.dumps(loaded))"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+@pytest.mark.parametrize("module", _modules("widgets"))
+def test_widgets_import_no_engine_io_nor_the_app(module: str) -> None:
+    """Widgets take pure data from `container`: importing one loads neither docker-py, the
+    engine connection, nor the application."""
+    assert _loaded_after_import(module, ("docker", "container.engine", "claudex_tui")) == []
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        m
+        for m in _modules("widgets.terminal")
+        if m not in ("widgets.terminal.widget", "widgets.terminal.history")
+    ],
+)
+def test_terminal_modules_other_than_the_widgets_are_free_of_textual(module: str) -> None:
+    """Only the terminal's Textual widgets (widget.py, history.py) import Textual; the
+    emulator, keys, channels and the package itself stay usable without it."""
+    assert _loaded_after_import(module, ("textual",)) == []

@@ -19,7 +19,8 @@ import pytest
 
 from container import tracking_script
 from container.errors import UsageError
-from container.tracking import mount_targets, parse_changes, workspace_path
+from container.tracking import mount_targets, workspace_path
+from container.tracking_model import parse_changes
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 

@@ -23,9 +23,9 @@ from claudex_tui.messages import (
     FirewallLoaded,
     SessionsLoaded,
 )
-from container.firewall import AllowedName, BlockedDestination, FirewallStatus, RefusedName
+from container.firewall_model import AllowedName, BlockedDestination, FirewallStatus, RefusedName
 from container.labels import SessionInfo
-from container.tracking import ChangedFile
+from container.tracking_model import ChangedFile
 from tests.waiting import settled, until
 from tests.widgets.test_files_panel import FakeFiles
 from tests.widgets.test_mount_picker import make_tree

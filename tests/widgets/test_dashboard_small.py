@@ -21,7 +21,7 @@ from claudex_tui.commands_palette import SessionCommands
 from claudex_tui.messages import FirewallLoaded, SessionsLoaded
 from claudex_tui.screens.help import HelpScreen
 from claudex_tui.screens.prompt import PromptScreen
-from container.firewall import AllowedName
+from container.firewall_model import AllowedName
 from tests.waiting import settled, until
 from tests.widgets.demo_app import FIREWALL, SESSIONS, DemoApp, _session, fix_clock, show_tab
 from tests.widgets.test_files_panel import FakeFiles, Harness, _line_of, _ready

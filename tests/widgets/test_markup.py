@@ -24,8 +24,8 @@ from claudex_tui.messages import (
     FirewallLoaded,
 )
 from claudex_tui.screens.confirm import ConfirmScreen
-from container.firewall import AllowedName, FirewallStatus
-from container.tracking import ChangedFile
+from container.firewall_model import AllowedName, FirewallStatus
+from container.tracking_model import ChangedFile
 from tests.waiting import settled, until
 from tests.widgets.demo_app import FIREWALL, SESSIONS, DemoApp, show_tab
 from tests.widgets.test_files_panel import FakeFiles

@@ -19,7 +19,7 @@ from claudex_tui.screens import new_session
 from claudex_tui.screens.confirm import ConfirmScreen
 from claudex_tui.screens.new_session import NewSessionScreen
 from container.labels import SessionInfo
-from container.tracking import ChangedFile
+from container.tracking_model import ChangedFile
 from tests.waiting import settled, until
 from tests.widgets.demo_app import CHANGES, SESSIONS, DemoApp
 from tests.widgets.test_mount_picker import SNAPSHOT_TREE, make_tree, marks_shown, wait_loaded
