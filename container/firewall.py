@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 
 from container import labels
 from container.allow_entries import is_name, merge_entries, refuse_public
-from container.allow_entries import normalize_entry as normalize_entry  # re-exported
 from container.engine import engine_errors
 from container.errors import ClaudexError, SessionNotRunning, UsageError
 from container.firewall_model import (

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from container import labels
+from container.agent_home import AGENT_HOME
 from container.engine import engine_errors
 from container.errors import (
     ClaudexError,
@@ -28,7 +29,7 @@ from container.errors import (
 )
 from container.image import DEFAULT_IMAGE
 from container.mount_targets import WORKSPACE
-from container.mounts import AGENT_HOME, MountPlan
+from container.mounts import MountPlan
 from container.naming import parallel_name, session_name, signature, slug, valid_container_name
 from container.state import state_dir
 from container.version import __version__

@@ -11,8 +11,8 @@ from claudex_tui.cli import parse
 from claudex_tui.commands.firewall import render
 from claudex_tui.config import ConfigError, load_config
 from container import firewall, firewall_model
+from container.allow_entries import normalize_entry
 from container.errors import ClaudexError, UsageError
-from container.firewall import normalize_entry
 
 
 @pytest.mark.parametrize(
