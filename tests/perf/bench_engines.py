@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from container.engines import Engine, available_engines, find_engine, list_all  # noqa: E402
-from tests.integration.test_engines import BRIDGE, SecondEngine  # noqa: E402
+from tests.integration.second_engine import BRIDGE, SecondEngine  # noqa: E402
 
 PREFIX = "claudexmebench"
 SESSIONS = 20
