@@ -99,8 +99,13 @@ def test_history_find_copy_and_type_again(pane: Pane, project: Path, cli: CLI) -
     pane.keys("/")
     pane.wait_for("search up")
     pane.keys("line 1234", "Enter")
-    screen = pane.wait_for("'line 1234': 1 hit")
-    assert "line 1234" in screen.replace("'line 1234'", "")
+
+    # The status line and the lines can be captured half redrawn: wait for both.
+    def hit_shown() -> bool:
+        s = pane.text()
+        return "'line 1234': 1 hit" in s and "line 1234" in s.replace("'line 1234'", "")
+
+    wait_for("the hit in the status line and on screen", hit_shown, 30)
     # Highlighted: drawn in another style than its neighbours.
     escaped = pane.text(escapes=True)
     assert _style_before(escaped, "line 1234") != _style_before(escaped, "line 1233")
