@@ -14,7 +14,7 @@ if [ ! -x .venv/bin/python ]; then
   fi
   python3 -m venv .venv
 fi
-.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test,bench]'
 
 step "tools the tests drive (tmux, git, sshd for an ssh:// engine)"
 missing=()
