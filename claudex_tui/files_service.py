@@ -12,24 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from container import labels
-from container.transfer import (
-    CancelToken,
-    TransferReport,
-    list_dir,
-    pull,
-    push,
-    run_script,
-)
+from container.transfer.cancel import CancelToken
+from container.transfer.common import TransferReport, existing_names, list_dir
+from container.transfer.pull import pull
+from container.transfer.push import push
 from widgets.file_panes import Entry, Outcome, Progress
 
 if TYPE_CHECKING:
     import docker
-
-_EXISTING_SCRIPT = r"""
-cd -- "$1" 2>/dev/null || exit 0
-shift
-for n; do if [ -e "$n" ] || [ -L "$n" ]; then printf '%s\0' "$n"; fi; done
-"""
 
 
 class _EventToken(CancelToken):
@@ -50,7 +40,7 @@ def _outcome(report: TransferReport) -> Outcome:
 
 
 class SessionFiles:
-    """One session's files through the Engine API and container.transfer."""
+    """One session's files through the Engine API and container/transfer."""
 
     def __init__(self, client: docker.DockerClient, session: labels.SessionInfo) -> None:
         self.api = client.api
@@ -65,8 +55,7 @@ class SessionFiles:
         ]
 
     def existing(self, directory: str, names: list[str]) -> set[str]:
-        _, out, _ = run_script(self.api, self.session.id, _EXISTING_SCRIPT, directory, *names)
-        return {n.decode(errors="surrogateescape") for n in out.split(b"\0") if n}
+        return existing_names(self.api, self.session.id, directory, names)
 
     def push(
         self,

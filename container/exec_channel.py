@@ -28,30 +28,13 @@ import socket
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from container import scripts
+
 READ_SIZE = 64 * 1024
 MARKER = "CLAUDEX_EXEC"
 
-# Waits for its stdin to end (nothing is ever sent), then hangs up every process whose
-# environment holds the marker (the exec's program and what it started), as an SSH drop would;
-# what ignores SIGHUP gets SIGKILL a second later. Runs as the exec's own user, so it can only
-# signal that user's processes; reading /proc/PID/environ of others fails and is skipped.
-_GUARD_SCRIPT = r"""
-while IFS= read -r _; do :; done
-want="$1=$2"
-hangup() {
-  found=1
-  for p in /proc/[0-9]*; do
-    { while IFS= read -r -d '' var; do
-        if [ "$var" = "$want" ]; then kill -"$1" "${p#/proc/}" && found=0; break; fi
-      done < "$p/environ"; } 2>/dev/null
-  done
-  return $found
-}
-hangup HUP || exit 0
-sleep 1
-hangup KILL
-exit 0
-"""
+# Hangs up the exec's processes once its client is gone (see the script for how).
+_GUARD_SCRIPT = scripts.source("exec_guard.sh")
 
 
 def _api(client: Any) -> Any:

@@ -3,7 +3,7 @@
 The tracking repository lives inside the container, where the agent cannot write:
 GIT_DIR=/var/lib/claudex/track.git (root, 0700) with the work tree /workspace, so the mounted
 directories and the files outside them are tracked together. Every operation is one docker
-exec (as root) of `tracking_script.py`, which holds the git side and explains how mounted git
+exec (as root) of `scripts/tracking.py`, which holds the git side and explains how mounted git
 repositories are tracked file by file without touching their own `.git`.
 
 Pure data (`ChangedFile`, `Checkpoint`, ...) lives in container/tracking_model.py, for the
@@ -19,11 +19,10 @@ import posixpath
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from container import labels
+from container import labels, scripts
 from container.diff_text import display_path, printable
 from container.engine import engine_errors
 from container.errors import ClaudexError, UsageError
@@ -57,9 +56,8 @@ class BaselineMissing(TrackingError):
     """The session has no baseline yet (it is being recorded, or tracking never started)."""
 
 
-@cache
 def _script() -> str:
-    return Path(__file__).with_name("tracking_script.py").read_text()
+    return scripts.source("tracking.py")
 
 
 def mount_targets(attrs: dict[str, Any]) -> dict[str, str]:

@@ -15,7 +15,7 @@ from container.engine import connect
 from container.errors import ClaudexError, SessionNotFound, UsageError
 from container.labels import SessionInfo
 from container.sessions import Sessions, select_by_state
-from container.transfer import remove_staging
+from container.transfer.staging import remove_staging
 
 
 def arguments(name: str, p: argparse.ArgumentParser) -> None:

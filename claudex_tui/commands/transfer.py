@@ -18,16 +18,10 @@ from container.errors import SessionNotRunning, UsageError
 from container.mount_targets import WORKSPACE
 from container.sessions import Sessions
 from container.sizes import human_bytes
-from container.transfer import (
-    Cancelled,
-    DirEntry,
-    TransferReport,
-    container_path,
-    interruptions_cancel,
-    list_dir,
-    pull,
-    push,
-)
+from container.transfer.cancel import Cancelled, interruptions_cancel
+from container.transfer.common import DirEntry, TransferReport, container_path, list_dir
+from container.transfer.pull import pull
+from container.transfer.push import push
 
 if TYPE_CHECKING:
     from docker import APIClient

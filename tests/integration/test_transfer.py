@@ -16,7 +16,10 @@ import docker
 import pytest
 
 from container.errors import UsageError
-from container.transfer import Cancelled, CancelToken, list_dir, pull, push
+from container.transfer.cancel import Cancelled, CancelToken
+from container.transfer.common import list_dir
+from container.transfer.pull import pull
+from container.transfer.push import push
 from tests.integration.conftest import CLI, REPO, exec_in
 from tests.peak_rss import MEASURED_CLAUDEX, split_peak
 

@@ -24,11 +24,11 @@ import docker
 import pytest
 
 from claudex_tui.engine_watch import WaitingWatcher
-from container import transfer
 from container.errors import ClaudexError, UsageError
 from container.exec_channel import DockerExec
 from container.session_attach import AGENT_TMUX
 from container.sessions import Sessions
+from container.transfer import push as transfer_push
 from tests.integration.conftest import REPO, Result
 from tests.security.conftest import (
     AGENT,
@@ -375,7 +375,7 @@ def test_a_push_never_lands_in_roots_folders_when_the_agent_swaps_a_folder_for_a
     # The agent swaps the folder for a link right after claudex checked it (deterministic
     # here; a loop of renameat2(RENAME_EXCHANGE) won this race in 2 pushes before the fix).
     target = "/workspace/proj/inbox" + ("" if swapped == "dest" else "/share")
-    real_existing = transfer._existing
+    real_existing = transfer_push._existing
 
     def existing_then_swap(*args: Any, **kwargs: Any) -> dict[str, str]:
         found = real_existing(*args, **kwargs)
@@ -385,9 +385,9 @@ def test_a_push_never_lands_in_roots_folders_when_the_agent_swaps_a_folder_for_a
         assert code == 0, out
         return found
 
-    monkeypatch.setattr(transfer, "_existing", existing_then_swap)
+    monkeypatch.setattr(transfer_push, "_existing", existing_then_swap)
     with pytest.raises(UsageError, match="no longer a directory"):
-        transfer.push(engine.api, cid, [str(top)], "/workspace/proj/inbox", uid=4242, gid=4242)
+        transfer_push.push(engine.api, cid, [str(top)], "/workspace/proj/inbox", uid=4242, gid=4242)
     assert root_files(engine, name) == before
     _code, out = as_root(engine, name, "ls -A /usr/local/bin | grep -c claudex-part || true")
     assert out.strip() == "0"

@@ -8,7 +8,7 @@ import os
 import tarfile
 from pathlib import Path
 
-from container.transfer import safe_extract
+from container.transfer.safe_extract import safe_extract
 
 
 def _tar(*members: tuple[tarfile.TarInfo, bytes | None]) -> io.BytesIO:

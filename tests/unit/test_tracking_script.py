@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from container import tracking_script
 from container.errors import UsageError
+from container.scripts import tracking as tracking_script
 from container.tracking import mount_targets, workspace_path
 from container.tracking_model import parse_changes
 

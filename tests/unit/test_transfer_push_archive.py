@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from container.errors import ClaudexError
-from container.transfer import Cancelled, CancelToken, _plan, _PushArchive, safe_extract
+from container.transfer.cancel import Cancelled, CancelToken
+from container.transfer.push_archive import PushArchive, plan
+from container.transfer.safe_extract import safe_extract
 
 
 def _tree(root: Path) -> Path:
@@ -24,7 +26,7 @@ def _tree(root: Path) -> Path:
     return src
 
 
-def _sent(archive: _PushArchive) -> bytes:
+def _sent(archive: PushArchive) -> bytes:
     # Each piece is copied before the next is asked for, as the HTTP client sends it: file
     # data comes in one reused buffer.
     data = b"".join(bytes(piece) for piece in archive)
@@ -33,14 +35,14 @@ def _sent(archive: _PushArchive) -> bytes:
 
 
 def _archive(items, manifest=None, advance=lambda n: None) -> tarfile.TarFile:  # type: ignore[no-untyped-def]
-    data = _sent(_PushArchive(items, manifest, 4242, 4243, advance))
+    data = _sent(PushArchive(items, manifest, 4242, 4243, advance))
     assert len(data) % tarfile.RECORDSIZE == 0
     return tarfile.open(fileobj=io.BytesIO(data), mode="r:")
 
 
 def test_new_tree_is_sent_whole_with_files_staged(tmp_path: Path) -> None:
     src = _tree(tmp_path)
-    items, report, total = _plan([(src, "src")], {}, False, "tok")
+    items, report, total = plan([(src, "src")], {}, False, "tok")
     assert not report.skipped and not report.refused
     assert total == 1000 + 5000 + 1000
     arcnames = [i.arcname for i in items]
@@ -64,20 +66,20 @@ def test_new_tree_is_sent_whole_with_files_staged(tmp_path: Path) -> None:
 def test_existing_files_are_skipped_unless_forced(tmp_path: Path) -> None:
     src = _tree(tmp_path)
     existing = {"src": "d", "src/a.txt": "f", "src/sub": "d", "src/link": "l"}
-    items, report, _ = _plan([(src, "src")], existing, False, "t")
+    items, report, _ = plan([(src, "src")], existing, False, "t")
     assert sorted(report.skipped) == ["src/a.txt", "src/link"]
     sent = {i.arcname for i in items}
     assert "src" not in sent and "src/sub" not in sent  # existing folders keep their mode
     assert {"src/hard.txt", "src/sub/ü.bin", "src/empty"} <= sent
 
-    items, report, _ = _plan([(src, "src")], existing, True, "t")
+    items, report, _ = plan([(src, "src")], existing, True, "t")
     assert not report.skipped and {"src/a.txt", "src/link"} <= {i.arcname for i in items}
 
 
 def test_type_clashes_are_refused_even_with_force(tmp_path: Path) -> None:
     src = _tree(tmp_path)
     existing = {"src": "d", "src/a.txt": "d", "src/sub": "f"}
-    items, report, _ = _plan([(src, "src")], existing, True, "t")
+    items, report, _ = plan([(src, "src")], existing, True, "t")
     assert any(r.startswith("src/a.txt: a directory is in the way") for r in report.refused)
     assert any(r.startswith("src/sub: a file is in the way") for r in report.refused)
     sent = {i.arcname for i in items}
@@ -88,14 +90,14 @@ def test_fifos_are_not_pushed(tmp_path: Path) -> None:
     src = tmp_path / "d"
     src.mkdir()
     os.mkfifo(src / "pipe")
-    _, report, _ = _plan([(src, "d")], {}, False, "t")
+    _, report, _ = plan([(src, "d")], {}, False, "t")
     assert report.refused == ["d/pipe: not a regular file, directory or link"]
 
 
 def test_progress_and_cancel(tmp_path: Path) -> None:
     big = tmp_path / "big"
     big.write_bytes(os.urandom(3 << 20))
-    items, _, total = _plan([(big, "big")], {}, False, "t")
+    items, _, total = plan([(big, "big")], {}, False, "t")
     seen: list[int] = []
     _archive(items, advance=seen.append)
     assert sum(seen) == total
@@ -107,14 +109,14 @@ def test_progress_and_cancel(tmp_path: Path) -> None:
         token.check()
 
     with pytest.raises(Cancelled):
-        _sent(_PushArchive(items, None, 1, 1, advance))
+        _sent(PushArchive(items, None, 1, 1, advance))
 
 
 def test_a_file_that_shrinks_is_an_error(tmp_path: Path) -> None:
     f = tmp_path / "f"
     f.write_bytes(b"x" * 100_000)
-    items, _, _ = _plan([(f, "f")], {}, False, "t")
-    stream = iter(_PushArchive(items, None, 1, 1, lambda n: None))
+    items, _, _ = plan([(f, "f")], {}, False, "t")
+    stream = iter(PushArchive(items, None, 1, 1, lambda n: None))
     next(stream)  # the header, with the size at the time
     f.write_bytes(b"x")
     with pytest.raises(ClaudexError, match="shrank"):
@@ -124,8 +126,8 @@ def test_a_file_that_shrinks_is_an_error(tmp_path: Path) -> None:
 def test_a_file_that_changes_size_before_it_is_sent_is_an_error(tmp_path: Path) -> None:
     f = tmp_path / "f"
     f.write_bytes(b"x" * 100)
-    items, _, _ = _plan([(f, "f")], {}, False, "t")
-    archive = _PushArchive(items, None, 1, 1, lambda n: None)  # length counted now
+    items, _, _ = plan([(f, "f")], {}, False, "t")
+    archive = PushArchive(items, None, 1, 1, lambda n: None)  # length counted now
     f.write_bytes(b"x" * 5000)
     with pytest.raises(ClaudexError, match="changed while it was being pushed"):
         _sent(archive)

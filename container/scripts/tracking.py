@@ -91,7 +91,7 @@ ATTRIBUTES = (
 DIFF_OPTIONS = ["--no-ext-diff", "--no-textconv"]
 IGNORE_FILE_MAX = 1 << 20  # a larger .gitignore in the baseline is not used
 ALWAYS_SHOWN = [b"!.gitignore", b"!.gitattributes"]  # never ignored, wherever they are
-# A push's staging files (container/transfer.py: TEMP_PREFIX or MANIFEST_PREFIX, a random
+# A push's staging files (container/transfer/common.py: TEMP_PREFIX or MANIFEST_PREFIX, a random
 # 12-hex token) are never recorded, wherever they are: a refresh while a push writes (a
 # checkpoint, a destroy racing the push) would put them in the history and the audit bundle.
 # Given with --exclude, which git ranks above every ignore file: no `!` rule brings them back.
