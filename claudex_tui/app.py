@@ -45,7 +45,7 @@ from container.errors import ClaudexError
 from container.labels import SessionInfo
 from widgets.changes_panel import ChangesPanel
 from widgets.details_panel import DetailsPanel, MountRow, SessionDetails
-from widgets.file_panes import FilesPanel
+from widgets.files.panel import FilesPanel
 from widgets.firewall_panel import FirewallPanel
 from widgets.session_list import EngineHeader, SessionList, SessionRow, row_key
 from widgets.terminal.widget import TerminalWidget

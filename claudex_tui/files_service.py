@@ -1,4 +1,4 @@
-"""The Files tab's view of a session, on the real engine (`widgets.file_panes.ContainerFiles`).
+"""The Files tab's view of a session, on the real engine (`widgets.files.model.ContainerFiles`).
 
 Every method blocks: the panel calls them from worker threads.
 """
@@ -16,7 +16,7 @@ from container.transfer.cancel import CancelToken
 from container.transfer.common import TransferReport, existing_names, list_dir
 from container.transfer.pull import pull
 from container.transfer.push import push
-from widgets.file_panes import Entry, Outcome, Progress
+from widgets.files.model import Entry, Outcome, Progress
 
 if TYPE_CHECKING:
     import docker

@@ -11,7 +11,8 @@ from claudex_tui.files_service import service_factory
 from container.sessions import Sessions
 from tests.integration.conftest import CLI, exec_in
 from tests.widgets.test_files_panel import _line_of, _settle
-from widgets.file_panes import FilesPanel, TransferRow
+from widgets.files.panel import FilesPanel
+from widgets.files.transfer_row import TransferRow
 
 
 class Harness(App[None]):

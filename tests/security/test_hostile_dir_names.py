@@ -28,7 +28,7 @@ from tests.conftest import TEST_PREFIX
 from tests.security.conftest import CLI, as_agent
 from tests.waiting import settled, until
 from tests.widgets.test_new_session import ScreenApp
-from widgets.file_panes import FilesPanel
+from widgets.files.panel import FilesPanel
 from widgets.mount_picker import MountPicker, PathInput
 
 # No "/" in a name, so no closing tag; an action link would run if parsed as markup.

@@ -31,7 +31,7 @@ from tests.conftest import TEST_PREFIX
 from tests.integration.conftest import exec_in
 from tests.waiting import until
 from widgets.details_panel import DetailsPanel
-from widgets.file_panes import FilesPanel
+from widgets.files.panel import FilesPanel
 from widgets.terminal.widget import TerminalWidget
 
 pytestmark = pytest.mark.integration

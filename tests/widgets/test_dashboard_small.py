@@ -25,7 +25,7 @@ from container.firewall_model import AllowedName
 from tests.waiting import settled, until
 from tests.widgets.demo_app import FIREWALL, SESSIONS, DemoApp, _session, fix_clock, show_tab
 from tests.widgets.test_files_panel import FakeFiles, Harness, _line_of, _ready
-from widgets.file_panes import TransferRow
+from widgets.files.transfer_row import TransferRow
 from widgets.session_list import LEGEND
 from widgets.terminal.widget import LEAVE_KEY, TerminalWidget
 

@@ -14,16 +14,11 @@ from textual.widgets import Label
 
 from container.labels import SessionInfo
 from tests.waiting import settled, until
-from widgets.file_panes import (
-    ConflictScreen,
-    ContainerTree,
-    Entry,
-    FilesPanel,
-    HostTree,
-    Outcome,
-    TransferRow,
-    free_name,
-)
+from widgets.files.conflict_screen import ConflictScreen
+from widgets.files.model import Entry, Outcome, free_name
+from widgets.files.panel import FilesPanel
+from widgets.files.transfer_row import TransferRow
+from widgets.files.trees import ContainerTree, HostTree
 
 
 def _session(state: str = "running") -> SessionInfo:

@@ -30,7 +30,7 @@ from tests.waiting import settled, until
 from tests.widgets.demo_app import FIREWALL, SESSIONS, DemoApp, show_tab
 from tests.widgets.test_files_panel import FakeFiles
 from widgets.details_panel import MountRow, SessionDetails
-from widgets.file_panes import Entry
+from widgets.files.model import Entry
 
 MARKS = ("[b]", "[/x]", "[link=https://x]", "[/prefix]")
 HOSTILE = "[b]B[/x][link=https://x]L[/prefix]"  # every one of them, in one short string

@@ -4,412 +4,48 @@ Pick files on one side (mark with space, or press the mouse on one) and drop the
 other (`c`/F5 copies into the other pane's current folder, or release the mouse on one of its
 folders). Existing names ask overwrite / skip / rename. Transfers run in background threads,
 each with a progress row and a cancel button, while the user keeps working.
-
-The widget does no container I/O itself: it talks to a `ContainerFiles` (the app passes a
-factory making one per session), so it can be driven by the real engine or a test double.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import ClassVar, Protocol
+from typing import ClassVar
 
-from rich.style import Style
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen
-from textual.widgets import Button, DirectoryTree, Label, ProgressBar, Static, Tree
+from textual.widgets import Label, Static, Tree
 from textual.widgets.tree import TreeNode
 from textual.worker import Worker, WorkerState
 
 from container.labels import SessionInfo
-from container.mount_targets import WORKSPACE
 from container.sizes import human_bytes
-
-Progress = Callable[[int, int], None]
-
-
-# -- what the widget needs from the container side ------------------------------------------
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One entry of a container directory."""
-
-    name: str
-    is_dir: bool
-    size: int = 0
-    is_link: bool = False
-
-
-@dataclass
-class Outcome:
-    """What one transfer did."""
-
-    written: int = 0
-    bytes: int = 0
-    skipped: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
-
-
-class ContainerFiles(Protocol):
-    """A session's files, as the Files tab uses them. Every method blocks (it is called from
-    worker threads) and raises an exception whose `str()` is a message for the user.
-    `cancel` is set from the UI thread; the transfer then stops and leaves no partial file."""
-
-    def list_dir(self, path: str) -> list[Entry]: ...
-
-    def existing(self, directory: str, names: list[str]) -> set[str]:
-        """Which of `names` exist in `directory`."""
-        ...
-
-    def push(
-        self,
-        sources: list[str],
-        directory: str,
-        *,
-        names: list[str],
-        force: bool,
-        progress: Progress,
-        cancel: threading.Event,
-    ) -> Outcome: ...
-
-    def pull(
-        self,
-        source: str,
-        directory: str,
-        *,
-        name: str,
-        force: bool,
-        progress: Progress,
-        cancel: threading.Event,
-    ) -> Outcome: ...
-
-
-ServiceFactory = Callable[[SessionInfo], ContainerFiles]
-
-
-@dataclass
-class Job:
-    """One copy the user asked for: sources on one side, a folder on the other."""
-
-    direction: str  # "push" (host -> session) or "pull"
-    sources: list[str]
-    directory: str
-    names: list[str] = field(default_factory=list)
-    force: list[bool] = field(default_factory=list)
-
-    def describe(self) -> str:
-        return f"{self.what()} → {self.where()}"
-
-    def what(self) -> str:
-        first = PurePosixPath(self.sources[0]).name
-        more = f" +{len(self.sources) - 1}" if len(self.sources) > 1 else ""
-        return f"{first}{more}"
-
-    def side(self) -> str:
-        return "session" if self.direction == "push" else "host"
-
-    def where(self) -> str:
-        """The destination, named before anything lands there."""
-        return f"{self.side()}:{self.directory}"
-
-
-def free_name(name: str, taken: Iterable[str]) -> str:
-    """`name`, or `stem (2).ext`, `stem (3).ext`... whichever is not taken."""
-    used = set(taken)
-    if name not in used:
-        return name
-    stem, dot, ext = name.partition(".") if not name.startswith(".") else (name, "", "")
-    n = 2
-    while f"{stem} ({n}){dot}{ext}" in used:
-        n += 1
-    return f"{stem} ({n}){dot}{ext}"
-
-
-# -- the two trees ---------------------------------------------------------------------------
-
-
-MARK = Text("● ", style="bold yellow")
-UNMARKED = Text("  ")
-
-
-class _Marks:
-    """Marked paths of a pane, drawn as a dot before their labels."""
-
-    marks: set[str]
-
-    def _with_mark(self, path: str | None, label: Text) -> Text:
-        return Text.assemble(MARK if path in self.marks else UNMARKED, label)
-
-
-class HostTree(_Marks, DirectoryTree):
-    """The host side: Textual's lazy DirectoryTree plus marks."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_mark", "Mark", show=True),
-    ]
-
-    def __init__(self, path: Path, *, id: str | None = None) -> None:
-        super().__init__(path, id=id)
-        self.marks = set()
-
-    def node_path(self, node: TreeNode | None) -> str | None:
-        return str(node.data.path) if node is not None and node.data is not None else None
-
-    def node_is_dir(self, node: TreeNode) -> bool:
-        return bool(node.allow_expand)
-
-    def render_label(self, node: TreeNode, base_style: Style, style: Style) -> Text:
-        return self._with_mark(self.node_path(node), super().render_label(node, base_style, style))
-
-    def action_toggle_mark(self) -> None:
-        _toggle(self, self.node_path(self.cursor_node))
-
-
-@dataclass(frozen=True)
-class RemoteNode:
-    path: str
-    is_dir: bool
-    loaded: bool = False
-
-
-class ContainerTree(_Marks, Tree[RemoteNode]):
-    """The session side, listed folder by folder as folders open."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_mark", "Mark", show=True),
-    ]
-
-    class ListRequested(Message):
-        def __init__(self, node: TreeNode[RemoteNode]) -> None:
-            super().__init__()
-            self.node = node
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("session", None, id=id)  # hidden root: never listed itself
-        self.marks = set()
-        self.show_root = False
-        self.guide_depth = 2
-
-    def show_roots(self, note: str | None = None) -> None:
-        """Back to `/workspace` first, then `/`, both listed on demand."""
-        self.clear()
-        self.marks.clear()
-        if note:
-            self.root.add_leaf(Text(note, style="dim italic"), None)
-            return
-        for path in (WORKSPACE, "/"):
-            self.root.add(path, RemoteNode(path, True))
-        self.root.expand()
-        self.root.children[0].expand()
-
-    def node_path(self, node: TreeNode | None) -> str | None:
-        return node.data.path if node is not None and node.data is not None else None
-
-    def node_is_dir(self, node: TreeNode) -> bool:
-        return node.data is not None and node.data.is_dir
-
-    def render_label(self, node: TreeNode[RemoteNode], base_style: Style, style: Style) -> Text:
-        label = super().render_label(node, base_style, style)
-        if node.data is None or node.parent is self.root:
-            return label
-        return self._with_mark(node.data.path, label)
-
-    def action_toggle_mark(self) -> None:
-        node = self.cursor_node
-        if node is not None and node.parent is not self.root:
-            _toggle(self, self.node_path(node))
-
-    @on(Tree.NodeExpanded)
-    def _expanded(self, event: Tree.NodeExpanded[RemoteNode]) -> None:
-        data = event.node.data
-        if data is not None and data.is_dir and not data.loaded:
-            self.post_message(self.ListRequested(event.node))
-
-    def fill(self, node: TreeNode[RemoteNode], entries: list[Entry]) -> None:
-        assert node.data is not None
-        node.remove_children()
-        node.data = RemoteNode(node.data.path, True, loaded=True)
-        for e in entries:
-            path = str(PurePosixPath(node.data.path) / e.name)
-            label = Text(e.name + ("/" if e.is_dir else ""))
-            if e.is_link:
-                label.stylize("italic")
-            if e.is_dir:
-                node.add(label, RemoteNode(path, True))
-            else:
-                label.append(f"  {human_bytes(e.size)}", style="dim")
-                node.add_leaf(label, RemoteNode(path, False))
-
-    def fail(self, node: TreeNode[RemoteNode], message: str) -> None:
-        node.remove_children()
-        node.add_leaf(Text(message, style="red"), None)
-
-    def find(self, path: str) -> list[TreeNode[RemoteNode]]:
-        """Every node showing `path` (it can be shown under `/workspace` and under `/`)."""
-        found = []
-        stack = list(self.root.children)
-        while stack:
-            node = stack.pop()
-            if node.data is not None and node.data.path == path:
-                found.append(node)
-            stack.extend(node.children)
-        return found
-
-
-def _toggle(tree: HostTree | ContainerTree, path: str | None) -> None:
-    if path is None:
-        return
-    if path in tree.marks:
-        tree.marks.discard(path)
-    else:
-        tree.marks.add(path)
-    tree.refresh()
-    tree.action_cursor_down()
-
-
-Pane = HostTree | ContainerTree
-
-
-def current_folder(tree: Pane) -> str | None:
-    """The folder a copy lands in: the cursor's folder, or the folder holding the cursor."""
-    node = tree.cursor_node
-    while node is not None and node.data is not None:
-        if tree.node_is_dir(node):
-            return tree.node_path(node)
-        node = node.parent
-    if isinstance(tree, HostTree):
-        return str(tree.path)
-    shown = tree.root.children
-    if shown and shown[0].data is not None:
-        return shown[0].data.path  # no cursor yet: /workspace
-    return None
-
-
-# -- conflicts and progress ------------------------------------------------------------------
-
-
-class ConflictScreen(ModalScreen[str]):
-    """`name` exists in the destination: overwrite, skip or rename (Esc stops the copy)."""
-
-    DEFAULT_CSS = """
-    ConflictScreen { align: center middle; }
-    ConflictScreen > Vertical { width: 64; height: auto; border: thick $warning;
-                                background: $surface; padding: 1 2; }
-    ConflictScreen Horizontal { height: auto; margin-top: 1; }
-    ConflictScreen Button { margin-right: 1; }
-    """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("o", "choose('overwrite')", "Overwrite"),
-        Binding("s", "choose('skip')", "Skip"),
-        Binding("r", "choose('rename')", "Rename"),
-        Binding("escape", "choose('cancel')", "Stop"),
-    ]
-
-    def __init__(self, name: str, where: str, rename_to: str) -> None:
-        super().__init__()
-        self.conflict = name
-        self.where = where
-        self.rename_to = rename_to
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(Text.assemble((self.conflict, "bold"), f" already exists in {self.where}."))
-            yield Label(f"Overwrite it, skip it, or copy it as {self.rename_to!r}?", markup=False)
-            with Horizontal():
-                yield Button("Overwrite (o)", id="overwrite", variant="warning")
-                yield Button("Skip (s)", id="skip")
-                yield Button("Rename (r)", id="rename", variant="primary")
-
-    def action_choose(self, choice: str) -> None:
-        self.dismiss(choice)
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id or "skip")
-
-
-def cut_left(text: str, width: int) -> str:
-    """`text` cut from the left to `width` cells (a path keeps its last folders)."""
-    return text if len(text) <= width or width < 2 else "…" + text[len(text) - width + 1 :]
-
-
-class _Description(Static):
-    """What goes where, on a line of its own: the destination's end stays when cut."""
-
-    def __init__(self, job: Job) -> None:
-        super().__init__(classes="what")
-        self.job = job
-
-    def render(self) -> Text:
-        what = f"{self.job.what()} → {self.job.side()}:"
-        room = max(self.content_size.width - len(what), 8)
-        return Text.assemble((what, "bold"), cut_left(self.job.directory, room), no_wrap=True)
-
-
-class TransferRow(Vertical):
-    """One transfer on two lines: what goes where; how far, and a button to cancel it.
-    (On one line, at 80 columns the bar's percentage ran into the status: "1001 copied".)"""
-
-    DEFAULT_CSS = """
-    TransferRow { height: 2; }
-    TransferRow .what { width: 1fr; height: 1; }
-    TransferRow .progress { height: 1; }
-    TransferRow ProgressBar { width: auto; margin-right: 1; }
-    TransferRow ProgressBar Bar { width: 20; }
-    TransferRow .status { width: 1fr; color: $text-muted; text-wrap: nowrap; }
-    TransferRow Button { min-width: 8; width: 8; height: 1; border: none; }
-    TransferRow.done .status { color: $success; }
-    TransferRow.failed .status { color: $error; }
-    """
-
-    def __init__(self, job: Job) -> None:
-        super().__init__()
-        self.job = job
-        self.cancel = threading.Event()
-        self.started = time.monotonic()
-
-    def compose(self) -> ComposeResult:
-        yield _Description(self.job)
-        with Horizontal(classes="progress"):
-            yield ProgressBar(total=None, show_eta=False, show_percentage=True)
-            yield Label("starting", classes="status", markup=False)  # errors quote names
-            yield Button("cancel", classes="cancel", compact=True)
-
-    def advance(self, done: int, total: int) -> None:
-        bar = self.query_one(ProgressBar)
-        if total:
-            bar.update(total=total, progress=done)
-        rate = done / max(time.monotonic() - self.started, 1e-3)
-        left = f", {(total - done) / rate:.0f}s left" if total and rate else ""
-        self.query_one(".status", Label).update(f"{human_bytes(done)} {human_bytes(rate)}/s{left}")
-
-    def finish(self, text: str, ok: bool) -> None:
-        self.add_class("done" if ok else "failed")
-        self.query_one(".status", Label).update(text)
-        self.query_one(Button).display = False
-        if ok:
-            bar = self.query_one(ProgressBar)
-            bar.update(total=bar.total or 1, progress=bar.total or 1)
-
-    @on(Button.Pressed, ".cancel")
-    def _cancel(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.cancel.set()
-        self.query_one(".status", Label).update("cancelling…")
-
-
-# -- the panel -------------------------------------------------------------------------------
+from widgets.files.conflict_screen import ConflictScreen
+from widgets.files.model import (
+    ContainerFiles,
+    Entry,
+    Job,
+    Outcome,
+    ServiceFactory,
+    cut_left,
+    free_name,
+    short_names,
+)
+from widgets.files.transfer_row import TransferRow
+from widgets.files.trees import (
+    ContainerTree,
+    HostTree,
+    Pane,
+    RemoteNode,
+    current_folder,
+    folder_of,
+    host_node,
+)
 
 
 class FilesPanel(Vertical):
@@ -742,7 +378,7 @@ class FilesPanel(Vertical):
                         progress=progress,
                         cancel=row.cancel,
                     )
-                    _merge(total, out)
+                    total.add(out)
             else:
                 for source, name, force in zip(job.sources, job.names, job.force, strict=True):
                     out = service.pull(
@@ -753,7 +389,7 @@ class FilesPanel(Vertical):
                         progress=progress,
                         cancel=row.cancel,
                     )
-                    _merge(total, out)
+                    total.add(out)
         except Exception as exc:
             error = "cancelled" if row.cancel.is_set() else (str(exc) or type(exc).__name__)
         self.post_message(self.TransferFinished(job, None if error else total, error))
@@ -775,7 +411,7 @@ class FilesPanel(Vertical):
 
     def _reload_folder(self, job: Job) -> None:
         if job.direction == "pull":
-            node = _host_node(self.host, job.directory)
+            node = host_node(self.host, job.directory)
             if node is not None:
                 self.host.reload_node(node)
             return
@@ -825,8 +461,7 @@ class FilesPanel(Vertical):
             return
         source, paths = self._drag
         indicator = self.query_one("#drag-indicator", Label)
-        name = PurePosixPath(paths[0]).name + (f" +{len(paths) - 1}" if len(paths) > 1 else "")
-        indicator.update(f"⇢ {name}")
+        indicator.update(f"⇢ {short_names(paths)}")
         indicator.display = True
         offset = event.screen_offset - self.region.offset
         indicator.styles.offset = (offset.x + 2, offset.y)
@@ -853,46 +488,9 @@ class FilesPanel(Vertical):
         if hit is None or hit[0] is source:
             return  # a plain click, or a drop back on its own side
         target, node = hit
-        folder = None
-        while node is not None and node.data is not None:
-            if target.node_is_dir(node):
-                folder = target.node_path(node)
-                break
-            node = node.parent
+        folder = folder_of(target, node)
         if folder is None and isinstance(target, HostTree):
             folder = str(target.path)
         if isinstance(source, HostTree) and source.marks and paths[0] in source.marks:
             source.marks.clear()
         self._copy(source, paths, folder)
-
-
-def _merge(total: Outcome, out: Outcome) -> None:
-    total.written += out.written
-    total.bytes += out.bytes
-    total.skipped += out.skipped
-    total.refused += out.refused
-
-
-def _host_node(tree: HostTree, directory: str) -> TreeNode | None:
-    stack = [tree.root]
-    while stack:
-        node = stack.pop()
-        if node.data is not None and str(node.data.path) == directory:
-            return node
-        stack.extend(node.children)
-    return None
-
-
-__all__ = [
-    "ConflictScreen",
-    "ContainerFiles",
-    "ContainerTree",
-    "Entry",
-    "FilesPanel",
-    "HostTree",
-    "Job",
-    "Outcome",
-    "ServiceFactory",
-    "TransferRow",
-    "free_name",
-]
