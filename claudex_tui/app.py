@@ -26,7 +26,6 @@ from textual.widgets._tabbed_content import ContentTabs
 from textual.worker import Worker, WorkerState
 
 from claudex_tui.commands_palette import SessionCommands
-from claudex_tui.engine_watch import EventsWatcher, WaitingWatcher, wait_for_engine
 from claudex_tui.messages import (
     ActionDone,
     AgentWaiting,
@@ -43,6 +42,7 @@ from claudex_tui.messages import (
 )
 from container.errors import ClaudexError
 from container.labels import SessionInfo
+from container.watch import EventsWatcher, WaitingWatcher, wait_for_engine
 from widgets.changes_panel import ChangesPanel
 from widgets.details_panel import DetailsPanel, MountRow, SessionDetails
 from widgets.files.panel import FilesPanel

@@ -19,7 +19,7 @@ from container.transfer.push import push
 from widgets.files.model import Entry, Outcome, Progress
 
 if TYPE_CHECKING:
-    import docker
+    from container.engine import DockerClient
 
 
 class _EventToken(CancelToken):
@@ -42,7 +42,7 @@ def _outcome(report: TransferReport) -> Outcome:
 class SessionFiles:
     """One session's files through the Engine API and container/transfer."""
 
-    def __init__(self, client: docker.DockerClient, session: labels.SessionInfo) -> None:
+    def __init__(self, client: DockerClient, session: labels.SessionInfo) -> None:
         self.api = client.api
         self.session = session
         uid, _, gid = session.labels.get(labels.AGENT_UID, "1000:1000").partition(":")
@@ -104,6 +104,6 @@ class SessionFiles:
         return _outcome(report)
 
 
-def service_factory(client: docker.DockerClient) -> Callable[[labels.SessionInfo], SessionFiles]:
+def service_factory(client: DockerClient) -> Callable[[labels.SessionInfo], SessionFiles]:
     """What `FilesPanel(service_factory(client))` needs: a SessionFiles per session."""
     return lambda session: SessionFiles(client, session)

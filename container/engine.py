@@ -5,12 +5,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from container.errors import ClaudexError, EngineUnavailable
 
 if TYPE_CHECKING:
     import docker
+
+# A connection to an engine, as the layers above container/ name it: they never import
+# docker-py (a test checks), only hand back what container/ gave them.
+DockerClient: TypeAlias = "docker.DockerClient"
+APIClient: TypeAlias = "docker.APIClient"
 
 
 def has_docker_contexts() -> bool:
@@ -67,27 +72,38 @@ def explain_connect_error(
     return EngineUnavailable(f"{subject} is not reachable at {where} ({text})", hint)
 
 
-# The engine `--engine NAME` chose (a container.engines.Engine); None: the environment's.
-_selected: Any = None
+class ChosenEngine(Protocol):
+    """An engine `--engine NAME` can choose (container.engines.Engine): it connects itself,
+    so this module needs nothing from engines.py (which builds on this one)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def host(self) -> str: ...
+
+    def connect(self, timeout: int = 60) -> docker.DockerClient: ...
 
 
-def select(engine: Any) -> None:
+# The engine `--engine NAME` chose; None: the environment's. The only place it is kept.
+_selected: ChosenEngine | None = None
+
+
+def select(engine: ChosenEngine | None) -> None:
     """Make every later `connect()` in this process use `engine` (None: the default one)."""
     global _selected
     _selected = engine
 
 
-def selected() -> Any:
-    """The engine --engine chose (a container.engines.Engine), or None."""
+def selected() -> ChosenEngine | None:
+    """The engine --engine chose, or None."""
     return _selected
 
 
 def connect(timeout: int = 60) -> docker.DockerClient:
     """A client for the engine --engine chose, else the one the user's environment names."""
     if _selected is not None:
-        from container.engines import connect_engine
-
-        return connect_engine(_selected, timeout)
+        return _selected.connect(timeout)
     return connect_default(timeout)
 
 

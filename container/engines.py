@@ -70,6 +70,10 @@ class Engine:
     def uses_tls(self) -> bool:
         return bool(self.tls_verify or self.ca_cert or self.client_cert or self.context_tls)
 
+    def connect(self, timeout: int = 60) -> docker.DockerClient:
+        """A client for this engine (what `container.engine.connect()` gives once chosen)."""
+        return connect_engine(self, timeout)
+
 
 def default_engine() -> Engine:
     """The engine `connect()` talks to: DOCKER_HOST, else the current context, else local."""

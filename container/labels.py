@@ -32,6 +32,15 @@ FIREWALLED = "firewalled"
 HOST_NETWORK = "host"
 
 
+def agent_user(attrs_labels: dict[str, str] | None) -> str | None:
+    """The agent's "uid:gid" from a session's labels, or None (never root, never a name)."""
+    value = (attrs_labels or {}).get(AGENT_UID, "")
+    uid, _, gid = value.partition(":")
+    if not (uid.isdigit() and gid.isdigit()) or int(uid) == 0:
+        return None
+    return f"{int(uid)}:{int(gid) or int(uid)}"  # never root's group either
+
+
 def _json_list(value: str | None) -> list[str]:
     if not value:
         return []

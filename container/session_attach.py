@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from container.errors import EngineUnavailable, SessionGone
 from container.exec_channel import DockerExec
 from container.labels import AGENT_UID, SessionInfo
 
@@ -30,6 +31,20 @@ class AttachEnd:
 
     reason: str
     reattach: bool = False
+
+
+def current_state(client: Any, container_id: str) -> dict[str, Any]:
+    """The session's State as its engine reports it now. Raises SessionGone when it was
+    removed, EngineUnavailable when the engine does not answer (refused, reset, timed out)."""
+    from docker.errors import NotFound
+
+    api = getattr(client, "api", client)
+    try:
+        return dict(api.inspect_container(container_id)["State"])
+    except NotFound:
+        raise SessionGone(f"session {container_id} was removed") from None
+    except Exception as exc:
+        raise EngineUnavailable(f"the engine does not answer ({exc})") from None
 
 
 class AgentAttach(DockerExec):

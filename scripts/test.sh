@@ -16,9 +16,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test,bench]'
 
-step "tools the tests drive (tmux, git, sshd for an ssh:// engine)"
+step "tools the tests drive (tmux, git, shellcheck, sshd for an ssh:// engine)"
 missing=()
-for tool in tmux git; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+for tool in tmux git shellcheck; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -9,11 +9,10 @@ import sys
 from claudex_tui import output
 from claudex_tui.commands import tracking
 from claudex_tui.commands.listing import add_filter_argument, apply_filters, parse_filters
-from claudex_tui.engine_watch import agent_user
 from container.agent_home import save_home
 from container.engine import connect
 from container.errors import ClaudexError, SessionNotFound, UsageError
-from container.labels import SessionInfo
+from container.labels import SessionInfo, agent_user
 from container.sessions import Sessions, select_by_state
 from container.transfer.staging import remove_staging
 

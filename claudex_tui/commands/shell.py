@@ -8,9 +8,16 @@ import time
 
 from claudex_tui.commands.session_arg import add_session_arguments
 from container.engine import connect, engine_errors
-from container.errors import ClaudexError, EngineUnavailable, SessionNotRunning, UsageError
+from container.errors import (
+    ClaudexError,
+    EngineUnavailable,
+    SessionGone,
+    SessionNotRunning,
+    UsageError,
+)
 from container.labels import AGENT_UID, SessionInfo
 from container.mount_targets import WORKSPACE
+from container.session_attach import current_state
 from container.sessions import Sessions
 
 # How long an attach whose engine went away waits for it (Ctrl-C stops it sooner).
@@ -69,19 +76,17 @@ def attach_agent(sessions: Sessions, session: SessionInfo) -> int:
 def _wait_until_back(sessions: Sessions, session: SessionInfo) -> None:
     """Until the session's engine answers and the session runs there again; a clear error
     when the engine stays away ENGINE_WAIT seconds or the session did not survive."""
-    from docker.errors import NotFound
-
     deadline = time.monotonic() + ENGINE_WAIT
     told = False
     while True:
         try:
-            state = sessions.api.inspect_container(session.id)["State"]
+            state = current_state(sessions.api, session.id)
             break
-        except NotFound:
+        except SessionGone:
             raise ClaudexError(
                 f"session {session.name} was removed", "`claudex list` shows the sessions left"
             ) from None
-        except Exception:  # refused, reset, timed out: still away
+        except EngineUnavailable:  # refused, reset, timed out: still away
             if time.monotonic() > deadline:
                 raise EngineUnavailable(
                     f"the engine did not come back within {ENGINE_WAIT / 60:.0f} minutes",

@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from claudex_tui import output
 from claudex_tui.config import Config, load_config
 from claudex_tui.start_request import record_baseline, start_request
 from container import firewall
-from container.engine import connect
+from container.engine import DockerClient, connect
 from container.engines import current_engine, host_fs
 from container.errors import ImageError
 from container.host_entries import HostFS
@@ -19,9 +18,6 @@ from container.image import ensure_image, image_state
 from container.labels import SessionInfo
 from container.local_fs import LOCAL
 from container.sessions import Sessions, StartRequest
-
-if TYPE_CHECKING:
-    import docker
 
 
 def _request(args: argparse.Namespace, config: Config, fs: HostFS = LOCAL) -> StartRequest:
@@ -63,7 +59,7 @@ def _confirm_project(found: firewall.ProjectAllow) -> bool:
     return False
 
 
-def _build_if_missing(client: docker.DockerClient, config: Config) -> None:
+def _build_if_missing(client: DockerClient, config: Config) -> None:
     from claudex_tui.commands.image import build_progress
 
     if not image_state(client, config.image).exists and not sys.stdin.isatty():
@@ -87,7 +83,7 @@ def _build_if_missing(client: docker.DockerClient, config: Config) -> None:
         output.warn(f"image {config.image} is out of date ({reason}); run `claudex build`")
 
 
-def _ready_client(config: Config) -> docker.DockerClient:
+def _ready_client(config: Config) -> DockerClient:
     client = connect()
     _build_if_missing(client, config)
     return client

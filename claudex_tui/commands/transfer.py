@@ -24,7 +24,7 @@ from container.transfer.pull import pull
 from container.transfer.push import push
 
 if TYPE_CHECKING:
-    from docker import APIClient
+    from container.engine import APIClient
 
 
 class ByteProgress:

@@ -32,9 +32,8 @@ from container.sessions import AGENTS, Sessions, StartResult
 from widgets.mount_picker import MountPicker
 
 if TYPE_CHECKING:
-    import docker
-
     from claudex_tui.config import Config
+    from container.engine import DockerClient
     from container.engines import Engine
 
 MAX_STEPS = 8
@@ -100,11 +99,11 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
 
     def __init__(
         self,
-        client: docker.DockerClient,
+        client: DockerClient,
         config: Config,
         start_dir: Path | None = None,
         *,
-        engines: Sequence[tuple[Engine, docker.DockerClient]] = (),
+        engines: Sequence[tuple[Engine, DockerClient]] = (),
         engine: str = "default",
     ) -> None:
         super().__init__()

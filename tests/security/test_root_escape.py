@@ -23,12 +23,12 @@ from typing import Any
 import docker
 import pytest
 
-from claudex_tui.engine_watch import WaitingWatcher
 from container.errors import ClaudexError, UsageError
 from container.exec_channel import DockerExec
 from container.session_attach import AGENT_TMUX
 from container.sessions import Sessions
 from container.transfer import push as transfer_push
+from container.watch import WaitingWatcher
 from tests.integration.conftest import REPO, Result
 from tests.security.conftest import (
     AGENT,
@@ -222,7 +222,7 @@ def test_the_watchers_reader_ends_when_the_dashboard_process_dies(
             sys.executable,
             "-c",
             "import sys, time, docker\n"
-            "from claudex_tui.engine_watch import WaitingWatcher\n"
+            "from container.watch import WaitingWatcher\n"
             "WaitingWatcher(docker.from_env(), sys.argv[1], print).start()\n"
             "time.sleep(600)\n",
             engine.api.inspect_container(name)["Id"],

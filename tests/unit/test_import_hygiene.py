@@ -1,10 +1,14 @@
-"""`container/` and the terminal emulator never import Textual (checked in a clean process)."""
+"""The layers stay apart: `container/` and the terminal emulator never import Textual (checked
+in a clean process), widgets import no engine code, the app and widgets never import docker-py,
+and container/ modules import one another without a loop."""
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -73,15 +77,107 @@ def test_widgets_import_no_engine_io_nor_the_app(module: str) -> None:
     assert _loaded_after_import(module, ("docker", "container.engine", "claudex_tui")) == []
 
 
+# The terminal's Textual modules: the widget, the messages it posts, the History view.
+TEXTUAL_TERMINAL = (
+    "widgets.terminal.widget",
+    "widgets.terminal.messages",
+    "widgets.terminal.history",
+)
+
+
 @pytest.mark.parametrize(
-    "module",
-    [
-        m
-        for m in _modules("widgets.terminal")
-        if m not in ("widgets.terminal.widget", "widgets.terminal.history")
-    ],
+    "module", [m for m in _modules("widgets.terminal") if m not in TEXTUAL_TERMINAL]
 )
 def test_terminal_modules_other_than_the_widgets_are_free_of_textual(module: str) -> None:
-    """Only the terminal's Textual widgets (widget.py, history.py) import Textual; the
-    emulator, keys, channels and the package itself stay usable without it."""
+    """Only the terminal's Textual modules import Textual; the emulator, keys, channels,
+    cells, frames, the inbox, the history's rows and the package itself stay usable without
+    it."""
     assert _loaded_after_import(module, ("textual",)) == []
+
+
+@pytest.mark.parametrize("module", ["widgets.files.model"])
+def test_the_widgets_models_are_free_of_textual(module: str) -> None:
+    """What the Files tab and the mount picker compute from plain data needs no Textual."""
+    assert _loaded_after_import(module, ("textual",)) == []
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _type_only(tree: ast.Module) -> set[ast.AST]:
+    """Import nodes under `if TYPE_CHECKING:` (never run, so no import at run time)."""
+    found: set[ast.AST] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            found.update(n for child in node.body for n in ast.walk(child))
+    return found
+
+
+def _imports(path: Path, *, runtime_only: bool) -> list[tuple[str, list[str], int]]:
+    """Every import in the file, at module level or inside functions (lazy ones count):
+    (module, names imported from it, line)."""
+    tree = ast.parse(path.read_text(), str(path))
+    skip = _type_only(tree) if runtime_only else set()
+    found = []
+    for node in ast.walk(tree):
+        if node in skip:
+            continue
+        if isinstance(node, ast.Import):
+            found += [(alias.name, [], node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.append((node.module, [alias.name for alias in node.names], node.lineno))
+    return found
+
+
+def test_container_modules_import_one_another_without_a_loop() -> None:
+    """No import cycle among container/ modules, lazy imports included (a lazy import that
+    closes a loop only hides it until the order of first use changes)."""
+    modules = {_module_name(p): p for p in sorted((ROOT / "container").rglob("*.py"))}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets: set[str] = set()
+        for module, names, _line in _imports(path, runtime_only=True):
+            if module in modules:
+                targets.add(module)
+            targets.update(f"{module}.{n}" for n in names if f"{module}.{n}" in modules)
+        graph[name] = targets - {name}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = 1
+        for target in sorted(graph[name]):
+            if state.get(target) == 1:
+                loop = [*path[path.index(target) :], target]
+                pytest.fail("import loop: " + " -> ".join(loop))
+            if target not in state:
+                visit(target, [*path, target])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+
+
+# app.py still calls docker-py until the dashboard's engine work lands in container/ (issue 16,
+# helper A); the lead empties this list then.
+DOCKER_ALLOWED = {"claudex_tui/app.py"}
+
+
+def test_the_app_and_widgets_never_import_docker() -> None:
+    """Docker I/O lives in container/: no module of claudex_tui/ or widgets/ imports docker-py,
+    not even for a type (container.engine.DockerClient names a connection)."""
+    found = []
+    for top in ("claudex_tui", "widgets"):
+        for path in sorted((ROOT / top).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            if rel in DOCKER_ALLOWED:
+                continue
+            for module, _names, line in _imports(path, runtime_only=False):
+                if module == "docker" or module.startswith("docker."):
+                    found.append(f"{rel}:{line} imports {module}")
+    assert found == []

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from claudex_tui.config import ConfigError, load_config, unsafe_env
-from claudex_tui.engine_watch import agent_user, clean_line
 from container import integrity
 from container.image import CONTEXT_DIR, _context_files
+from container.labels import agent_user
+from container.watch import clean_line
 
 
 def test_the_manifest_covers_every_shipped_script_and_the_dockerfiles_copies() -> None:

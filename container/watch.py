@@ -1,6 +1,8 @@
-"""Following the engine without polling: its events stream, and each agent's "waiting" file.
+"""Following the engine without polling: its events stream, and each agent's "waiting" file
+(the contract with the image's notify.sh: the agent's hooks append a line to WAITING_FILE when
+it waits for input).
 
-Plain threads with callbacks (no Textual here); the app turns callbacks into messages.
+Plain threads with callbacks (no Textual here); the dashboard turns callbacks into messages.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from container import labels
+from container import labels, scripts
 from container.exec_channel import close_exec
 
 if TYPE_CHECKING:
@@ -77,60 +79,10 @@ class EventsWatcher:
             self.on_lost("the engine closed the events stream")
 
 
-# Follows the agent's notification file AS THE AGENT (the file and /tmp are the agent's to
-# plant links or FIFOs in; root never opens them). Regular files only, opened without following
-# links and without blocking; only the tail of what was appended is read, and at most its last
-# complete line is passed on, cut short: at most two short lines a second whatever the agent
-# writes. It ends when its stdin closes, i.e. when the dashboard's connection goes (the engine
-# keeps an exec running after its client left).
-_WAITING_SCRIPT = r"""
-import os, select, stat, sys
-path, tick, tail, width = sys.argv[1], 0.5, 4096, 200
-seen, pos, first = None, 0, True
-while True:
-    if select.select([0], [], [], tick)[0] and not os.read(0, 512):
-        break
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
-    except OSError:
-        seen, first = None, False
-        continue
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            seen, first = None, False
-            continue
-        if (st.st_dev, st.st_ino) != seen:
-            seen, pos = (st.st_dev, st.st_ino), (st.st_size if first else 0)
-        first = False
-        if st.st_size < pos:
-            pos = 0
-        if st.st_size == pos:
-            continue
-        start = max(pos, st.st_size - tail)
-        data = os.pread(fd, st.st_size - start, start)
-    finally:
-        os.close(fd)
-    end = data.rfind(b"\n")
-    if end < 0:
-        pos = start + len(data) if len(data) >= tail else pos
-        continue
-    pos = start + end + 1
-    line = data[:end].rsplit(b"\n", 1)[-1][:width]
-    sys.stdout.buffer.write(line + b"\n")
-    sys.stdout.buffer.flush()
-"""
+# Follows the agent's notification file as the agent (see the script for how).
+_WAITING_SCRIPT = scripts.source("waiting.py")
 _LINE_MAX = 200  # characters of a notification passed on
 _PER_SECOND = 4  # notifications passed on per session and second (the reader sends at most 2)
-
-
-def agent_user(attrs_labels: dict[str, str] | None) -> str | None:
-    """The agent's "uid:gid" from the session's labels, or None (never root, never a name)."""
-    value = (attrs_labels or {}).get(labels.AGENT_UID, "")
-    uid, _, gid = value.partition(":")
-    if not (uid.isdigit() and gid.isdigit()) or int(uid) == 0:
-        return None
-    return f"{int(uid)}:{int(gid) or int(uid)}"  # never root's group either
 
 
 def clean_line(raw: bytes) -> str:
@@ -177,7 +129,7 @@ class WaitingWatcher:
 
         api = self.client.api
         try:
-            user = agent_user(
+            user = labels.agent_user(
                 (api.inspect_container(self.container_id)["Config"] or {}).get("Labels")
             )
             if user is None or self._stopped.is_set():
