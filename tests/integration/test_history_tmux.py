@@ -24,7 +24,7 @@ from container.sessions import Sessions
 from tests.integration.conftest import CLI, REPO, exec_in
 from tests.integration.second_engine import SecondEngine
 from tests.waiting import wait_for
-from widgets.terminal.history import parse_history
+from widgets.terminal.history_rows import parse_history
 
 PROMPT = "host-ready> "
 

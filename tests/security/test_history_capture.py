@@ -33,7 +33,7 @@ from container.sessions import Sessions
 from tests.conftest import TEST_PREFIX
 from tests.security.conftest import CLI, as_agent
 from tests.waiting import wait_for
-from widgets.terminal.history import parse_history
+from widgets.terminal.history_rows import parse_history
 
 # The newest 4 MiB of such a flood, as the capture keeps them (random bytes in the middle).
 FLOOD_LIKE = (

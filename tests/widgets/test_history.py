@@ -19,7 +19,8 @@ from textual.widgets import Input
 from claudex_tui.messages import AgentWaiting
 from tests.waiting import until
 from tests.widgets.test_terminal_widget import ScriptedChannel
-from widgets.terminal.history import HistoryLines, HistoryView, parse_history
+from widgets.terminal.history import HistoryLines, HistoryView
+from widgets.terminal.history_rows import parse_history
 from widgets.terminal.widget import TerminalWidget
 
 HISTORY = "".join(f"\x1b[3{i % 7 + 1}mline\x1b[0m {i}\n" for i in range(1, 1001)).encode()

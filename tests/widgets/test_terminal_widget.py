@@ -14,7 +14,7 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.widgets import Footer
 
-import widgets.terminal.widget
+import widgets.terminal.frames
 from tests.waiting import until
 from widgets.terminal.widget import TerminalWidget
 
@@ -123,7 +123,7 @@ async def test_renders_colours_and_cursor() -> None:
 async def test_synchronized_output_holds_the_frame(monkeypatch: pytest.MonkeyPatch) -> None:
     # A hold longer than any check below can take on a loaded machine (a frame held that long
     # is drawn anyway; the complete one is drawn then too).
-    monkeypatch.setattr(widgets.terminal.widget, "SYNC_TIMEOUT", 3.0)
+    monkeypatch.setattr(widgets.terminal.frames, "SYNC_TIMEOUT", 3.0)
     app = HostApp()
     async with app.run_test(size=(60, 12)) as pilot:
         term = app.query_one(TerminalWidget)

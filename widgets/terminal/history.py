@@ -4,11 +4,9 @@ The live terminal shows only the agent tmux's current screen (tmux redraws, so l
 scroll away never reach our emulator). The history comes from the owner's `HistorySource`
 (for a session: `tmux capture-pane -e -J` as the agent's uid, see container/pane_history.py).
 
-That capture is the agent's output, so hostile: it is cut into rows of plain text and colours
-(SGR read with the live emulator's rules; every other escape sequence and control character
-dropped, so nothing reaches the user's terminal raw), never parsed as markup; at most
-`MAX_ROWS` rows are kept (the newest) and the source caps its bytes. Parsing happens in a
-worker thread.
+That capture is the agent's output, so hostile: `history_rows.parse_history` cuts it into rows
+of plain text and colours (nothing reaches the user's terminal raw, nothing is read as markup,
+the rows are capped) in a worker thread; the source caps its bytes.
 
 Keys (handled here, never passed on to the agent): wheel, Up/Down, PgUp/PgDn, Home/End
 scroll; `/` searches (upward, from the cursor: the view opens at the end), `n` goes to the next
@@ -20,15 +18,9 @@ any other key goes back and is typed there.
 from __future__ import annotations
 
 import bisect
-import itertools
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import ClassVar
 
-from pyte.screens import Char
-from rich.cells import get_character_cell_size
-from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events, on, work
@@ -41,178 +33,20 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Input, Static
 
-from widgets.terminal.emulator import TerminalEmulator
-
-HistorySource = Callable[[], bytes]
-MAX_ROWS = 100_000  # rows after wrapping, the newest kept: a bound on memory whatever the input
-MAX_HITS = 50_000
-WHEEL_LINES = 3  # as the live terminal's wheel
-
-
-@dataclass(frozen=True)
-class HistoryRow:
-    """One screen row of the history: its text, its coloured segments (cell styles only), and
-    whether the line goes on in the next row (it was wrapped)."""
-
-    text: str
-    segments: tuple[Segment, ...]
-    wrapped: bool = False
-
-
-# SGR (kept, short parameters only) or anything else a terminal would act on (dropped): CSI,
-# OSC up to BEL or ST, DCS/APC/PM/SOS strings, other escapes, lone C0/C1 controls and DEL.
-_TOKEN = re.compile(
-    r"\x1b\[(?P<sgr>[0-9;:]{0,64})m"
-    r"|(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?"
-    r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
-    r"|(?:\x1b[P_^X]|[\x90\x98\x9e\x9f])[^\x1b\x9c]*(?:\x1b\\|\x9c)?"
-    r"|\x1b[\x20-\x2f]*[\x30-\x7e]?"
-    r"|[\x00-\x1f\x7f-\x9f]"
+from widgets.terminal.history_rows import (
+    HistoryRow,
+    Place,
+    Span,
+    find_hits,
+    index_at,
+    logical_line,
+    overlay,
+    parse_history,
+    text_between,
 )
 
-
-class _Styles:
-    """SGR parameters to rich Styles, with the live terminal's colour rules (its emulator
-    computes the attributes), cached."""
-
-    def __init__(self) -> None:
-        from widgets.terminal.widget import _colour
-
-        self._colour = _colour
-        self._emulator = TerminalEmulator(1, 1, scrollback=0)
-        self.default = self._emulator.default_char
-        self._sgr: dict[tuple[Char, str], Char] = {}
-        self._styles: dict[Char, Style] = {}
-
-    def apply(self, attrs: Char, params: str) -> Char:
-        key = (attrs, params)
-        found = self._sgr.get(key)
-        if found is None:
-            try:
-                found = self._emulator._compute_sgr(attrs, params)
-            except ValueError:  # a number too long for int(): the sequence is ignored
-                found = attrs
-            if len(self._sgr) > 4096:
-                self._sgr.clear()
-            self._sgr[key] = found
-        return found
-
-    def style(self, attrs: Char) -> Style:
-        found = self._styles.get(attrs)
-        if found is None:
-            _, fg, bg, bold, italics, underscore, strike, reverse, blink = attrs
-            found = self._styles[attrs] = Style(
-                color=self._colour(str(fg)),
-                bgcolor=self._colour(str(bg)),
-                bold=bool(bold),
-                italic=bool(italics),
-                underline=bool(underscore),
-                strike=bool(strike),
-                reverse=bool(reverse),
-                blink=bool(blink),
-            )
-        return found
-
-
-def parse_history(data: bytes, width: int, max_rows: int = MAX_ROWS) -> list[HistoryRow]:
-    """Rows of `width` cells from captured terminal output (lines end with "\\n"): colours
-    kept, every other escape and control character dropped, long lines wrapped."""
-    width = max(1, width)
-    styles = _Styles()
-    attrs = styles.default
-    text = data.decode("utf-8", errors="replace")
-    lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()  # the newline ends the last line; no line after it
-    del lines[:-max_rows]  # each line makes a row at least: older ones could not be kept
-    rows: list[HistoryRow] = []
-    for line in lines:
-        pieces: list[tuple[str, Char]] = []
-        pos = 0
-        for token in _TOKEN.finditer(line):
-            if token.start() > pos:
-                _add(pieces, line[pos : token.start()], attrs)
-            pos = token.end()
-            params = token.group("sgr")
-            if params is not None:
-                attrs = styles.apply(attrs, params)
-        if pos < len(line):
-            _add(pieces, line[pos:], attrs)
-        plain = "".join(text for text, _ in pieces)
-        cuts = _row_starts(plain, width)
-        index = offset = 0  # the piece the row starts in, and where that piece starts
-        for number, (start, end) in enumerate(itertools.pairwise([*cuts, len(plain)])):
-            row: list[Segment] = []
-            while index < len(pieces):
-                text, piece_attrs = pieces[index]
-                lo, hi = max(start, offset), min(end, offset + len(text))
-                if lo < hi:
-                    row.append(Segment(text[lo - offset : hi - offset], styles.style(piece_attrs)))
-                if offset + len(text) > end:
-                    break  # the piece goes on in the next row
-                offset += len(text)
-                index += 1
-            rows.append(HistoryRow(plain[start:end], tuple(row), number < len(cuts) - 1))
-        if len(rows) > 2 * max_rows:
-            del rows[: len(rows) - max_rows]
-    return rows[-max_rows:]
-
-
-def _add(pieces: list[tuple[str, Char]], text: str, attrs: Char) -> None:
-    if pieces and pieces[-1][1] is attrs:  # text split by a dropped control: one piece
-        pieces[-1] = (pieces[-1][0] + text, attrs)
-    else:
-        pieces.append((text, attrs))
-
-
-def _row_starts(plain: str, width: int) -> list[int]:
-    """Where each row of `plain` starts when wrapped at `width` cells (a wide character that
-    does not fit goes to the next row)."""
-    if plain.isascii():
-        return list(range(0, max(len(plain), 1), width))
-    starts = [0]
-    column = 0
-    for index, char in enumerate(plain):
-        size = get_character_cell_size(char)
-        if column + size > width and column:
-            starts.append(index)
-            column = 0
-        column += size
-    return starts
-
-
-def index_at(text: str, column: int) -> int:
-    """The index in `text` of the character at screen `column` (wide characters take two)."""
-    cells = 0
-    for index, char in enumerate(text):
-        cells += get_character_cell_size(char)
-        if cells > column:
-            return index
-    return len(text)
-
-
-def _overlay(segments: tuple[Segment, ...], spans: list[tuple[int, int, Style]]) -> list[Segment]:
-    """`segments` with each (start, end, style) character span's style laid on top."""
-    if not spans:
-        return list(segments)
-    out: list[Segment] = []
-    pos = 0
-    for segment in segments:
-        text, base = segment.text, segment.style or Style()
-        end = pos + len(text)
-        cuts = sorted({pos, end} | {c for s, e, _ in spans for c in (s, e) if pos < c < end})
-        for a, b in itertools.pairwise(cuts):
-            piece = base
-            for s, e, extra in spans:
-                if s <= a and b <= e:
-                    piece = piece + extra
-            out.append(Segment(text[a - pos : b - pos], piece))
-        pos = end
-    for s, e, extra in spans:  # a selection past the text's end shows as one cell
-        if e > pos and s >= pos:
-            out.append(Segment(" ", extra))
-            break
-    return out
+HistorySource = Callable[[], bytes]
+WHEEL_LINES = 3  # as the live terminal's wheel
 
 
 class HistoryLines(ScrollView, can_focus=True, inherit_bindings=False):
@@ -265,11 +99,11 @@ class HistoryLines(ScrollView, can_focus=True, inherit_bindings=False):
         self.rows: list[HistoryRow] = []
         self.cursor = 0
         self.query_text = ""
-        self.hits: list[list[tuple[int, int, int]]] = []  # per hit: (row, start, end) spans
+        self.hits: list[list[Span]] = []  # per hit: its spans, oldest hit first
         self.hit = -1  # the current hit
         self._row_hits: dict[int, list[tuple[int, int, int]]] = {}  # row -> (start, end, hit)
-        self.mark: tuple[int, int] | None = None  # where the selection started (row, index)
-        self.point: tuple[int, int] | None = None
+        self.mark: Place | None = None  # where the selection started
+        self.point: Place | None = None
         self.line_mode = False  # a `v` selection: whole lines from the anchor to the cursor
         self._dragging = False
 
@@ -308,14 +142,14 @@ class HistoryLines(ScrollView, can_focus=True, inherit_bindings=False):
         if selected is not None:
             selection = self.get_component_rich_style("history--selection", partial=True)
             spans.append((*selected, selection))
-        segments = _overlay(row.segments, spans)
+        segments = overlay(row.segments, spans)
         line_style = base
         if index == self.cursor and self.has_focus:
             line_style = base + self.get_component_rich_style("history--cursor", partial=True)
         strip = Strip(segments).apply_style(line_style)
         return strip.adjust_cell_length(width, line_style).crop(0, width)
 
-    def _selection(self) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    def _selection(self) -> tuple[Place, Place] | None:
         if self.mark is None:
             return None
         point = (self.cursor, 0) if self.line_mode else self.point
@@ -384,30 +218,7 @@ class HistoryLines(ScrollView, can_focus=True, inherit_bindings=False):
         if not query:
             self.refresh()
             return 0
-        fold = query == query.lower()
-        needle = query.lower() if fold else query
-        row = 0
-        while row < len(self.rows) and len(self.hits) < MAX_HITS:
-            first = row  # a logical line: its rows up to one not wrapped
-            while row < len(self.rows) - 1 and self.rows[row].wrapped:
-                row += 1
-            starts = [0]
-            for r in range(first, row + 1):
-                starts.append(starts[-1] + len(self.rows[r].text))
-            text = "".join(self.rows[r].text for r in range(first, row + 1))
-            haystack = text.lower() if fold else text
-            at = haystack.find(needle)
-            while at >= 0 and len(self.hits) < MAX_HITS:
-                end = at + len(needle)
-                spans = []
-                for r in range(first, row + 1):
-                    lo, hi = starts[r - first], starts[r - first + 1]
-                    s, e = max(at, lo), min(end, hi)
-                    if s < e:
-                        spans.append((r, s - lo, e - lo))
-                self.hits.append(spans)
-                at = haystack.find(needle, end)
-            row += 1
+        self.hits = find_hits(self.rows, query)
         for number, spans in enumerate(self.hits):
             for r, s, e in spans:
                 self._row_hits.setdefault(r, []).append((s, e, number))
@@ -449,24 +260,9 @@ class HistoryLines(ScrollView, can_focus=True, inherit_bindings=False):
         """The selection's text, or the cursor's whole (logical) line without one."""
         selection = self._selection()
         if selection is None:
-            first = last = self.cursor
-            while first > 0 and self.rows[first - 1].wrapped:
-                first -= 1
-            while last < len(self.rows) - 1 and self.rows[last].wrapped:
-                last += 1
-            selection, line_mode = ((first, 0), (last, 0)), True
-        else:
-            line_mode = self.line_mode
-        (r0, i0), (r1, i1) = selection
-        parts: list[str] = []
-        for r in range(r0, r1 + 1):
-            text = self.rows[r].text
-            start = 0 if line_mode or r != r0 else i0
-            end = len(text) if line_mode or r != r1 else i1
-            parts.append(text[start:end])
-            if r != r1 and not self.rows[r].wrapped:
-                parts.append("\n")
-        return "\n".join(line.rstrip() for line in "".join(parts).split("\n"))
+            first, last = logical_line(self.rows, self.cursor)
+            return text_between(self.rows, (first, 0), (last, 0), line_mode=True)
+        return text_between(self.rows, *selection, line_mode=self.line_mode)
 
     def action_copy(self) -> None:
         if not self.rows:
@@ -479,7 +275,7 @@ class HistoryLines(ScrollView, can_focus=True, inherit_bindings=False):
         self.refresh()
         self.post_message(self.Copied(text))
 
-    def _position(self, event: events.MouseEvent) -> tuple[int, int]:
+    def _position(self, event: events.MouseEvent) -> Place:
         row = max(0, min(len(self.rows) - 1, self.view_top + event.y))
         text = self.rows[row].text if self.rows else ""
         return row, index_at(text, max(0, event.x))

@@ -1,12 +1,10 @@
 """`TerminalWidget`: a program's live terminal inside a Textual app.
 
 Output path: a `ChannelPump` reader thread hands batches to `_receive` (any thread), which
-appends them to an inbox and posts one coalescing `_OutputReady`; the handler feeds the
-inbox to the `TerminalEmulator` on the event loop and schedules a frame. A frame refreshes
-only the lines pyte marked dirty (plus the cursor's), at most ~60 a second, and is held while
-the program is inside synchronized output (mode 2026) so whole frames are drawn, never halves
-(with a timeout, as terminals do, in case the end marker never comes). Lines are rendered
-through the line API and cached per (line, version).
+puts them in an `OutputInbox` and posts one coalescing `_OutputReady`; the handler feeds the
+inbox to the `TerminalEmulator` on the event loop and schedules a frame (`frames.py`: at most
+~60 a second, whole synchronized frames). A frame refreshes only the lines that changed; lines
+are rendered through the line API (`cells.py`) and cached per (line, version).
 
 Leaving the terminal: Ctrl-] (`LEAVE_KEY`). Every other key goes to the program, so the key
 that moves focus out must be one no agent or tool needs: Claude Code uses Esc, Esc Esc,
@@ -19,12 +17,10 @@ depend on terminfo), and tmux binds it only after the prefix. The cost: vim's "j
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, TypeAlias
 
-from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -37,9 +33,13 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 
+from widgets.terminal import messages
+from widgets.terminal.cells import CellStyles, cell_segments
 from widgets.terminal.channel import ChannelPump, TerminalChannel
 from widgets.terminal.emulator import Line, TerminalEmulator
+from widgets.terminal.frames import Frames
 from widgets.terminal.history import HistoryLines, HistorySource, HistoryView
+from widgets.terminal.inbox import OutputInbox
 from widgets.terminal.keys import (
     MOUSE_LEFT,
     MOUSE_MIDDLE,
@@ -54,35 +54,7 @@ from widgets.terminal.keys import (
 
 LEAVE_KEY = "ctrl+right_square_bracket"
 LEAVE_KEY_DISPLAY = "^]"
-FRAME_SECONDS = 1 / 60
-SYNC_TIMEOUT = 0.25  # a frame held longer than this by mode 2026 is drawn anyway
-MAX_INBOX = 4 * 1024 * 1024  # the reader waits when the UI is this far behind
 WHEEL_LINES = 3
-
-_NAMED = {
-    "black": 0,
-    "red": 1,
-    "green": 2,
-    "brown": 3,
-    "blue": 4,
-    "magenta": 5,
-    "cyan": 6,
-    "white": 7,
-}
-_NAMED.update({"bright" + name: n + 8 for name, n in list(_NAMED.items())})
-_NAMED["bfightmagenta"] = 13  # stock pyte's spelling of SGR 105
-
-
-def _colour(name: str) -> Color | None:
-    if name == "default":
-        return None
-    number = _NAMED.get(name)
-    if number is not None:
-        return Color.from_ansi(number)
-    try:
-        return Color.from_rgb(int(name[0:2], 16), int(name[2:4], 16), int(name[4:6], 16))
-    except ValueError:
-        return None
 
 
 ChannelFactory = Callable[[], TerminalChannel]
@@ -125,66 +97,13 @@ class TerminalWidget(Widget, can_focus=True):
 
     cursor_blink: reactive[bool] = reactive(True)
 
-    class _FromTerminal(Message):
-        """A message that says which terminal it came from (`control`)."""
-
-        def __init__(self, terminal: TerminalWidget | None = None) -> None:
-            super().__init__()
-            self.terminal = terminal
-
-        @property
-        def control(self) -> TerminalWidget | None:
-            return self.terminal
-
-    class Started(_FromTerminal):
-        """The channel was (re)started."""
-
-    class Exited(Message):
-        """The program ended (or could not be started)."""
-
-        def __init__(
-            self,
-            exit_code: int | None,
-            error: str | None,
-            terminal: TerminalWidget | None = None,
-        ) -> None:
-            super().__init__()
-            self.exit_code = exit_code
-            self.error = error
-            self.terminal = terminal
-
-        @property
-        def control(self) -> TerminalWidget | None:
-            return self.terminal
-
-    class TitleChanged(Message):
-        """The program set the window title (OSC 0/2)."""
-
-        def __init__(self, title: str) -> None:
-            super().__init__()
-            self.title = title
-
-        def can_replace(self, message: Message) -> bool:
-            return isinstance(message, TerminalWidget.TitleChanged)
-
-    class Bell(_FromTerminal):
-        """The program rang the bell."""
-
-        def can_replace(self, message: Message) -> bool:
-            return isinstance(message, TerminalWidget.Bell)
-
-    class Notified(_FromTerminal):
-        """The program asked for a desktop notification (OSC 9 / OSC 777)."""
-
-        def __init__(self, terminal: TerminalWidget, text: str) -> None:
-            super().__init__(terminal)
-            self.text = text
-
-    class Activity(_FromTerminal):
-        """The program wrote output (at most about one a second; bursts collapse)."""
-
-        def can_replace(self, message: Message) -> bool:
-            return isinstance(message, TerminalWidget.Activity)
+    # What it tells its owner (widgets/terminal/messages.py).
+    Started: TypeAlias = messages.Started
+    Exited: TypeAlias = messages.Exited
+    TitleChanged: TypeAlias = messages.TitleChanged
+    Bell: TypeAlias = messages.Bell
+    Notified: TypeAlias = messages.Notified
+    Activity: TypeAlias = messages.Activity
 
     class _OutputReady(Message):
         """Output waits in the inbox; many collapse into one."""
@@ -233,20 +152,11 @@ class TerminalWidget(Widget, can_focus=True):
         self.exit_code: int | None = None
         self.exit_error: str | None = None
         self.history_offset = 0  # lines scrolled back into the scrollback; 0 = live
-        self._inbox: list[bytes] = []
-        self._inbox_size = 0
-        self._inbox_lock = threading.Condition()
-        self._notified = False
-        self._versions: list[int] = [0] * self.emulator.lines
-        self._frame_rows: list[Line] = [Line(self.emulator.default_char)] * self.emulator.lines
+        self._inbox = OutputInbox()
+        self.frames = Frames(self.emulator)
         self._lines_cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
-        self._styles: dict[tuple[object, ...], Style] = {}
-        self._base_style: Style | None = None
+        self._styles = CellStyles()
         self._frame_timer: Timer | None = None
-        self._sync_started: float | None = None
-        self._last_frame = 0.0
-        self._cursor_row = 0
-        self._frame_cursor = (0, 0, True)
         self._blink_on = True
         self._blink_timer: Timer | None = None
         self._mouse_buttons = 0  # buttons held, for 1002 drag reports
@@ -278,9 +188,7 @@ class TerminalWidget(Widget, can_focus=True):
         self.exited = False
         self.exit_code = self.exit_error = self.end_reason = None
         self.starting = True
-        with self._inbox_lock:
-            self._inbox.clear()
-            self._inbox_size = 0
+        self._inbox.clear()
         pump = ChannelPump(self.channel_factory(), self._receive, self._ended)
         self.pump = pump
         pump.start(self.emulator.lines, self.emulator.columns)
@@ -298,34 +206,22 @@ class TerminalWidget(Widget, can_focus=True):
         if self.pump is not None:
             self.pump.close()
             self.pump = None
-        with self._inbox_lock:
-            self._inbox_lock.notify_all()
+        self._inbox.wake()
 
     # -- output, from the reader thread ----------------------------------------------------
 
     def _receive(self, data: bytes) -> None:
-        with self._inbox_lock:
-            # Back-pressure: a program flooding output waits for the UI instead of filling
-            # memory.
-            while self._inbox_size > MAX_INBOX and self.pump is not None and not self.pump.closed:
-                self._inbox_lock.wait(0.1)
-            self._inbox.append(data)
-            self._inbox_size += len(data)
-            notify = not self._notified
-            self._notified = True
-        if notify:
+        if self._inbox.put(data, reading=self._reading):
             self.post_message(self._OutputReady())
+
+    def _reading(self) -> bool:
+        return self.pump is not None and not self.pump.closed
 
     def _ended(self, exit_code: int | None, error: str | None) -> None:
         self.post_message(self._Ended(exit_code, error))
 
     def _drain(self) -> None:
-        with self._inbox_lock:
-            data = b"".join(self._inbox)
-            self._inbox.clear()
-            self._inbox_size = 0
-            self._notified = False
-            self._inbox_lock.notify_all()
+        data = self._inbox.take()
         if data:
             pushed = self.emulator.scrollback_pushed
             self.emulator.feed(data)
@@ -369,13 +265,7 @@ class TerminalWidget(Widget, can_focus=True):
     def _schedule_frame(self) -> None:
         if self._frame_timer is not None:
             return
-        now = time.monotonic()
-        if self.emulator.synchronized:
-            if self._sync_started is None:
-                self._sync_started = now
-            delay = max(0.0, self._sync_started + SYNC_TIMEOUT - now)
-        else:
-            delay = max(0.0, self._last_frame + FRAME_SECONDS - now)
+        delay = self.frames.delay(time.monotonic())
         if delay <= 0:
             self._flush_frame()
         else:
@@ -386,58 +276,26 @@ class TerminalWidget(Widget, can_focus=True):
         self._flush_frame()
 
     def _flush_frame(self, force: bool = False) -> None:
-        emulator = self.emulator
-        now = time.monotonic()
-        if emulator.synchronized and not force:
-            started = self._sync_started if self._sync_started is not None else now
-            self._sync_started = started
-            if now - started < SYNC_TIMEOUT:
-                return  # the end of the frame will come with more output
-        self._sync_started = None
-        self._last_frame = now
-        dirty = set(emulator.dirty)
-        emulator.dirty.clear()
-        versions = self._versions
-        for y in dirty:
-            if 0 <= y < len(versions):
-                versions[y] += 1
-                self._snapshot_row(y)
-        # Rendering reads the cursor as of the last frame, so a held frame stays whole.
-        cursor_x, cursor_y = emulator.cursor_xy
-        self._frame_cursor = (cursor_x, cursor_y, emulator.cursor_visible)
-        dirty.update((self._cursor_row, cursor_y))
-        self._cursor_row = cursor_y
+        dirty = self.frames.take(time.monotonic(), force)
+        if dirty is None:
+            return
         if self.history_offset:
             self.refresh()
             return
         width = self.size.width
-        self.refresh(*(Region(0, y, width, 1) for y in sorted(dirty) if 0 <= y < len(versions)))
+        self.refresh(*(Region(0, y, width, 1) for y in dirty))
 
     # -- rendering -------------------------------------------------------------------------
 
-    def _snapshot_row(self, y: int) -> None:
-        """Copy a screen row as it is at this frame; rendering reads only these copies, so
-        output that arrives between frames (or inside a held frame) is never half shown."""
-        source = self.emulator.buffer[y]
-        row = Line(source.default)
-        row.update(source)
-        self._frame_rows[y] = row
-
     def _snapshot_all(self) -> None:
-        self._frame_rows = [Line(self.emulator.default_char)] * self.emulator.lines
-        for y in range(self.emulator.lines):
-            self._snapshot_row(y)
-        self._versions = [v + 1 for v in self._versions[: self.emulator.lines]]
-        self._versions += [0] * (self.emulator.lines - len(self._versions))
+        self.frames.copy_all()
         self._lines_cache.clear()
 
     def render_line(self, y: int) -> Strip:
         emulator = self.emulator
         width = self.size.width
         base = self.rich_style
-        if base != self._base_style:
-            self._base_style = base
-            self._styles.clear()
+        if self._styles.rebase(base):
             self._lines_cache.clear()
         if self.exited and y == self.size.height - 1:
             return self._exit_banner(width)
@@ -461,9 +319,9 @@ class TerminalWidget(Widget, can_focus=True):
             row = index - len(history)
             if row >= emulator.lines:
                 return Strip.blank(width, base)
-            line = self._frame_rows[row]
+            line = self.frames.rows[row]
             cursor_x = self._cursor_column(row)
-            key = ("s", row, self._versions[row], cursor_x, width)
+            key = ("s", row, self.frames.versions[row], cursor_x, width)
         strip = self._lines_cache.get(key)
         if strip is None:
             strip = self._render_cells(line, width, cursor_x)
@@ -486,49 +344,8 @@ class TerminalWidget(Widget, can_focus=True):
 
     def _render_cells(self, line: Line, width: int, cursor_x: int) -> Strip:
         columns = min(width, self.emulator.columns)
-        segments: list[Segment] = []
-        run: list[str] = []
-        run_key: tuple[object, ...] | None = None
-        for x in range(columns):
-            cell = line[x]
-            key = tuple(cell[1:])
-            if x == cursor_x:
-                key = (*key[:6], not key[6], *key[7:])  # the cursor is a reversed cell
-            if key != run_key:
-                if run:
-                    segments.append(Segment("".join(run), self._style(run_key)))
-                    run = []
-                run_key = key
-            run.append(cell.data or "")
-        if run:
-            segments.append(Segment("".join(run), self._style(run_key)))
+        segments = cell_segments(line, columns, cursor_x, self._styles)
         return Strip(segments).adjust_cell_length(width, self.rich_style)
-
-    def _style(self, key: tuple[object, ...] | None) -> Style:
-        style = self._styles.get(key or ())
-        if style is None:
-            fg, bg, bold, italics, underscore, strikethrough, reverse, blink = key or (
-                "default",
-                "default",
-                False,
-                False,
-                False,
-                False,
-                False,
-                False,
-            )
-            cell = Style(
-                color=_colour(str(fg)),
-                bgcolor=_colour(str(bg)),
-                bold=bool(bold),
-                italic=bool(italics),
-                underline=bool(underscore),
-                strike=bool(strikethrough),
-                reverse=bool(reverse),
-                blink=bool(blink),
-            )
-            style = self._styles[key or ()] = self.rich_style + cell
-        return style
 
     def _exit_banner(self, width: int) -> Strip:
         if self.end_reason:
@@ -566,7 +383,7 @@ class TerminalWidget(Widget, can_focus=True):
 
     def _refresh_cursor_row(self) -> None:
         if self.is_mounted:
-            self.refresh(Region(0, self._frame_cursor[1], self.size.width, 1))
+            self.refresh(Region(0, self.frames.cursor[1], self.size.width, 1))
 
     def on_focus(self, event: events.Focus) -> None:
         if self.history_view is not None:  # the History view is open over it: it reads keys
