@@ -57,9 +57,8 @@ def capture_command(lines: int) -> list[str]:
 
 def agent_user(session: labels.SessionInfo) -> str:
     """The agent's "uid:gid" from the session's label; refused if missing or root."""
-    user = session.labels.get(labels.AGENT_UID, "")
-    uid, _, gid = user.partition(":")
-    if not (uid.isdigit() and gid.isdigit()) or int(uid) == 0:
+    user = labels.agent_user(session.labels)
+    if user is None:
         raise HistoryError(
             f"session {session.name} has no agent user to read its terminal history as"
         )

@@ -49,7 +49,6 @@ CREATE_GRACE = 30.0
 CREATE_WAIT = 300.0
 RACE_ATTEMPTS = 5
 NEVER = "0001-01-01T00:00:00Z"  # Docker's StartedAt of a container that never ran
-STATES = ("running", "exited", "paused", "created", "dead", "restarting", "removing")
 
 
 @dataclass
