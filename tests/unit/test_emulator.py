@@ -56,7 +56,9 @@ def test_wide_characters_take_two_cells_and_wrap_whole() -> None:
 def test_combining_and_variation_selectors_stay_in_their_cell() -> None:
     emulator, _ = make()
     emulator.feed("e\u0301x ❤\ufe0f y".encode())
-    assert rows(emulator)[0] == "éx ❤\ufe0f y"
+    assert rows(emulator)[0] == "e\u0301x ❤\ufe0f y"
+    line = emulator.buffer[0]
+    assert [line[x].data for x in range(5)] == ["e\u0301", "x", " ", "❤\ufe0f", " "]
 
 
 def test_sgr_16_256_truecolor_and_text_attributes() -> None:

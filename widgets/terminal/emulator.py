@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import codecs
 import re
-import unicodedata
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import Any, cast
 
 import pyte
@@ -78,9 +78,6 @@ _KNOWN_PRIVATE = {
     2026,
 }
 
-# Anything that is not plain text: C0 controls, DEL and C1 controls.
-_SPECIAL = re.compile("[\x00-\x1f\x7f-\x9f]")
-
 # Whole sequences. CSI follows ECMA-48 (parameter, intermediate, final bytes); OSC ends at
 # BEL or ST; DCS/APC/PM/SOS end at ST; the rest are two- or three-byte escapes.
 _SEQUENCE = re.compile(
@@ -98,6 +95,22 @@ _PREFIX = re.compile(
     r"|(?:\x1b[P_^X]|[\x90\x98\x9e\x9f])[^\x1b\x9c]*(?:\x1b\Z)?"
     r"|\x1b[\x20-\x2f]*"
 )
+# The common tokens, matched in one step: a run of text (group 1), CR LF, a C0 control, a CSI
+# without embedded controls, a two- or three-byte escape. Anything else (OSC, DCS, C1, split or
+# malformed sequences) goes the slow way through _SEQUENCE.
+_TOKEN = re.compile(
+    r"([^\x00-\x1f\x7f-\x9f]+)"
+    r"|\r\n|[\x00-\x1a\x1c-\x1f]"
+    r"|\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"
+    r"|\x1b[\x20-\x2f]+[\x30-\x7e]"
+    r"|\x1b[\x30-\x4f\x51-\x57\x59\x5a\x5c\x60-\x7e]"
+)
+_INTERMEDIATES = frozenset(map(chr, range(0x20, 0x30)))
+_MAX_CELL_CACHES = 1024  # attribute sets whose cells are kept (see _CellCache)
+_MAX_SGR_LINKS = 256  # SGR results kept per attribute set
+_MAX_RUN_LENGTH = 64  # text runs longer than this are not cached
+_MAX_RUNS = 8192  # cached text runs, all attribute sets together
+_MAX_ACTIONS = 4096  # cached sequence actions; cursor positions alone can be lines x columns
 # A CSI with C0 controls embedded (VT100s execute them in place; vttest checks it).
 _CSI_WITH_CONTROLS = re.compile(r"(?:\x1b\[|\x9b)[\x30-\x3f\x07-\x0d]*[\x20-\x2f]*[\x40-\x7e]")
 # An unterminated string sequence (say an endless OSC 52) is dropped past this size.
@@ -173,18 +186,51 @@ class _Widths(dict[str, int]):
 _WIDTHS = _Widths()
 
 
+_new_tuple = tuple.__new__
+
+
 class _CellCache(dict[str, Char]):
     """Cells of one attribute set, keyed by character, built on first use."""
 
-    __slots__ = ("attrs",)
+    __slots__ = ("attrs", "rest", "runs", "sgr")
 
     def __init__(self, attrs: Char) -> None:
         super().__init__()
         self.attrs = attrs
+        self.rest = tuple(attrs[1:])
+        self["\x00"] = _new_tuple(Char, ("", *self.rest))  # the stub after a wide char
+        # SGR parameters -> the cells of the attributes they lead to from these: agents repeat
+        # the same few colour changes, and a string key hashes faster than a Char.
+        self.sgr: dict[str, _CellCache] = {}
+        # Short text runs -> their cells: agents redraw the same labels, borders and prompts
+        # in every frame.
+        self.runs: dict[str, list[Char]] = {}
 
     def __missing__(self, data: str) -> Char:
-        cell = self[data] = self.attrs._replace(data=data)
+        # tuple.__new__ builds the namedtuple without _replace's Python-level _make.
+        cell = self[data] = _new_tuple(Char, (data, *self.rest))
         return cell
+
+
+class _Expand(dict[int, int | str]):
+    """A `str.translate` table that makes a text run one character per cell: a wide character
+    gets a NUL after it (which the cell caches turn into pyte's empty stub cell), and a
+    character of no or unknown width (combining marks, joiners, controls) becomes SOH, which
+    sends the run to the character-by-character path. Neither can be in a text run itself:
+    the parser never passes controls to draw() and both have no width here."""
+
+    def __missing__(self, code: int) -> int | str:
+        char = chr(code)
+        width = _WIDTHS[char]
+        mapped = self[code] = code if width == 1 else char + "\x00" if width == 2 else "\x01"
+        return mapped
+
+
+_EXPAND = _Expand()
+
+
+def _ignore() -> None:
+    """The action of a control or sequence this terminal does not act on."""
 
 
 class TerminalEmulator(pyte.Screen):
@@ -225,12 +271,13 @@ class TerminalEmulator(pyte.Screen):
         self._pending = ""
         self._cells: dict[Char, _CellCache] = {}
         self._last_cells: _CellCache | None = None
-        self._sgr_cache: dict[tuple[Char, str], Char] = {}
+        self._runs_cached = 0
         self._last_drawn = " "
         self._alt_buffer: Any = None
         self._main_buffer: Any = None
         self._saved: list[Savepoint | None] = [None, None]  # main, alternate
         self._controls = self._control_handlers()
+        self._actions: dict[str, Callable[[], None]] = {}
         self._csi_handlers = self._csi_handler_table()
         super().__init__(columns, lines)
 
@@ -253,40 +300,69 @@ class TerminalEmulator(pyte.Screen):
 
     def _parse(self, s: str) -> None:
         draw = self.draw
-        search = _SPECIAL.search
-        match = _SEQUENCE.match
-        controls = self._controls
+        match = _TOKEN.match
+        actions = self._actions
         n = len(s)
         pos = 0
         while pos < n:
-            m = search(s, pos)
-            start = n if m is None else m.start()
-            if start > pos:
-                try:  # noqa: SIM105 - a plain try is free on the hot path, suppress() is not
-                    draw(s[pos:start])
-                except Exception:
-                    pass  # never let one odd character stop the stream
-                if m is None:
-                    return
-            c = s[start]
-            if c == "\x1b" or c in "\x9b\x9d\x90\x98\x9e\x9f":
-                seq = match(s, start)
-                if seq is None:
-                    pos = self._recover(s, start)
-                    continue
-                pos = seq.end()
-                try:  # noqa: SIM105
-                    self._dispatch(seq)
-                except Exception:
-                    pass  # a malformed or unexpected sequence is ignored, as terminals do
+            m = match(s, pos)
+            if m is None:  # OSC, DCS, C1 controls, malformed or split sequences
+                pos = self._parse_rare(s, pos)
+                continue
+            pos = m.end()
+            try:
+                if m.lastindex == 1:
+                    draw(m.group(1))
+                else:
+                    token = m.group()
+                    action = actions.get(token)
+                    if action is None:
+                        action = self._action_for(token)
+                    action()
+            except Exception:
+                pass  # a malformed or unexpected sequence is ignored, as terminals do
+
+    def _action_for(self, token: str) -> Callable[[], None]:
+        """What a control or sequence does, as a call without arguments, cached: agents send
+        the same few sequences again and again, so each is parsed once."""
+        action: Callable[[], None]
+        if token == "\r\n":
+            action = self._carriage_return_linefeed
+        elif len(token) == 1:
+            action = self._controls.get(token, _ignore)
+        elif token[1] == "[":
+            params, inter, final = token[2:-1], "", token[-1]
+            while params and params[-1] in _INTERMEDIATES:
+                params, inter = params[:-1], params[-1] + inter
+            if final == "m" and not inter and (not params or params[0] not in "<=>?"):
+                action = partial(self._sgr, params)
+            elif inter or params[:1] in ("<", "=", ">", "?"):
+                action = partial(self._csi, params, inter, final)
             else:
-                pos = start + 1
-                handler = controls.get(c)
-                if handler is not None:
-                    try:  # noqa: SIM105
-                        handler()
-                    except Exception:
-                        pass
+                handler = self._csi_handlers.get(final)
+                action = _ignore if handler is None else partial(handler, *_parse_params(params))
+        elif len(token) == 2:
+            action = partial(self._escape, token[1])
+        else:
+            action = partial(self._escape_intermediate, token[1:-1], token[-1])
+        if len(self._actions) >= _MAX_ACTIONS:
+            self._actions.clear()
+        self._actions[token] = action
+        return action
+
+    def _parse_rare(self, s: str, start: int) -> int:
+        """One token the fast pattern does not take; returns where to continue."""
+        c = s[start]
+        if c == "\x1b" or c in "\x9b\x9d\x90\x98\x9e\x9f":
+            seq = _SEQUENCE.match(s, start)
+            if seq is None:
+                return self._recover(s, start)
+            try:  # noqa: SIM105 - a plain try is free on the hot path, suppress() is not
+                self._dispatch(seq)
+            except Exception:
+                pass
+            return seq.end()
+        return start + 1  # other C1 controls do nothing
 
     def _recover(self, s: str, start: int) -> int:
         """Handle an escape that is not a whole sequence; returns where to continue."""
@@ -478,15 +554,18 @@ class TerminalEmulator(pyte.Screen):
     # -- SGR -------------------------------------------------------------------------------
 
     def _sgr(self, params: str) -> None:
-        attrs = self.cursor.attrs
-        key = (attrs, params)
-        new = self._sgr_cache.get(key)
+        cursor = self.cursor
+        cells = self._last_cells
+        if cells is None or cells.attrs is not cursor.attrs:
+            cells = self._cell_cache(cursor.attrs)
+        new = cells.sgr.get(params)
         if new is None:
-            new = self._compute_sgr(attrs, params)
-            if len(self._sgr_cache) > 4096:
-                self._sgr_cache.clear()
-            self._sgr_cache[key] = new
-        self.cursor.attrs = new
+            new = self._cell_cache(self._compute_sgr(cells.attrs, params))
+            if len(cells.sgr) >= _MAX_SGR_LINKS:
+                cells.sgr.clear()
+            cells.sgr[params] = new
+        cursor.attrs = new.attrs
+        self._last_cells = new
 
     def _compute_sgr(self, attrs: Char, params: str) -> Char:
         values: list[Any] = list(attrs)
@@ -542,13 +621,100 @@ class TerminalEmulator(pyte.Screen):
             data = data.translate(self.g0_charset)
         if not data:
             return
-        if mo.IRM not in self.mode and (
-            data.isascii() or set(map(_WIDTHS.__getitem__, data)) == {1}
-        ):
-            self._draw_narrow(data)
-        else:
+        mode = self.mode
+        cursor = self.cursor
+        if mo.IRM in mode:
             self._draw_unicode(data)
+        elif mo.DECAWM not in mode or self.columns < 2:
+            if data.isascii() or set(map(_WIDTHS.__getitem__, data)) == {1}:
+                self._draw_narrow(data)
+            else:
+                self._draw_unicode(data)
+        else:
+            cells = self._last_cells
+            if cells is None or cells.attrs is not cursor.attrs:
+                cells = self._cell_cache(cursor.attrs)
+            run = cells.runs.get(data)
+            if run is None:
+                if data.isascii():
+                    run = list(map(cells.__getitem__, data))
+                else:
+                    expanded = data.translate(_EXPAND)
+                    if "\x01" in expanded:
+                        self._draw_unicode(data)
+                        self._last_drawn = data[-1]
+                        return
+                    run = list(map(cells.__getitem__, expanded))
+                if len(data) <= _MAX_RUN_LENGTH:
+                    self._remember_run(cells, data, run)
+            x = cursor.x
+            end = x + len(run)
+            if end <= self.columns:  # the usual case: the run fits on the line
+                line = self.buffer[cursor.y]
+                # Blank the halves of wide characters the run cuts in two (see _split_wide).
+                first = line.get(x)
+                if first is not None and first.data == "" and x:
+                    owner = line.get(x - 1)
+                    if owner is not None:
+                        line[x - 1] = owner._replace(data=" ")
+                after = line.get(end)
+                if after is not None and after.data == "":
+                    line[end] = after._replace(data=" ")
+                line.update(zip(range(x, end), run, strict=True))
+                cursor.x = end
+                self.dirty.add(cursor.y)
+            else:
+                self._write(run)
         self._last_drawn = data[-1]
+
+    def _remember_run(self, cells: _CellCache, data: str, run: list[Char]) -> None:
+        if self._runs_cached >= _MAX_RUNS:
+            for other in self._cells.values():
+                other.runs.clear()
+            cells.runs.clear()
+            self._runs_cached = 0
+        cells.runs[data] = run
+        self._runs_cached += 1
+
+    def _write(self, cells: list[Char]) -> None:
+        """Write cells at the cursor with autowrap on, a line's worth at a time. A wide
+        character (a cell followed by its empty stub) that the right margin would cut goes
+        whole to the next line, its last column blanked."""
+        cursor = self.cursor
+        columns = self.columns
+        buffer = self.buffer
+        dirty = self.dirty
+        split_wide = self._split_wide
+        n = len(cells)
+        i = 0
+        x = cursor.x
+        while True:
+            if x >= columns:
+                dirty.add(cursor.y)
+                cursor.x = 0
+                self.linefeed()
+                x = cursor.x
+            take = columns - x
+            pad = False
+            if take >= n - i:
+                take = n - i
+            elif cells[i + take].data == "":
+                take -= 1
+                pad = True
+            line = buffer[cursor.y]
+            split_wide(line, x, x + take + pad)
+            part = cells[i : i + take] if i or take < n else cells
+            line.update(zip(range(x, x + take), part, strict=True))
+            i += take
+            if pad:
+                line[x + take] = self._cell_cache(cursor.attrs)[" "]
+                x = columns
+            else:
+                x += take
+            if i >= n:
+                break
+        cursor.x = x
+        dirty.add(cursor.y)
 
     def _cell_cache(self, attrs: Char) -> _CellCache:
         cells = self._last_cells
@@ -556,8 +722,12 @@ class TerminalEmulator(pyte.Screen):
             return cells
         cells = self._cells.get(attrs)
         if cells is None:
-            if len(self._cells) > 1024:
+            if len(self._cells) >= _MAX_CELL_CACHES:
+                for old in self._cells.values():
+                    old.sgr.clear()  # so the caches dropped here are not kept alive by links
+                    old.runs.clear()
                 self._cells.clear()
+                self._runs_cached = 0
             cells = self._cells[attrs] = _CellCache(attrs)
         self._last_cells = cells
         return cells
@@ -658,10 +828,8 @@ class TerminalEmulator(pyte.Screen):
         if last.data == "" and x > 0:  # the stub of a wide char: attach to its owner
             x -= 1
             last = line[x]
-        data = last.data + char
-        if unicodedata.combining(char):
-            data = unicodedata.normalize("NFC", data)
-        line[x] = last._replace(data=data)
+        # Kept as written (e + U+0301 stays two code points), as tmux and xterm keep it.
+        line[x] = last._replace(data=last.data + char)
         self.dirty.add(y)
 
     def _repeat_last(self, count: int = 0) -> None:
@@ -669,6 +837,43 @@ class TerminalEmulator(pyte.Screen):
         count = min(max(count, 1), self.columns * self.lines)
         if self._last_drawn.isprintable():
             self.draw(self._last_drawn * count)
+
+    # -- cursor moves and erasing (pyte's results; without its per-call Margins tuples) ------
+
+    def _carriage_return_linefeed(self) -> None:
+        self.cursor.x = 0
+        self.index()
+
+    def cursor_up(self, count: int | None = None) -> None:
+        margins = self.margins
+        top = 0 if margins is None else margins.top
+        self.cursor.y = max(self.cursor.y - (count or 1), top)
+
+    def cursor_down(self, count: int | None = None) -> None:
+        margins = self.margins
+        bottom = self.lines - 1 if margins is None else margins.bottom
+        self.cursor.y = min(self.cursor.y + (count or 1), bottom)
+
+    def cursor_to_column(self, column: int | None = None) -> None:
+        self.cursor.x = min(max(0, (column or 1) - 1), self.columns - 1)
+
+    def erase_in_line(self, how: int = 0, private: bool = False) -> None:
+        cursor = self.cursor
+        self.dirty.add(cursor.y)
+        if how == 0:
+            start, end = cursor.x, self.columns
+        elif how == 1:
+            start, end = 0, cursor.x + 1
+        elif how == 2:
+            start, end = 0, self.columns
+        else:
+            return
+        line = self.buffer[cursor.y]
+        attrs = cursor.attrs
+        if how == 2 and attrs == line.default:
+            line.clear()  # a missing cell reads as the line's default one
+        else:
+            line.update(dict.fromkeys(range(start, end), attrs))
 
     # -- scrolling and the scrollback ------------------------------------------------------
 
