@@ -6,7 +6,6 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -42,9 +41,8 @@ from claudex_tui.messages import (
 )
 from container.errors import ClaudexError
 from container.labels import SessionInfo
-from container.watch import EventsWatcher, WaitingWatcher, wait_for_engine
 from widgets.changes_panel import ChangesPanel
-from widgets.details_panel import DetailsPanel, MountRow, SessionDetails
+from widgets.details_panel import DetailsPanel
 from widgets.files.panel import FilesPanel
 from widgets.firewall_panel import FirewallPanel
 from widgets.session_list import EngineHeader, SessionList, SessionRow, row_key
@@ -53,6 +51,7 @@ from widgets.terminal.widget import TerminalWidget
 if TYPE_CHECKING:
     import docker
 
+    from claudex_tui.backend import DashboardBackend, Watcher
     from claudex_tui.config import Config
     from container.engines import Engine
     from container.tracking_model import Since
@@ -71,6 +70,7 @@ class ClaudexApp(App[None]):
     """Keyboard-first; every key works over SSH inside tmux (no tmux default eats them)."""
 
     follow_activity = True  # "last output" and idleness (pictures with a fixed clock turn it off)
+    poll_engines = True  # re-read tabs, counts, firewalls now and then (fixed pictures: off)
     handler_errors_fail_tests = True  # a test of the notice itself turns it off
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "claudex"
@@ -118,6 +118,7 @@ class ClaudexApp(App[None]):
         self,
         *,
         config: Config | None = None,
+        backend: DashboardBackend | None = None,
         client_factory: Callable[[], docker.DockerClient] | None = None,
         select: str | None = None,
         focus_terminal: bool = False,
@@ -132,17 +133,17 @@ class ClaudexApp(App[None]):
         from claudex_tui.keymap import keymap
 
         self.set_keymap(keymap(self.config.keys))  # [keys]: an unknown id fails here, clearly
-        self._client_factory = client_factory
-        # The default engine's client (new sessions go there); every engine's in `clients`.
-        self.client: docker.DockerClient | None = None
-        self.clients: dict[str, docker.DockerClient] = {}
-        self._engine_list = engines
+        if backend is None:
+            from claudex_tui.engine_backend import EngineBackend
+
+            backend = EngineBackend(self.config, engines=engines, client_factory=client_factory)
+        self.backend = backend
         self.engine_headers: dict[str, EngineHeader] = {}
         self.sessions: dict[str, SessionInfo] = {}
         self._initial_select = select
         self._focus_terminal = focus_terminal
-        self._events: dict[str, EventsWatcher] = {}
-        self._waiting: dict[str, WaitingWatcher] = {}
+        self._events: dict[str, Watcher] = {}
+        self._waiting: dict[str, Watcher] = {}
         self._refreshing = False
         self._refresh_again = False
         self._stop = threading.Event()
@@ -173,21 +174,12 @@ class ClaudexApp(App[None]):
                 with TabPane("Firewall", id="firewall"):
                     yield FirewallPanel(id="firewall-panel")
                 with TabPane("Files", id="files"):
-                    yield FilesPanel(
-                        self._files_service, host_root=self._host_root, id="files-panel"
-                    )
+                    files = self.backend.files
+                    yield FilesPanel(files, host_root=self._host_root, id="files-panel")
                 with TabPane("Details", id="details"):
                     yield DetailsPanel(id="details-panel")
         yield Static("", id="max-status", markup=False)  # the one line left when maximized
         yield Footer()
-
-    def _files_service(self, session: SessionInfo) -> Any:
-        """The Files tab's link to the engine (made when the tab shows a session)."""
-        from claudex_tui.files_service import SessionFiles
-
-        client = self.client_for(session)
-        assert client is not None
-        return SessionFiles(client, session)
 
     @property
     def home(self) -> Screen[Any]:
@@ -211,21 +203,8 @@ class ClaudexApp(App[None]):
 
     @property
     def engines(self) -> list[Engine]:
-        """The config's engines, docker contexts and the default one (only the factory's when
-        a client factory is given, as tests do)."""
-        if self._engine_list is None:
-            from container.engines import Engine, available_engines, default_engine
-
-            if self._client_factory is not None:
-                self._engine_list = [Engine("default", default_engine().host, "default")]
-            else:
-                self._engine_list = available_engines(self.config.engines)
-        return self._engine_list
-
-    def client_for(self, session: SessionInfo) -> docker.DockerClient | None:
-        """The client of the engine the session runs on."""
-        name = session.engine or "default"
-        return self.clients.get(name) or (self.client if name == "default" else None)
+        """The config's engines, docker contexts and the default one."""
+        return self.backend.engines()
 
     @on(Mount)
     def _tab_bar_unfocusable(self) -> None:
@@ -238,10 +217,12 @@ class ClaudexApp(App[None]):
         self.session_list.set_engines(self.engine_headers.values())
         for engine in self.engines:
             self._connect(engine)
-        # The visible tab's data is re-read now and then; a read still running is not stacked.
-        self.set_interval(3.0, self._refresh_visible_tab)
-        self.set_interval(15.0, self._refresh_counts)
-        self.set_interval(15.0, self._check_firewalls)
+        if self.poll_engines:
+            # The visible tab's data is re-read now and then; a read still running is not
+            # stacked.
+            self.set_interval(3.0, self._refresh_visible_tab)
+            self.set_interval(15.0, self._refresh_counts)
+            self.set_interval(15.0, self._check_firewalls)
         self.set_interval(5.0, self._check_idle)
 
     def on_unmount(self) -> None:
@@ -250,22 +231,14 @@ class ClaudexApp(App[None]):
             events.stop()
         for watcher in self._waiting.values():
             watcher.stop()
-        from container.tracking import cancel_running
-
-        cancel_running()  # a worker waiting on a stuck tracking exec would hold the exit
+        self.backend.close()
 
     # -- engine ----------------------------------------------------------------------------
 
     @work(thread=True, exit_on_error=False)
     def _connect(self, engine: Engine) -> None:
-        from container.engines import connect_engine
-
         try:
-            if self._client_factory is not None:
-                client = self._client_factory()
-            else:
-                client = connect_engine(engine)
-            version = str(client.version().get("Version", ""))
+            version = self.backend.connect(engine)
         except ClaudexError as exc:
             self.post_message(EngineDown(exc.message, exc.hint, engine=engine.name))
             return
@@ -273,16 +246,13 @@ class ClaudexApp(App[None]):
             reason = f"the Docker Engine is not reachable ({exc})"
             self.post_message(EngineDown(reason, engine=engine.name))
             return
-        self.post_message(EngineUp(client, engine=engine.name, version=version))
+        self.post_message(EngineUp(engine=engine.name, version=version))
 
     @on(EngineUp)
     def _engine_up(self, message: EngineUp) -> None:
         if self._winding_down:  # shutting down: late messages find no widgets
             return
         name = message.engine
-        self.clients[name] = message.client
-        if name == "default":
-            self.client = message.client
         header = self.engine_headers.setdefault(name, EngineHeader(name))
         header.reachable, header.reason = True, ""
         header.version = message.version or header.version
@@ -296,7 +266,7 @@ class ClaudexApp(App[None]):
         def lost(reason: str) -> None:
             self.post_message(EngineDown(f"lost the Docker Engine: {reason}", engine=name))
 
-        self._events[name] = EventsWatcher(message.client, on_change=changed, on_lost=lost)
+        self._events[name] = self.backend.watch_events(name, on_change=changed, on_lost=lost)
         self._events[name].start()
         self.refresh_sessions()
 
@@ -315,7 +285,7 @@ class ClaudexApp(App[None]):
             if (row.session.engine or "default") == name:
                 self.session_list.update_row(key, failed=None, unreachable=True)
         self._show_engine_state(message.hint)
-        if not was_down or name not in self.clients:
+        if not was_down or not self.backend.connected(name):
             self._await_engine(name)
 
     def _show_engine_state(self, hint: str | None = None) -> None:
@@ -333,19 +303,15 @@ class ClaudexApp(App[None]):
 
     @work(thread=True, exit_on_error=False)
     def _await_engine(self, name: str) -> None:
-        client = self.clients.get(name)
-        if client is None:
+        if not self.backend.connected(name):
             self._stop.wait(2.0)
             engine = next((e for e in self.engines if e.name == name), None)
             if not self._stop.is_set() and engine is not None:
                 self.call_from_thread(self._connect, engine)
             return
-        if wait_for_engine(client, self._stop):
-            try:
-                version = str(client.version().get("Version", ""))
-            except Exception:
-                version = ""
-            self.post_message(EngineUp(client, engine=name, version=version))
+        version = self.backend.wait_for_engine(name, self._stop)
+        if version is not None:
+            self.post_message(EngineUp(engine=name, version=version))
 
     def _banner(self, text: str | None) -> None:
         banner = self.home.query_one("#banner", Static)
@@ -369,22 +335,8 @@ class ClaudexApp(App[None]):
     @work(thread=True, group="refresh", exit_on_error=False)
     def _load_sessions(self) -> None:
         """Every reachable engine at once; a failing one is marked down, never the others."""
-        from container.engines import Engine, list_engine
-
-        known = {e.name: e for e in self.engines}
-        clients = dict(self.clients)
-        if not clients and self.client is not None:
-            clients = {"default": self.client}
         try:
-            with ThreadPoolExecutor(max_workers=max(len(clients), 1)) as pool:
-                listings = list(
-                    pool.map(
-                        lambda item: list_engine(
-                            known.get(item[0]) or Engine(item[0], "", "default"), client=item[1]
-                        ),
-                        clients.items(),
-                    )
-                )
+            listings = self.backend.list_sessions()
         finally:
             self.call_from_thread(self._refresh_finished)
         loaded: dict[str, list[SessionInfo]] = {}
@@ -444,7 +396,7 @@ class ClaudexApp(App[None]):
         running = {
             n
             for n, s in self.sessions.items()
-            if s.running and s.managed and self.client_for(s) is not None
+            if s.running and s.managed and self.backend.reachable(s)
         }
         # A paused session (claudex pauses it while a push writes) keeps its watcher.
         paused = {n for n, s in self.sessions.items() if s.state == "paused"}
@@ -452,9 +404,7 @@ class ClaudexApp(App[None]):
             self._waiting.pop(name).stop()
         for name in running - set(self._waiting):
             session = self.sessions[name]
-            client = self.client_for(session)
-            assert client is not None
-            watcher = WaitingWatcher(client, session.id, partial(self._waiting_line, name))
+            watcher = self.backend.watch_waiting(session, partial(self._waiting_line, name))
             self._waiting[name] = watcher
             watcher.start()
 
@@ -521,9 +471,7 @@ class ClaudexApp(App[None]):
         found = self.home.query(f"#{dom_id}")
         if found:
             return found.first(TerminalWidget)
-        client = self.client_for(session)
-        assert client is not None
-        make = self._channel_factory(client, session)
+        make = self.backend.channel_factory(session)
 
         def factory() -> Any:
             channel = self._channels[dom_id] = make()  # asked why it ended, when it does
@@ -531,29 +479,10 @@ class ClaudexApp(App[None]):
 
         # A managed session's channel waits for the init's "ready" before attaching.
         starting = "starting… waiting for the session to be ready" if session.managed else None
-        history = self._history_source(client, session)
+        history = self.backend.history_source(session)
         widget = TerminalWidget(factory, id=dom_id, starting_text=starting, history=history)
         self.home.query_one("#terminals", ContentSwitcher).mount(widget)
         return widget
-
-    @staticmethod
-    def _channel_factory(client: docker.DockerClient, session: SessionInfo) -> Callable[[], Any]:
-        from container.exec_channel import DockerExec
-        from container.session_attach import AgentAttach
-
-        if session.managed:
-            return lambda: AgentAttach(client, session)  # tmux attach once the agent is up
-        return lambda: DockerExec(client, session.id, ["bash", "-l"])
-
-    def _history_source(
-        self, client: docker.DockerClient, session: SessionInfo
-    ) -> Callable[[], bytes] | None:
-        """Reads the agent tmux's history (sessions this claudex made have one)."""
-        from container.pane_history import capture_history
-
-        if not session.managed:
-            return None
-        return partial(capture_history, client, session, self.config.history_lines)
 
     def action_history(self) -> None:
         """The selected session's History view (from the palette or the session list)."""
@@ -666,41 +595,9 @@ class ClaudexApp(App[None]):
 
     @work(thread=True, exclusive=True, group="details", exit_on_error=False)
     def _load_details(self, session: SessionInfo) -> None:
-        from container.image import image_state
-
-        client = self.client_for(session)
-        if client is None:
-            return
-        details = SessionDetails(session=session)
-        try:
-            attrs = client.api.inspect_container(session.id)
-            for m in attrs.get("Mounts") or []:
-                role = "dir" if m.get("Source") in session.mounts else "other"
-                if m.get("Destination", "").startswith("/home/agent/"):
-                    role = "login"
-                elif "/.env" in m.get("Destination", ""):
-                    role = "env hidden"
-                details.mounts.append(
-                    MountRow(
-                        m.get("Source", ""), m.get("Destination", ""), not m.get("RW", True), role
-                    )
-                )
-            image = client.api.inspect_image(attrs["Image"])
-            details.image_id = image.get("Id", "")
-            created = image.get("Created", "")[:19]
-            if created:
-                details.image_created = datetime.fromisoformat(created + "+00:00")
-            if session.managed:
-                details.image_stale = image_state(client, self.config.image).stale_reason()
-            if session.running:
-                stats = client.api.stats(session.id, stream=False)
-                details.cpu_percent = _cpu_percent(stats)
-                mem = stats.get("memory_stats") or {}
-                details.memory_bytes = mem.get("usage")
-                details.memory_limit = mem.get("limit")
-        except Exception as exc:  # shown in place; the panel keeps what it could gather
-            details.status_line = f"could not read everything: {exc}"
-        self.post_message(DetailsLoaded(details))
+        if self.backend.reachable(session):
+            details = self.backend.details(session)
+            self.post_message(DetailsLoaded(details))
 
     @on(DetailsLoaded)
     def _details_loaded(self, message: DetailsLoaded) -> None:
@@ -811,8 +708,9 @@ class ClaudexApp(App[None]):
         self.push_screen(HelpScreen(sections))
 
     def action_new_session(self) -> None:
-        reachable = [(e, self.clients[e.name]) for e in self.engines if e.name in self.clients]
-        client = self.client or (reachable[0][1] if reachable else None)
+        reachable = self.backend.new_session_targets()
+        default = next((c for e, c in reachable if e.name == "default"), None)
+        client = default or (reachable[0][1] if reachable else None)
         if client is None:
             self.notify("No Docker Engine is reachable.", severity="error")
             return
@@ -831,7 +729,7 @@ class ClaudexApp(App[None]):
         # New sessions go where the selected one runs, unless the user picks another engine;
         # the picker starts at its first directory (else where claudex was started).
         current = self.selected.engine if self.selected is not None else None
-        engine = current or ("default" if self.client else reachable[0][0].name)
+        engine = current or ("default" if default else reachable[0][0].name)
         start = Path(self.selected.mounts[0]) if self.selected and self.selected.mounts else None
         screen = NewSessionScreen(client, self.config, start, engines=reachable, engine=engine)
         self.push_screen(screen, created)
@@ -866,18 +764,15 @@ class ClaudexApp(App[None]):
 
     def action_destroy_session(self) -> None:
         session = self.selected
-        if session is not None and self.client_for(session) is not None:
+        if session is not None and self.backend.reachable(session):
             self._prepare_destroy(session)
 
     @work(thread=True, exclusive=True, group="destroy-check", exit_on_error=False)
     def _prepare_destroy(self, session: SessionInfo) -> None:
         """What would be lost, found before asking (files outside the mounts)."""
-        from claudex_tui.commands.tracking import describe_outside, outside_files
-        from container.sessions import Sessions
+        from container.lifecycle import describe_outside
 
-        client = self.client_for(session)
-        assert client is not None
-        lost = describe_outside(outside_files(Sessions(client), session))
+        lost = describe_outside(self.backend.outside_files(session))
         self.call_from_thread(self._confirm_destroy, session, lost)
 
     def _confirm_destroy(self, session: SessionInfo, lost: list[str]) -> None:
@@ -897,32 +792,17 @@ class ClaudexApp(App[None]):
 
     @work(thread=True, group="lifecycle", exit_on_error=False)
     def _lifecycle(self, verb: str, session: SessionInfo) -> None:
-        from container.sessions import Sessions
-
-        client = self.client_for(session)
-        assert client is not None
-        sessions = Sessions(client)
         try:
             if verb == "start":
-                sessions.start_existing(session)  # claudex's scripts checked first
-                if session.managed:
-                    sessions.wait_ready(session.id, session.name)
+                self.backend.start(session)  # claudex's scripts checked first
             elif verb == "stop":
-                client.api.stop(session.id, timeout=5)
+                self.backend.stop(session)
             elif verb == "restart":
-                sessions.restart(session, timeout=5)
-                if session.managed:
-                    sessions.wait_ready(session.id, session.name)
+                self.backend.restart(session)
             elif verb == "destroy":
-                from claudex_tui.commands.tracking import save_history
-                from container.agent_home import save_home
-
                 # The agent home and the history reach the host first; if they cannot,
                 # nothing is destroyed.
-                home = save_home(client.api, session)
-                bundle = save_history(sessions, session)
-                sessions.remove(session.name, force=True)
-                saved = [f"{w} saved to {p}" for w, p in (("home", home), ("history", bundle)) if p]
+                saved = self.backend.destroy(session)
                 if saved:
                     verb = f"destroy ({', '.join(saved)})"
         except ClaudexError as exc:
@@ -978,14 +858,10 @@ class ClaudexApp(App[None]):
     def _read_changes(self, session: SessionInfo, reload: bool = False) -> None:
         """The Changes tab's list (off the event loop), since the start or the last
         checkpoint as the tab shows; `reload`: the shown file's diff is read again."""
-        from container.tracking import Tracker
-
-        client = self.client_for(session)
-        if client is None:
+        if not self.backend.reachable(session):
             return
         since = self._changes_since
-        tracker = Tracker(client.api, session)
-        if not tracker.enabled:
+        if not self.backend.tracking_enabled(session):
             note = (
                 "This session was made by the Go tool: it has no change tracking."
                 if not session.managed
@@ -1000,9 +876,9 @@ class ClaudexApp(App[None]):
             return
         base = ""
         try:
-            changes = tracker.changes(since=since)
+            changes = self.backend.changes(session, since=since)
             if since == "checkpoint":
-                last = tracker.log()[0]
+                last = self.backend.last_checkpoint(session)
                 base = (
                     "none yet: the start"
                     if last.baseline
@@ -1049,14 +925,11 @@ class ClaudexApp(App[None]):
 
     @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
     def _load_diff(self, session: SessionInfo, path: str, old_path: str | None) -> None:
-        from container.tracking import Tracker
-
-        client = self.client_for(session)
-        if client is None:
+        if not self.backend.reachable(session):
             return
         since = self._changes_since
         try:
-            diff = Tracker(client.api, session).file_diff(path, old_path, since=since)
+            diff = self.backend.file_diff(session, path, old_path, since)
         except ClaudexError as exc:
             diff = f"(cannot show the diff: {exc.message})"
         self.post_message(DiffLoaded(row_key(session), path, diff, since=since))
@@ -1091,14 +964,10 @@ class ClaudexApp(App[None]):
     def _prepare_revert(self, session: SessionInfo, path: str) -> None:
         """What the revert would throw away (the file's changes since the last checkpoint),
         found before asking."""
-        from container.tracking import Tracker
-
-        client = self.client_for(session)
-        if client is None:
+        if not self.backend.reachable(session):
             return
         try:
-            tracker = Tracker(client.api, session)
-            since = tracker.changes([path], since="checkpoint", literal=True)
+            since = self.backend.changes(session, "checkpoint", [path], literal=True)
         except ClaudexError as exc:
             self.post_message(ActionDone("revert", row_key(session), exc.message, exc.hint))
             return
@@ -1132,46 +1001,39 @@ class ClaudexApp(App[None]):
 
     @work(thread=True, group="tracking-action", exit_on_error=False)
     def _tracking_action(self, session: SessionInfo, verb: str, arg: str) -> None:
-        from container.tracking import Tracker
-
-        client = self.client_for(session)
-        assert client is not None
-        tracker = Tracker(client.api, session)
         try:
             if verb == "checkpoint":
-                commit, _ = tracker.checkpoint(arg)
+                commit = self.backend.checkpoint(session, arg)
                 done = f"checkpoint {commit[:12]} recorded"
             else:
-                result = tracker.revert([arg])
-                done = f"reverted {arg}" if not result.empty else f"{arg}: nothing to revert"
+                reverted = self.backend.revert(session, arg)
+                done = f"reverted {arg}" if reverted else f"{arg}: nothing to revert"
         except ClaudexError as exc:
             self.post_message(ActionDone(verb, row_key(session), exc.message, exc.hint))
             return
         self.post_message(ActionDone(done, row_key(session)))
         self._read_changes(session, reload=True)  # at once, with the shown diff read again
 
+    def _running_managed(self) -> list[SessionInfo]:
+        """Sessions with an agent that runs on a connected engine."""
+        return [
+            s
+            for s in self.sessions.values()
+            if s.running and s.managed and self.backend.reachable(s)
+        ]
+
     def _refresh_counts(self) -> None:
-        if self.clients and not self._busy("counts"):
-            self._load_counts(
-                [
-                    s
-                    for s in self.sessions.values()
-                    if s.running and s.managed and self.client_for(s) is not None
-                ]
-            )
+        if not self._busy("counts"):
+            self._load_counts(self._running_managed())
 
     @work(thread=True, group="counts", exit_on_error=False)
     def _load_counts(self, sessions: list[SessionInfo]) -> None:
-        from container.tracking import Tracker
-
         counts = {}
         for session in sessions:
-            client = self.client_for(session)
-            tracker = Tracker(client.api, session) if client else None
-            if tracker is None or not tracker.enabled:
-                continue
             try:
-                counts[row_key(session)] = len(tracker.changes())
+                if not self.backend.tracking_enabled(session):
+                    continue
+                counts[row_key(session)] = len(self.backend.changes(session))
             except ClaudexError:
                 continue
         self.post_message(CountsLoaded(counts))
@@ -1185,39 +1047,25 @@ class ClaudexApp(App[None]):
 
     @work(thread=True, exclusive=True, group="firewall", exit_on_error=False)
     def _load_firewall(self, session: SessionInfo) -> None:
-        from container import firewall
-
-        client = self.client_for(session)
-        if client is None:
+        if not self.backend.reachable(session):
             return
         try:
-            status = firewall.read_status(client, session)
+            status = self.backend.firewall_status(session)
         except ClaudexError as exc:
             self.post_message(FirewallLoaded(row_key(session), None, exc.message))
             return
         self.post_message(FirewallLoaded(row_key(session), status))
 
     def _check_firewalls(self) -> None:
-        if self.clients and not self._busy("firewall-check"):
-            self._load_firewall_modes(
-                [
-                    s
-                    for s in self.sessions.values()
-                    if s.running and s.managed and self.client_for(s) is not None
-                ]
-            )
+        if not self._busy("firewall-check"):
+            self._load_firewall_modes(self._running_managed())
 
     @work(thread=True, group="firewall-check", exit_on_error=False)
     def _load_firewall_modes(self, sessions: list[SessionInfo]) -> None:
-        from container import firewall
-
         statuses = {}
         for session in sessions:
-            client = self.client_for(session)
-            if client is None:
-                continue
             try:
-                statuses[row_key(session)] = firewall.read_status(client, session, brief=True)
+                statuses[row_key(session)] = self.backend.firewall_status(session, brief=True)
             except ClaudexError:
                 continue
         self.post_message(FirewallsChecked(statuses))
@@ -1289,15 +1137,11 @@ class ClaudexApp(App[None]):
 
     @work(thread=True, group="firewall-edit", exit_on_error=False)
     def _firewall_edit(self, session: SessionInfo, verb: str, entries: list[str]) -> None:
-        from container import firewall
-
-        client = self.client_for(session)
-        assert client is not None
         try:
             if verb == "allow":  # the user saw the list, public suffixes named: confirmed
-                changed = firewall.allow(client, session, entries, force=True)
+                changed = self.backend.allow(session, entries)
             else:
-                changed = firewall.deny(client, session, entries)
+                changed = self.backend.deny(session, entries)
         except ClaudexError as exc:
             self.post_message(ActionDone(verb, row_key(session), exc.message, exc.hint))
             return
@@ -1426,14 +1270,3 @@ class ClaudexApp(App[None]):
         )
         if self.is_headless and self.handler_errors_fail_tests and self._exception is None:
             self._exception = error  # run_test raises it at the end: no bug passes as a notice
-
-
-def _cpu_percent(stats: dict[str, Any]) -> float | None:
-    try:
-        cpu, pre = stats["cpu_stats"], stats["precpu_stats"]
-        delta = cpu["cpu_usage"]["total_usage"] - pre["cpu_usage"]["total_usage"]
-        system = cpu["system_cpu_usage"] - pre.get("system_cpu_usage", 0)
-        cpus = cpu.get("online_cpus") or len(cpu["cpu_usage"].get("percpu_usage") or [1])
-        return 100.0 * delta / system * cpus if system > 0 else 0.0
-    except (KeyError, TypeError, ZeroDivisionError):
-        return None

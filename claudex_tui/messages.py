@@ -10,12 +10,11 @@ from textual.message import Message
 from container.labels import SessionInfo
 
 if TYPE_CHECKING:
-    from widgets.details_panel import SessionDetails
+    from container.details_model import SessionDetails
 
 
 @dataclass
 class EngineUp(Message):
-    client: Any
     engine: str = "default"
     version: str = ""
 

@@ -286,3 +286,8 @@ def list_all(engines: Iterable[Engine], timeout: int = 15) -> list[EngineListing
         return [list_engine(e, timeout) for e in engines]
     with ThreadPoolExecutor(max_workers=len(engines), thread_name_prefix="claudex-list") as pool:
         return list(pool.map(lambda e: list_engine(e, timeout), engines))
+
+
+def engine_version(client: docker.DockerClient) -> str:
+    """The engine's version ("" when it does not say); raises when it does not answer."""
+    return str(client.version().get("Version", ""))

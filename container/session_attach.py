@@ -112,3 +112,11 @@ class AgentAttach(DockerExec):
         except Exception:
             code = None
         return state, code
+
+
+def session_channel(client: docker.DockerClient, session: SessionInfo) -> Callable[[], DockerExec]:
+    """Makes the channel of a session's terminal: the agent's tmux in a session claudex made
+    (attached once it is ready), a login shell in one the Go tool made."""
+    if session.managed:
+        return lambda: AgentAttach(client, session)
+    return lambda: DockerExec(client, session.id, ["bash", "-l"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from rich.table import Table
@@ -11,30 +10,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from container.labels import AGENT_HOME, HOST_NETWORK, SessionInfo
-
-
-@dataclass
-class MountRow:
-    source: str
-    target: str
-    read_only: bool
-    role: str = "dir"
-
-
-@dataclass
-class SessionDetails:
-    """What the app gathered about a session (inspect, image, one stats sample)."""
-
-    session: SessionInfo
-    mounts: list[MountRow] = field(default_factory=list)
-    image_id: str = ""
-    image_created: datetime | None = None
-    image_stale: str | None = None
-    cpu_percent: float | None = None
-    memory_bytes: int | None = None
-    memory_limit: int | None = None
-    status_line: str = ""
+from container.details_model import SessionDetails
+from container.labels import AGENT_HOME, HOST_NETWORK
 
 
 def _human(n: float) -> str:

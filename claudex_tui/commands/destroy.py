@@ -7,12 +7,12 @@ import fnmatch
 import sys
 
 from claudex_tui import output
-from claudex_tui.commands import tracking
 from claudex_tui.commands.listing import add_filter_argument, apply_filters, parse_filters
 from container.agent_home import save_home
 from container.engine import connect
 from container.errors import ClaudexError, SessionNotFound, UsageError
 from container.labels import SessionInfo, agent_user
+from container.lifecycle import describe_outside, outside_files, save_history
 from container.sessions import Sessions, select_by_state
 from container.transfer.staging import remove_staging
 
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             )
         for s in targets:
             print(f"  {s.name}  ({s.state})  {', '.join(s.mounts)}")
-            for line in tracking.describe_outside(tracking.outside_files(sessions, s)):
+            for line in describe_outside(outside_files(sessions, s)):
                 print(line)
         if not output.confirm(f"Destroy {len(targets)} session(s)?"):
             print("nothing destroyed")
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
             user = agent_user(s.labels)
             if user:  # a killed push's staged files stay out of the bundle (if it runs)
                 remove_staging(sessions.api, s.id, user)
-            bundle = tracking.save_history(sessions, s)
+            bundle = save_history(sessions, s)
             if bundle:
                 print(f"saved the history of {s.name} to {bundle}")
         except ClaudexError as exc:

@@ -183,7 +183,7 @@ async def test_dashboard_groups_by_engine_and_survives_one_going_down(
             banner = str(app.query_one("#banner").render())
             assert "engine d2" in banner and "retrying" in banner
             # The other engine stays live: a session stopped there shows as stopped.
-            app.clients["default"].api.stop(app.sessions[local].id, timeout=1)
+            app.backend.clients["default"].api.stop(app.sessions[local].id, timeout=1)
             await until(pilot, lambda: rows()[local].state == "exited", "the local one exited")
         finally:
             second_engine.start()
@@ -253,7 +253,7 @@ async def test_dashboard_creates_a_session_on_a_remote_engine(
     d2 = second_engine.client()
     app = ClaudexApp(config=config)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: {"default", "far"} <= set(app.clients), "both engines")
+        await until(pilot, lambda: {"default", "far"} <= set(app.backend.clients), "both engines")
         await pilot.press("n")
         await until(
             pilot, lambda: isinstance(app.screen, NewSessionScreen), "the new-session window"

@@ -327,7 +327,7 @@ def test_twenty_terminal_cycles_leave_no_client_and_no_process(
     left with Ctrl-] 20 times (on a real terminal: tmux), then an attach killed outright (a
     crash, an SSH drop): no tmux client stays and the session has as many processes as
     before."""
-    from claudex_tui.app import ClaudexApp
+    from container.session_attach import session_channel
     from container.sessions import Sessions
     from widgets.terminal.channel import ChannelPump
 
@@ -338,7 +338,7 @@ def test_twenty_terminal_cycles_leave_no_client_and_no_process(
     info = Sessions(engine).resolve(session)
     for _ in range(20):
         got: list[bytes] = []
-        pump = ChannelPump(ClaudexApp._channel_factory(engine, info)(), got.append, print)
+        pump = ChannelPump(session_channel(engine, info)(), got.append, print)
         pump.start(40, 120)
         wait_for("the terminal's first bytes", got.copy)
         pump.close()

@@ -18,12 +18,15 @@ from textual.widgets import Footer, Label, Static, TabbedContent
 from textual.widgets._tabbed_content import ContentTabs
 
 from claudex_tui.commands_palette import SessionCommands
-from claudex_tui.messages import FirewallLoaded, SessionsLoaded
+from claudex_tui.demo_backend import FIREWALL, SESSIONS, fix_clock
+from claudex_tui.demo_backend import demo_session as _session
+from claudex_tui.messages import SessionsLoaded
 from claudex_tui.screens.help import HelpScreen
 from claudex_tui.screens.prompt import PromptScreen
-from container.firewall_model import AllowedName
+from container.firewall_model import AllowedName, FirewallStatus
+from tests.fakes import FakeBackend
 from tests.waiting import settled, until
-from tests.widgets.demo_app import FIREWALL, SESSIONS, DemoApp, _session, fix_clock, show_tab
+from tests.widgets.demo_app import DemoApp, show_tab
 from tests.widgets.test_files_panel import FakeFiles, Harness, _line_of, _ready
 from widgets.files.transfer_row import TransferRow
 from widgets.session_list import LEGEND
@@ -294,12 +297,16 @@ async def test_maximize_from_the_palette_follows_session_switches() -> None:
 # -- the Firewall tab at 80x24 -----------------------------------------------------------------
 
 
-class ManyNames(DemoApp):
+class ManyNamesBackend(FakeBackend):
     """A real allow list is long (the defaults alone are about a dozen names)."""
 
-    def _load_firewall(self, session: Any) -> None:
+    def firewall_status(self, session: Any, brief: bool = False) -> FirewallStatus:
         names = tuple(AllowedName(f"host{n}.example.com", (f"10.0.0.{n}",)) for n in range(20))
-        self.post_message(FirewallLoaded(session.name, replace(FIREWALL, names=names)))
+        return replace(FIREWALL, names=names)
+
+
+def ManyNames() -> DemoApp:
+    return DemoApp(ManyNamesBackend())
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -9,9 +9,10 @@ from textual.pilot import Pilot
 
 import widgets.details_panel
 import widgets.session_list
+from claudex_tui.demo_backend import fix_clock
 from claudex_tui.screens.help import HelpScreen
 from tests.waiting import settled, until
-from tests.widgets.demo_app import DemoApp, fix_clock, show_tab
+from tests.widgets.demo_app import DemoApp, show_tab
 from widgets.terminal.history import HistoryLines, HistoryView
 
 

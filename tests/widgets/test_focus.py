@@ -13,6 +13,7 @@ from textual.widgets import Input, TabbedContent
 
 from claudex_tui.screens.confirm import ConfirmScreen
 from claudex_tui.screens.prompt import PromptScreen
+from tests.fakes import FakeBackend
 from tests.waiting import until
 from tests.widgets.demo_app import DemoApp, show_tab
 from widgets.terminal.widget import TerminalWidget
@@ -30,15 +31,26 @@ CONTENT = [
 ]
 
 
-class Recording(DemoApp):
+class RecordingBackend(FakeBackend):
     """Records the firewall edits asked for instead of running them."""
 
-    def __init__(self, **kw: Any) -> None:
-        super().__init__(**kw)
+    def __init__(self) -> None:
+        super().__init__()
         self.edits: list[tuple[str, list[str]]] = []
 
-    def _firewall_edit(self, session: Any, verb: str, entries: list[str]) -> None:  # type: ignore[override]
-        self.edits.append((verb, entries))
+    def allow(self, session: Any, entries: list[str]) -> list[str]:
+        self.edits.append(("allow", entries))
+        return entries
+
+    def deny(self, session: Any, entries: list[str]) -> list[str]:
+        self.edits.append(("deny", entries))
+        return entries
+
+
+class Recording(DemoApp):
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(RecordingBackend(), **kw)
+        self.edits = self.fake.edits  # type: ignore[attr-defined]
 
 
 def tabs(app: DemoApp) -> TabbedContent:

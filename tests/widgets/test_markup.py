@@ -15,21 +15,21 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 from textual.widgets._toast import Toast
 
+from claudex_tui.demo_backend import FIREWALL, SESSIONS
 from claudex_tui.messages import (
     ActionDone,
     ChangesLoaded,
-    DetailsLoaded,
-    DiffLoaded,
     EngineDown,
     FirewallLoaded,
 )
 from claudex_tui.screens.confirm import ConfirmScreen
+from container.details_model import MountRow, SessionDetails
 from container.firewall_model import AllowedName, FirewallStatus
 from container.tracking_model import ChangedFile
+from tests.fakes import FakeBackend
 from tests.waiting import settled, until
-from tests.widgets.demo_app import FIREWALL, SESSIONS, DemoApp, show_tab
+from tests.widgets.demo_app import DemoApp, show_tab
 from tests.widgets.test_files_panel import FakeFiles
-from widgets.details_panel import MountRow, SessionDetails
 from widgets.files.model import Entry
 
 MARKS = ("[b]", "[/x]", "[link=https://x]", "[/prefix]")
@@ -63,49 +63,48 @@ async def noticed(pilot: Pilot[None], text: str, where: str) -> None:
     await until(pilot, lambda: text in toasts(pilot), f"{text!r} noticed literally ({where})")
 
 
-class Hostile(DemoApp):
-    """The demo dashboard whose every data source carries markup."""
+class HostileBackend(FakeBackend):
+    """The demo's engine whose every data source carries markup."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("z", "boom", "Boom", id="test_boom")]
-
-    def __init__(self, host_root: Path) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._host_root = host_root
-        self.files = FakeFiles()
-        self.files.tree["/workspace"].append(Entry(HOSTILE, False, 3))
+        self.sessions = [RUNNING, STOPPED]
+        self.files_of = FakeFiles()
+        self.files_of.tree["/workspace"].append(Entry(HOSTILE, False, 3))
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self._initial_select = NAME
-
-    def _await_engine(self, name: str) -> None:  # type: ignore[override]
-        pass  # the engine "went away" in this test only: never look for a real one
-
-    def _load_details(self, session: Any) -> None:  # type: ignore[override]
-        details = SessionDetails(
+    def details(self, session: Any) -> SessionDetails:
+        return SessionDetails(
             session=session,
             mounts=[MountRow(PATH, f"/workspace/{HOSTILE}", False)],
             status_line=f"could not read everything: {HOSTILE}",
         )
-        self.post_message(DetailsLoaded(details))
 
-    def _load_changes(self, session: Any) -> None:  # type: ignore[override]
-        changes = [ChangedFile(f"src/{HOSTILE}.py", "modified", 1, 1, False)]
-        self.post_message(ChangesLoaded(session.name, changes))
+    def changes(self, session: Any, *args: Any, **kw: Any) -> list[ChangedFile]:
+        return [ChangedFile(f"src/{HOSTILE}.py", "modified", 1, 1, False)]
 
-    def _load_diff(self, session: Any, path: str, old_path: str | None) -> None:  # type: ignore[override]
-        self.post_message(DiffLoaded(session.name, path, f"+{HOSTILE}\n"))
+    def file_diff(self, session: Any, path: str, old_path: str | None, since: Any) -> str:
+        return f"+{HOSTILE}\n"
 
-    def _load_firewall(self, session: Any) -> None:  # type: ignore[override]
-        status = dataclasses.replace(
+    def firewall_status(self, session: Any, brief: bool = False) -> FirewallStatus:
+        return dataclasses.replace(
             FIREWALL,
             session=session.name,
             names=(AllowedName(f"{HOSTILE}.example"),),
         )
-        self.post_message(FirewallLoaded(session.name, status))
 
-    def _files_service(self, session: Any) -> Any:
-        return self.files
+
+class Hostile(DemoApp):
+    """The demo dashboard on the hostile backend."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("z", "boom", "Boom", id="test_boom")]
+
+    def __init__(self, host_root: Path) -> None:
+        super().__init__(HostileBackend())
+        self._host_root = host_root
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._initial_select = NAME
 
     def action_boom(self) -> None:
         raise RuntimeError(f"a handler failed on {HOSTILE}")

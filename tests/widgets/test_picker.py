@@ -18,13 +18,14 @@ from textual.widgets import Button, Checkbox, Select, Static
 from textual.widgets._select import SelectCurrent
 
 from claudex_tui.config import Config
+from claudex_tui.demo_backend import demo_session as _session
 from claudex_tui.messages import SessionsLoaded
 from claudex_tui.recent_dirs import KEEP, recent_dirs, remember_dirs
 from claudex_tui.screens.new_session import NewSessionScreen
 from container.local_fs import LOCAL
 from container.state import state_dir
 from tests.waiting import until
-from tests.widgets.demo_app import DemoApp, _session
+from tests.widgets.demo_app import DemoApp
 from tests.widgets.test_mount_picker import make_tree, wait_loaded
 from tests.widgets.test_new_session import ScreenApp
 from widgets.mount_picker import (

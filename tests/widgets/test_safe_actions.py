@@ -14,14 +14,15 @@ from typing import Any, cast
 from textual.widgets import Input, OptionList, Static
 
 from claudex_tui.config import Config
-from claudex_tui.messages import ChangesLoaded, DiffLoaded
+from claudex_tui.demo_backend import CHANGES, NOW, SESSIONS
 from claudex_tui.screens import new_session
 from claudex_tui.screens.confirm import ConfirmScreen
 from claudex_tui.screens.new_session import NewSessionScreen
 from container.labels import SessionInfo
-from container.tracking_model import ChangedFile
+from container.tracking_model import ChangedFile, Checkpoint, Since
+from tests.fakes import FakeBackend
 from tests.waiting import settled, until
-from tests.widgets.demo_app import CHANGES, SESSIONS, DemoApp
+from tests.widgets.demo_app import DemoApp
 from tests.widgets.test_mount_picker import SNAPSHOT_TREE, make_tree, marks_shown, wait_loaded
 from tests.widgets.test_new_session import ScreenApp, text_of
 from widgets.changes_panel import ChangesPanel
@@ -30,53 +31,72 @@ from widgets.firewall_panel import FirewallPanel
 SELECTED = SESSIONS[0].name
 
 
-class RecordingApp(DemoApp):
-    """The demo dashboard; the engine-side actions are recorded, not run."""
+class RecordingBackend(FakeBackend):
+    """The demo's engine; actions are recorded, not run, and a revert changes the diff."""
 
     def __init__(self) -> None:
         super().__init__()
         self.calls: list[tuple[Any, ...]] = []
-        self.changes: dict[str, list[ChangedFile]] = {
+        self.changed: dict[str, list[ChangedFile]] = {
             "start": list(CHANGES),
             "checkpoint": [CHANGES[0]],
         }
         self.diffs = {"webshop/src/cart/total.py": "+before the revert\n"}
 
-    def _lifecycle(self, verb: str, session: SessionInfo) -> None:  # type: ignore[override]
-        self.calls.append((verb, session.name))
+    def start(self, session: SessionInfo) -> None:
+        self.calls.append(("start", session.name))
 
-    def _firewall_edit(  # type: ignore[override]
-        self, session: SessionInfo, verb: str, entries: list[str]
-    ) -> None:
-        self.calls.append((verb, entries))
+    def stop(self, session: SessionInfo) -> None:
+        self.calls.append(("stop", session.name))
 
-    def _load_changes(self, session: SessionInfo) -> None:  # type: ignore[override]
-        since = self._changes_since
-        base = "3f2a9c81d0e4 'tests pass', 12:00:00" if since == "checkpoint" else ""
-        self.post_message(
-            ChangesLoaded(session.name, list(self.changes[since]), since=since, base=base)
-        )
+    def restart(self, session: SessionInfo) -> None:
+        self.calls.append(("restart", session.name))
 
-    def _load_diff(  # type: ignore[override]
-        self, session: SessionInfo, path: str, old_path: str | None
-    ) -> None:
-        self.calls.append(("diff", path, self._changes_since))
-        text = self.diffs.get(path, "")
-        self.post_message(DiffLoaded(session.name, path, text, since=self._changes_since))
+    def destroy(self, session: SessionInfo) -> list[str]:
+        self.calls.append(("destroy", session.name))
+        return []
 
-    def _prepare_revert(self, session: SessionInfo, path: str) -> None:  # type: ignore[override]
-        lost = next((c for c in self.changes["checkpoint"] if c.path == path), None)
-        self._confirm_revert(session, path, lost)
+    def allow(self, session: SessionInfo, entries: list[str]) -> list[str]:
+        self.calls.append(("allow", entries))
+        return entries
 
-    def _tracking_action(  # type: ignore[override]
-        self, session: SessionInfo, verb: str, arg: str
-    ) -> None:
-        """A revert as the engine does it: the file's diff changes, its row may not."""
-        self.calls.append((verb, arg))
-        self.diffs[arg] = "+after the revert\n"
-        self.post_message(
-            ChangesLoaded(session.name, list(self.changes["start"]), since="start", reload=True)
-        )
+    def deny(self, session: SessionInfo, entries: list[str]) -> list[str]:
+        self.calls.append(("deny", entries))
+        return entries
+
+    def changes(
+        self,
+        session: SessionInfo,
+        since: Since = "start",
+        paths: list[str] | None = None,
+        literal: bool = False,
+    ) -> list[ChangedFile]:
+        return [c for c in self.changed[since] if paths is None or c.path in paths]
+
+    def last_checkpoint(self, session: SessionInfo) -> Checkpoint:
+        return Checkpoint("3f2a9c81d0e4" * 3, NOW, "tests pass", baseline=False)
+
+    def file_diff(self, session: SessionInfo, path: str, old_path: str | None, since: Since) -> str:
+        self.calls.append(("diff", path, since))
+        return self.diffs.get(path, "")
+
+    def checkpoint(self, session: SessionInfo, message: str) -> str:
+        self.calls.append(("checkpoint", message))
+        return "3f2a9c81d0e4" * 3
+
+    def revert(self, session: SessionInfo, path: str) -> bool:
+        """As the engine does it: the file's diff changes, its row may not."""
+        self.calls.append(("revert", path))
+        self.diffs[path] = "+after the revert\n"
+        return True
+
+
+class RecordingApp(DemoApp):
+    """The demo dashboard on the recording backend."""
+
+    def __init__(self) -> None:
+        super().__init__(RecordingBackend())
+        self.calls = self.fake.calls  # type: ignore[attr-defined]
 
 
 def diff_shown(body: Static) -> str:

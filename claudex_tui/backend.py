@@ -1,0 +1,144 @@
+"""The dashboard's one seam to the engines: everything it reads from them or does on them.
+
+`engine_backend.EngineBackend` is the real one (over `container/`); tests and screenshots give
+the dashboard a fake with fixed data (`demo_backend.DemoBackend`). Methods that block are only
+called from worker threads; the rest answer at once from what the backend already knows.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from container.details_model import SessionDetails
+    from container.engines import Engine, EngineListing
+    from container.firewall_model import FirewallStatus
+    from container.labels import SessionInfo
+    from container.tracking_model import ChangedFile, Checkpoint, Since
+    from widgets.files.model import ContainerFiles
+
+
+class Watcher(Protocol):
+    """A thread that reports by callbacks until stopped."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class DashboardBackend(Protocol):
+    # -- engines (connect and wait_for_engine block) -------------------------------------------
+
+    def engines(self) -> list[Engine]:
+        """Every engine the dashboard lists, the default one among them."""
+        ...
+
+    def connect(self, engine: Engine) -> str:
+        """Connect (blocks); the engine's version. Raises ClaudexError or any error."""
+        ...
+
+    def connected(self, engine: str) -> bool:
+        """Has a connection been made (it may be down now)?"""
+        ...
+
+    def reachable(self, session: SessionInfo) -> bool:
+        """Is the engine the session runs on connected?"""
+        ...
+
+    def wait_for_engine(self, engine: str, stop: threading.Event) -> str | None:
+        """Until a lost engine answers again: its version; None once `stop` is set."""
+        ...
+
+    def watch_events(
+        self, engine: str, on_change: Callable[[], None], on_lost: Callable[[str], None]
+    ) -> Watcher:
+        """The engine's events stream: `on_change` when sessions change (not started yet)."""
+        ...
+
+    def watch_waiting(self, session: SessionInfo, on_line: Callable[[str], None]) -> Watcher:
+        """Lines the agent's hooks write when it waits for the user (not started yet)."""
+        ...
+
+    def new_session_targets(self) -> list[tuple[Engine, Any]]:
+        """(engine, client) of each connected engine, for the new-session dialog."""
+        ...
+
+    def close(self) -> None:
+        """The dashboard closes: nothing may keep it waiting."""
+        ...
+
+    # -- sessions (all block) ------------------------------------------------------------------
+
+    def list_sessions(self) -> list[EngineListing]:
+        """Every connected engine's sessions (a failing engine has an error, not sessions)."""
+        ...
+
+    def details(self, session: SessionInfo) -> SessionDetails: ...
+
+    def start(self, session: SessionInfo) -> None:
+        """Start it and wait until its agent is ready."""
+        ...
+
+    def stop(self, session: SessionInfo) -> None: ...
+
+    def restart(self, session: SessionInfo) -> None: ...
+
+    def destroy(self, session: SessionInfo) -> list[str]:
+        """Save what must be kept, then remove; what was saved where."""
+        ...
+
+    def outside_files(self, session: SessionInfo) -> list[str] | None:
+        """Files a destroy would lose (outside the mounts); None when not known."""
+        ...
+
+    # -- change tracking (block) ---------------------------------------------------------------
+
+    def tracking_enabled(self, session: SessionInfo) -> bool: ...
+
+    def changes(
+        self,
+        session: SessionInfo,
+        since: Since = "start",
+        paths: list[str] | None = None,
+        literal: bool = False,
+    ) -> list[ChangedFile]: ...
+
+    def last_checkpoint(self, session: SessionInfo) -> Checkpoint: ...
+
+    def file_diff(
+        self, session: SessionInfo, path: str, old_path: str | None, since: Since
+    ) -> str: ...
+
+    def checkpoint(self, session: SessionInfo, message: str) -> str:
+        """Record a checkpoint; its commit."""
+        ...
+
+    def revert(self, session: SessionInfo, path: str) -> bool:
+        """Back to the last checkpoint; False when there was nothing to revert."""
+        ...
+
+    # -- firewall (block) ----------------------------------------------------------------------
+
+    def firewall_status(self, session: SessionInfo, brief: bool = False) -> FirewallStatus: ...
+
+    def allow(self, session: SessionInfo, entries: list[str]) -> list[str]:
+        """Allow them (the user confirmed public suffixes); what changed."""
+        ...
+
+    def deny(self, session: SessionInfo, entries: list[str]) -> list[str]: ...
+
+    # -- terminals and files (made at once; what they return blocks) ---------------------------
+
+    def channel_factory(self, session: SessionInfo) -> Callable[[], Any]:
+        """Makes the byte channel of the session's terminal (the agent's tmux, or a shell)."""
+        ...
+
+    def history_source(self, session: SessionInfo) -> Callable[[], bytes] | None:
+        """Reads the terminal's whole history; None when the session keeps none."""
+        ...
+
+    def files(self, session: SessionInfo) -> ContainerFiles:
+        """The Files tab's view of the session."""
+        ...

@@ -1,0 +1,215 @@
+"""The dashboard's backend on the real engines: a connection per engine, every call through
+`container/` (this module passes clients along and never calls docker-py itself)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from claudex_tui.backend import Watcher
+from container import firewall, lifecycle
+from container.engines import Engine, engine_version
+from container.errors import ClaudexError
+from container.labels import SessionInfo
+from container.sessions import Sessions
+from container.tracking import Tracker
+
+if TYPE_CHECKING:
+    from claudex_tui.config import Config
+    from container.details_model import SessionDetails
+    from container.engine import DockerClient
+    from container.engines import EngineListing
+    from container.firewall_model import FirewallStatus
+    from container.tracking_model import ChangedFile, Checkpoint, Since
+    from widgets.files.model import ContainerFiles
+
+
+class EngineBackend:
+    """`client_factory` replaces connecting (tests give their engine's client): only the
+    default engine is listed then. `engines`: the engines to list instead of the config's."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        engines: list[Engine] | None = None,
+        client_factory: Callable[[], DockerClient] | None = None,
+    ) -> None:
+        self.config = config
+        self._engines = engines
+        self._client_factory = client_factory
+        self.clients: dict[str, DockerClient] = {}  # engine name -> its connection
+
+    # -- engines -------------------------------------------------------------------------------
+
+    def engines(self) -> list[Engine]:
+        if self._engines is None:
+            from container.engines import available_engines, default_engine
+
+            if self._client_factory is not None:
+                self._engines = [Engine("default", default_engine().host, "default")]
+            else:
+                self._engines = available_engines(self.config.engines)
+        return self._engines
+
+    def connect(self, engine: Engine) -> str:
+        from container.engines import connect_engine
+
+        if self._client_factory is not None:
+            client = self._client_factory()
+        else:
+            client = connect_engine(engine)
+        version = engine_version(client)
+        self.clients[engine.name] = client
+        return version
+
+    def connected(self, engine: str) -> bool:
+        return engine in self.clients
+
+    def client_for(self, session: SessionInfo) -> DockerClient | None:
+        """The client of the engine the session runs on."""
+        return self.clients.get(session.engine or "default")
+
+    def reachable(self, session: SessionInfo) -> bool:
+        return self.client_for(session) is not None
+
+    def _client(self, session: SessionInfo) -> DockerClient:
+        client = self.client_for(session)
+        if client is None:
+            raise ClaudexError(f"the engine of {session.name} is not connected")
+        return client
+
+    def wait_for_engine(self, engine: str, stop: threading.Event) -> str | None:
+        from container.watch import wait_for_engine
+
+        client = self.clients[engine]
+        if not wait_for_engine(client, stop):
+            return None
+        try:
+            return engine_version(client)
+        except Exception:
+            return ""
+
+    def watch_events(
+        self, engine: str, on_change: Callable[[], None], on_lost: Callable[[str], None]
+    ) -> Watcher:
+        from container.watch import EventsWatcher
+
+        return EventsWatcher(self.clients[engine], on_change=on_change, on_lost=on_lost)
+
+    def watch_waiting(self, session: SessionInfo, on_line: Callable[[str], None]) -> Watcher:
+        from container.watch import WaitingWatcher
+
+        return WaitingWatcher(self._client(session), session.id, on_line)
+
+    def new_session_targets(self) -> list[tuple[Engine, Any]]:
+        return [(e, self.clients[e.name]) for e in self.engines() if e.name in self.clients]
+
+    def close(self) -> None:
+        from container.tracking import cancel_running
+
+        cancel_running()  # a worker waiting on a stuck tracking exec would hold the exit
+
+    # -- sessions ------------------------------------------------------------------------------
+
+    def list_sessions(self) -> list[EngineListing]:
+        """Every connected engine at once: a slow one does not hold the others."""
+        from container.engines import list_engine
+
+        known = {e.name: e for e in self.engines()}
+        clients = dict(self.clients)
+        with ThreadPoolExecutor(max_workers=max(len(clients), 1)) as pool:
+            return list(
+                pool.map(
+                    lambda item: list_engine(
+                        known.get(item[0]) or Engine(item[0], "", "default"), client=item[1]
+                    ),
+                    clients.items(),
+                )
+            )
+
+    def details(self, session: SessionInfo) -> SessionDetails:
+        from container.session_details import read_details
+
+        return read_details(self._client(session), session, self.config.image)
+
+    def _sessions(self, session: SessionInfo) -> Sessions:
+        return Sessions(self._client(session))
+
+    def start(self, session: SessionInfo) -> None:
+        lifecycle.start(self._sessions(session), session)
+
+    def stop(self, session: SessionInfo) -> None:
+        lifecycle.stop(self._sessions(session), session)
+
+    def restart(self, session: SessionInfo) -> None:
+        lifecycle.restart(self._sessions(session), session)
+
+    def destroy(self, session: SessionInfo) -> list[str]:
+        return lifecycle.destroy(self._sessions(session), session)
+
+    def outside_files(self, session: SessionInfo) -> list[str] | None:
+        return lifecycle.outside_files(self._sessions(session), session)
+
+    # -- change tracking -----------------------------------------------------------------------
+
+    def _tracker(self, session: SessionInfo) -> Tracker:
+        return Tracker(self._client(session).api, session)
+
+    def tracking_enabled(self, session: SessionInfo) -> bool:
+        return self._tracker(session).enabled
+
+    def changes(
+        self,
+        session: SessionInfo,
+        since: Since = "start",
+        paths: list[str] | None = None,
+        literal: bool = False,
+    ) -> list[ChangedFile]:
+        return self._tracker(session).changes(paths or (), since=since, literal=literal)
+
+    def last_checkpoint(self, session: SessionInfo) -> Checkpoint:
+        return self._tracker(session).log()[0]
+
+    def file_diff(self, session: SessionInfo, path: str, old_path: str | None, since: Since) -> str:
+        return self._tracker(session).file_diff(path, old_path, since=since)
+
+    def checkpoint(self, session: SessionInfo, message: str) -> str:
+        commit, _ = self._tracker(session).checkpoint(message)
+        return commit
+
+    def revert(self, session: SessionInfo, path: str) -> bool:
+        return not self._tracker(session).revert([path]).empty
+
+    # -- firewall ------------------------------------------------------------------------------
+
+    def firewall_status(self, session: SessionInfo, brief: bool = False) -> FirewallStatus:
+        return firewall.read_status(self._client(session), session, brief=brief)
+
+    def allow(self, session: SessionInfo, entries: list[str]) -> list[str]:
+        return firewall.allow(self._client(session), session, entries, force=True)
+
+    def deny(self, session: SessionInfo, entries: list[str]) -> list[str]:
+        return firewall.deny(self._client(session), session, entries)
+
+    # -- terminals and files -------------------------------------------------------------------
+
+    def channel_factory(self, session: SessionInfo) -> Callable[[], Any]:
+        from container.session_attach import session_channel
+
+        return session_channel(self._client(session), session)
+
+    def history_source(self, session: SessionInfo) -> Callable[[], bytes] | None:
+        from container.pane_history import capture_history
+
+        if not session.managed:
+            return None
+        return partial(capture_history, self._client(session), session, self.config.history_lines)
+
+    def files(self, session: SessionInfo) -> ContainerFiles:
+        from claudex_tui.files_service import SessionFiles
+
+        return SessionFiles(self._client(session), session)
