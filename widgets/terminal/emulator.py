@@ -95,15 +95,16 @@ _PREFIX = re.compile(
     r"|(?:\x1b[P_^X]|[\x90\x98\x9e\x9f])[^\x1b\x9c]*(?:\x1b\Z)?"
     r"|\x1b[\x20-\x2f]*"
 )
-# The common tokens, matched in one step: a run of text (group 1), CR LF, a C0 control, a CSI
-# without embedded controls, a two- or three-byte escape. Anything else (OSC, DCS, C1, split or
-# malformed sequences) goes the slow way through _SEQUENCE.
+# The common tokens, matched in one step: an optional control or sequence (group 1: CR LF, a C0
+# control, a CSI without embedded controls, a two- or three-byte escape) and the run of text
+# after it (group 2, maybe empty). An empty match means anything else (OSC, DCS, C1, split or
+# malformed sequences), which goes the slow way through _SEQUENCE.
 _TOKEN = re.compile(
-    r"([^\x00-\x1f\x7f-\x9f]+)"
-    r"|\r\n|[\x00-\x1a\x1c-\x1f]"
+    r"(\r\n|[\x00-\x1a\x1c-\x1f]"
     r"|\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"
     r"|\x1b[\x20-\x2f]+[\x30-\x7e]"
-    r"|\x1b[\x30-\x4f\x51-\x57\x59\x5a\x5c\x60-\x7e]"
+    r"|\x1b[\x30-\x4f\x51-\x57\x59\x5a\x5c\x60-\x7e])?"
+    r"([^\x00-\x1f\x7f-\x9f]*)"
 )
 _INTERMEDIATES = frozenset(map(chr, range(0x20, 0x30)))
 _MAX_CELL_CACHES = 1024  # attribute sets whose cells are kept (see _CellCache)
@@ -300,27 +301,32 @@ class TerminalEmulator(pyte.Screen):
 
     def _parse(self, s: str) -> None:
         draw = self.draw
-        match = _TOKEN.match
+        # The pattern can match empty, so it always matches.
+        match = cast(Callable[[str, int], re.Match[str]], _TOKEN.match)
         actions = self._actions
         n = len(s)
         pos = 0
         while pos < n:
             m = match(s, pos)
-            if m is None:  # OSC, DCS, C1 controls, malformed or split sequences
+            end = m.end()
+            if end == pos:
                 pos = self._parse_rare(s, pos)
                 continue
-            pos = m.end()
-            try:
-                if m.lastindex == 1:
-                    draw(m.group(1))
-                else:
-                    token = m.group()
+            pos = end
+            token, text = m.group(1, 2)
+            if token is not None:
+                try:
                     action = actions.get(token)
                     if action is None:
                         action = self._action_for(token)
                     action()
-            except Exception:
-                pass  # a malformed or unexpected sequence is ignored, as terminals do
+                except Exception:
+                    pass  # a malformed or unexpected sequence is ignored, as terminals do
+            if text:
+                try:  # noqa: SIM105 - a plain try is free on the hot path, suppress() is not
+                    draw(text)
+                except Exception:
+                    pass  # never let one odd character stop the stream
 
     def _action_for(self, token: str) -> Callable[[], None]:
         """What a control or sequence does, as a call without arguments, cached: agents send
@@ -569,7 +575,6 @@ class TerminalEmulator(pyte.Screen):
 
     def _compute_sgr(self, attrs: Char, params: str) -> Char:
         values: list[Any] = list(attrs)
-        default = self.default_char
         parts = params.split(";") if params else [""]
         i = 0
         while i < len(parts):
@@ -587,7 +592,7 @@ class TerminalEmulator(pyte.Screen):
                 continue
             code = int(part) if part.isdigit() else 0
             if code == 0:
-                values = list(default)
+                values = list(self.default_char)
             elif code in _FG_NAMES:
                 values[1] = _FG_NAMES[code]
             elif code in _BG_NAMES:
@@ -841,8 +846,15 @@ class TerminalEmulator(pyte.Screen):
     # -- cursor moves and erasing (pyte's results; without its per-call Margins tuples) ------
 
     def _carriage_return_linefeed(self) -> None:
-        self.cursor.x = 0
-        self.index()
+        """CR LF, the commonest pair, in one call (index() inlined)."""
+        cursor = self.cursor
+        cursor.x = 0
+        margins = self.margins
+        top, bottom = (0, self.lines - 1) if margins is None else margins
+        if cursor.y == bottom:
+            self._scroll_region_up(top, bottom)
+        else:
+            cursor.y = min(cursor.y + 1, bottom)
 
     def cursor_up(self, count: int | None = None) -> None:
         margins = self.margins
@@ -878,11 +890,13 @@ class TerminalEmulator(pyte.Screen):
     # -- scrolling and the scrollback ------------------------------------------------------
 
     def index(self) -> None:
-        top, bottom = self.margins or Margins(0, self.lines - 1)
-        if self.cursor.y == bottom:
+        cursor = self.cursor
+        margins = self.margins
+        top, bottom = (0, self.lines - 1) if margins is None else margins
+        if cursor.y == bottom:
             self._scroll_region_up(top, bottom)
         else:
-            self.cursor_down()
+            cursor.y = min(cursor.y + 1, bottom)  # pyte's cursor_down(1)
 
     def _scroll_region_up(self, top: int, bottom: int) -> None:
         buffer = self.buffer
@@ -891,8 +905,9 @@ class TerminalEmulator(pyte.Screen):
             self.scrollback.append(buffer[0])
             self.scrollback_pushed += 1
         self.dirty.update(range(top, bottom + 1))
-        for y in range(top, bottom):
-            buffer[y] = buffer[y + 1]
+        # Each line moves up one row (one C-level update rather than a Python loop).
+        below = map(buffer.__getitem__, range(top + 1, bottom + 1))
+        buffer.update(zip(range(top, bottom), below, strict=True))
         buffer.pop(bottom, None)
 
     def scroll_up(self, count: int = 0) -> None:
