@@ -2,19 +2,17 @@
 
 The tree lists the directories of the engine's host through a `HostFS`: this machine's own,
 or a remote host's through a helper container. Listing happens in DirectoryTree's own worker
-threads (`filter_paths` runs there too), and so does looking at a typed path or completing it;
-`default_targets` and `mount_conflicts` look at path strings only.
+threads (`filter_paths` runs there too), and so does looking at a typed path or completing it
+(`host_paths.py`); the marks (`mount_marks.py`) look at path strings only.
 
 Above the tree: a path to type (Tab completes, Enter goes there) and the recent directories.
 """
 
 from __future__ import annotations
 
-import os.path
-import posixpath
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from rich.style import Style
@@ -35,120 +33,8 @@ from textual.worker import Worker
 from container.errors import ClaudexError
 from container.host_entries import HostFS
 from container.local_fs import LOCAL
-from container.mount_targets import default_targets, mount_conflicts
-
-
-@dataclass(frozen=True)
-class Mark:
-    """One marked directory as it would be mounted; `problem` blocks creating the session."""
-
-    source: str
-    target: str
-    read_only: bool
-    problem: str | None = None
-
-
-@dataclass
-class _MarkState:
-    read_only: bool = False
-    target: str | None = None  # None: the default target, which follows the other marks
-
-
-def short_path(path: str, width: int, home: str | None = None) -> str:
-    """`path` with the home folder as `~`, cut from the left to `width` cells."""
-    home = home if home is not None else str(Path.home())
-    if home not in ("", "/") and (path == home or path.startswith(home + "/")):
-        path = "~" + path[len(home) :]
-    if width > 1 and len(path) > width:
-        path = "…" + path[len(path) - width + 1 :]
-    return path
-
-
-def typed_path(text: str, base: str, home: str | None) -> str | None:
-    """The absolute path `text` names, typed relative to `base` (`~` is `home`); None when
-    it cannot be told (empty, or `~` where the home folder is not known)."""
-    text = text.strip()
-    if not text:
-        return None
-    if text == "~" or text.startswith("~/"):
-        if not home:
-            return None
-        text = home + text[1:]
-    full = posixpath.normpath(posixpath.join(base, text))
-    return "/" + full.lstrip("/")  # normpath keeps a leading "//"
-
-
-@dataclass(frozen=True)
-class Completion:
-    """What Tab made of a typed path: the new text and, when several fit, their names."""
-
-    text: str
-    candidates: tuple[str, ...] = ()
-    problem: str | None = None
-
-
-def complete_path(text: str, base: str, home: str | None, fs: HostFS) -> Completion:
-    """Complete the last part of `text` with the directories in its folder (blocking: lists
-    that folder). One match gets a trailing `/`; several complete to what they share."""
-    full = typed_path(text or "./", base, home)
-    if full is None:
-        return Completion(text, problem="type an absolute path (the home folder is not known)")
-    if text.endswith("/") or text in ("", "~", ".", ".."):
-        folder, prefix = full, ""
-    else:
-        folder, prefix = posixpath.split(full)
-    try:
-        entries = fs.list_dir(folder)
-    except ClaudexError as exc:
-        return Completion(text, problem=exc.message)
-    except OSError as exc:
-        return Completion(text, problem=f"cannot list {folder}: {exc.strerror or exc}")
-    names = sorted(
-        e.name
-        for e in entries
-        if (e.kind == "dir" or e.target_is_dir)
-        and (prefix.startswith(".") or not e.name.startswith("."))
-    )
-    matches = [n for n in names if n.startswith(prefix)]
-    if not matches:
-        where = _with_tilde(folder, home, text)
-        problem = f"no directory in {where} starts with {prefix!r}" if prefix else None
-        return Completion(text, problem=problem or f"{where} has no directories")
-    shared = os.path.commonprefix(matches)  # noqa: RUF071 -- names, not paths
-    done = posixpath.join(folder, shared) + ("/" if len(matches) == 1 else "")
-    return Completion(_with_tilde(done, home, text), tuple(matches) if len(matches) > 1 else ())
-
-
-def _with_tilde(path: str, home: str | None, typed: str) -> str:
-    """`path` with the home folder as `~` again when the user typed it that way."""
-    if home and typed.startswith("~") and (path == home or path.startswith(home.rstrip("/") + "/")):
-        return "~" + path[len(home.rstrip("/")) :]
-    return path
-
-
-class HostPath(PurePosixPath):
-    """A path on the engine's host. Whether it is a directory comes from the listing that
-    found it (one exec lists a whole remote folder); otherwise the host is asked."""
-
-    fs: HostFS = LOCAL
-    listed_dir: bool | None = None
-
-    def is_dir(self) -> bool:
-        if self.listed_dir is None:
-            found = self.fs.stat(str(self))
-            self.listed_dir = found is not None and found.kind == "dir"
-        return self.listed_dir
-
-    def expanduser(self) -> HostPath:
-        return self
-
-    def resolve(self) -> HostPath:
-        return self
-
-
-def host_path_type(fs: HostFS) -> type[HostPath]:
-    """HostPath bound to `fs`; paths derived from one (parent, children) keep the binding."""
-    return type("BoundHostPath", (HostPath,), {"fs": fs})
+from widgets.host_paths import Completion, complete_path, host_path_type, short_path, typed_path
+from widgets.mount_marks import Mark, MarkSet
 
 
 class HostTree(DirectoryTree):
@@ -446,7 +332,7 @@ class MountPicker(Widget):
         self.recent = list(recent)
         # `~` in a typed path (a remote host's is known once asked: set_home)
         self.home = home if home is not None else (None if fs.remote else str(Path.home()))
-        self._states: dict[str, _MarkState] = {}
+        self._marks = MarkSet()
         self._rows: dict[str, MarkRow] = {}
 
     def compose(self) -> ComposeResult:
@@ -579,12 +465,7 @@ class MountPicker(Widget):
     @property
     def marks(self) -> list[Mark]:
         """The marked directories in the order they were marked, with their problems."""
-        defaults = default_targets(list(self._states))
-        targets = {s: st.target or defaults[s] for s, st in self._states.items()}
-        problems = mount_conflicts(targets)
-        return [
-            Mark(s, targets[s], st.read_only, problems.get(s)) for s, st in self._states.items()
-        ]
+        return self._marks.marks()
 
     @property
     def conflicts(self) -> dict[str, str]:
@@ -593,9 +474,7 @@ class MountPicker(Widget):
     def mark(self, path: str | Path, read_only: bool = False, target: str | None = None) -> None:
         """Mark `path` (or change how it is marked)."""
         source = str(path)
-        state = self._states.setdefault(source, _MarkState())
-        state.read_only = read_only
-        state.target = target
+        self._marks.mark(source, read_only, target)
         if source not in self._rows:
             row = MarkRow(source)
             self._rows[source] = row
@@ -605,28 +484,24 @@ class MountPicker(Widget):
 
     def unmark(self, path: str | Path) -> None:
         source = str(path)
-        if self._states.pop(source, None) is None:
+        if not self._marks.unmark(source):
             return
         row = self._rows.pop(source)
         row.remove()
-        self.query_one("#empty").display = not self._states
+        self.query_one("#empty").display = not self._marks
         self._changed()
 
     def toggle_read_only(self, path: str | Path) -> None:
-        state = self._states.get(str(path))
-        if state is not None:
-            state.read_only = not state.read_only
+        if self._marks.toggle_read_only(str(path)):
             self._changed()
 
     def set_target(self, path: str | Path, target: str | None) -> None:
-        state = self._states.get(str(path))
-        if state is not None:
-            state.target = target or None
+        if self._marks.set_target(str(path), target):
             self._changed()
 
     def edit_target(self, path: str | Path) -> None:
         """Focus the target field of a marked directory (marking it first)."""
-        if str(path) not in self._states:
+        if str(path) not in self._marks:
             self.mark(path)
         row = self._rows[str(path)]
         self.call_after_refresh(lambda: row.query_one(Input).focus())
@@ -658,12 +533,12 @@ class MountPicker(Widget):
         if event.command.startswith("type:"):
             self.type_path(event.command[len("type:") :])
         elif event.command == "mark":
-            if event.path in self._states:
+            if event.path in self._marks:
                 self.unmark(event.path)
             else:
                 self.mark(event.path)
         elif event.command == "read_only":
-            if event.path not in self._states:
+            if event.path not in self._marks:
                 self.mark(event.path, read_only=True)
             else:
                 self.toggle_read_only(event.path)
@@ -681,8 +556,8 @@ class MountPicker(Widget):
         value = event.value.strip()
         if row.mark is not None and value == row.mark.target:
             return  # set by show(), or no change
-        defaults = default_targets(list(self._states))
-        self.set_target(row.source, None if value == defaults.get(row.source) else value)
+        default = self._marks.default_target(row.source)
+        self.set_target(row.source, None if value == default else value)
 
     @on(Input.Submitted, ".target")
     def _target_done(self, event: Input.Submitted) -> None:

@@ -95,7 +95,9 @@ def test_terminal_modules_other_than_the_widgets_are_free_of_textual(module: str
     assert _loaded_after_import(module, ("textual",)) == []
 
 
-@pytest.mark.parametrize("module", ["widgets.files.model"])
+@pytest.mark.parametrize(
+    "module", ["widgets.files.model", "widgets.mount_marks", "widgets.host_paths"]
+)
 def test_the_widgets_models_are_free_of_textual(module: str) -> None:
     """What the Files tab and the mount picker compute from plain data needs no Textual."""
     assert _loaded_after_import(module, ("textual",)) == []

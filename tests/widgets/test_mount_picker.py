@@ -15,7 +15,8 @@ from container.errors import UsageError
 from container.mount_targets import mount_conflicts, target_problem
 from container.mounts import plan_mounts
 from tests.waiting import until
-from widgets.mount_picker import HostTree, MountPicker, short_path
+from widgets.host_paths import short_path
+from widgets.mount_picker import HostTree, MountPicker
 
 # Snapshots need the same absolute paths on every run (they are shown in the mounts list).
 SNAPSHOT_TREE = Path("/tmp/claudex-snapshot-tree")

@@ -28,14 +28,8 @@ from tests.waiting import until
 from tests.widgets.demo_app import DemoApp
 from tests.widgets.test_mount_picker import make_tree, wait_loaded
 from tests.widgets.test_new_session import ScreenApp
-from widgets.mount_picker import (
-    HostTree,
-    MountPicker,
-    PathInput,
-    RecentList,
-    complete_path,
-    typed_path,
-)
+from widgets.host_paths import complete_path, typed_path
+from widgets.mount_picker import HostTree, MountPicker, PathInput, RecentList
 
 SIZES = [(80, 24), (120, 40)]
 
