@@ -684,7 +684,7 @@ class TerminalEmulator(pyte.Screen):
     def _write(self, cells: list[Char]) -> None:
         """Write cells at the cursor with autowrap on, a line's worth at a time. A wide
         character (a cell followed by its empty stub) that the right margin would cut goes
-        whole to the next line, its last column blanked."""
+        whole to the next line and leaves the last column as it was, as tmux does."""
         cursor = self.cursor
         columns = self.columns
         buffer = self.buffer
@@ -700,22 +700,19 @@ class TerminalEmulator(pyte.Screen):
                 self.linefeed()
                 x = cursor.x
             take = columns - x
-            pad = False
+            wraps = False
             if take >= n - i:
                 take = n - i
-            elif cells[i + take].data == "":
+            elif cells[i + take].data == "":  # the stub of a wide char that does not fit
                 take -= 1
-                pad = True
-            line = buffer[cursor.y]
-            split_wide(line, x, x + take + pad)
-            part = cells[i : i + take] if i or take < n else cells
-            line.update(zip(range(x, x + take), part, strict=True))
-            i += take
-            if pad:
-                line[x + take] = self._cell_cache(cursor.attrs)[" "]
-                x = columns
-            else:
-                x += take
+                wraps = True
+            if take:
+                line = buffer[cursor.y]
+                split_wide(line, x, x + take)
+                part = cells[i : i + take] if i or take < n else cells
+                line.update(zip(range(x, x + take), part, strict=True))
+                i += take
+            x = columns if wraps else x + take
             if i >= n:
                 break
         cursor.x = x
@@ -749,8 +746,10 @@ class TerminalEmulator(pyte.Screen):
         x = cursor.x
         while i < n:
             if x >= columns:
-                if not autowrap:
-                    buffer[cursor.y][columns - 1] = cells[data[-1]]
+                if not autowrap:  # the rest overwrites the last column; the last one stays
+                    line = buffer[cursor.y]
+                    self._split_wide(line, columns - 1, columns)
+                    line[columns - 1] = cells[data[-1]]
                     x = columns
                     break
                 self.dirty.add(cursor.y)
@@ -795,8 +794,8 @@ class TerminalEmulator(pyte.Screen):
                 continue
             if cursor.x + width > columns:
                 if autowrap:
-                    if cursor.x < columns:  # a wide char that does not fit: pad, then wrap
-                        self.buffer[cursor.y][cursor.x] = cells[" "]
+                    # A wide char that does not fit wraps; the last column stays as it was
+                    # (tmux and xterm leave it, so does stock pyte).
                     self.dirty.add(cursor.y)
                     cursor.x = 0
                     self.linefeed()

@@ -1,0 +1,197 @@
+"""The emulator's fast paths (bulk text runs, cached sequences, cached cells and SGR results)
+give the same screen as drawing one character at a time, and their caches stay bounded and
+never freeze state."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from widgets.terminal import emulator as emulator_module
+from widgets.terminal.emulator import LAT1_MAP, TerminalEmulator
+
+
+class CharByChar(TerminalEmulator):
+    """The reference: every text run goes through the character-at-a-time path (the one
+    insert mode and combining characters still take), none of the bulk writes or caches."""
+
+    def draw(self, data: str) -> None:
+        if self.charset:
+            data = data.translate(self.g1_charset)
+        elif self.g0_charset is not LAT1_MAP:
+            data = data.translate(self.g0_charset)
+        if data:
+            self._draw_unicode(data)
+            self._last_drawn = data[-1]
+
+
+TEXT = [
+    "abc",
+    "hello world",
+    "中",
+    "文字",
+    "→",
+    "─" * 7,
+    "✓ ok",
+    "é",
+    "e\u0301",
+    "🙂",
+    " ",
+    "x" * 50,
+]
+CONTROLS = [
+    "\r\n",
+    "\r",
+    "\n",
+    "\b",
+    "\t",
+    "\x1b[2K",
+    "\x1b[K",
+    "\x1b[1K",
+    "\x1b[1A",
+    "\x1b[2B",
+    "\x1b[3C",
+    "\x1b[2D",
+    "\x1b[G",
+    "\x1b[5G",
+    "\x1b[m",
+    "\x1b[1;31m",
+    "\x1b[38;5;208m",
+    "\x1b[38;2;1;2;3;48;5;17m",
+    "\x1b[7m",
+    "\x1b[44m",
+    "\x1b[?7l",  # autowrap off, then on again: both paths
+    "\x1b[?7h",
+    "\x1b[4h",  # insert mode
+    "\x1b[4l",
+    "\x1b[2;4r",
+    "\x1b[r",
+    "\x1b[S",
+    "\x1b[T",
+    "\x1bM",
+    "\x1b[3@",
+    "\x1b[2P",
+    "\x1b[2X",
+    "\x1b(0",
+    "\x1b(B",
+    "\x1b[?2026h",
+    "\x1b[?2026l",
+]
+
+
+def cells(emulator: TerminalEmulator) -> list[list[object]]:
+    return [[emulator.buffer[y][x] for x in range(emulator.columns)] for y in range(emulator.lines)]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_bulk_text_matches_drawing_one_character_at_a_time(seed: int) -> None:
+    rng = random.Random(seed)
+    columns, lines = rng.randint(2, 30), rng.randint(2, 8)
+    stream = []
+    for _ in range(300):
+        if rng.random() < 0.5:
+            stream.append(rng.choice(TEXT))
+        elif rng.random() < 0.1:
+            stream.append(f"\x1b[{rng.randint(1, lines)};{rng.randint(1, columns + 2)}H")
+        else:
+            stream.append(rng.choice(CONTROLS))
+    data = "".join(stream).encode()
+    fast = TerminalEmulator(columns, lines, scrollback=20)
+    reference = CharByChar(columns, lines, scrollback=20)
+    for offset in range(0, len(data), 97):  # reads that split sequences and characters
+        fast.feed(data[offset : offset + 97])
+        reference.feed(data[offset : offset + 97])
+    assert cells(fast) == cells(reference)
+    assert (fast.cursor.x, fast.cursor.y) == (reference.cursor.x, reference.cursor.y)
+    assert fast.scrollback_display == reference.scrollback_display
+
+
+def test_wide_character_at_the_margin_wraps_whole() -> None:
+    emulator = TerminalEmulator(5, 3)
+    emulator.feed("zzzzz\x1b[1;1Habcd中文x".encode())
+    # The last column keeps what it had (tmux does the same).
+    assert [line.rstrip() for line in emulator.display] == ["abcdz", "中文x", ""]
+    assert [emulator.buffer[1][x].data for x in range(5)] == ["中", "", "文", "", "x"]
+    assert emulator.cursor_xy == (4, 1) and emulator.cursor.x == 5  # wrap pending
+
+
+def test_wide_character_that_does_not_fit_leaves_the_last_column_alone() -> None:
+    emulator = TerminalEmulator(5, 3)
+    emulator.feed("\x1b[1;4H🙂\x1b[1;5H中".encode())  # from the stub of 🙂: 中 wraps
+    assert [emulator.buffer[0][x].data for x in range(5)] == [" ", " ", " ", "🙂", ""]
+    assert [line.rstrip() for line in emulator.display] == ["   🙂", "中", ""]
+
+
+def test_overwriting_half_of_a_wide_character_blanks_the_other_half() -> None:
+    emulator = TerminalEmulator(10, 2)
+    emulator.feed("中文字".encode())
+    emulator.feed(b"\x1b[1;2Hab")  # starts on the stub of the first, ends on the head of another
+    assert [emulator.buffer[0][x].data for x in range(6)] == [" ", "a", "b", " ", "字", ""]
+
+
+def test_combining_characters_are_kept_as_written() -> None:
+    emulator = TerminalEmulator(10, 2)
+    emulator.feed("e\u0301 \u00e9 中\u0301\x1b[31mn\u0303".encode())
+    line = emulator.buffer[0]
+    # Decomposed and precomposed stay as they came (tmux and xterm keep them so); a mark
+    # after a wide character joins the wide cell, not its stub.
+    expected = ["e\u0301", " ", "\u00e9", " ", "中\u0301", "", "n\u0303", " "]
+    assert [line[x].data for x in range(8)] == expected
+    assert line[6].fg == "red"
+    assert emulator.display[0].rstrip() == "e\u0301 \u00e9 中\u0301n\u0303"
+
+
+def test_combining_mark_after_a_wrap_joins_the_last_cell_of_the_line_above() -> None:
+    emulator = TerminalEmulator(3, 2)
+    emulator.feed("abc\r\n\x1b[Axyz\u0301".encode())
+    assert emulator.buffer[0][2].data == "z\u0301"
+
+
+def test_cached_sequences_act_on_the_current_state() -> None:
+    replies: list[bytes] = []
+    emulator = TerminalEmulator(20, 5, on_reply=replies.append)
+    emulator.feed(b"\x1b[6n\x1b[3;7H\x1b[6n\x1b[2;4r\x1b[?6h\x1b[6n")
+    assert replies == [b"\x1b[1;1R", b"\x1b[3;7R", b"\x1b[1;1R"]
+    emulator.feed(b"\x1b[?6l\x1b[r\x1b[5;5H\x1b[2A\x1b[6n")  # a cached CUU moves from here
+    assert replies[-1] == b"\x1b[3;5R"
+
+
+def test_colours_stay_right_past_the_cache_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Small bounds so the caches are emptied many times during the stream.
+    monkeypatch.setattr(emulator_module, "_MAX_CELL_CACHES", 8)
+    monkeypatch.setattr(emulator_module, "_MAX_SGR_LINKS", 4)
+    monkeypatch.setattr(emulator_module, "_MAX_RUNS", 16)
+    monkeypatch.setattr(emulator_module, "_MAX_ACTIONS", 8)
+    emulator = TerminalEmulator(40, 3)
+    rng = random.Random(3)
+    expected = []
+    for i in range(300):
+        r, g, b = rng.randrange(256), rng.randrange(256), rng.randrange(4)
+        emulator.feed(f"\x1b[{i % 3 + 1};1H\x1b[38;2;{r};{g};{b}mcell{i % 7}\x1b[m".encode())
+        expected.append((i % 3, f"{r:02x}{g:02x}{b:02x}"))
+        row, colour = expected[-1]
+        assert [emulator.buffer[row][x].fg for x in range(5)] == [colour] * 5
+        assert emulator.buffer[row][5].fg == "default"
+    assert len(emulator._cells) <= 8 and len(emulator._actions) <= 8
+    assert emulator._runs_cached <= 16
+    assert all(len(cache.sgr) <= 4 for cache in emulator._cells.values())
+
+
+def test_text_runs_are_cached_only_when_short() -> None:
+    emulator = TerminalEmulator(200, 3)
+    short, long = "s" * emulator_module._MAX_RUN_LENGTH, "l" * (emulator_module._MAX_RUN_LENGTH + 1)
+    emulator.feed(f"{short}\r\n{long}".encode())
+    runs = emulator._cell_cache(emulator.cursor.attrs).runs
+    assert short in runs and long not in runs
+    assert emulator.display[1].rstrip() == long
+
+
+def test_erase_line_with_a_background_colour_paints_it() -> None:
+    emulator = TerminalEmulator(6, 2)
+    emulator.feed(b"abcdef\x1b[1;3H\x1b[44m\x1b[K\x1b[2;1H\x1b[2K\x1b[m")
+    assert emulator.display[0] == "ab    "
+    assert [emulator.buffer[0][x].bg for x in range(6)] == ["default"] * 2 + ["blue"] * 4
+    assert [emulator.buffer[1][x].bg for x in range(6)] == ["blue"] * 6
+    emulator.feed(b"\x1b[2;1Hxy\x1b[2K")  # default attributes: the line is empty again
+    assert emulator.buffer[1][0] == emulator.default_char and emulator.display[1] == " " * 6
