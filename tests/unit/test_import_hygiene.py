@@ -37,8 +37,8 @@ def test_no_textual(module: str) -> None:
 def test_container_does_not_import_the_app_or_widgets() -> None:
     code = (
         "import sys, pkgutil, importlib, container\n"
-        "for m in pkgutil.iter_modules(container.__path__):\n"
-        "    importlib.import_module('container.' + m.name)\n"
+        "for m in pkgutil.walk_packages(container.__path__, 'container.'):\n"
+        "    importlib.import_module(m.name)\n"
         "top = ('claudex_tui', 'widgets', 'textual')\n"
         "bad = [n for n in sys.modules if n.split('.')[0] in top]\n"
         "print(bad)"
