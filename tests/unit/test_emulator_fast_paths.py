@@ -9,6 +9,7 @@ import random
 import pytest
 
 from widgets.terminal import emulator as emulator_module
+from widgets.terminal.cell_widths import STUB, expand
 from widgets.terminal.emulator import LAT1_MAP, TerminalEmulator
 
 
@@ -195,3 +196,10 @@ def test_erase_line_with_a_background_colour_paints_it() -> None:
     assert [emulator.buffer[1][x].bg for x in range(6)] == ["blue"] * 6
     emulator.feed(b"\x1b[2;1Hxy\x1b[2K")  # default attributes: the line is empty again
     assert emulator.buffer[1][0] == emulator.default_char and emulator.display[1] == " " * 6
+
+
+def test_text_runs_expand_to_one_character_per_cell() -> None:
+    assert expand("a中→🙂") == f"a中{STUB}→🙂{STUB}"
+    assert expand("plain") == "plain"
+    assert expand("e\u0301") is None  # a combining mark: drawn one character at a time
+    assert expand("x\u200dy") is None and expand("bad\x00") is None

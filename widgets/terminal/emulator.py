@@ -28,7 +28,9 @@ from typing import Any, cast
 import pyte
 from pyte import modes as mo
 from pyte.charsets import LAT1_MAP, MAPS
-from pyte.screens import Char, Margins, Savepoint, StaticDefaultDict, wcwidth
+from pyte.screens import Char, Margins, Savepoint, StaticDefaultDict
+
+from widgets.terminal.cell_widths import STUB, WIDTHS, expand
 
 Line = StaticDefaultDict[int, Char]
 
@@ -176,17 +178,6 @@ def _palette_256() -> list[str]:
 PALETTE_256 = _palette_256()
 
 
-class _Widths(dict[str, int]):
-    """wcwidth per character, memoised (a dict lookup is cheaper than lru_cache's call)."""
-
-    def __missing__(self, char: str) -> int:
-        width = self[char] = wcwidth(char)
-        return width
-
-
-_WIDTHS = _Widths()
-
-
 _new_tuple = tuple.__new__
 
 
@@ -199,7 +190,7 @@ class _CellCache(dict[str, Char]):
         super().__init__()
         self.attrs = attrs
         self.rest = tuple(attrs[1:])
-        self["\x00"] = _new_tuple(Char, ("", *self.rest))  # the stub after a wide char
+        self[STUB] = _new_tuple(Char, ("", *self.rest))  # the right half of a wide char
         # SGR parameters -> the cells of the attributes they lead to from these: agents repeat
         # the same few colour changes, and a string key hashes faster than a Char.
         self.sgr: dict[str, _CellCache] = {}
@@ -211,23 +202,6 @@ class _CellCache(dict[str, Char]):
         # tuple.__new__ builds the namedtuple without _replace's Python-level _make.
         cell = self[data] = _new_tuple(Char, (data, *self.rest))
         return cell
-
-
-class _Expand(dict[int, int | str]):
-    """A `str.translate` table that makes a text run one character per cell: a wide character
-    gets a NUL after it (which the cell caches turn into pyte's empty stub cell), and a
-    character of no or unknown width (combining marks, joiners, controls) becomes SOH, which
-    sends the run to the character-by-character path. Neither can be in a text run itself:
-    the parser never passes controls to draw() and both have no width here."""
-
-    def __missing__(self, code: int) -> int | str:
-        char = chr(code)
-        width = _WIDTHS[char]
-        mapped = self[code] = code if width == 1 else char + "\x00" if width == 2 else "\x01"
-        return mapped
-
-
-_EXPAND = _Expand()
 
 
 def _ignore() -> None:
@@ -631,7 +605,7 @@ class TerminalEmulator(pyte.Screen):
         if mo.IRM in mode:
             self._draw_unicode(data)
         elif mo.DECAWM not in mode or self.columns < 2:
-            if data.isascii() or set(map(_WIDTHS.__getitem__, data)) == {1}:
+            if data.isascii() or set(map(WIDTHS.__getitem__, data)) == {1}:
                 self._draw_narrow(data)
             else:
                 self._draw_unicode(data)
@@ -644,8 +618,8 @@ class TerminalEmulator(pyte.Screen):
                 if data.isascii():
                     run = list(map(cells.__getitem__, data))
                 else:
-                    expanded = data.translate(_EXPAND)
-                    if "\x01" in expanded:
+                    expanded = expand(data)
+                    if expanded is None:
                         self._draw_unicode(data)
                         self._last_drawn = data[-1]
                         return
@@ -784,7 +758,7 @@ class TerminalEmulator(pyte.Screen):
         cells = self._cell_cache(cursor.attrs)
         autowrap = mo.DECAWM in self.mode
         insert = mo.IRM in self.mode
-        widths = _WIDTHS
+        widths = WIDTHS
         for char in data:
             width = widths[char]
             if width < 0:
