@@ -19,7 +19,7 @@ from container.session_attach import AgentAttach
 from container.sessions import Sessions
 from tests.integration.conftest import CLI
 from tests.integration.second_engine import SecondEngine
-from tests.integration.test_tmux import Pane, pane  # noqa: F401  (the fixture)
+from tests.integration.tmux_pane import Pane
 from tests.security.conftest import wait_for
 from tests.waiting import until
 from widgets.terminal.widget import TerminalWidget
@@ -59,7 +59,7 @@ def test_attach_right_after_a_start_waits_for_ready(
 
 
 def test_cli_attach_says_the_session_stopped_with_its_exit_code(
-    pane: Pane,  # noqa: F811
+    pane: Pane,
     cli: CLI,
     project: Path,
     engine: docker.DockerClient,
@@ -75,7 +75,7 @@ def test_cli_attach_says_the_session_stopped_with_its_exit_code(
 
 
 def test_cli_attach_right_after_a_start_reaches_the_agent(
-    pane: Pane,  # noqa: F811
+    pane: Pane,
     cli: CLI,
     project: Path,
     engine: docker.DockerClient,
@@ -152,7 +152,7 @@ def d2_env(second_engine: SecondEngine, tmp_path: Path) -> dict[str, str]:
     return {"XDG_CONFIG_HOME": str(conf.parent)}
 
 
-def _attach_on_d2(pane: Pane, cli: CLI, env: dict[str, str], project: Path) -> str:  # noqa: F811
+def _attach_on_d2(pane: Pane, cli: CLI, env: dict[str, str], project: Path) -> str:
     res = cli(str(project), "-d", "--agent", "shell", "--engine", "d2", env=env)
     assert res.code == 0, res.text
     name = res.out.strip()
@@ -164,7 +164,7 @@ def _attach_on_d2(pane: Pane, cli: CLI, env: dict[str, str], project: Path) -> s
 
 
 def test_cli_attach_comes_back_after_its_engine_restarts(
-    pane: Pane,  # noqa: F811
+    pane: Pane,
     cli: CLI,
     d2_env: dict[str, str],
     project: Path,
@@ -197,7 +197,7 @@ def test_cli_attach_comes_back_after_its_engine_restarts(
 
 
 def test_cli_attach_says_the_session_did_not_survive_its_engine(
-    pane: Pane,  # noqa: F811
+    pane: Pane,
     cli: CLI,
     d2_env: dict[str, str],
     project: Path,
@@ -221,7 +221,7 @@ def test_cli_attach_says_the_session_did_not_survive_its_engine(
 
 
 def test_cli_attach_waiting_for_its_engine_stops_on_ctrl_c(
-    pane: Pane,  # noqa: F811
+    pane: Pane,
     cli: CLI,
     d2_env: dict[str, str],
     project: Path,

@@ -20,7 +20,7 @@ from container import labels
 from container.host_fs import HELPER_LABEL
 from tests.integration.conftest import CLI, exec_in
 from tests.integration.second_engine import RUN, SecondEngine
-from tests.integration.test_tmux import Pane, pane  # noqa: F401  (the fixture)
+from tests.integration.tmux_pane import Pane
 
 # This run's: another test run sharing the host has its own sessions.
 PREFIX = f"claudexme{RUN}"
@@ -99,7 +99,7 @@ def test_diff_push_and_pull_on_the_second_engine(
 
 
 def test_attach_on_the_second_engine(
-    pane: Pane,  # noqa: F811
+    pane: Pane,
     cli: CLI,
     env: dict[str, str],
     project: Path,

@@ -8,76 +8,18 @@ terminal (or the outer tmux over SSH) receives.
 
 from __future__ import annotations
 
-import os
 import re
-import shlex
-import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from container.pane_history import capture_history
 from container.sessions import Sessions
-from tests.integration.conftest import CLI, REPO, exec_in
+from tests.integration.conftest import CLI, exec_in
 from tests.integration.second_engine import SecondEngine
+from tests.integration.tmux_pane import Pane
 from tests.waiting import wait_for
 from widgets.terminal.history_rows import parse_history
-
-PROMPT = "host-ready> "
-
-
-class Pane:
-    """One tmux pane on a server of the test's own (never the user's tmux)."""
-
-    def __init__(self, socket: str, name: str) -> None:
-        self.socket = socket
-        self.name = name
-
-    def tmux(self, *args: str) -> str:
-        return subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True
-        ).stdout
-
-    def keys(self, *keys: str) -> None:
-        self.tmux("send-keys", "-t", self.name, *keys)
-
-    def text(self, escapes: bool = False) -> str:
-        return self.tmux("capture-pane", "-p", *(["-e"] if escapes else []), "-t", self.name)
-
-    def wait_for(self, needle: str, timeout: float = 30) -> str:
-        def check() -> str:
-            screen = self.text()
-            return screen if needle in screen else ""
-
-        return wait_for(f"{needle!r} in the pane", check, timeout)
-
-    def buffer(self) -> str:
-        try:
-            return self.tmux("show-buffer")
-        except subprocess.CalledProcessError:
-            return ""  # no buffer yet
-
-
-@pytest.fixture
-def pane(tmp_path: Path) -> Iterator[Pane]:
-    socket = f"claudextest-{uuid.uuid4().hex[:8]}"
-    env = " ".join(
-        f"{k}={shlex.quote(v)}"
-        for k, v in os.environ.items()
-        if k.startswith(("XDG_", "CLAUDEX_", "DOCKER_"))
-    )
-    command = f"env {env} PS1='{PROMPT}' bash --norc --noprofile"
-    args = ["-x", "120", "-y", "40", "-c", str(REPO), command]
-    subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", "main", *args], check=True)
-    try:
-        pane = Pane(socket, "main")
-        pane.tmux("set", "-g", "set-clipboard", "on")
-        yield pane
-    finally:
-        subprocess.run(["tmux", "-L", socket, "kill-server"], check=False)
 
 
 def _style_before(escaped: str, needle: str) -> str:

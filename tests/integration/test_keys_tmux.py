@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from tests.integration.conftest import CLI
-from tests.integration.test_tmux import Pane, pane  # noqa: F401  (the pane fixture)
+from tests.integration.tmux_pane import Pane
 
 SHELL = "agent@proj:/workspace/proj$"
 
@@ -17,7 +17,7 @@ def footer(screen: str) -> str:
 
 
 def test_footer_and_keys_in_the_terminal_and_the_list(
-    pane: Pane,  # noqa: F811
+    pane: Pane,
     project: Path,
     cli: CLI,
     tmp_path: Path,

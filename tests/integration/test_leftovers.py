@@ -20,7 +20,7 @@ import pytest
 from ptyprocess import PtyProcessUnicode
 
 from tests.integration.conftest import CLI, GIB, REPO, exec_in
-from tests.integration.test_tmux import Pane, pane  # noqa: F401
+from tests.integration.tmux_pane import Pane
 from tests.security.conftest import wait_for
 
 SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
@@ -309,7 +309,7 @@ def _kill_newest(pattern: str) -> None:
     os.kill(int(pid), signal.SIGKILL)
 
 
-def _clear(pane: Pane) -> None:  # noqa: F811
+def _clear(pane: Pane) -> None:
     """A clean pane, so the next wait sees only what the next command shows."""
     pane.keys("clear", "Enter")
     pane.wait_until(
@@ -319,7 +319,7 @@ def _clear(pane: Pane) -> None:  # noqa: F811
 
 
 def test_twenty_terminal_cycles_leave_no_client_and_no_process(
-    pane: Pane,  # noqa: F811
+    pane: Pane,
     session: str,
     engine: docker.DockerClient,
 ) -> None:
@@ -365,7 +365,7 @@ def test_twenty_terminal_cycles_leave_no_client_and_no_process(
     )
 
 
-def _quit_dashboard(pane: Pane) -> None:  # noqa: F811
+def _quit_dashboard(pane: Pane) -> None:
     """Ctrl-] then q; again if the dashboard focused its terminal once more meanwhile (a
     late refresh selects the session and focuses it: the q then reached the agent)."""
     for _ in range(5):
@@ -380,7 +380,7 @@ def _quit_dashboard(pane: Pane) -> None:  # noqa: F811
 
 
 def test_dashboard_quit_or_killed_leaves_nothing_running(
-    pane: Pane,  # noqa: F811
+    pane: Pane,
     session: str,
     project: Path,
     engine: docker.DockerClient,

@@ -8,14 +8,14 @@ import sys
 from pathlib import Path
 
 from tests.integration.conftest import CLI
-from tests.integration.test_tmux import Pane, pane  # noqa: F401  (the fixture)
+from tests.integration.tmux_pane import Pane
 
 
 def _lines(screen: str) -> list[str]:
     return [line for line in screen.splitlines() if line.strip()]
 
 
-def test_alt_z_maximizes_the_terminal(pane: Pane, project: Path, cli: CLI) -> None:  # noqa: F811
+def test_alt_z_maximizes_the_terminal(pane: Pane, project: Path, cli: CLI) -> None:
     pane.keys(f"{sys.executable} -m claudex_tui.cli {project} --agent shell", "Enter")
     pane.wait_for("agent@proj:/workspace/proj$", timeout=60)
     assert "Changes" in pane.text()

@@ -2,103 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
 import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.integration.conftest import CLI, REPO
-
-PROMPT = "host-ready> "
-
-
-class Pane:
-    """A pane on a tmux server of its own (`-L NAME`): a server shared with other tests exits
-    when their last session ends, and a new session asked of it at that moment fails with
-    "server exited unexpectedly"."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.tmux = ["tmux", "-L", name]
-
-    def keys(self, *keys: str) -> None:
-        subprocess.run([*self.tmux, "send-keys", "-t", self.name, *keys], check=True)
-
-    def text(self) -> str:
-        return subprocess.run(
-            [*self.tmux, "capture-pane", "-p", "-t", self.name],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-
-    def wait_for(self, needle: str, timeout: float = 30) -> str:
-        return self.wait_until(lambda screen: needle in screen, needle, timeout)
-
-    def wait_until(self, test: Callable[[str], bool], what: str, timeout: float = 30) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            screen = self.text()
-            if test(screen):
-                return screen
-            time.sleep(0.1)
-        raise AssertionError(f"{what!r} never appeared; the pane shows:\n{self.text()}")
-
-    def retype_until(self, line: str, needle: str, timeout: float = 60) -> str:
-        """Types `line` until `needle` shows, each try given a few seconds to answer."""
-        deadline = time.monotonic() + timeout
-        while True:
-            self.keys(line, "Enter")
-            try:
-                return self.wait_for(needle, timeout=min(5, max(deadline - time.monotonic(), 0)))
-            except AssertionError:
-                if time.monotonic() > deadline:
-                    raise
-
-    def at_prompt(self, screen: str) -> bool:
-        lines = [line for line in screen.splitlines() if line.strip()]
-        return bool(lines) and lines[-1].startswith(PROMPT.strip())
-
-
-@pytest.fixture
-def pane(tmp_path: Path) -> Iterator[Pane]:
-    name = f"claudextest-{uuid.uuid4().hex[:8]}"
-    env = " ".join(
-        f"{k}={shlex.quote(v)}"
-        for k, v in os.environ.items()
-        if k.startswith(("XDG_", "CLAUDEX_", "DOCKER_"))
-    )
-    subprocess.run(
-        [
-            "tmux",
-            "-L",
-            name,
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-s",
-            name,
-            "-x",
-            "120",
-            "-y",
-            "40",
-            "-c",
-            str(REPO),
-            f"env {env} PS1='{PROMPT}' bash --norc --noprofile",
-        ],
-        check=True,
-    )
-    try:
-        yield Pane(name)
-    finally:
-        subprocess.run(["tmux", "-L", name, "kill-server"], check=False)
+from tests.integration.conftest import CLI
+from tests.integration.tmux_pane import Pane
 
 
 def test_dashboard_in_tmux(pane: Pane, project: Path, cli: CLI) -> None:
