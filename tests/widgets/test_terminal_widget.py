@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import pytest
 from textual import events
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 from textual.widgets import Footer
 
 import widgets.terminal.frames
@@ -99,12 +101,17 @@ def inputs(channel: ScriptedChannel) -> bytes:
     return b"".join(channel.written)
 
 
-async def test_renders_colours_and_cursor() -> None:
+@asynccontextmanager
+async def running() -> AsyncIterator[tuple[Pilot[None], HostApp, TerminalWidget, ScriptedChannel]]:
+    """A HostApp at 60x12 whose terminal has started its first channel."""
     app = HostApp()
     async with app.run_test(size=(60, 12)) as pilot:
-        term = app.query_one(TerminalWidget)
         await settle(pilot, lambda: bool(app.channels))
-        channel = app.channels[0]
+        yield pilot, app, app.query_one(TerminalWidget), app.channels[0]
+
+
+async def test_renders_colours_and_cursor() -> None:
+    async with running() as (pilot, _, term, channel):
         assert channel.sizes[0] == (term.size.height, term.size.width)
         channel.emit(b"\x1b[1;31mred\x1b[0m \x1b[38;2;0;128;255mblue\x1b[0m")
         await settle(pilot, lambda: "red blue" in term.screen_text)
@@ -124,11 +131,7 @@ async def test_synchronized_output_holds_the_frame(monkeypatch: pytest.MonkeyPat
     # A hold longer than any check below can take on a loaded machine (a frame held that long
     # is drawn anyway; the complete one is drawn then too).
     monkeypatch.setattr(widgets.terminal.frames, "SYNC_TIMEOUT", 3.0)
-    app = HostApp()
-    async with app.run_test(size=(60, 12)) as pilot:
-        term = app.query_one(TerminalWidget)
-        await settle(pilot, lambda: bool(app.channels))
-        channel = app.channels[0]
+    async with running() as (pilot, _, term, channel):
         channel.emit(b"old")
         await settle(pilot, lambda: term.render_line(0).text.startswith("old"))
         channel.emit(b"\x1b[?2026h\r\x1b[Knew half")
@@ -140,10 +143,8 @@ async def test_synchronized_output_holds_the_frame(monkeypatch: pytest.MonkeyPat
 
 
 async def test_title_and_bell_messages() -> None:
-    app = HostApp()
-    async with app.run_test(size=(60, 12)) as pilot:
-        await settle(pilot, lambda: bool(app.channels))
-        app.channels[0].emit(b"\x1b]2;agent: working\x07\x07")
+    async with running() as (pilot, app, _, channel):
+        channel.emit(b"\x1b]2;agent: working\x07\x07")
         await settle(pilot, lambda: len(app.messages) >= 2)
         titles = [m.title for m in app.messages if isinstance(m, TerminalWidget.TitleChanged)]
         assert titles == ["agent: working"]
@@ -151,20 +152,13 @@ async def test_title_and_bell_messages() -> None:
 
 
 async def test_queries_are_answered_through_the_channel() -> None:
-    app = HostApp()
-    async with app.run_test(size=(60, 12)) as pilot:
-        await settle(pilot, lambda: bool(app.channels))
-        channel = app.channels[0]
+    async with running() as (pilot, _, _, channel):
         channel.emit(b"ab\x1b[6n")
         await settle(pilot, lambda: b"\x1b[1;3R" in inputs(channel))
 
 
 async def test_mouse_passthrough_only_when_asked() -> None:
-    app = HostApp()
-    async with app.run_test(size=(60, 12)) as pilot:
-        term = app.query_one(TerminalWidget)
-        await settle(pilot, lambda: bool(app.channels))
-        channel = app.channels[0]
+    async with running() as (pilot, _, term, channel):
         await pilot.click(TerminalWidget, offset=(5, 2))
         await pilot.press("z")  # written after anything the click wrote (one queue)
         await settle(pilot, lambda: b"z" in inputs(channel), "the key after the click written")
@@ -178,11 +172,7 @@ async def test_mouse_passthrough_only_when_asked() -> None:
 
 
 async def test_wheel_and_shift_page_scroll_the_scrollback() -> None:
-    app = HostApp()
-    async with app.run_test(size=(60, 12)) as pilot:
-        term = app.query_one(TerminalWidget)
-        await settle(pilot, lambda: bool(app.channels))
-        channel = app.channels[0]
+    async with running() as (pilot, _, term, channel):
         channel.emit(b"\r\n".join(b"line %d" % n for n in range(100)))
         await settle(pilot, lambda: "line 99" in term.screen_text)
         height = term.size.height
@@ -205,11 +195,7 @@ async def test_wheel_and_shift_page_scroll_the_scrollback() -> None:
 
 
 async def test_wheel_in_alternate_screen_sends_arrows() -> None:
-    app = HostApp()
-    async with app.run_test(size=(60, 12)) as pilot:
-        term = app.query_one(TerminalWidget)
-        await settle(pilot, lambda: bool(app.channels))
-        channel = app.channels[0]
+    async with running() as (pilot, _, term, channel):
         channel.emit(b"\x1b[?1049h\x1b[?1h")
         await settle(pilot, lambda: term.emulator.in_alternate_screen)
         term.post_message(events.MouseScrollDown(term, 1, 1, 0, 0, 0, False, False, False))
@@ -217,11 +203,7 @@ async def test_wheel_in_alternate_screen_sends_arrows() -> None:
 
 
 async def test_resize_reaches_channel_and_focus_events() -> None:
-    app = HostApp()
-    async with app.run_test(size=(60, 12)) as pilot:
-        term = app.query_one(TerminalWidget)
-        await settle(pilot, lambda: bool(app.channels))
-        channel = app.channels[0]
+    async with running() as (pilot, _, term, channel):
         channel.emit(b"\x1b[?1004h")
         await settle(pilot, lambda: term.emulator.focus_events)
         await pilot.resize_terminal(80, 20)
@@ -233,13 +215,10 @@ async def test_resize_reaches_channel_and_focus_events() -> None:
 
 
 async def test_leave_key_is_in_the_footer_and_exit_restarts() -> None:
-    app = HostApp()
-    async with app.run_test(size=(60, 12)) as pilot:
-        term = app.query_one(TerminalWidget)
-        await settle(pilot, lambda: bool(app.channels))
+    async with running() as (pilot, app, term, channel):
         footer_keys = [key for key, b in app.active_bindings.items() if b.binding.show]
         assert "ctrl+right_square_bracket" in footer_keys
-        app.channels[0].end(5)
+        channel.end(5)
         await settle(pilot, lambda: term.exited)
         assert term.exit_code == 5
         await pilot.press("r")

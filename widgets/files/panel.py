@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
@@ -75,38 +76,27 @@ class FilesPanel(Vertical):
         Binding("ctrl+r", "refresh", "Refresh", show=False),
     ]
 
+    @dataclass
     class TransferFinished(Message):
         """Posted when a transfer ends (done, failed or cancelled)."""
 
-        def __init__(self, job: Job, outcome: Outcome | None, error: str | None) -> None:
-            super().__init__()
-            self.job = job
-            self.outcome = outcome
-            self.error = error
+        job: Job
+        outcome: Outcome | None
+        error: str | None
 
+    @dataclass
     class _Listed(Message):
-        def __init__(
-            self,
-            node: TreeNode[RemoteNode],
-            entries: list[Entry] | None,
-            error: str | None,
-            generation: int,
-        ) -> None:
-            super().__init__()
-            self.node = node
-            self.entries = entries
-            self.error = error
-            self.generation = generation
+        node: TreeNode[RemoteNode]
+        entries: list[Entry] | None
+        error: str | None
+        generation: int
 
+    @dataclass
     class _Conflicts(Message):
-        def __init__(
-            self, job: Job, taken: set[str], existing: list[int], row: TransferRow
-        ) -> None:
-            super().__init__()
-            self.job = job
-            self.taken = taken
-            self.existing = existing
-            self.row = row
+        job: Job
+        taken: set[str]
+        existing: list[int]
+        row: TransferRow
 
     def __init__(
         self,

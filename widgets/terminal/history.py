@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.style import Style
@@ -385,15 +386,12 @@ class HistoryView(Vertical):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, HistoryView.Moved)
 
+    @dataclass
     class _Loaded(Message):
-        def __init__(
-            self, rows: list[HistoryRow] | None, error: str | None, width: int, rewrap: bool
-        ) -> None:
-            super().__init__()
-            self.rows = rows
-            self.error = error
-            self.width = width
-            self.rewrap = rewrap
+        rows: list[HistoryRow] | None
+        error: str | None
+        width: int
+        rewrap: bool
 
     def __init__(self, source: HistorySource, *, back: int = 0, id: str | None = None) -> None:
         super().__init__(id=id)
