@@ -97,17 +97,21 @@ _PREFIX = re.compile(
     r"|(?:\x1b[P_^X]|[\x90\x98\x9e\x9f])[^\x1b\x9c]*(?:\x1b\Z)?"
     r"|\x1b[\x20-\x2f]*"
 )
-# The common tokens, matched in one step: an optional control or sequence (group 1: CR LF, a C0
-# control, a CSI without embedded controls, a two- or three-byte escape) and the run of text
-# after it (group 2, maybe empty). An empty match means anything else (OSC, DCS, C1, split or
-# malformed sequences), which goes the slow way through _SEQUENCE.
-_TOKEN = re.compile(
-    r"(\r\n|[\x00-\x1a\x1c-\x1f]"
+# One control or sequence the fast path takes: CR LF, a C0 control, a CSI without embedded
+# controls, a two- or three-byte escape.
+_CONTROL = (
+    r"\r\n|[\x00-\x1a\x1c-\x1f]"
     r"|\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"
     r"|\x1b[\x20-\x2f]+[\x30-\x7e]"
-    r"|\x1b[\x30-\x4f\x51-\x57\x59\x5a\x5c\x60-\x7e])?"
-    r"([^\x00-\x1f\x7f-\x9f]*)"
+    r"|\x1b[\x30-\x4f\x51-\x57\x59\x5a\x5c\x60-\x7e]"
 )
+_ONE_CONTROL = re.compile(_CONTROL)
+# The common tokens, matched in one step: the controls and sequences in a row (group 1, maybe
+# none) and the run of text after them (group 2, maybe empty). Agents repeat the same rows of
+# sequences (erase and move up, thirteen times; reset colour, CR LF, set colour), so a whole
+# row is looked up at once. An empty match means anything else (OSC, DCS, C1, split or
+# malformed sequences), which goes the slow way through _SEQUENCE.
+_TOKEN = re.compile(f"((?:{_CONTROL})+)?([^\x00-\x1f\x7f-\x9f]*)")
 _INTERMEDIATES = frozenset(map(chr, range(0x20, 0x30)))
 _MAX_CELL_CACHES = 1024  # attribute sets whose cells are kept (see _CellCache)
 _MAX_SGR_LINKS = 256  # SGR results kept per attribute set
@@ -253,6 +257,7 @@ class TerminalEmulator(pyte.Screen):
         self._saved: list[Savepoint | None] = [None, None]  # main, alternate
         self._controls = self._control_handlers()
         self._actions: dict[str, Callable[[], None]] = {}
+        self._rows: dict[str, tuple[Callable[[], None], ...]] = {}
         self._csi_handlers = self._csi_handler_table()
         super().__init__(columns, lines)
 
@@ -277,7 +282,7 @@ class TerminalEmulator(pyte.Screen):
         draw = self.draw
         # The pattern can match empty, so it always matches.
         match = cast(Callable[[str, int], re.Match[str]], _TOKEN.match)
-        actions = self._actions
+        rows = self._rows
         n = len(s)
         pos = 0
         while pos < n:
@@ -289,18 +294,29 @@ class TerminalEmulator(pyte.Screen):
             pos = end
             token, text = m.group(1, 2)
             if token is not None:
-                try:
-                    action = actions.get(token)
-                    if action is None:
-                        action = self._action_for(token)
-                    action()
-                except Exception:
-                    pass  # a malformed or unexpected sequence is ignored, as terminals do
+                row = rows.get(token)
+                if row is None:
+                    row = self._row_for(token)
+                for action in row:
+                    try:  # noqa: SIM105
+                        action()
+                    except Exception:
+                        pass  # a malformed or unexpected sequence is ignored, as terminals do
             if text:
                 try:  # noqa: SIM105 - a plain try is free on the hot path, suppress() is not
                     draw(text)
                 except Exception:
                     pass  # never let one odd character stop the stream
+
+    def _row_for(self, token: str) -> tuple[Callable[[], None], ...]:
+        """The actions of a row of controls and sequences, cached like each one."""
+        if len(self._rows) >= _MAX_ACTIONS:
+            self._rows.clear()
+        actions = self._actions
+        row = self._rows[token] = tuple(
+            actions.get(one) or self._action_for(one) for one in _ONE_CONTROL.findall(token)
+        )
+        return row
 
     def _action_for(self, token: str) -> Callable[[], None]:
         """What a control or sequence does, as a call without arguments, cached: agents send
