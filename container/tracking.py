@@ -3,8 +3,9 @@
 The tracking repository lives inside the container, where the agent cannot write:
 GIT_DIR=/var/lib/claudex/track.git (root, 0700) with the work tree /workspace, so the mounted
 directories and the files outside them are tracked together. Every operation is one docker
-exec (as root) of `scripts/tracking.py`, which holds the git side and explains how mounted git
-repositories are tracked file by file without touching their own `.git`.
+exec (as root) of the package `scripts/tracking/` (its modules sent as text, see `_script`),
+which holds the git side and explains how mounted git repositories are tracked file by file
+without touching their own `.git`.
 
 Pure data (`ChangedFile`, `Checkpoint`, ...) lives in container/tracking_model.py, for the
 dashboard's Changes tab; `Tracker.changes()` and `Tracker.file_diff()` block and are meant for
@@ -14,6 +15,7 @@ a worker thread.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import posixpath
 import threading
@@ -27,6 +29,7 @@ from container.diff_text import display_path, printable
 from container.engine import engine_errors
 from container.errors import ClaudexError, UsageError
 from container.mount_targets import WORKSPACE
+from container.scripts.tracking import PARTS
 from container.state import state_dir
 from container.tracking_model import (
     Baseline,
@@ -56,8 +59,14 @@ class BaselineMissing(TrackingError):
     """The session has no baseline yet (it is being recorded, or tracking never started)."""
 
 
+@functools.cache
 def _script() -> str:
-    return scripts.source("tracking.py")
+    """The tracking package (container/scripts/tracking/) as one `python3 -I -c` source: the
+    bootstrap, then the text of every module in load order. One argument of an exec may not
+    pass MAX_ARG_STRLEN (128 KiB); a unit test keeps it well under."""
+    sources = {part: scripts.source(f"tracking/{part}.py") for part in ("__init__", *PARTS)}
+    call = f"sys.exit(run('tracking', {sources!r}, sys.argv[1:]))\n"
+    return scripts.source("bootstrap.py") + "\n" + call
 
 
 def mount_targets(attrs: dict[str, Any]) -> dict[str, str]:

@@ -18,15 +18,17 @@ from typing import Any
 import pytest
 
 from container.errors import UsageError
-from container.scripts import tracking as tracking_script
-from container.tracking import mount_targets, workspace_path
+from container.scripts.tracking import git_run, index_file, layout, refresh
+from container.scripts.tracking import ignores as ignore_rules
+from container.tracking import _script, mount_targets, workspace_path
 from container.tracking_model import parse_changes
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 
 class Box:
-    """A fake /workspace and /var/lib/claudex for the script."""
+    """A fake /workspace and /var/lib/claudex for the script (run as sent to a session: the
+    bootstrap and every module's text, with `python3 -I -c`)."""
 
     def __init__(self, tmp: Path) -> None:
         self.ws = tmp / "workspace"
@@ -40,7 +42,7 @@ class Box:
             "CLAUDEX_TRACK_WORK_TREE": str(self.ws),
         }
         proc = subprocess.run(
-            [sys.executable, tracking_script.__file__, *args], env=env, capture_output=True
+            [sys.executable, "-I", "-c", _script(), *args], env=env, capture_output=True
         )
         if check:
             assert proc.returncode == 0, proc.stderr.decode()
@@ -153,7 +155,7 @@ def test_many_new_files_are_hashed_in_parallel_and_merged(box: Box):
     (box.ws / "early.txt").write_text("tracked before the flood\n")
     (box.ws / "zz-late.txt").write_text("sorts after it\n")
     assert box.json("baseline")["files"] == 2
-    count = tracking_script.PARALLEL_MIN + 500
+    count = refresh.PARALLEL_MIN + 500
     for i in range(count):
         d = box.ws / "flood" / f"d{i % 7}"
         d.mkdir(parents=True, exist_ok=True)
@@ -184,9 +186,9 @@ def test_an_index_the_merge_does_not_know_is_left_to_git(tmp_path: Path):
     git(repo, "init", "-q")
     git(repo, "add", "a")
     index = str(repo / ".git" / "index")
-    assert [name for name, _raw in tracking_script.read_index_entries(index) or []] == [b"a"]
+    assert [name for name, _raw in index_file.read_index_entries(index) or []] == [b"a"]
     git(repo, "update-index", "--index-version", "4")
-    assert tracking_script.read_index_entries(index) is None
+    assert index_file.read_index_entries(index) is None
 
 
 def test_renames_and_binaries_are_parsed(box: Box):
@@ -295,7 +297,7 @@ def test_workspace_paths():
 
 
 def test_ignore_patterns_are_rewritten_to_mean_the_same_from_the_top():
-    rewrite = tracking_script.rewrite_ignore
+    rewrite = ignore_rules.rewrite_ignore
     data = (
         b"\xef\xbb\xbf# comment\n\nbuild/\n/only-here\na/b\n!keep.log\n*.log  \nsp\\ \r\n\\#hash\n"
     )
@@ -350,14 +352,14 @@ def test_the_recorded_rules_ignore_what_the_gitignore_files_did(tmp_path: Path):
         for name in sorted(files, key=lambda n: (n.count("/"), n))
         if name.endswith(".gitignore")
     ]
-    (tmp_path / "ex").write_bytes(tracking_script.exclude_rules(b"", ignores))
+    (tmp_path / "ex").write_bytes(ignore_rules.exclude_rules(b"", ignores))
     lister = tmp_path / "list.git"
     expected = _listing(work, lister, "--exclude-standard")
     assert "we*rd/r.md" not in expected and "weXrd/r.md" in expected  # the test sees globs
     assert "src/lib/y.log" in expected and "src/keep.out" in expected
     assert _listing(work, lister, f"--exclude-from={tmp_path / 'ex'}") == expected
     # From inside src/ (a nested repository is listed from its own top).
-    inner = tracking_script.exclude_rules(b"src/", ignores)
+    inner = ignore_rules.exclude_rules(b"src/", ignores)
     (tmp_path / "ex-src").write_bytes(inner)
     expected = _listing(work / "src", lister, "--exclude-standard")
     assert _listing(work / "src", lister, f"--exclude-from={tmp_path / 'ex-src'}") == expected
@@ -451,11 +453,11 @@ def test_a_file_rewritten_while_hashed_is_recorded_from_a_copy(box: Box, monkeyp
     (box.ws / "big.bin").write_bytes(b"\0" * 100_000)
     (box.ws / "link").symlink_to("a.txt")
     (box.ws / "gone.txt").write_text("x\n")
-    monkeypatch.setattr(tracking_script, "ROOT", str(box.root))
-    monkeypatch.setattr(tracking_script, "GIT_DIR", f"{box.root}/track.git")
-    monkeypatch.setattr(tracking_script, "WORK_TREE", str(box.ws))
+    monkeypatch.setattr(layout, "ROOT", str(box.root))
+    monkeypatch.setattr(layout, "GIT_DIR", f"{box.root}/track.git")
+    monkeypatch.setattr(layout, "WORK_TREE", str(box.ws))
     (box.ws / "gone.txt").unlink()
-    tracking_script._add_copies([b"big.bin", b"link", b"gone.txt"])
+    refresh._add_copies([b"big.bin", b"link", b"gone.txt"])
     listing = _index_listing_raw(box)
     assert "120000" in listing["link"] and "100644" in listing["big.bin"]
     assert "gone.txt" not in listing
@@ -528,15 +530,13 @@ def test_a_watched_git_gets_all_its_input_however_slow_it_reads(
     """The watch looks in while git runs (a timeout on communicate()); git must still get every
     byte of its input and its end: a half-written pipe once left `update-index --stdin` waiting
     forever with many new files."""
-    monkeypatch.setattr(tracking_script, "ROOT", str(tmp_path))
+    monkeypatch.setattr(layout, "ROOT", str(tmp_path))
     data = b"path\0" * (2 << 20)  # 10 MiB: far more than a pipe holds
     reader = "import sys, time; time.sleep(0.3); print(len(sys.stdin.buffer.read()))"
     result: list[tuple[int, bytes, bytes]] = []
     run = threading.Thread(
         target=lambda: result.append(
-            tracking_script._watched(
-                [sys.executable, "-c", reader], dict(os.environ), str(tmp_path), data
-            )
+            git_run._watched([sys.executable, "-c", reader], dict(os.environ), str(tmp_path), data)
         ),
         daemon=True,
     )
