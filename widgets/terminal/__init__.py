@@ -1,6 +1,7 @@
 """The embedded terminal: emulator, byte channels and the Textual widget.
 
-`emulator` and `channel` never import Textual; import the widget from
+Only `widget`, `messages` and `history` import Textual; the emulator, channels, keys,
+cells, frames, the inbox and the history's rows stay usable without it. Import the widget from
 `widgets.terminal.widget` (or from here) when Textual is wanted.
 """
 
