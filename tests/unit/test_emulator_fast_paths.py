@@ -174,7 +174,7 @@ def test_colours_stay_right_past_the_cache_bounds(monkeypatch: pytest.MonkeyPatc
         row, colour = expected[-1]
         assert [emulator.buffer[row][x].fg for x in range(5)] == [colour] * 5
         assert emulator.buffer[row][5].fg == "default"
-    assert len(emulator._cells) <= 8 and len(emulator._actions) <= 8
+    assert len(emulator._cells) <= 8 and len(emulator._actions) <= 8 and len(emulator._rows) <= 8
     assert emulator._runs_cached <= 16
     assert all(len(cache.sgr) <= 4 for cache in emulator._cells.values())
 
