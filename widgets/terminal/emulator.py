@@ -3,10 +3,22 @@
 `TerminalEmulator` is a `pyte.Screen` subclass with its own byte parser. Stock pyte parses
 escape sequences one character at a time through a generator and builds every cell with
 `namedtuple._replace`; that is the bottleneck for agent output (lots of SGR changes and
-full-screen redraws). Here a few regular expressions cut the stream into text runs and whole
-sequences, SGR results are cached per (attributes, parameters), and ASCII runs are written
-into a line with one `dict.update` from a per-attribute cell cache. The resulting buffer is
-the same as stock pyte's for everything stock pyte handles correctly.
+full-screen redraws). Here, with the same buffer (a dict of lines, each a dict of `Char`s):
+
+- one regular expression takes a row of common controls and sequences and the text after it
+  in one match; each row is parsed once and cached as a tuple of ready calls (agents send the
+  same rows again and again), anything rarer (OSC, DCS, C1, split sequences) goes through a
+  slower path;
+- cells are cached per attribute set, SGR results are links between those caches keyed by
+  the parameter string, and short text runs are cached as lists of cells;
+- a text run, wide characters included, is written into its line with one `dict.update`
+  (`cell_widths.expand` gives one character per cell); only runs with combining marks or
+  other zero-width characters, insert mode and autowrap off go a character at a time;
+- scrolling moves the lines with one C-level update.
+
+The resulting buffer is the same as stock pyte's for everything stock pyte handles correctly,
+and the screen the same as tmux's on recordings of real programs. Combining characters are
+kept as written (`e` + U+0301 stays two code points in the cell), as tmux and xterm keep them.
 
 Beyond stock pyte it has the alternate screen (47/1047/1049), a bounded scrollback,
 cursor-key/keypad/bracketed-paste/mouse/focus/synchronized-output modes, xterm's single-slot
