@@ -164,6 +164,8 @@ def test_colours_stay_right_past_the_cache_bounds(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(emulator_module, "_MAX_SGR_LINKS", 4)
     monkeypatch.setattr(emulator_module, "_MAX_RUNS", 16)
     monkeypatch.setattr(emulator_module, "_MAX_ACTIONS", 8)
+    monkeypatch.setattr(emulator_module, "_MAX_ROWS", 8)
+    monkeypatch.setattr(emulator_module, "_MAX_CELLS", 4)
     emulator = TerminalEmulator(40, 3)
     rng = random.Random(3)
     expected = []
@@ -176,7 +178,24 @@ def test_colours_stay_right_past_the_cache_bounds(monkeypatch: pytest.MonkeyPatc
         assert emulator.buffer[row][5].fg == "default"
     assert len(emulator._cells) <= 8 and len(emulator._actions) <= 8 and len(emulator._rows) <= 8
     assert emulator._runs_cached <= 16
-    assert all(len(cache.sgr) <= 4 for cache in emulator._cells.values())
+    assert all(len(cache.sgr) <= 4 and len(cache) <= 4 for cache in emulator._cells.values())
+
+
+def test_hostile_sequences_are_not_cached_whole() -> None:
+    """The agent chooses what the emulator caches: huge rows of sequences and huge SGR
+    parameter strings are acted on but never kept as cache keys."""
+    emulator = TerminalEmulator(20, 5)
+    emulator.feed(b"\x1b[5;3H" + b"\x1b[1A" * 50_000 + b"x")
+    huge_sgr = b"\x1b[" + b";".join([b"1"] * 20_000) + b";31mred"
+    emulator.feed(huge_sgr)
+    assert emulator.display[0] == "  xred" + " " * 14
+    assert emulator.buffer[0][3].fg == "red" and emulator.buffer[0][3].bold
+    emulator.feed(b"\x1b[m\r\n")  # an ordinary row is cached
+    assert "\x1b[m\r\n" in emulator._rows
+    assert max(map(len, emulator._rows)) <= emulator_module._MAX_ROW_KEY
+    assert max(map(len, emulator._actions)) <= emulator_module._MAX_KEY
+    links = [key for cache in emulator._cells.values() for key in cache.sgr]
+    assert max(map(len, links), default=0) <= emulator_module._MAX_KEY
 
 
 def test_text_runs_are_cached_only_when_short() -> None:

@@ -125,11 +125,17 @@ _ONE_CONTROL = re.compile(_CONTROL)
 # malformed sequences), which goes the slow way through _SEQUENCE.
 _TOKEN = re.compile(f"((?:{_CONTROL})+)?([^\x00-\x1f\x7f-\x9f]*)")
 _INTERMEDIATES = frozenset(map(chr, range(0x20, 0x30)))
-_MAX_CELL_CACHES = 1024  # attribute sets whose cells are kept (see _CellCache)
+# Cache bounds. The program (an untrusted agent) chooses what is cached, so every cache is
+# bounded in entries and in key length: a few tens of MB at worst, far less in use.
+_MAX_CELL_CACHES = 256  # attribute sets whose cells are kept (see _CellCache)
+_MAX_CELLS = 1024  # cells kept per attribute set
 _MAX_SGR_LINKS = 256  # SGR results kept per attribute set
 _MAX_RUN_LENGTH = 64  # text runs longer than this are not cached
 _MAX_RUNS = 8192  # cached text runs, all attribute sets together
 _MAX_ACTIONS = 4096  # cached sequence actions; cursor positions alone can be lines x columns
+_MAX_ROWS = 1024  # cached rows of sequences
+_MAX_KEY = 64  # longest sequence or SGR parameter string cached
+_MAX_ROW_KEY = 256  # longest row of sequences cached
 # A CSI with C0 controls embedded (VT100s execute them in place; vttest checks it).
 _CSI_WITH_CONTROLS = re.compile(r"(?:\x1b\[|\x9b)[\x30-\x3f\x07-\x0d]*[\x20-\x2f]*[\x40-\x7e]")
 # An unterminated string sequence (say an endless OSC 52) is dropped past this size.
@@ -215,6 +221,10 @@ class _CellCache(dict[str, Char]):
         self.runs: dict[str, list[Char]] = {}
 
     def __missing__(self, data: str) -> Char:
+        if len(self) >= _MAX_CELLS:
+            stub = self[STUB]
+            self.clear()
+            self[STUB] = stub
         # tuple.__new__ builds the namedtuple without _replace's Python-level _make.
         cell = self[data] = _new_tuple(Char, (data, *self.rest))
         return cell
@@ -322,12 +332,14 @@ class TerminalEmulator(pyte.Screen):
 
     def _row_for(self, token: str) -> tuple[Callable[[], None], ...]:
         """The actions of a row of controls and sequences, cached like each one."""
-        if len(self._rows) >= _MAX_ACTIONS:
-            self._rows.clear()
         actions = self._actions
-        row = self._rows[token] = tuple(
+        row = tuple(
             actions.get(one) or self._action_for(one) for one in _ONE_CONTROL.findall(token)
         )
+        if len(token) <= _MAX_ROW_KEY:
+            if len(self._rows) >= _MAX_ROWS:
+                self._rows.clear()
+            self._rows[token] = row
         return row
 
     def _action_for(self, token: str) -> Callable[[], None]:
@@ -353,9 +365,10 @@ class TerminalEmulator(pyte.Screen):
             action = partial(self._escape, token[1])
         else:
             action = partial(self._escape_intermediate, token[1:-1], token[-1])
-        if len(self._actions) >= _MAX_ACTIONS:
-            self._actions.clear()
-        self._actions[token] = action
+        if len(token) <= _MAX_KEY:
+            if len(self._actions) >= _MAX_ACTIONS:
+                self._actions.clear()
+            self._actions[token] = action
         return action
 
     def _parse_rare(self, s: str, start: int) -> int:
@@ -569,9 +582,10 @@ class TerminalEmulator(pyte.Screen):
         new = cells.sgr.get(params)
         if new is None:
             new = self._cell_cache(self._compute_sgr(cells.attrs, params))
-            if len(cells.sgr) >= _MAX_SGR_LINKS:
-                cells.sgr.clear()
-            cells.sgr[params] = new
+            if len(params) <= _MAX_KEY:
+                if len(cells.sgr) >= _MAX_SGR_LINKS:
+                    cells.sgr.clear()
+                cells.sgr[params] = new
         cursor.attrs = new.attrs
         self._last_cells = new
 
