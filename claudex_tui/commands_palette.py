@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -12,7 +12,8 @@ from textual.markup import escape
 from widgets.changes_panel import ChangesPanel
 
 if TYPE_CHECKING:
-    from claudex_tui.app import ClaudexApp
+    from claudex_tui.config import Config
+    from container.labels import SessionInfo
 
 TAB_KEYS = (
     ("terminal", "t"),
@@ -23,50 +24,75 @@ TAB_KEYS = (
 )
 
 
+@runtime_checkable
+class SessionActions(Protocol):
+    """What the palette needs of the dashboard screen (it imports neither app nor screen)."""
+
+    sessions: dict[str, SessionInfo]
+    config: Config
+
+    def select_and_open(self, name: str) -> None: ...
+
+    def action_start_session(self) -> None: ...
+
+    def action_stop_session(self) -> None: ...
+
+    def action_restart_session(self) -> None: ...
+
+    def action_destroy_session(self) -> None: ...
+
+    def action_history(self) -> None: ...
+
+    def action_tab(self, tab: str) -> None: ...
+
+    def post_message(self, message: Any) -> bool: ...
+
+
 class SessionCommands(Provider):
     """Every session by name (and mounted paths), plus the actions on the selected one."""
 
-    def _app(self) -> ClaudexApp:
-        return self.app  # type: ignore[return-value]
-
     def _commands(self) -> list[tuple[str, str, object]]:
-        app = self._app()
+        """The dashboard's (the bottom screen), whatever screen the palette opened over."""
+        stack = self.app.screen_stack
+        home = stack[0] if stack else None
+        if not isinstance(home, SessionActions):
+            return []
         items: list[tuple[str, str, object]] = []
-        for name, session in sorted(app.sessions.items()):
+        for name, session in sorted(home.sessions.items()):
             where = ", ".join(session.mounts)
             items.append(
                 (
                     f"Switch to {name}",
                     f"{session.state} · {where}",
-                    partial(app.select_and_open, name),
+                    partial(home.select_and_open, name),
                 )
             )
         for label, action in (
-            ("Start selected session", app.action_start_session),
-            ("Stop selected session", app.action_stop_session),
-            ("Restart selected session", app.action_restart_session),
-            ("Destroy selected session", app.action_destroy_session),
+            ("Start selected session", home.action_start_session),
+            ("Stop selected session", home.action_stop_session),
+            ("Restart selected session", home.action_restart_session),
+            ("Destroy selected session", home.action_destroy_session),
         ):
             items.append((label, "", action))
         items.append(
             (
                 "History",
                 "The selected session's whole terminal history: search, select, copy",
-                app.action_history,
+                home.action_history,
             )
         )
         items.append(
             (
                 "Checkpoint selected session",
                 "Record its files as they are now (a commit in its history)",
-                lambda: app.post_message(ChangesPanel.CheckpointRequested()),
+                lambda: home.post_message(ChangesPanel.CheckpointRequested()),
             )
         )
         for tab, key in TAB_KEYS:
             # The key as the user's [keys] has it (a remapped tab key shows its new key).
-            keys = app.config.keys.get(f"tab_{tab}") or [key]
-            hint = "key " + " or ".join(app.get_key_display(Binding(k, "")) for k in keys)
-            items.append((f"{tab.title()} tab", hint, partial(app.action_tab, tab)))
+            keys = home.config.keys.get(f"tab_{tab}") or [key]
+            hint = "key " + " or ".join(self.app.get_key_display(Binding(k, "")) for k in keys)
+            items.append((f"{tab.title()} tab", hint, partial(home.action_tab, tab)))
         return items
 
     async def discover(self) -> Hits:

@@ -50,6 +50,7 @@ def _binding_classes() -> list[tuple[type, list[Any]]]:
 
     import claudex_tui.app
     import claudex_tui.screens.confirm
+    import claudex_tui.screens.dashboard
     import claudex_tui.screens.help
     import claudex_tui.screens.new_session
     import claudex_tui.screens.prompt  # noqa: F401  (their bindings count too)
@@ -66,11 +67,23 @@ def _binding_classes() -> list[tuple[type, list[Any]]]:
     return found
 
 
+def _places() -> list[list[Any]]:
+    """Bindings that work together: each class's own; the app's with the dashboard screen's
+    (its global keys and the dashboard's are one place for the user)."""
+    from textual.app import App
+
+    from claudex_tui.screens.dashboard import DashboardScreen
+
+    classes = _binding_classes()
+    screen = [b for cls, own in classes if issubclass(cls, DashboardScreen) for b in own]
+    return [[*own, *screen] if issubclass(cls, App) else own for cls, own in classes]
+
+
 def _clash(keys: dict[str, list[str]]) -> str | None:
     """Two bindings of one place on one key after the remap (Textual would silently keep one)."""
     from textual.keys import _normalize_key_list
 
-    for _, bindings in _binding_classes():
+    for bindings in _places():
         taken: dict[str, set[str]] = {}
         for b in bindings:
             name = b.id or b.action

@@ -1,4 +1,5 @@
-"""Messages the dashboard's workers and watchers post to the app."""
+"""Messages of the dashboard: the engines' to the app; the rest, its workers' and
+watchers', to the dashboard screen (they stop there: bubble=False)."""
 
 from __future__ import annotations
 
@@ -34,23 +35,23 @@ class SessionsChanged(Message):
 
 
 @dataclass
-class SessionsLoaded(Message):
+class SessionsLoaded(Message, bubble=False):
     sessions: list[SessionInfo]
 
 
 @dataclass
-class DetailsLoaded(Message):
+class DetailsLoaded(Message, bubble=False):
     details: SessionDetails
 
 
 @dataclass
-class AgentWaiting(Message):
+class AgentWaiting(Message, bubble=False):
     name: str
     detail: str
 
 
 @dataclass
-class ActionDone(Message):
+class ActionDone(Message, bubble=False):
     """A lifecycle action (start, stop, destroy...) finished; `error` when it failed."""
 
     verb: str
@@ -60,7 +61,7 @@ class ActionDone(Message):
 
 
 @dataclass
-class ChangesLoaded(Message):
+class ChangesLoaded(Message, bubble=False):
     """The Changes tab's data for `name`: the list, or a note saying why there is none."""
 
     name: str
@@ -75,7 +76,7 @@ class ChangesLoaded(Message):
 
 
 @dataclass
-class DiffLoaded(Message):
+class DiffLoaded(Message, bubble=False):
     name: str
     path: str
     diff: str
@@ -84,21 +85,21 @@ class DiffLoaded(Message):
 
 
 @dataclass
-class FirewallLoaded(Message):
+class FirewallLoaded(Message, bubble=False):
     name: str
     status: Any | None
     note: str = ""
 
 
 @dataclass
-class FirewallsChecked(Message):
+class FirewallsChecked(Message, bubble=False):
     """Modes of running sessions' firewalls (the live check, without the lists)."""
 
     statuses: dict[str, Any]
 
 
 @dataclass
-class CountsLoaded(Message):
+class CountsLoaded(Message, bubble=False):
     """Changed-file counts of running sessions, for the session list."""
 
     counts: dict[str, int]

@@ -95,8 +95,8 @@ def demo_app(host_root: Path) -> ClaudexApp:
     app = ClaudexApp(
         config=Config(), backend=DemoBackend(), select=SESSIONS[0].name, host_root=host_root
     )
-    app.follow_activity = False  # "seconds since output" would depend on the moment
-    app.poll_engines = False  # the data never changes
+    app.dashboard.follow_activity = False  # "seconds since output" would depend on the moment
+    app.dashboard.poll_engines = False  # the data never changes
     return app
 
 

@@ -269,7 +269,12 @@ class SessionList(Vertical):
                     entries.append((key, self._row_text(key, now, width), False))
         else:
             entries = [(n, self._row_text(n, now, width), False) for n in self.shown]
+        was_empty = self.has_class("empty")
         self.set_class(not self.rows and len(self.engines) <= 1, "empty")
+        if was_empty and not self.has_class("empty"):
+            # The list inside was hidden, so it has no width yet: cut the rows again once it
+            # has (the first sessions come after the first layout).
+            self.call_after_refresh(self._redraw)
         ids = [e[0] for e in entries]
         if [options.get_option_at_index(i).id for i in range(options.option_count)] == ids:
             # Same entries in the same order: update the text in place, keep the highlight.

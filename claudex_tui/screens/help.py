@@ -35,15 +35,27 @@ def _ours(node: DOMNode) -> bool:
     return isinstance(node, App) or type(node).__module__.startswith(("claudex_tui.", "widgets."))
 
 
+def _textuals(node: DOMNode, binding: Binding) -> bool:
+    """A binding our class inherits from Textual's (a Screen's Tab, Shift+Tab, Ctrl+C)."""
+    return any(
+        isinstance(b, Binding)
+        and (b.action, b.description) == (binding.action, binding.description)
+        for cls in type(node).__mro__
+        if cls.__module__.startswith("textual.") and not issubclass(cls, App)
+        for b in cls.__dict__.get("BINDINGS", ())
+    )
+
+
 def _title(node: DOMNode, binding: Binding) -> str:
-    if isinstance(node, App):
+    if isinstance(node, (App, Screen)):  # the app's keys and the dashboard screen's
         return "Everywhere (also in a terminal)" if binding.priority else "Dashboard"
     return TITLES.get(type(node).__name__, type(node).__name__)
 
 
 def _add(sections: dict[str, dict[str, list[Any]]], title: str, key: str, b: Binding) -> None:
     """One row per action; the keys the footer shows come first (help and footer agree)."""
-    row = sections.setdefault(title, {}).setdefault(b.action, [[], [], b.description])
+    action = b.action.removeprefix("app.")  # the dashboard's q and the app's are one
+    row = sections.setdefault(title, {}).setdefault(action, [[], [], b.description])
     shown, hidden, _ = row
     if key not in [k for k, _ in shown + hidden]:
         (shown if b.show else hidden).append((key, b.id or ""))
@@ -64,17 +76,19 @@ def key_sections(app: App[Any], screen: Screen[Any]) -> list[Section]:
     sections: dict[str, dict[str, list[Any]]] = {}
     for active in screen.active_bindings.values():
         b = active.binding
-        if b.description and not b.system and _ours(active.node):
+        if b.description and not b.system and _ours(active.node) and not _textuals(active.node, b):
             _add(sections, _title(active.node, b), app.get_key_display(b), b)
     return [(title, _rows(rows)) for title, rows in sections.items()]
 
 
-def terminal_section(app: App[Any], terminal_bindings: list[Any]) -> Section:
+def terminal_section(
+    app: App[Any], terminal_bindings: list[Any], screen_bindings: list[Any]
+) -> Section:
     """Keys that work inside a session's terminal, wherever the focus is now: the terminal's
-    own bindings and the app's priority ones, as the keymap has them."""
+    own bindings and the screen's priority ones, as the keymap has them."""
     sections: dict[str, dict[str, list[Any]]] = {}
     title = "Inside a terminal (every other key goes to the agent)"
-    maps = [BindingsMap(terminal_bindings), BindingsMap(type(app).BINDINGS)]
+    maps = [BindingsMap(terminal_bindings), BindingsMap(screen_bindings)]
     for bindings in maps:
         bindings.apply_keymap(app._keymap)
         for found in bindings.key_to_bindings.values():

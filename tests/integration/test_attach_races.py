@@ -12,9 +12,10 @@ from pathlib import Path
 import docker
 import pytest
 
-from claudex_tui.app import ClaudexApp, _dom_id
+from claudex_tui.app import ClaudexApp
 from claudex_tui.config import Config, EngineConfig
 from claudex_tui.screens.confirm import ConfirmScreen
+from claudex_tui.screens.dashboard_base import terminal_id
 from container.session_attach import AgentAttach
 from container.sessions import Sessions
 from tests.integration.conftest import CLI
@@ -102,10 +103,10 @@ async def test_dashboard_terminal_comes_back_after_restart_and_stop_start(
     app = ClaudexApp(config=Config(), client_factory=lambda: engine, select=name)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.session_list.selected == name, "the session selected")
-        app.action_open_terminal()
+        app.dashboard.action_open_terminal()
 
         def terminal() -> TerminalWidget | None:
-            found = app.query(f"#{_dom_id(name)}")
+            found = app.query(f"#{terminal_id(name)}")
             return found.first(TerminalWidget) if found else None
 
         def prompt() -> bool:
@@ -134,7 +135,7 @@ async def test_dashboard_terminal_comes_back_after_restart_and_stop_start(
             await until(pilot, lambda: app.sessions[name].state == "exited", "stopped", 60)
             await pilot.press("s")
             await until(pilot, lambda: app.sessions[name].running, "running again", 60)
-            app.action_open_terminal()
+            app.dashboard.action_open_terminal()
             await until(pilot, prompt, "the agent's prompt after s", timeout=60)
             term = terminal()
             assert term is not None and "no sessions" not in term.screen_text
@@ -252,10 +253,10 @@ async def test_dashboard_terminal_comes_back_after_its_engine_restarts(
     app = ClaudexApp(config=config, select=key)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.session_list.selected == key, "the session selected", 60)
-        app.action_open_terminal()
+        app.dashboard.action_open_terminal()
 
         def terminal() -> TerminalWidget | None:
-            found = app.query(f"#{_dom_id(key)}")
+            found = app.query(f"#{terminal_id(key)}")
             return found.first(TerminalWidget) if found else None
 
         def prompt() -> bool:

@@ -159,7 +159,7 @@ async def test_dashboard_groups_by_engine_and_survives_one_going_down(
             return app.session_list.rows  # replaced on each load
 
         await until(pilot, lambda: {remote, local} <= set(rows()), "both rows", timeout=40)
-        headers = app.engine_headers
+        headers = app.dashboard.engine_headers
         await until(
             pilot,
             lambda: headers["d2"].reachable and headers["d2"].version != "",

@@ -204,7 +204,9 @@ async def test_the_dashboard_shows_broken_and_notifies_once(
         ours = lambda: [m for m in told if session in m and "BROKEN" in m]  # noqa: E731
         await until(pilot, ours, "the notification")
         for _ in range(2):  # checked again (every 15 s, here at once): told only once
-            app._check_firewalls()
-            await until(pilot, steady(lambda: not app._busy("firewall-check")), "the check")
+            app.dashboard._check_firewalls()
+            await until(
+                pilot, steady(lambda: not app.dashboard._busy("firewall-check")), "the check"
+            )
         assert len(ours()) == 1, told
     assert os.environ.get("CLAUDEX_NAME_PREFIX")  # the app ran with the tests' settings

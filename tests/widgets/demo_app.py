@@ -26,6 +26,8 @@ async def show_tab(pilot: Pilot[None], key: str) -> None:
     """Wait for the first selection, stop cursor blinking, press a tab key, let it draw."""
     app = pilot.app
     assert isinstance(app, ClaudexApp)
+    # Under snap_compare the pilot starts before the dashboard screen has composed.
+    await until(pilot, lambda: app.dashboard.is_mounted, "the dashboard drawn")
     await until(pilot, lambda: app.session_list.selected, "the first session selected")
     for term in app.query(TerminalWidget):
         term.cursor_blink = False
@@ -45,15 +47,23 @@ async def show_tab(pilot: Pilot[None], key: str) -> None:
 class DemoApp(ClaudexApp):
     """ClaudexApp on the demo backend (a FakeBackend unless one is given)."""
 
-    follow_activity = False  # "seconds since output" would depend on when the picture is taken
-    poll_engines = False  # the data never changes: re-reading it would only race the pictures
-
-    def __init__(self, backend: FakeBackend | None = None, **kw: Any) -> None:
+    def __init__(
+        self,
+        backend: FakeBackend | None = None,
+        config: Config | None = None,
+        select: str = SESSIONS[0].name,
+        host_root: Path | None = None,
+        **kw: Any,
+    ) -> None:
         self.fake = backend or FakeBackend()
         super().__init__(
-            config=Config(),
+            config=config or Config(),
             backend=self.fake,
-            select=SESSIONS[0].name,
-            host_root=make_tree(HOST_TREE),
+            select=select,
+            host_root=host_root or make_tree(HOST_TREE),
             **kw,
         )
+        # "Seconds since output" would depend on when the picture is taken; the data never
+        # changes: re-reading it would only race the pictures.
+        self.dashboard.follow_activity = False
+        self.dashboard.poll_engines = False

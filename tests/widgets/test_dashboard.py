@@ -16,10 +16,11 @@ from textual.command import CommandList, CommandPalette
 from textual.message import Message
 from textual.widgets import Static, TabbedContent
 
-from claudex_tui.app import ClaudexApp, _dom_id
+from claudex_tui.app import ClaudexApp
 from claudex_tui.config import Config
 from claudex_tui.messages import ActionDone, AgentWaiting
 from claudex_tui.screens.confirm import ConfirmScreen
+from claudex_tui.screens.dashboard_base import terminal_id
 from claudex_tui.screens.help import HelpScreen
 from claudex_tui.screens.prompt import PromptScreen
 from container import state
@@ -120,7 +121,7 @@ async def test_switching_and_terminal(made: Made) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: isinstance(app.focused, TerminalWidget), "a terminal focused")
         term = app.focused
-        assert isinstance(term, TerminalWidget) and term.id == _dom_id(made[0])
+        assert isinstance(term, TerminalWidget) and term.id == terminal_id(made[0])
         await until(pilot, lambda: "agent@alpha" in term.screen_text, "the agent's prompt")
         await pilot.press(*"echo hi-$((40+2))", "enter")
         await until(pilot, lambda: "hi-42" in term.screen_text, "the command's output")
@@ -129,13 +130,13 @@ async def test_switching_and_terminal(made: Made) -> None:
         await until(pilot, lambda: app.session_list.selected == made[1], "beta selected")
         await until(
             pilot,
-            lambda: getattr(app.focused, "id", None) == _dom_id(made[1]),
+            lambda: getattr(app.focused, "id", None) == terminal_id(made[1]),
             "beta's terminal focused",
         )
         await pilot.press("alt+up")
         await until(
             pilot,
-            lambda: getattr(app.focused, "id", None) == _dom_id(made[0]),
+            lambda: getattr(app.focused, "id", None) == terminal_id(made[0]),
             "alpha's terminal focused",
         )
         # Ctrl-] leaves the terminal; then keys drive the dashboard.
@@ -263,7 +264,7 @@ async def test_waiting_for_you(engine: docker.DockerClient, made: Made) -> None:
         return heard(word)
 
     async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
-        await until(pilot, lambda: made[0] in app._waiting, "alpha's watcher")
+        await until(pilot, lambda: made[0] in app.dashboard._waiting, "alpha's watcher")
         # Lines written before the watcher has opened the file are not news: the hook runs
         # again until the dashboard hears it (an agent's next wait would do the same).
         await until(pilot, lambda: hook("stop"), "the dashboard to hear the hook")
@@ -273,8 +274,10 @@ async def test_waiting_for_you(engine: docker.DockerClient, made: Made) -> None:
         await until(pilot, lambda: heard("again"), "the second notification")
         await pilot.pause()  # handled
         assert bells == [1]  # rings once per wait
-        app.select_and_open(made[0])
-        await until(pilot, lambda: app._terminal_focused_on(made[0]), "alpha's terminal focused")
+        app.dashboard.select_and_open(made[0])
+        await until(
+            pilot, lambda: app.dashboard._terminal_focused_on(made[0]), "alpha's terminal focused"
+        )
         await pilot.pause()
         assert not app.session_list.rows[made[0]].waiting
 
@@ -392,10 +395,10 @@ async def test_firewall_tab(made: Made) -> None:
 async def test_waiting_from_notifications_and_idleness(
     engine: docker.DockerClient, made: Made, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import claudex_tui.app
+    import claudex_tui.screens.dashboard_terminals as terminals
 
     # First the notification alone: idleness cannot mark the session meanwhile.
-    monkeypatch.setattr(claudex_tui.app, "IDLE_SECONDS", 3600.0)
+    monkeypatch.setattr(terminals, "IDLE_SECONDS", 3600.0)
     app = app_for(made, select=made[0], focus_terminal=True)
     app.bell = lambda: None  # type: ignore[method-assign]
     seen: list[Message] = []
@@ -416,19 +419,21 @@ async def test_waiting_from_notifications_and_idleness(
         # notification; tmux passes bells on, but not OSC 9 desktop notifications).
         await pilot.press(*"until [ -e /tmp/look ]; do sleep 0.1; done; printf '\\a'", "enter")
         await pilot.press("ctrl+right_square_bracket")
-        assert not app._terminal_focused_on(made[0])
+        assert not app.dashboard._terminal_focused_on(made[0])
         await asyncio.to_thread(go, "look")
         await until(pilot, waiting, "alpha waiting after its notification")
         assert [m.detail for m in of_type(seen, AgentWaiting)] == ["bell"]
-        app.select_and_open(made[0])
-        await until(pilot, lambda: app._terminal_focused_on(made[0]), "alpha's terminal focused")
+        app.dashboard.select_and_open(made[0])
+        await until(
+            pilot, lambda: app.dashboard._terminal_focused_on(made[0]), "alpha's terminal focused"
+        )
         await pilot.pause()
         assert not waiting()
         # No hook, no notification: output and then silence mark it too (any output counts:
         # no attach redraw to tell apart here). The program works until the dashboard has
         # seen it working, then goes quiet.
-        monkeypatch.setattr(claudex_tui.app, "IDLE_SECONDS", 1.5)
-        monkeypatch.setattr(claudex_tui.app, "ATTACH_SETTLE", 0.0)
+        monkeypatch.setattr(terminals, "IDLE_SECONDS", 1.5)
+        monkeypatch.setattr(terminals, "ATTACH_SETTLE", 0.0)
         await pilot.press(
             *"until [ -e /tmp/quiet ]; do echo work-$((6*7)); sleep 0.2; done", "enter"
         )

@@ -138,14 +138,16 @@ async def test_after_destroy_the_selection_moves_to_the_neighbour(size: tuple[in
         shown = list(app.session_list.shown)
         app.session_list.select(shown[1])
         await pilot.pause()
-        app.post_message(SessionsLoaded([s for s in SESSIONS if s.name != shown[1]]))
+        app.dashboard.post_message(SessionsLoaded([s for s in SESSIONS if s.name != shown[1]]))
         await until(pilot, lambda: shown[1] not in app.session_list.rows, "the session gone")
         assert app.session_list.selected == shown[2]  # the one after it, not the first
         assert app.selected is not None and app.selected.name == shown[2]
         # The last one gone: the one before it.
         app.session_list.select(shown[3])
         await pilot.pause()
-        app.post_message(SessionsLoaded([s for s in SESSIONS if s.name not in shown[1::2]]))
+        app.dashboard.post_message(
+            SessionsLoaded([s for s in SESSIONS if s.name not in shown[1::2]])
+        )
         await until(pilot, lambda: shown[3] not in app.session_list.rows, "the last one gone")
         assert app.session_list.selected == shown[2]
 
@@ -158,7 +160,7 @@ async def test_numbers_stay_with_their_sessions(size: tuple[int, int]) -> None:
         assert sorted(before.values()) == [1, 2, 3, 4]
         # A session made elsewhere whose name sorts first: it comes last, numbered 5.
         newcomer = _session("claudex-aaa-00000001", ["/home/ana/src/aaa"])
-        app.post_message(SessionsLoaded([*SESSIONS, newcomer]))
+        app.dashboard.post_message(SessionsLoaded([*SESSIONS, newcomer]))
         await until(pilot, lambda: newcomer.name in app.session_list.rows, "the newcomer")
         numbers = app.session_list.numbers
         assert {k: numbers[k] for k in before} == before and numbers[newcomer.name] == 5
@@ -180,7 +182,7 @@ async def test_numbers_stay_with_their_sessions(size: tuple[int, int]) -> None:
         gone = SESSIONS[1].name
         later = _session("claudex-zzz-00000002", ["/home/ana/src/zzz"])
         rest = [s for s in SESSIONS if s.name != gone]
-        app.post_message(SessionsLoaded([*rest, newcomer, later]))
+        app.dashboard.post_message(SessionsLoaded([*rest, newcomer, later]))
         await until(pilot, lambda: later.name in app.session_list.rows, "the later one")
         assert app.session_list.numbers[later.name] == before[gone]
         assert app.session_list.numbers[newcomer.name] == 5

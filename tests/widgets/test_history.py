@@ -282,7 +282,7 @@ async def test_h_on_the_session_list_opens_the_selected_sessions_history() -> No
         # not mark it nor ring.
         bells: list[int] = []
         app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
-        app.post_message(AgentWaiting(selected.name, "bell"))
+        app.dashboard.post_message(AgentWaiting(selected.name, "bell"))
         await pilot.pause()
         row = app.session_list.rows[selected.name]
         assert not row.waiting and bells == []

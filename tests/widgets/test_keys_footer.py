@@ -39,7 +39,7 @@ async def shown(pilot: Pilot[None], key: str) -> dict[str, str]:
 
 async def open_help(pilot: Pilot[None]) -> HelpScreen:
     app = pilot.app
-    app.action_help()  # type: ignore[attr-defined]
+    app.dashboard.action_help()
     await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help screen")
     assert isinstance(app.screen, HelpScreen)
     return app.screen
@@ -127,9 +127,7 @@ async def test_remapped_keys_work_and_show() -> None:
 
     class Remapped(DemoApp):
         def __init__(self) -> None:
-            super().__init__()
-            self.config = config
-            self.set_keymap(keymap(config.keys))
+            super().__init__(config=config)
 
     app = Remapped()
     async with app.run_test(size=(160, 40)) as pilot:

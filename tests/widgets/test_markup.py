@@ -99,12 +99,7 @@ class Hostile(DemoApp):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("z", "boom", "Boom", id="test_boom")]
 
     def __init__(self, host_root: Path) -> None:
-        super().__init__(HostileBackend())
-        self._host_root = host_root
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self._initial_select = NAME
+        super().__init__(HostileBackend(), select=NAME, host_root=host_root)
 
     def action_boom(self) -> None:
         raise RuntimeError(f"a handler failed on {HOSTILE}")
@@ -121,7 +116,7 @@ async def start(pilot: Pilot[None]) -> Hostile:
     assert isinstance(app, Hostile)
     from claudex_tui.messages import SessionsLoaded
 
-    app.post_message(SessionsLoaded([RUNNING, STOPPED]))
+    app.dashboard.post_message(SessionsLoaded([RUNNING, STOPPED]))
     await until(pilot, lambda: app.session_list.selected == NAME, "the hostile session selected")
     return app
 
@@ -169,18 +164,18 @@ async def test_engine_errors_and_notices_are_shown_literally(tmp_path: Path) -> 
         app.post_message(EngineDown(f"the Docker Engine is not reachable ({HOSTILE})"))
         await on_screen(pilot, f"not reachable ({HOSTILE})", "the engine banner")
 
-        app.post_message(ActionDone("restart", NAME, f"engine said {HOSTILE}", HOSTILE))
+        app.dashboard.post_message(ActionDone("restart", NAME, f"engine said {HOSTILE}", HOSTILE))
         await noticed(pilot, f"engine said {HOSTILE}\n{HOSTILE}", "a failed action's notice")
 
         await show_tab(pilot, "g")
-        app.post_message(ChangesLoaded(NAME, None, f"tracking failed: {HOSTILE}"))
+        app.dashboard.post_message(ChangesLoaded(NAME, None, f"tracking failed: {HOSTILE}"))
         await on_screen(pilot, f"tracking failed: {HOSTILE}", "the Changes tab's note")
 
         await show_tab(pilot, "w")
-        app.post_message(FirewallLoaded(NAME, None, f"cannot read: {HOSTILE}"))
+        app.dashboard.post_message(FirewallLoaded(NAME, None, f"cannot read: {HOSTILE}"))
         await on_screen(pilot, f"cannot read: {HOSTILE}", "the Firewall tab's note")
         broken = FirewallStatus(session=NAME, mode="broken", reason=f"rule {HOSTILE} missing")
-        app.post_message(FirewallLoaded(NAME, broken))
+        app.dashboard.post_message(FirewallLoaded(NAME, broken))
         await on_screen(pilot, f"rule {HOSTILE} missing", "a broken firewall's reason")
         assert app.is_running
         assert "Something failed" not in toasts(pilot)
@@ -220,12 +215,12 @@ async def test_an_exception_in_a_handler_is_a_notice(tmp_path: Path) -> None:
 
 CRASHING = """
 import sys
-import claudex_tui.app
+from claudex_tui.screens.dashboard import DashboardScreen
 
 def compose(self):
     raise RuntimeError("the dashboard cannot draw")
 
-claudex_tui.app.ClaudexApp.compose = compose  # an error the dashboard must stop on
+DashboardScreen.compose = compose  # an error the dashboard must stop on
 from claudex_tui.cli import main
 sys.exit(main(["dashboard"]))
 """

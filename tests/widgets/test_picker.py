@@ -149,7 +149,7 @@ async def test_the_dashboard_starts_it_at_the_selected_sessions_directory(tmp_pa
     app = DemoApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.session_list.selected, "the demo's sessions")
-        app.post_message(SessionsLoaded([session]))  # they went, this one came
+        app.dashboard.post_message(SessionsLoaded([session]))  # they went, this one came
         await until(pilot, lambda: app.session_list.selected == session.name, "selected")
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, NewSessionScreen), "the new session")
