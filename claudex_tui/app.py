@@ -17,10 +17,10 @@ from textual.screen import Screen
 from textual.worker import Worker
 
 from claudex_tui.commands_palette import SessionCommands
+from claudex_tui.failure_notices import handler_failed, worker_failed
 from claudex_tui.messages import EngineDown, EngineUp, SessionsChanged
 from claudex_tui.screens import dashboard
 from claudex_tui.screens.dashboard import DashboardScreen
-from claudex_tui.screens.dashboard_base import handler_failed, worker_failed
 from container.errors import ClaudexError
 from container.labels import SessionInfo
 from widgets.session_list import EngineHeader, SessionList
@@ -226,7 +226,7 @@ class ClaudexApp(App[None]):
         )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """The one place worker failures become a readable notice, never a traceback."""
+        """Worker failures become a readable notice, never a traceback (as the screen's)."""
         worker_failed(self, event)
 
     def notify(

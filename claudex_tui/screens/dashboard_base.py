@@ -4,8 +4,6 @@ screen itself in dashboard.py)."""
 
 from __future__ import annotations
 
-import contextlib
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,10 +11,10 @@ from textual import work
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
+from claudex_tui.failure_notices import handler_failed, worker_failed
 from claudex_tui.messages import EngineDown, SessionsLoaded
-from container.errors import ClaudexError
 from container.labels import SessionInfo
 from widgets.session_list import EngineHeader, SessionList
 
@@ -152,7 +150,7 @@ class DashboardBase(Screen[None]):
     # -- failures ------------------------------------------------------------------------------
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """The one place worker failures become a readable notice, never a traceback."""
+        """Worker failures become a readable notice, never a traceback (as the app's)."""
         worker_failed(self, event)
 
     async def _dispatch_message(self, message: Message) -> None:
@@ -165,40 +163,3 @@ class DashboardBase(Screen[None]):
             if not self.is_mounted or self._winding_down:
                 raise
             handler_failed(self, error)
-
-
-def worker_failed(node: Screen[Any] | Any, event: Worker.StateChanged) -> None:
-    """Tell the user a background task failed (its error's message, no traceback)."""
-    if event.state == WorkerState.ERROR and event.worker.error is not None:
-        error = event.worker.error
-        text = error.message if isinstance(error, ClaudexError) else str(error)
-        node.notify(
-            f"{event.worker.name or 'background task'} failed: {text}",
-            severity="error",
-            timeout=10,
-        )
-
-
-def handler_failed(node: Screen[Any] | Any, error: Exception) -> None:
-    """A handler's exception as a notice; its traceback in the state folder's log. Under
-    tests (headless) run_test raises it at the end: no bug passes as a notice."""
-    import traceback
-
-    from container.state import state_dir
-
-    where = ""
-    with contextlib.suppress(OSError):
-        log = state_dir() / "dashboard-errors.log"
-        with log.open("a", encoding="utf-8") as out:
-            out.write(f"--- {datetime.now().isoformat(timespec='seconds')}\n")
-            out.write("".join(traceback.format_exception(error)))
-        where = f"\n(details in {log})"
-    node.notify(
-        f"Something failed: {type(error).__name__}: {error}{where}",
-        severity="error",
-        timeout=15,
-    )
-    app = node.app
-    fail_tests = getattr(app, "handler_errors_fail_tests", False)
-    if app.is_headless and fail_tests and app._exception is None:
-        app._exception = error
