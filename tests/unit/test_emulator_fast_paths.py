@@ -222,3 +222,11 @@ def test_text_runs_expand_to_one_character_per_cell() -> None:
     assert expand("plain") == "plain"
     assert expand("e\u0301") is None  # a combining mark: drawn one character at a time
     assert expand("x\u200dy") is None and expand("bad\x00") is None
+
+
+def test_reset_after_reverse_screen_follows_the_mode() -> None:
+    emulator = TerminalEmulator(10, 2)
+    # The same attributes (red, not reversed) and the same SGR 0 with DECSCNM on, then off.
+    emulator.feed(b"\x1b[?5h\x1b[27;31m\x1b[0ma\x1b[?5l\x1b[27;31m\x1b[0mb")
+    assert emulator.buffer[0][1].reverse is False and emulator.buffer[0][1].fg == "default"
+    assert emulator.cursor.attrs == emulator.default_char

@@ -988,6 +988,8 @@ class TerminalEmulator(pyte.Screen):
         if not kwargs.get("private"):
             super().set_mode(*modes)
             return
+        if 5 in modes:
+            self._forget_sgr_links()
         rest = []
         for mode in modes:
             shifted = mode << 5
@@ -1010,6 +1012,8 @@ class TerminalEmulator(pyte.Screen):
         if not kwargs.get("private"):
             super().reset_mode(*modes)
             return
+        if 5 in modes:
+            self._forget_sgr_links()
         rest = []
         for mode in modes:
             if mode in _ALT_SCREEN_MODES:
@@ -1020,6 +1024,12 @@ class TerminalEmulator(pyte.Screen):
                 rest.append(mode)
         if rest:
             super().reset_mode(*rest, private=True)
+
+    def _forget_sgr_links(self) -> None:
+        """DECSCNM changes what SGR 0 resets to (pyte's default cell is reversed on a
+        reverse screen), so SGR results computed before no longer hold."""
+        for cells in self._cells.values():
+            cells.sgr.clear()
 
     @property
     def in_alternate_screen(self) -> bool:
