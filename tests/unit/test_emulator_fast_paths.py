@@ -23,8 +23,8 @@ class CharByChar(TerminalEmulator):
         elif self.g0_charset is not LAT1_MAP:
             data = data.translate(self.g0_charset)
         if data:
+            self._last_text = data
             self._draw_unicode(data)
-            self._last_drawn = data[-1]
 
 
 TEXT = [
@@ -74,6 +74,7 @@ CONTROLS = [
     "\x1b[3@",
     "\x1b[2P",
     "\x1b[2X",
+    "\x1b[3b",  # REP: the last character again
     "\x1b(0",
     "\x1b(B",
     "\x1b[?2026h",

@@ -124,6 +124,8 @@ _ONE_CONTROL = re.compile(_CONTROL)
 # row is looked up at once. An empty match means anything else (OSC, DCS, C1, split or
 # malformed sequences), which goes the slow way through _SEQUENCE.
 _TOKEN = re.compile(f"((?:{_CONTROL})+)?([^\x00-\x1f\x7f-\x9f]*)")
+_IRM = mo.IRM
+_DECAWM = mo.DECAWM
 _INTERMEDIATES = frozenset(map(chr, range(0x20, 0x30)))
 # Cache bounds. The program (an untrusted agent) chooses what is cached, so every cache is
 # bounded in entries and in key length: a few tens of MB at worst, far less in use.
@@ -273,7 +275,7 @@ class TerminalEmulator(pyte.Screen):
         self._cells: dict[Char, _CellCache] = {}
         self._last_cells: _CellCache | None = None
         self._runs_cached = 0
-        self._last_drawn = " "
+        self._last_text = " "  # the last text drawn, for REP
         self._alt_buffer: Any = None
         self._main_buffer: Any = None
         self._saved: list[Savepoint | None] = [None, None]  # main, alternate
@@ -642,51 +644,55 @@ class TerminalEmulator(pyte.Screen):
             data = data.translate(self.g0_charset)
         if not data:
             return
+        self._last_text = data
         mode = self.mode
+        if _IRM in mode or _DECAWM not in mode or self.columns < 2:
+            self._draw_rare(data)
+            return
         cursor = self.cursor
-        if mo.IRM in mode:
+        cells = self._last_cells
+        if cells is None or cells.attrs is not cursor.attrs:
+            cells = self._cell_cache(cursor.attrs)
+        run = cells.runs.get(data)
+        if run is None:
+            if data.isascii():
+                run = list(map(cells.__getitem__, data))
+            else:
+                expanded = expand(data)
+                if expanded is None:
+                    self._draw_unicode(data)
+                    return
+                run = list(map(cells.__getitem__, expanded))
+            if len(data) <= _MAX_RUN_LENGTH:
+                self._remember_run(cells, data, run)
+        x = cursor.x
+        end = x + len(run)
+        if end > self.columns:
+            self._write(run)
+            return
+        # The usual case: the run fits on the line.
+        line = self.buffer[cursor.y]
+        # Blank the halves of wide characters the run cuts in two (see _split_wide).
+        first = line.get(x)
+        if first is not None and first.data == "" and x:
+            owner = line.get(x - 1)
+            if owner is not None:
+                line[x - 1] = owner._replace(data=" ")
+        after = line.get(end)
+        if after is not None and after.data == "":
+            line[end] = after._replace(data=" ")
+        line.update(zip(range(x, end), run, strict=True))
+        cursor.x = end
+        self.dirty.add(cursor.y)
+
+    def _draw_rare(self, data: str) -> None:
+        """Insert mode, autowrap off, or a screen one column wide."""
+        if _IRM in self.mode:
             self._draw_unicode(data)
-        elif mo.DECAWM not in mode or self.columns < 2:
-            if data.isascii() or set(map(WIDTHS.__getitem__, data)) == {1}:
-                self._draw_narrow(data)
-            else:
-                self._draw_unicode(data)
+        elif data.isascii() or set(map(WIDTHS.__getitem__, data)) == {1}:
+            self._draw_narrow(data)
         else:
-            cells = self._last_cells
-            if cells is None or cells.attrs is not cursor.attrs:
-                cells = self._cell_cache(cursor.attrs)
-            run = cells.runs.get(data)
-            if run is None:
-                if data.isascii():
-                    run = list(map(cells.__getitem__, data))
-                else:
-                    expanded = expand(data)
-                    if expanded is None:
-                        self._draw_unicode(data)
-                        self._last_drawn = data[-1]
-                        return
-                    run = list(map(cells.__getitem__, expanded))
-                if len(data) <= _MAX_RUN_LENGTH:
-                    self._remember_run(cells, data, run)
-            x = cursor.x
-            end = x + len(run)
-            if end <= self.columns:  # the usual case: the run fits on the line
-                line = self.buffer[cursor.y]
-                # Blank the halves of wide characters the run cuts in two (see _split_wide).
-                first = line.get(x)
-                if first is not None and first.data == "" and x:
-                    owner = line.get(x - 1)
-                    if owner is not None:
-                        line[x - 1] = owner._replace(data=" ")
-                after = line.get(end)
-                if after is not None and after.data == "":
-                    line[end] = after._replace(data=" ")
-                line.update(zip(range(x, end), run, strict=True))
-                cursor.x = end
-                self.dirty.add(cursor.y)
-            else:
-                self._write(run)
-        self._last_drawn = data[-1]
+            self._draw_unicode(data)
 
     def _remember_run(self, cells: _CellCache, data: str, run: list[Char]) -> None:
         if self._runs_cached >= _MAX_RUNS:
@@ -855,8 +861,9 @@ class TerminalEmulator(pyte.Screen):
     def _repeat_last(self, count: int = 0) -> None:
         """REP: ncurses uses it (xterm-256color has `rep`)."""
         count = min(max(count, 1), self.columns * self.lines)
-        if self._last_drawn.isprintable():
-            self.draw(self._last_drawn * count)
+        last = self._last_text[-1]
+        if last.isprintable():
+            self.draw(last * count)
 
     # -- cursor moves and erasing (pyte's results; without its per-call Margins tuples) ------
 
