@@ -112,8 +112,8 @@ _PREFIX = re.compile(
 # One control or sequence the fast path takes: CR LF, a C0 control, a CSI without embedded
 # controls, a two- or three-byte escape.
 _CONTROL = (
-    r"\r\n|[\x00-\x1a\x1c-\x1f]"
-    r"|\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"
+    r"\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"
+    r"|\r\n|[\x00-\x1a\x1c-\x1f]"
     r"|\x1b[\x20-\x2f]+[\x30-\x7e]"
     r"|\x1b[\x30-\x4f\x51-\x57\x59\x5a\x5c\x60-\x7e]"
 )
