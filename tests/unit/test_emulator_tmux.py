@@ -8,6 +8,7 @@ emulator's display, and the cursor with tmux's."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import uuid
@@ -50,6 +51,8 @@ def tmux_screen(
         ).stdout.split()
     finally:
         subprocess.run([*tmux, "kill-server"], check=False, capture_output=True)
+        socket_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+        (socket_dir / server).unlink(missing_ok=True)  # the server leaves its socket behind
     rows = shown.split("\n")[:lines]
     return rows + [""] * (lines - len(rows)), (int(cursor[0]), int(cursor[1]))
 
