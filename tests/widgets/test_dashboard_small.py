@@ -24,10 +24,10 @@ from claudex_tui.messages import SessionsLoaded
 from claudex_tui.screens.help import HelpScreen
 from claudex_tui.screens.prompt import PromptScreen
 from container.firewall_model import AllowedName, FirewallStatus
-from tests.fakes import FakeBackend
+from tests.fakes import FakeBackend, FakeFiles
 from tests.waiting import settled, until
 from tests.widgets.demo_app import DemoApp, show_tab
-from tests.widgets.test_files_panel import FakeFiles, Harness, _line_of, _ready
+from tests.widgets.test_files_panel import Harness, _line_of, _ready
 from widgets.files.transfer_row import TransferRow
 from widgets.session_list import LEGEND
 from widgets.terminal.widget import LEAVE_KEY, TerminalWidget

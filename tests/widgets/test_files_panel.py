@@ -13,9 +13,10 @@ from textual.app import App, ComposeResult
 from textual.widgets import Label
 
 from container.labels import SessionInfo
+from tests.fakes import FakeFiles
 from tests.waiting import settled, until
 from widgets.files.conflict_screen import ConflictScreen
-from widgets.files.model import Entry, Outcome, free_name
+from widgets.files.model import free_name
 from widgets.files.panel import FilesPanel
 from widgets.files.transfer_row import TransferRow
 from widgets.files.trees import ContainerTree, HostTree
@@ -36,46 +37,6 @@ def _session(state: str = "running") -> SessionInfo:
         agent="shell",
         network_mode="firewalled",
     )
-
-
-class FakeFiles:
-    """An in-memory session filesystem recording every call."""
-
-    def __init__(self) -> None:
-        self.tree: dict[str, list[Entry]] = {
-            "/workspace": [Entry("proj", True), Entry("notes.md", False, 12)],
-            "/workspace/proj": [Entry("main.py", False, 40)],
-            "/": [Entry("workspace", True), Entry("etc", True)],
-        }
-        self.pushes: list[tuple[list[str], str, list[str], bool]] = []
-        self.pulls: list[tuple[str, str, str, bool]] = []
-        self.slow = False
-
-    def list_dir(self, path: str) -> list[Entry]:
-        return list(self.tree.get(path, []))
-
-    def existing(self, directory: str, names: list[str]) -> set[str]:
-        there = {e.name for e in self.tree.get(directory, [])}
-        return {n for n in names if n in there}
-
-    def push(self, sources, directory, *, names, force, progress, cancel) -> Outcome:  # type: ignore[no-untyped-def]
-        self.pushes.append((list(sources), directory, list(names), force))
-        if self.slow:  # goes on until cancelled, however long the test takes to get there
-            done = 0
-            while not cancel.wait(0.01):
-                done = min(done + 1, 499)
-                progress(done, 500)
-            raise RuntimeError("transfer cancelled")
-        listing = self.tree.setdefault(directory, [])
-        for name in names:
-            if name not in {e.name for e in listing}:
-                listing.append(Entry(name, False, 1))
-        return Outcome(written=len(sources), bytes=len(sources))
-
-    def pull(self, source, directory, *, name, force, progress, cancel) -> Outcome:  # type: ignore[no-untyped-def]
-        self.pulls.append((source, directory, name, force))
-        Path(directory, name).write_text(f"from {source}")
-        return Outcome(written=1, bytes=1)
 
 
 class Harness(App[None]):

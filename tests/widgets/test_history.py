@@ -17,8 +17,8 @@ from textual.strip import Strip
 from textual.widgets import Input
 
 from claudex_tui.messages import AgentWaiting
+from tests.fakes import ScriptedChannel
 from tests.waiting import until
-from tests.widgets.test_terminal_widget import ScriptedChannel
 from widgets.terminal.history import HistoryLines, HistoryView
 from widgets.terminal.history_rows import parse_history
 from widgets.terminal.widget import TerminalWidget

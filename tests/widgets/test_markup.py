@@ -26,10 +26,9 @@ from claudex_tui.screens.confirm import ConfirmScreen
 from container.details_model import MountRow, SessionDetails
 from container.firewall_model import AllowedName, FirewallStatus
 from container.tracking_model import ChangedFile
-from tests.fakes import FakeBackend
+from tests.fakes import FakeBackend, FakeFiles
 from tests.waiting import settled, until
 from tests.widgets.demo_app import DemoApp, show_tab
-from tests.widgets.test_files_panel import FakeFiles
 from widgets.files.model import Entry
 
 MARKS = ("[b]", "[/x]", "[link=https://x]", "[/prefix]")

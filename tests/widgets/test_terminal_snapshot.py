@@ -6,8 +6,8 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Footer
 
+from tests.fakes import ScriptedChannel
 from tests.waiting import until
-from tests.widgets.test_terminal_widget import ScriptedChannel
 from widgets.terminal.widget import TerminalWidget
 
 OUTPUT = (

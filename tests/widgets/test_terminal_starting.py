@@ -7,8 +7,8 @@ import threading
 
 from textual.app import App, ComposeResult
 
+from tests.fakes import ScriptedChannel
 from tests.waiting import until
-from tests.widgets.test_terminal_widget import ScriptedChannel
 from widgets.terminal.widget import TerminalWidget
 
 STARTING = "starting… waiting for the session to be ready"

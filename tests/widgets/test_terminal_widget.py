@@ -5,8 +5,6 @@ The channel here is a stand-in for the far side only; the widget, pump and emula
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -17,48 +15,9 @@ from textual.pilot import Pilot
 from textual.widgets import Footer
 
 import widgets.terminal.frames
+from tests.fakes import ScriptedChannel
 from tests.waiting import until
 from widgets.terminal.widget import TerminalWidget
-
-
-class ScriptedChannel:
-    """A terminal channel whose program is the test: `emit` is output, `written` is input."""
-
-    def __init__(self) -> None:
-        self.output: queue.Queue[bytes] = queue.Queue()
-        self.written: list[bytes] = []
-        self.sizes: list[tuple[int, int]] = []
-        self.closed = threading.Event()
-        self.code: int | None = None
-
-    def emit(self, data: bytes) -> None:
-        self.output.put(data)
-
-    def start(self, rows: int, columns: int) -> None:
-        self.sizes.append((rows, columns))
-
-    def read(self, timeout: float | None) -> bytes | None:
-        try:
-            return self.output.get(timeout=timeout)
-        except queue.Empty:
-            return b"" if self.closed.is_set() else None
-
-    def write(self, data: bytes) -> None:
-        self.written.append(data)
-
-    def resize(self, rows: int, columns: int) -> None:
-        self.sizes.append((rows, columns))
-
-    def close(self) -> None:
-        self.closed.set()
-
-    @property
-    def exit_code(self) -> int | None:
-        return self.code
-
-    def end(self, code: int) -> None:
-        self.code = code
-        self.output.put(b"")
 
 
 class HostApp(App[None]):
