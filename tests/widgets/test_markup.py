@@ -212,6 +212,30 @@ async def test_an_exception_in_a_handler_is_a_notice(tmp_path: Path) -> None:
         await until(pilot, lambda: app.query_one("TabbedContent").active == "changes", "g")  # type: ignore[attr-defined]
 
 
+async def test_an_exception_in_a_dashboard_screen_handler_is_a_notice(tmp_path: Path) -> None:
+    """The dashboard screen dispatches its own messages: a failing handler there is a notice
+    too, not the end of the dashboard."""
+    app = hostile_app(tmp_path)
+    app.handler_errors_fail_tests = False  # the failure is this test's point
+    other = dataclasses.replace(RUNNING, name=NAME + "2", id="c" * 64)
+
+    def no_terminal(session: Any) -> Any:
+        raise RuntimeError(f"no terminal for {HOSTILE}")
+
+    async with app.run_test(size=(200, 50), notifications=True) as pilot:
+        await start(pilot)
+        app.fake.channel_factory = no_terminal  # type: ignore[method-assign]
+        from claudex_tui.messages import SessionsLoaded
+
+        app.dashboard.post_message(SessionsLoaded([RUNNING, STOPPED, other]))
+        await until(pilot, lambda: other.name in app.session_list.rows, "the new session")
+        app.session_list.select(other.name)  # its terminal is made as it is shown
+        await noticed(pilot, f"RuntimeError: no terminal for {HOSTILE}", "the notice")
+        assert app.is_running and app.return_code is None
+        await pilot.press("g")  # and it still works
+        await until(pilot, lambda: app.query_one("TabbedContent").active == "changes", "g")  # type: ignore[attr-defined]
+
+
 CRASHING = """
 import sys
 from claudex_tui.screens.dashboard import DashboardScreen
