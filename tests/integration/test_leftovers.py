@@ -289,8 +289,9 @@ def _clients(engine: docker.DockerClient, name: str) -> str:
 
 
 def _process_count(engine: docker.DockerClient, name: str) -> int:
-    # counted by the same one-process exec each time
-    _, out = exec_in(engine, name, "ls -d /proc/[0-9]* | wc -l", "root")
+    # counted by the same exec each time; a process that ends between the glob and ls is
+    # reported on stderr (merged into the output) and not counted
+    _, out = exec_in(engine, name, "ls -d /proc/[0-9]* 2>/dev/null | wc -l", "root")
     return int(out.strip())
 
 
