@@ -165,11 +165,6 @@ def test_container_modules_import_one_another_without_a_loop() -> None:
             visit(name, [name])
 
 
-# app.py still calls docker-py until the dashboard's engine work lands in container/ (issue 16,
-# helper A); the lead empties this list then.
-DOCKER_ALLOWED = {"claudex_tui/app.py"}
-
-
 def test_the_app_and_widgets_never_import_docker() -> None:
     """Docker I/O lives in container/: no module of claudex_tui/ or widgets/ imports docker-py,
     not even for a type (container.engine.DockerClient names a connection)."""
@@ -177,8 +172,6 @@ def test_the_app_and_widgets_never_import_docker() -> None:
     for top in ("claudex_tui", "widgets"):
         for path in sorted((ROOT / top).rglob("*.py")):
             rel = path.relative_to(ROOT).as_posix()
-            if rel in DOCKER_ALLOWED:
-                continue
             for module, _names, line in _imports(path, runtime_only=False):
                 if module == "docker" or module.startswith("docker."):
                     found.append(f"{rel}:{line} imports {module}")

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Called by the agent's hooks (as the agent) when it waits for the user. The dashboard follows
-# this file as the agent too (claudex_tui/engine_watch.py): nothing here is ever read by root.
+# this file as the agent too (container/watch.py): nothing here is ever read by root.
 f=/tmp/claudex/waiting
 mkdir -p -m 0700 /tmp/claudex 2>/dev/null
 # Kept small: the watcher only needs what was appended last.
