@@ -18,7 +18,8 @@ from container.host_entries import HostFS
 from container.labels import SessionInfo
 from container.local_fs import LOCAL
 from container.mounts import plan_mounts
-from container.sessions import Sessions, StartRequest
+from container.session_spec import StartRequest
+from container.sessions import Sessions
 
 
 def _not_confirmed(_found: firewall.ProjectAllow) -> bool:

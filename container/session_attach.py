@@ -63,7 +63,8 @@ class AgentAttach(DockerExec):
         on_wait: Callable[[], None] | None = None,
         ready_timeout: float | None = None,
     ) -> None:
-        from container.sessions import READY_TIMEOUT, Sessions
+        from container.session_ready import READY_TIMEOUT
+        from container.sessions import Sessions
 
         user = session.labels.get(AGENT_UID, "")
         super().__init__(client, session.id, AGENT_TMUX, user=user)

@@ -6,7 +6,6 @@ import contextlib
 import fcntl
 import fnmatch
 import hashlib
-import json
 import os
 import re
 import time
@@ -20,27 +19,30 @@ from container.agent_home import AGENT_HOME
 from container.engine import engine_errors
 from container.errors import (
     ClaudexError,
-    EngineUnavailable,
     SessionConflict,
     SessionGone,
     SessionNotFound,
     SessionNotRunning,
     UsageError,
 )
-from container.image import DEFAULT_IMAGE
 from container.mount_targets import WORKSPACE
 from container.mounts import MountPlan
 from container.naming import parallel_name, session_name, signature, slug, valid_container_name
+from container.session_ready import Readiness, epoch_of
+from container.session_spec import (
+    StartRequest,
+    shares_agent_home,
+    spec_env,
+    spec_host_config,
+    spec_labels,
+)
 from container.state import state_dir
-from container.version import __version__
 
 if TYPE_CHECKING:
     import docker
 
 AGENTS = ("claude", "codex", "shell")
 DEFAULT_NETWORK = "claudex"
-STATUS_FILE = "/run/claudex/status"
-READY_TIMEOUT = 60.0
 # A session another claudex is creating stays "created" for the moment between its create and
 # its start; one still never started after this long was left by a create that failed. A
 # create on this host is known for sure (its lock, below): waited for up to CREATE_WAIT, as a
@@ -49,27 +51,6 @@ CREATE_GRACE = 30.0
 CREATE_WAIT = 300.0
 RACE_ATTEMPTS = 5
 NEVER = "0001-01-01T00:00:00Z"  # Docker's StartedAt of a container that never ran
-
-
-@dataclass
-class StartRequest:
-    """What `claudex [DIRS]` asks for."""
-
-    plan: MountPlan
-    name: str | None = None
-    agent: str = "claude"
-    parallel: bool = False
-    replace: bool = False
-    strict_mounts: bool = False
-    host_network: bool = False
-    network: str | None = None
-    git: bool = True
-    allow: list[str] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)
-    image: str = DEFAULT_IMAGE
-    memory: str | None = None
-    cpus: float | None = None
-    firewall: bool = True
 
 
 @dataclass
@@ -92,7 +73,7 @@ def _gone(exc: ClaudexError) -> bool:
     return isinstance(exc, SessionGone) or "No such container" in exc.message
 
 
-class Sessions:
+class Sessions(Readiness):
     """All claudex sessions on one engine."""
 
     def __init__(self, client: docker.DockerClient) -> None:
@@ -291,9 +272,9 @@ class Sessions:
     def _age(self, attrs: dict[str, Any]) -> float | None:
         """Seconds since the container was created, by the engine's clock (a remote engine's
         clock may differ from ours)."""
-        created = _epoch(attrs.get("Created", ""))
+        created = epoch_of(attrs.get("Created", ""))
         with engine_errors("asking the engine's time"):
-            now = _epoch(str(self.api.info().get("SystemTime", "")))
+            now = epoch_of(str(self.api.info().get("SystemTime", "")))
         if created is None or now is None:
             return None
         return now - created
@@ -366,7 +347,7 @@ class Sessions:
         home = f"{AGENT_HOME}/"
         mounted = attrs.get("Mounts") or []
         shared = any(str(m.get("Destination", "")).startswith(home) for m in mounted)
-        if shared != _shares_agent_home(plan):
+        if shared != shares_agent_home(plan):
             diffs.append(
                 "its agent home is shared with this host (~/.claude, ~/.codex read-write); "
                 "--replace gives it its own"
@@ -382,65 +363,15 @@ class Sessions:
         return diffs
 
     def _create(self, base: str, req: StartRequest) -> tuple[str, str]:
-        from container.firewall import start_env  # only when creating: list stays light
-
         plan = req.plan
-        network_mode = labels.HOST_NETWORK if req.host_network else labels.FIREWALLED
-        if not req.host_network and not req.firewall:
-            network_mode = "open"  # only for measurements (tests/perf); never from the CLI
-        session_labels = {
-            labels.SIGNATURE: signature(plan.dirs),
-            labels.SLUG: slug(plan.dirs),
-            labels.MOUNTS: json.dumps(plan.dirs),
-            labels.VERSION: __version__,
-            labels.MANAGED: labels.MANAGED_VALUE,
-            labels.AGENT: req.agent,
-            labels.NETWORK_MODE: network_mode,
-            labels.READ_ONLY: json.dumps(plan.read_only_dirs),
-            labels.GIT: "on" if req.git else "off",
-            labels.PARALLEL: "1" if req.parallel else "0",
-            labels.AGENT_UID: f"{plan.uid}:{plan.gid}",
-            labels.DOCKER_SOCKET: "1"
-            if any(m.role == "docker-socket" for m in plan.mounts)
-            else "0",
-            labels.AGENT_HOME: "shared" if _shares_agent_home(plan) else "own",
-        }
-        env = {
-            **req.env,
-            "CLAUDEX_AGENT_UID": str(plan.uid),
-            "CLAUDEX_AGENT_GID": str(plan.gid),
-            "CLAUDEX_AGENT": req.agent,
-            "CLAUDEX_FIREWALL": "on" if req.firewall and not req.host_network else "off",
-            # Seeds the session's allow list on its first start; later edits live in the container.
-            "CLAUDEX_ALLOW": start_env(req.allow),
-            "CLAUDEX_SESSION": base,
-        }
-        if any(m.role == "docker-socket" for m in plan.mounts):
-            env["CLAUDEX_DOCKER_GID"] = str(os.stat("/var/run/docker.sock").st_gid)
-        caps = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "SETPCAP", "KILL"]
+        session_labels = spec_labels(req)
+        env = spec_env(req, base)
+        host_config_args = spec_host_config(req)
         if not req.host_network:
-            # Only ever inside the session's own network namespace: never with the host's.
-            caps += ["NET_ADMIN", "NET_RAW"]
-        host_config_args: dict[str, Any] = {
-            "mounts": [_docker_mount(m) for m in plan.mounts],
-            "init": True,
-            "cap_drop": ["ALL"],
-            "cap_add": caps,
-            "security_opt": ["no-new-privileges:true"],
-            "tmpfs": {"/run/claudex": "mode=0755,size=1m"},
-        }
-        if req.host_network:
-            host_config_args["network_mode"] = "host"
-        else:
             network = req.network or DEFAULT_NETWORK
             if network == DEFAULT_NETWORK:
                 self.ensure_network(network)
             host_config_args["network_mode"] = network
-        if req.memory:
-            host_config_args["mem_limit"] = req.memory
-        if req.cpus:
-            host_config_args["nano_cpus"] = int(req.cpus * 1e9)
-
         with engine_errors("preparing the container"):
             host_config = self.api.create_host_config(**host_config_args)
         workdir = WORKSPACE
@@ -512,88 +443,6 @@ class Sessions:
                     if "already exists" not in str(exc):
                         raise
 
-    def read_status(self, container_id: str) -> str:
-        with engine_errors("reading session status"):
-            # Absolute program, root's own working directory: nothing the agent wrote is run.
-            result = self.client.containers.get(container_id).exec_run(
-                ["/bin/cat", STATUS_FILE], user="root", workdir="/"
-            )
-        return result.output.decode(errors="replace").strip() if result.exit_code == 0 else ""
-
-    def _inspect(self, container_id: str, name: str) -> dict[str, Any]:
-        """The container's attributes; a container removed meanwhile is `SessionGone`."""
-        from docker.errors import NotFound
-
-        with engine_errors(f"inspecting {name}"):
-            try:
-                attrs: dict[str, Any] = self.api.inspect_container(container_id)
-            except NotFound:
-                raise SessionGone(
-                    f"session {name} was removed (by another command) while starting",
-                    "start it again",
-                ) from None
-        return attrs
-
-    def wait_ready(self, container_id: str, name: str, timeout: float = READY_TIMEOUT) -> str:
-        """Until the init says `ready` (agent in tmux), or fail with the reason it gave: a
-        session that stops on the way says its exit code and the last lines of its log (of
-        this run only), whichever call notices. Returns the ready run's StartedAt."""
-        deadline = time.monotonic() + timeout
-        delay = 0.02
-        while True:
-            state = self._inspect(container_id, name).get("State") or {}
-            if not state.get("Running"):
-                raise self._stopped(container_id, name, state)
-            try:
-                status = self.read_status(container_id)
-            except EngineUnavailable:
-                raise
-            except ClaudexError:
-                # It stopped or restarted between the inspect and the exec: the next turn
-                # reports it (or waits for the new run); the same run still up is a real error.
-                now = self._inspect(container_id, name).get("State") or {}
-                if now.get("Running") and now.get("StartedAt") == state.get("StartedAt"):
-                    raise
-                continue
-            if status == "ready":
-                return str(state.get("StartedAt", ""))
-            if status.startswith("failed:"):
-                raise ClaudexError(
-                    f"session {name} {status}; the agent was not started",
-                    "fix the cause, then start it again (`claudex --replace` recreates it)",
-                )
-            if time.monotonic() > deadline:
-                raise ClaudexError(
-                    f"session {name} did not become ready within {timeout:.0f}s "
-                    f"(status: {status or 'none'})",
-                    f"see `docker logs {name}`",
-                )
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.25)
-
-    def _stopped(self, container_id: str, name: str, state: dict[str, Any]) -> ClaudexError:
-        code = state.get("ExitCode")
-        # This run's lines only: earlier runs' (their "claudex-init: ready") would mislead.
-        logs = self.logs_tail(container_id, since=_epoch(str(state.get("StartedAt", ""))))
-        detail = f":\n{logs}" if logs else " (it logged nothing in this run)"
-        reason = state.get("Error") or ("killed: out of memory" if state.get("OOMKilled") else "")
-        return ClaudexError(
-            f"session {name} stopped while starting (exit code {code})"
-            + (f": {reason}" if reason else "")
-            + detail,
-            f"see `docker logs {name}`; `claudex --replace` recreates it",
-        )
-
-    def logs_tail(self, container_id: str, lines: int = 10, since: float | None = None) -> str:
-        try:
-            if since is not None:
-                data = self.api.logs(container_id, tail=lines, since=since)
-            else:
-                data = self.api.logs(container_id, tail=lines)
-        except Exception:
-            return ""
-        return str(data.decode(errors="replace").strip())
-
     # -- lifecycle -------------------------------------------------------------------------
 
     def verify_own_files(self, session: labels.SessionInfo) -> None:
@@ -658,33 +507,6 @@ def _start_failure(exc: ClaudexError, name: str, req: StartRequest) -> ClaudexEr
         f"session {name} could not start: {exc.message}",
         (exc.hint + "; " if exc.hint else "") + "the half-made session was removed",
     )
-
-
-def _epoch(stamp: str) -> float | None:
-    """Docker's RFC 3339 time (nanoseconds, `Z`) as a Unix time; None when absent or never."""
-    from datetime import datetime
-
-    if not stamp or stamp.startswith("0001-"):
-        return None
-    m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)", stamp)
-    if m is None:
-        return None
-    fraction = (m.group(2) or ".0")[:7]
-    zone = "+00:00" if m.group(3) == "Z" else m.group(3)
-    try:
-        return datetime.fromisoformat(m.group(1) + fraction + zone).timestamp()
-    except ValueError:
-        return None
-
-
-def _shares_agent_home(plan: MountPlan) -> bool:
-    return any(m.role == "login" for m in plan.mounts)
-
-
-def _docker_mount(spec: Any) -> Any:
-    from docker.types import Mount
-
-    return Mount(target=spec.target, source=spec.source, type="bind", read_only=spec.read_only)
 
 
 def select_by_state(

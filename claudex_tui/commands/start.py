@@ -17,7 +17,8 @@ from container.host_entries import HostFS
 from container.image import ensure_image, image_state
 from container.labels import SessionInfo
 from container.local_fs import LOCAL
-from container.sessions import Sessions, StartRequest
+from container.session_spec import StartRequest
+from container.sessions import Sessions
 
 
 def _request(args: argparse.Namespace, config: Config, fs: HostFS = LOCAL) -> StartRequest:

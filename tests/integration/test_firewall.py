@@ -22,7 +22,8 @@ import pytest
 from container import firewall
 from container.errors import ClaudexError
 from container.mounts import plan_mounts
-from container.sessions import Sessions, StartRequest
+from container.session_spec import StartRequest
+from container.sessions import Sessions
 from tests.integration.conftest import REPO, Result, exec_in
 from tests.waiting import wait_for
 

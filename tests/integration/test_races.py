@@ -190,10 +190,10 @@ def test_a_session_left_never_started_is_recreated(
 
 
 def _older_than(engine: docker.DockerClient, name: str, seconds: float) -> bool:
-    from container.sessions import _epoch
+    from container.session_ready import epoch_of
 
-    created = _epoch(engine.api.inspect_container(name)["Created"])
-    now = _epoch(str(engine.api.info()["SystemTime"]))
+    created = epoch_of(engine.api.inspect_container(name)["Created"])
+    now = epoch_of(str(engine.api.info()["SystemTime"]))
     return created is not None and now is not None and now - created > seconds
 
 

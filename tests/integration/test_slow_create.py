@@ -14,7 +14,8 @@ import pytest
 from container import sessions as sessions_module
 from container.mounts import plan_mounts
 from container.naming import session_name
-from container.sessions import Sessions, StartRequest, StartResult
+from container.session_spec import StartRequest
+from container.sessions import Sessions, StartResult
 from tests.security.conftest import wait_for
 
 

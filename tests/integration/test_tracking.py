@@ -15,7 +15,8 @@ import docker
 import pytest
 
 from container.mounts import plan_mounts
-from container.sessions import Sessions, StartRequest
+from container.session_spec import StartRequest
+from container.sessions import Sessions
 from container.tracking import Tracker
 from tests.integration.conftest import CLI, REPO, exec_in
 

@@ -35,7 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from container.engine import connect
 from container.firewall import DEFAULT_ALLOW
 from container.mounts import plan_mounts
-from container.sessions import STATUS_FILE, Sessions, StartRequest
+from container.session_ready import STATUS_FILE
+from container.session_spec import StartRequest
+from container.sessions import Sessions
 
 BUDGET_MS = 300.0
 FLOOD_RATIO = 2.0

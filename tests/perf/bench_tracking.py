@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from container.engine import connect
 from container.mounts import plan_mounts
-from container.sessions import Sessions, StartRequest
+from container.session_spec import StartRequest
+from container.sessions import Sessions
 from container.tracking import Tracker, _script
 
 UID = 4242

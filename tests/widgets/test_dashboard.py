@@ -27,7 +27,8 @@ from container import state
 from container.engine import connect
 from container.errors import ClaudexError
 from container.mounts import plan_mounts
-from container.sessions import Sessions, StartRequest
+from container.session_spec import StartRequest
+from container.sessions import Sessions
 from tests.conftest import TEST_PREFIX
 from tests.integration.conftest import exec_in
 from tests.waiting import until
