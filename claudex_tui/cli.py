@@ -36,6 +36,7 @@ commands:
   claudex log [NAME]           list a session's checkpoints
   claudex revert [NAME] PATH...
                                restore files to the last checkpoint
+  claudex doctor               check the engine, image, firewall, DNS, logins, config, disk
 
 Every command that acts on a session takes --name NAME (those shown with NAME also take it
 as their first word); without one, the session for the current directory. Options may come
@@ -192,6 +193,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "run_revert",
         "Restore files or directories in a session to the last checkpoint.",
     ),
+    "doctor": ("doctor", "run", "Check that claudex can run sessions here."),
 }
 
 

@@ -52,6 +52,7 @@ SUBCOMMANDS = {
     "checkpoint",
     "log",
     "revert",
+    "doctor",
 }
 
 
@@ -273,6 +274,7 @@ STEPS: dict[str, Step] = {
         check=lambda run, out: _assert_in(f"destroyed {run.name}", out),
     ),
     "build": Step(check=lambda run, out: _assert_in("up to date", out)),
+    "doctor": Step(check=lambda run, out: _assert_in("checks in", out)),
 }
 
 

@@ -1,0 +1,129 @@
+"""`claudex doctor`: is this machine ready for sessions? One line per check, with the fix."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from claudex_tui.output import _color
+from container.doctor_checks import Check, skipped
+
+STATUS_COLORS = {"ok": "32", "warning": "33", "failed": "1;31", "skipped": "2"}
+
+
+def arguments(name: str, p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Check that claudex can run sessions here: the Docker Engine (reachable, version, API, "
+        "rootless or not, storage driver, cgroups), the image (present, current, size), the "
+        "firewall's needs (iptables, ip6tables, ipset and NET_ADMIN, tried in a throw-away "
+        "container), DNS of the default allowed names (from the host), the agents' login "
+        "files, the config file, free disk space, and every other configured engine. Prints "
+        "one line per check (ok, warning, failed, or skipped when an earlier check failed) "
+        "with the fix; exits 1 when a check failed."
+    )
+    p.add_argument("--format", choices=["text", "json"], default="text", help="json: for scripts")
+    p.add_argument("--image", metavar="NAME", help="image to check (default: the config's)")
+
+
+def format_line(check: Check, name_width: int = 12, stream: object = None) -> str:
+    """`status  name  detail  fix: ...` on one line (colored on a terminal)."""
+    status = _color(STATUS_COLORS[check.status], f"{check.status:<8}", stream or sys.stdout)
+    line = f"{status} {check.name:<{name_width}} {check.detail}"
+    if check.fix and check.status != "ok":
+        line += f"  fix: {check.fix}"
+    return line
+
+
+def format_report(checks: Sequence[Check], stream: object = None) -> str:
+    width = max((len(c.name) for c in checks), default=0)
+    return "\n".join(format_line(c, width, stream) for c in checks)
+
+
+def format_json(checks: Sequence[Check]) -> str:
+    return json.dumps([c.as_json() for c in checks], indent=2)
+
+
+def summary(checks: Sequence[Check], seconds: float) -> str:
+    counts = {s: sum(c.status == s for c in checks) for s in STATUS_COLORS}
+    parts = [f"{n} {s}" for s, n in counts.items() if n]
+    return f"{len(checks)} checks in {seconds:.1f}s: " + ", ".join(parts)
+
+
+def exit_code(checks: Sequence[Check]) -> int:
+    return 1 if any(c.status == "failed" for c in checks) else 0
+
+
+def run_checks(image: str | None) -> list[Check]:
+    from claudex_tui.config import Config, ConfigError, load_config
+    from claudex_tui.config_path import config_path
+    from container import doctor_checks as dc
+    from container.engine import connect
+    from container.engines import current_engine
+    from container.firewall import DEFAULT_ALLOW
+    from container.state import state_dir
+
+    checks: list[Check] = []
+    try:
+        config = load_config()
+        where = config_path()
+        checks.append(
+            Check("config", "ok", f"{where}" if where.exists() else f"{where}: none (defaults)")
+        )
+    except ConfigError as exc:
+        checks.append(
+            Check(
+                "config",
+                "failed",
+                f"{exc.message} (the checks below use the defaults)",
+                exc.hint or "fix the file",
+            )
+        )
+        config = Config()
+    image = image or config.image
+    engine = current_engine()
+
+    # Slow, independent checks run meanwhile: DNS lookups and the other engines.
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="doctor")
+    dns = pool.submit(dc.check_dns, DEFAULT_ALLOW)
+    others = pool.submit(dc.check_engines, config.engines)
+
+    line, client, facts = dc.check_engine(engine.host, connect)
+    checks.append(line)
+    if client is None:
+        checks += [
+            skipped("image", "the engine did not answer"),
+            skipped("firewall", "the engine did not answer"),
+        ]
+    else:
+        line, usable = dc.check_image(client, image)
+        checks.append(line)
+        checks.append(
+            dc.check_firewall(client, image)
+            if usable
+            else skipped("firewall", f"image {image} is missing")
+        )
+    checks.append(dns.result())
+    checks.append(dc.check_logins(Path.home()))
+    checks.append(dc.check_engine_disk(facts, engine.is_remote))
+    checks.append(dc.check_disk("disk-state", str(state_dir()), "state dir"))
+    checks += others.result()
+    pool.shutdown(wait=False)
+    return checks
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    checks = run_checks(args.image)
+    if args.format == "json":
+        print(format_json(checks))
+    else:
+        print(format_report(checks))
+        from claudex_tui import output
+
+        output.info(summary(checks, time.monotonic() - started))
+    return exit_code(checks)
