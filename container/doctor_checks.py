@@ -179,7 +179,12 @@ def probe_name() -> str:
     return f"{prefix}-doctor-{uuid.uuid4().hex[:12]}"
 
 
-def check_firewall(client: docker.DockerClient, image: str) -> Check:
+SESSION_FIREWALL_CAPS = ("NET_ADMIN", "NET_RAW")  # what a session's root gets for its firewall
+
+
+def check_firewall(
+    client: docker.DockerClient, image: str, caps: Iterable[str] = SESSION_FIREWALL_CAPS
+) -> Check:
     """iptables, ip6tables and ipset work in a throw-away container of the image, with
     NET_ADMIN granted the way sessions get it; the container is always removed."""
     name = probe_name()
@@ -190,7 +195,7 @@ def check_firewall(client: docker.DockerClient, image: str) -> Check:
         with engine_errors("running the firewall probe"):
             host_config = api.create_host_config(
                 cap_drop=["ALL"],
-                cap_add=["NET_ADMIN", "NET_RAW"],
+                cap_add=list(caps),
                 security_opt=["no-new-privileges:true"],
                 network_mode="none",  # its own namespace; the probe needs no network
             )

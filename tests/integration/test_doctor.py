@@ -180,3 +180,36 @@ def test_config_error(tmp_path: Path) -> None:
     assert res.returncode == 1
     line = res.stdout.splitlines()[0]
     assert line.startswith("failed") and "config" in line and "not valid TOML" in line
+
+
+def test_a_configured_engine_that_is_down(tmp_path: Path) -> None:
+    """Each engine of the config's [engines] gets its own line; one that does not answer is a
+    failure, while the default engine's checks stay ok."""
+    path = tmp_path / "other.sock"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(path))
+    config = tmp_path / "config" / "claudex"
+    config.mkdir(parents=True)
+    (config / "config.toml").write_text(f'[engines.spare]\nhost = "unix://{path}"\n')
+    try:
+        res = doctor("--format", "json", env={"XDG_CONFIG_HOME": str(tmp_path / "config")})
+    finally:
+        sock.close()
+    assert res.returncode == 1, res.stdout + res.stderr
+    checks = as_json(res)
+    assert "engines" not in checks
+    assert checks["engine spare"]["status"] == "failed"
+    assert checks["engine spare"]["fix"]
+    assert checks["engine"]["status"] == "ok"
+
+
+@pytest.mark.usefixtures("no_probe_left")
+def test_the_firewall_probe_sees_a_missing_capability(engine: docker.DockerClient) -> None:
+    """The probe really exercises the kernel: without NET_ADMIN it fails, naming it."""
+    from container.doctor_checks import check_firewall
+
+    assert check_firewall(engine, DEFAULT_IMAGE).status == "ok"
+    line = check_firewall(engine, DEFAULT_IMAGE, caps=["NET_RAW"])
+    assert line.status == "failed"
+    assert line.detail.startswith("NET_ADMIN: not granted"), line
+    assert "NET_ADMIN" in line.fix

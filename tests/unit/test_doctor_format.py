@@ -1,10 +1,11 @@
 """How `claudex doctor` prints its checks: one line each, the fix on the line when something is
-wrong, JSON for scripts, exit 1 only on a failure."""
+wrong, JSON for scripts, exit 1 only on a failure; and its host-side checks (logins, disk)."""
 
 from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +16,8 @@ from claudex_tui.commands.doctor import (
     format_report,
     summary,
 )
-from container.doctor_checks import Check, skipped
+from container import doctor_checks
+from container.doctor_checks import Check, check_disk, check_logins, skipped
 
 CHECKS = [
     Check("config", "ok", "/c/config.toml", "never shown for ok"),
@@ -67,3 +69,28 @@ def test_exit_code_is_1_only_on_a_failure() -> None:
 
 def test_summary_counts_each_status() -> None:
     assert summary(CHECKS, 1.234) == "4 checks in 1.2s: 1 ok, 1 warning, 1 failed, 1 skipped"
+
+
+def test_logins_found_missing_and_broken(tmp_path: Path) -> None:
+    """The login check reports what a new session's home would get (agent_home's rules)."""
+    assert check_logins(tmp_path).status == "ok"
+    assert "no agent login" in check_logins(tmp_path).detail
+    (tmp_path / ".codex").mkdir()
+    (tmp_path / ".codex" / "auth.json").write_text("{}")
+    (tmp_path / ".claude.json").write_text('{"oauthAccount": {"x": 1}, "projects": {}}')
+    found = check_logins(tmp_path)
+    assert found.status == "ok"
+    assert "Claude Code, Codex" in found.detail
+    (tmp_path / ".claude.json").write_text("[1]")
+    broken = check_logins(tmp_path)
+    assert broken.status == "warning"
+    assert "not a JSON object" in broken.detail and broken.fix
+
+
+def test_disk_warns_under_the_threshold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert check_disk("disk-state", str(tmp_path), "state dir").status == "ok"
+    monkeypatch.setattr(doctor_checks, "LOW_DISK", 1 << 62)
+    low = check_disk("disk-state", str(tmp_path), "state dir")
+    assert low.status == "warning" and "free" in low.detail and low.fix
+    missing = check_disk("disk-state", str(tmp_path / "nope"), "state dir")
+    assert missing.status == "warning" and "cannot see its free space" in missing.detail
