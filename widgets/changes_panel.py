@@ -1,20 +1,26 @@
 """The Changes tab: files changed since the start (the baseline) or since the last checkpoint
-(what a revert throws away), with +/- counts, and a file's diff."""
+(what a revert throws away), with +/- counts, and a file's diff. The panel reads them itself,
+off the event loop, from its `ChangesSource` (the dashboard's backend, or a fake one)."""
 
 from __future__ import annotations
 
 from rich.syntax import Syntax
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState
 
 from container.diff_text import display_path
-from container.tracking_model import ChangedFile
+from container.errors import ClaudexError
+from container.labels import SessionInfo
+from container.tracking_model import ChangedFile, Since
+from widgets.session_list import row_key
+from widgets.tab_source import ChangesSource
 
 MAX_ROWS = 2000  # listed files: the agent decides how many change, the list's cost must not follow
 
@@ -48,7 +54,8 @@ def change_row(change: ChangedFile, width: int = 0) -> Text:
 
 
 class ChangesPanel(Vertical):
-    """Shows data the app loads; asks the app (messages) for diffs, checkpoints and reverts."""
+    """Reads the shown session's changes and diffs from its source (workers); asks the screen
+    (messages) for checkpoints and reverts, which need the user's confirmation."""
 
     DEFAULT_CSS = """
     ChangesPanel #changes-summary { height: 1; padding: 0 1; color: $text-muted; }
@@ -84,10 +91,136 @@ class ChangesPanel(Vertical):
             super().__init__()
             self.since = since
 
-    def __init__(self, *, id: str | None = None) -> None:
+    class Loaded(Message):
+        """A session's changes were read (it bubbles: the screen keeps the list's counts);
+        `changes` None: nothing to list, `note` says why."""
+
+        def __init__(
+            self,
+            name: str,
+            changes: list[ChangedFile] | None,
+            note: str = "",
+            since: str = "start",
+            base: str = "",
+            reload: bool = False,
+        ) -> None:
+            super().__init__()
+            self.name = name
+            self.changes = changes
+            self.note = note
+            self.since = since
+            self.base = base  # the checkpoint the list is against, described
+            self.reload = reload  # the shown file's diff is read again
+
+    class _DiffLoaded(Message, bubble=False):
+        def __init__(self, name: str, path: str, diff: str, since: str) -> None:
+            super().__init__()
+            self.name = name
+            self.path = path
+            self.diff = diff
+            self.since = since
+
+    def __init__(self, source: ChangesSource | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.source = source
+        self.session: SessionInfo | None = None  # the session shown (its data is kept)
         self.changes: list[ChangedFile] = []
         self.since = "start"  # or "checkpoint": what the list and diffs are against
+
+    # -- loading (off the event loop) ----------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """A read of the list is still running (a timer's refresh is not stacked on it)."""
+        return any(w.group == "changes" and not w.is_finished for w in self.workers)
+
+    @property
+    def _since(self) -> Since:
+        """What the list is against (read from the worker threads too)."""
+        return "checkpoint" if self.since == "checkpoint" else "start"
+
+    def _shows(self, name: str) -> bool:
+        """Is `name` the session shown (and the panel still there: late workers report)?"""
+        live = self.is_attached and self.app.is_running
+        return live and self.session is not None and row_key(self.session) == name
+
+    def load(self, session: SessionInfo, reload: bool = False) -> None:
+        """Read `session`'s changes, since the start or the last checkpoint as the tab shows
+        (`reload`: the shown file's diff is read again)."""
+        self.session = session
+        self._read(session, reload)
+
+    @work(thread=True, exclusive=True, group="changes", exit_on_error=False)
+    def _read(self, session: SessionInfo, reload: bool = False) -> None:
+        source = self.source
+        if source is None or not source.reachable(session):
+            return
+        since = self._since
+        name = row_key(session)
+        if not source.tracking_enabled(session):
+            note = (
+                "This session was made by the Go tool: it has no change tracking."
+                if not session.managed
+                else "Change tracking is off (--no-git)."
+            )
+            self.post_message(self.Loaded(name, None, note))
+            return
+        if not session.running:
+            self.post_message(self.Loaded(name, None, f"Session is {session.state}: start it (s)."))
+            return
+        base = ""
+        try:
+            changes = source.changes(session, since=since)
+            if since == "checkpoint":
+                last = source.last_checkpoint(session)
+                base = (
+                    "none yet: the start"
+                    if last.baseline
+                    else f"{last.short} {last.message!r}, {last.time:%H:%M:%S}"
+                )
+        except ClaudexError as exc:
+            self.post_message(self.Loaded(name, None, exc.message, since=since))
+            return
+        self.post_message(self.Loaded(name, changes, since=since, base=base, reload=reload))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        if not self._shows(message.name) or message.since != self.since:
+            return  # another session's, or read before the user switched what the tab shows
+        if message.changes is None:
+            self.show_note(message.note)
+        else:
+            self.show_changes(message.changes, message.base, reload_diff=message.reload)
+
+    @on(FileChosen)
+    def _file_chosen(self, message: FileChosen) -> None:
+        if self.session is not None:
+            self._read_diff(self.session, message.change.path, message.change.old_path)
+
+    @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
+    def _read_diff(self, session: SessionInfo, path: str, old_path: str | None) -> None:
+        source = self.source
+        if source is None or not source.reachable(session):
+            return
+        since = self._since
+        try:
+            diff = source.file_diff(session, path, old_path, since)
+        except ClaudexError as exc:
+            diff = f"(cannot show the diff: {exc.message})"
+        self.post_message(self._DiffLoaded(row_key(session), path, diff, since))
+
+    @on(_DiffLoaded)
+    def _diff_loaded(self, message: _DiffLoaded) -> None:
+        if self._shows(message.name) and message.since == self.since:
+            self.show_diff(message.path, message.diff)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A read that failed unexpectedly is a notice, as the screen's own workers' are."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            text = f"{event.worker.name or 'background task'} failed: {event.worker.error}"
+            self.notify(text, severity="error", timeout=10)
+
+    # -- display -------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Static("Select a session.", id="changes-summary", markup=False)  # errors too
@@ -190,3 +323,5 @@ class ChangesPanel(Vertical):
         self.since = "checkpoint" if self.since == "start" else "start"
         self.show_note(f"Loading changes {self.since_text()}…")  # the other view's rows go
         self.post_message(self.SinceChanged(self.since))
+        if self.session is not None:
+            self.load(self.session)

@@ -1,4 +1,5 @@
-"""The Details tab: mounts, image, age, labels, resource use of one session (data only)."""
+"""The Details tab: mounts, image, age, labels, resource use of one session, read off the event
+loop from the panel's `DetailsSource`."""
 
 from __future__ import annotations
 
@@ -6,12 +7,17 @@ from datetime import datetime
 
 from rich.table import Table
 from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widgets import Static
+from textual.worker import Worker, WorkerState
 
 from container.details_model import SessionDetails
-from container.labels import AGENT_HOME, HOST_NETWORK
+from container.labels import AGENT_HOME, HOST_NETWORK, SessionInfo
+from widgets.session_list import row_key
+from widgets.tab_source import DetailsSource
 
 
 def _human(n: float) -> str:
@@ -92,12 +98,48 @@ class DetailsPanel(VerticalScroll):
     DetailsPanel { padding: 0 1; }
     """
 
+    class _Loaded(Message, bubble=False):
+        def __init__(self, details: SessionDetails) -> None:
+            super().__init__()
+            self.details = details
+
+    def __init__(self, source: DetailsSource | None = None, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.source = source
+        self.session: SessionInfo | None = None  # the session shown
+
     def compose(self) -> ComposeResult:
         yield Static("Select a session.", id="details-body")
 
     details: SessionDetails | None = None
 
+    def load(self, session: SessionInfo) -> None:
+        """Read `session`'s details (they are shown once read, if it is still the one shown)."""
+        self.session = session
+        self._read(session)
+
+    @work(thread=True, exclusive=True, group="details", exit_on_error=False)
+    def _read(self, session: SessionInfo) -> None:
+        source = self.source
+        if source is not None and source.reachable(session):
+            self.post_message(self._Loaded(source.details(session)))
+
+    @on(_Loaded)
+    def _loaded(self, message: _Loaded) -> None:
+        live = self.is_attached and self.app.is_running  # late workers report at shutdown
+        session = self.session
+        if live and session is not None and row_key(session) == row_key(message.details.session):
+            self.show(message.details)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A read that failed unexpectedly is a notice, as the screen's own workers' are."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            text = f"{event.worker.name or 'background task'} failed: {event.worker.error}"
+            self.notify(text, severity="error", timeout=10)
+
     def show(self, details: SessionDetails | None) -> None:
+        if details is None:
+            self.session = None  # no session selected: a late read is not shown
         self.details = details
         body = self.query_one("#details-body", Static)
         body.update(render_details(details) if details else "Select a session.")

@@ -1,7 +1,8 @@
 """The Firewall tab: mode, allowed names with their admitted addresses, what was blocked.
 
 What it shows is bounded whatever the agent did: at most ROWS blocked rows (the status holds
-a capped, aggregated list already), every cell a plain Text (no markup from names).
+a capped, aggregated list already), every cell a plain Text (no markup from names). The panel
+reads the status itself, off the event loop, from its `FirewallSource`.
 """
 
 from __future__ import annotations
@@ -10,16 +11,21 @@ from datetime import datetime
 
 from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState
 
 from container.allow_entries import check_text
+from container.errors import ClaudexError
 from container.firewall_model import FirewallStatus
+from container.labels import SessionInfo
+from widgets.session_list import row_key
+from widgets.tab_source import FirewallSource
 
 MODE_STYLE = {
     "enforcing": ("enforcing: only the names below are reachable", "bold green"),
@@ -69,7 +75,8 @@ def blocked_table(status: FirewallStatus) -> Table:
 
 
 class FirewallPanel(Vertical):
-    """Shows a `FirewallStatus`; asks the app to allow or deny entries (messages)."""
+    """Reads and shows the session's `FirewallStatus`; asks the screen to allow or deny
+    entries (messages: the user confirms first)."""
 
     DEFAULT_CSS = """
     FirewallPanel { padding: 0 1; }
@@ -99,9 +106,63 @@ class FirewallPanel(Vertical):
             super().__init__()
             self.entries = entries
 
-    def __init__(self, *, id: str | None = None) -> None:
+    class Loaded(Message):
+        """A session's status was read (it bubbles: the screen tells the user once when a
+        firewall is BROKEN); `status` None: `note` says why not."""
+
+        def __init__(self, name: str, status: FirewallStatus | None, note: str = "") -> None:
+            super().__init__()
+            self.name = name
+            self.status = status
+            self.note = note
+
+    def __init__(self, source: FirewallSource | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.source = source
+        self.session: SessionInfo | None = None  # the session shown
         self.status: FirewallStatus | None = None
+
+    # -- loading (off the event loop) ----------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """A read is still running (a timer's refresh is not stacked on it)."""
+        return any(w.group == "firewall" and not w.is_finished for w in self.workers)
+
+    def load(self, session: SessionInfo) -> None:
+        """Read `session`'s firewall status (the live rules, as the CLI's status)."""
+        self.session = session
+        self._read(session)
+
+    @work(thread=True, exclusive=True, group="firewall", exit_on_error=False)
+    def _read(self, session: SessionInfo) -> None:
+        source = self.source
+        if source is None or not source.reachable(session):
+            return
+        try:
+            status = source.firewall_status(session)
+        except ClaudexError as exc:
+            self.post_message(self.Loaded(row_key(session), None, exc.message))
+            return
+        self.post_message(self.Loaded(row_key(session), status))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        live = self.is_attached and self.app.is_running  # late workers report at shutdown
+        if not live or self.session is None or row_key(self.session) != message.name:
+            return
+        if message.status is None:
+            self.show_note(message.note)
+        else:
+            self.show(message.status)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A read that failed unexpectedly is a notice, as the screen's own workers' are."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            text = f"{event.worker.name or 'background task'} failed: {event.worker.error}"
+            self.notify(text, severity="error", timeout=10)
+
+    # -- display -------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Static("Select a session.", id="fw-mode", markup=False)  # notes quote errors

@@ -88,14 +88,14 @@ class DashboardScreen(DashboardLifecycle):
                         )
                         yield Static("", id="term-stopped", classes="placeholder", markup=False)
                 with TabPane("Changes", id="changes"):
-                    yield ChangesPanel(id="changes-panel")
+                    yield ChangesPanel(self.backend, id="changes-panel")
                 with TabPane("Firewall", id="firewall"):
-                    yield FirewallPanel(id="firewall-panel")
+                    yield FirewallPanel(self.backend, id="firewall-panel")
                 with TabPane("Files", id="files"):
                     files = self.backend.files
                     yield FilesPanel(files, host_root=self._host_root, id="files-panel")
                 with TabPane("Details", id="details"):
-                    yield DetailsPanel(id="details-panel")
+                    yield DetailsPanel(self.backend, id="details-panel")
         yield Static("", id="max-status", markup=False)  # the one line left when maximized
         yield Footer()
 
@@ -176,6 +176,7 @@ class DashboardScreen(DashboardLifecycle):
         self._show_max_status()
         session = self.selected
         switcher = self.query_one("#terminals", ContentSwitcher)
+        self._show_tabs_of(session)
         if session is None:
             switcher.current = "term-none"
             self.query_one(DetailsPanel).show(None)

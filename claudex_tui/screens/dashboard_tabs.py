@@ -1,23 +1,16 @@
-"""The dashboard's data tabs: Details, Changes (with checkpoint and revert) and Firewall
-(with allow and deny), each read by a worker off the event loop; the list's change counts and
-the firewall checks of every running session."""
+"""The dashboard's data tabs: which panel reads the backend when (each panel runs its own
+workers), the Changes tab's checkpoint and revert and the Firewall tab's allow and deny (the
+user confirms first); the list's change counts and the firewall checks of every running
+session."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import on, work
 from textual.widgets import TabbedContent
 
-from claudex_tui.messages import (
-    ActionDone,
-    ChangesLoaded,
-    CountsLoaded,
-    DetailsLoaded,
-    DiffLoaded,
-    FirewallLoaded,
-    FirewallsChecked,
-)
+from claudex_tui.messages import ActionDone, CountsLoaded, FirewallsChecked
 from claudex_tui.screens.dashboard_terminals import DashboardTerminals
 from container.errors import ClaudexError
 from container.labels import SessionInfo
@@ -26,30 +19,24 @@ from widgets.details_panel import DetailsPanel
 from widgets.firewall_panel import FirewallPanel
 from widgets.session_list import row_key
 
-if TYPE_CHECKING:
-    from container.tracking_model import Since
-
 
 class DashboardTabs(DashboardTerminals):
-    @work(thread=True, exclusive=True, group="details", exit_on_error=False)
-    def _load_details(self, session: SessionInfo) -> None:
-        if self.backend.reachable(session):
-            details = self.backend.details(session)
-            self.post_message(DetailsLoaded(details))
+    # The panels read their own data (workers) from the backend; here: which to read when.
 
-    @on(DetailsLoaded)
-    def _details_loaded(self, message: DetailsLoaded) -> None:
-        if self._winding_down:  # shutting down: late messages find no widgets
-            return
-        current = self.selected
-        if current is not None and row_key(current) == row_key(message.details.session):
-            self.query_one(DetailsPanel).show(message.details)
+    def _load_details(self, session: SessionInfo) -> None:
+        self.query_one(DetailsPanel).load(session)
 
     def _load_tab(self, tab: str, session: SessionInfo) -> None:
         if tab == "changes":
-            self._load_changes(session)
+            self.query_one(ChangesPanel).load(session)
         elif tab == "firewall":
-            self._load_firewall(session)
+            self.query_one(FirewallPanel).load(session)
+
+    def _show_tabs_of(self, session: SessionInfo | None) -> None:
+        """The selected session: a tab shown later reads it; a late read of another is not
+        shown meanwhile."""
+        self.query_one(ChangesPanel).session = session
+        self.query_one(FirewallPanel).session = session
 
     def _refresh_visible_tab(self) -> None:
         if self._winding_down:  # a timer's tick during shutdown
@@ -58,98 +45,20 @@ class DashboardTabs(DashboardTerminals):
         if session is None or not session.running:
             return
         tab = self.query_one(TabbedContent).active
-        if tab in ("changes", "firewall") and not self._busy(tab):
+        panels: dict[str, type[ChangesPanel | FirewallPanel]] = {
+            "changes": ChangesPanel,
+            "firewall": FirewallPanel,
+        }
+        if tab in panels and not self.query_one(panels[tab]).busy:
             self._load_tab(tab, session)
 
-    @work(thread=True, exclusive=True, group="changes", exit_on_error=False)
-    def _load_changes(self, session: SessionInfo) -> None:
-        self._read_changes(session)
-
-    def _read_changes(self, session: SessionInfo, reload: bool = False) -> None:
-        """The Changes tab's list (off the event loop), since the start or the last
-        checkpoint as the tab shows; `reload`: the shown file's diff is read again."""
-        if not self.backend.reachable(session):
-            return
-        since = self._changes_since
-        if not self.backend.tracking_enabled(session):
-            note = (
-                "This session was made by the Go tool: it has no change tracking."
-                if not session.managed
-                else "Change tracking is off (--no-git)."
-            )
-            self.post_message(ChangesLoaded(row_key(session), None, note))
-            return
-        if not session.running:
-            self.post_message(
-                ChangesLoaded(row_key(session), None, f"Session is {session.state}: start it (s).")
-            )
-            return
-        base = ""
-        try:
-            changes = self.backend.changes(session, since=since)
-            if since == "checkpoint":
-                last = self.backend.last_checkpoint(session)
-                base = (
-                    "none yet: the start"
-                    if last.baseline
-                    else f"{last.short} {last.message!r}, {last.time:%H:%M:%S}"
-                )
-        except ClaudexError as exc:
-            self.post_message(ChangesLoaded(row_key(session), None, exc.message, since=since))
-            return
-        self.post_message(
-            ChangesLoaded(row_key(session), changes, since=since, base=base, reload=reload)
-        )
-
-    @property
-    def _changes_since(self) -> Since:
-        """What the Changes tab shows changes against (read from worker threads too)."""
-        return "checkpoint" if self._since == "checkpoint" else "start"
-
-    @on(ChangesPanel.SinceChanged)
-    def _since_changed(self, message: ChangesPanel.SinceChanged) -> None:
-        self._since = message.since
-        if self.selected is not None:
-            self._load_changes(self.selected)
-
-    @on(ChangesLoaded)
-    def _changes_loaded(self, message: ChangesLoaded) -> None:
+    @on(ChangesPanel.Loaded)
+    def _changes_loaded(self, message: ChangesPanel.Loaded) -> None:
+        """The list's change count follows what the Changes tab read (since the start)."""
         if self._winding_down:
             return
-        panel = self.query_one(ChangesPanel)
         if message.changes is not None and message.since == "start":
             self.session_list.update_row(message.name, changed=len(message.changes))
-        if self.selected is None or row_key(self.selected) != message.name:
-            return
-        if message.since != panel.since:
-            return  # read before the user switched what the tab shows
-        if message.changes is None:
-            panel.show_note(message.note)
-        else:
-            panel.show_changes(message.changes, message.base, reload_diff=message.reload)
-
-    @on(ChangesPanel.FileChosen)
-    def _file_chosen(self, message: ChangesPanel.FileChosen) -> None:
-        if self.selected is not None:
-            self._load_diff(self.selected, message.change.path, message.change.old_path)
-
-    @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
-    def _load_diff(self, session: SessionInfo, path: str, old_path: str | None) -> None:
-        if not self.backend.reachable(session):
-            return
-        since = self._changes_since
-        try:
-            diff = self.backend.file_diff(session, path, old_path, since)
-        except ClaudexError as exc:
-            diff = f"(cannot show the diff: {exc.message})"
-        self.post_message(DiffLoaded(row_key(session), path, diff, since=since))
-
-    @on(DiffLoaded)
-    def _diff_loaded(self, message: DiffLoaded) -> None:
-        if not self._winding_down and self.selected and row_key(self.selected) == message.name:
-            panel = self.query_one(ChangesPanel)
-            if not message.since or message.since == panel.since:
-                panel.show_diff(message.path, message.diff)
 
     @on(ChangesPanel.CheckpointRequested)
     def _checkpoint_requested(self) -> None:
@@ -222,7 +131,8 @@ class DashboardTabs(DashboardTerminals):
             self.post_message(ActionDone(verb, row_key(session), exc.message, exc.hint))
             return
         self.post_message(ActionDone(done, row_key(session)))
-        self._read_changes(session, reload=True)  # at once, with the shown diff read again
+        # At once, with the shown diff read again.
+        self.app.call_from_thread(self.query_one(ChangesPanel).load, session, True)
 
     def _refresh_counts(self) -> None:
         if not self._busy("counts"):
@@ -246,17 +156,6 @@ class DashboardTabs(DashboardTerminals):
             return
         for name, count in message.counts.items():
             self.session_list.update_row(name, changed=count)
-
-    @work(thread=True, exclusive=True, group="firewall", exit_on_error=False)
-    def _load_firewall(self, session: SessionInfo) -> None:
-        if not self.backend.reachable(session):
-            return
-        try:
-            status = self.backend.firewall_status(session)
-        except ClaudexError as exc:
-            self.post_message(FirewallLoaded(row_key(session), None, exc.message))
-            return
-        self.post_message(FirewallLoaded(row_key(session), status))
 
     def _check_firewalls(self) -> None:
         if not self._busy("firewall-check"):
@@ -293,17 +192,10 @@ class DashboardTabs(DashboardTerminals):
                 markup=False,  # the reason quotes rules and names: no markup in them
             )
 
-    @on(FirewallLoaded)
-    def _firewall_loaded(self, message: FirewallLoaded) -> None:
+    @on(FirewallPanel.Loaded)
+    def _firewall_loaded(self, message: FirewallPanel.Loaded) -> None:
         if message.status is not None and not self._winding_down:
             self._note_firewall(message.name, message.status)
-        if self._winding_down or self.selected is None or row_key(self.selected) != message.name:
-            return
-        panel = self.query_one(FirewallPanel)
-        if message.status is None:
-            panel.show_note(message.note)
-        else:
-            panel.show(message.status)
 
     @on(FirewallPanel.AllowRequested)
     def _allow_requested(self, message: FirewallPanel.AllowRequested) -> None:
@@ -349,4 +241,4 @@ class DashboardTabs(DashboardTerminals):
             return
         changed_text = " ".join(changed) or "nothing new"
         self.post_message(ActionDone(f"{verb} {changed_text}", row_key(session)))
-        self._load_firewall(session)
+        self.app.call_from_thread(self.query_one(FirewallPanel).load, session)

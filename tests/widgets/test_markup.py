@@ -16,12 +16,7 @@ from textual.widgets import Input
 from textual.widgets._toast import Toast
 
 from claudex_tui.demo_backend import FIREWALL, SESSIONS
-from claudex_tui.messages import (
-    ActionDone,
-    ChangesLoaded,
-    EngineDown,
-    FirewallLoaded,
-)
+from claudex_tui.messages import ActionDone, EngineDown
 from claudex_tui.screens.confirm import ConfirmScreen
 from container.details_model import MountRow, SessionDetails
 from container.firewall_model import AllowedName, FirewallStatus
@@ -29,7 +24,9 @@ from container.tracking_model import ChangedFile
 from tests.fakes import FakeBackend, FakeFiles
 from tests.waiting import settled, until
 from tests.widgets.demo_app import DemoApp, show_tab
+from widgets.changes_panel import ChangesPanel
 from widgets.files.model import Entry
+from widgets.firewall_panel import FirewallPanel
 
 MARKS = ("[b]", "[/x]", "[link=https://x]", "[/prefix]")
 HOSTILE = "[b]B[/x][link=https://x]L[/prefix]"  # every one of them, in one short string
@@ -167,14 +164,16 @@ async def test_engine_errors_and_notices_are_shown_literally(tmp_path: Path) -> 
         await noticed(pilot, f"engine said {HOSTILE}\n{HOSTILE}", "a failed action's notice")
 
         await show_tab(pilot, "g")
-        app.dashboard.post_message(ChangesLoaded(NAME, None, f"tracking failed: {HOSTILE}"))
+        changes = app.dashboard.query_one(ChangesPanel)
+        changes.post_message(ChangesPanel.Loaded(NAME, None, f"tracking failed: {HOSTILE}"))
         await on_screen(pilot, f"tracking failed: {HOSTILE}", "the Changes tab's note")
 
         await show_tab(pilot, "w")
-        app.dashboard.post_message(FirewallLoaded(NAME, None, f"cannot read: {HOSTILE}"))
+        firewall = app.dashboard.query_one(FirewallPanel)
+        firewall.post_message(FirewallPanel.Loaded(NAME, None, f"cannot read: {HOSTILE}"))
         await on_screen(pilot, f"cannot read: {HOSTILE}", "the Firewall tab's note")
         broken = FirewallStatus(session=NAME, mode="broken", reason=f"rule {HOSTILE} missing")
-        app.dashboard.post_message(FirewallLoaded(NAME, broken))
+        firewall.post_message(FirewallPanel.Loaded(NAME, broken))
         await on_screen(pilot, f"rule {HOSTILE} missing", "a broken firewall's reason")
         assert app.is_running
         assert "Something failed" not in toasts(pilot)
