@@ -29,7 +29,7 @@ Status = Literal["ok", "warning", "failed", "skipped"]
 LOW_DISK = 5 << 30  # below this, an image build or a few sessions may run out of room
 PROBE_TIMEOUT = 20  # seconds the firewall probe may take (it takes well under one)
 DNS_TIMEOUT = 3.0  # seconds for all default names together (they resolve concurrently)
-ENGINE_TIMEOUT = 5  # seconds an engine may take to answer
+ENGINE_TIMEOUT = 10  # seconds an engine may take to answer (a busy one is slow, not down)
 
 
 @dataclass(frozen=True)
