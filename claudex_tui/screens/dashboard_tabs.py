@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual import on, work
+from textual.message import Message
 from textual.widgets import TabbedContent
 
 from claudex_tui.messages import ActionDone, CountsLoaded, FirewallsChecked
@@ -51,6 +52,24 @@ class DashboardTabs(DashboardTerminals):
         }
         if tab in panels and not self.query_one(panels[tab]).busy:
             self._load_tab(tab, session)
+
+    class _ReadAgain(Message, bubble=False):
+        """After an action on `session` (posted from its worker): its tab reads it again at
+        once (the Changes tab with the shown diff)."""
+
+        def __init__(self, tab: str, session: SessionInfo) -> None:
+            super().__init__()
+            self.tab = tab
+            self.session = session
+
+    @on(_ReadAgain)
+    def _read_again(self, message: _ReadAgain) -> None:
+        if self._winding_down:
+            return
+        if message.tab == "changes":
+            self.query_one(ChangesPanel).load(message.session, reload=True)
+        else:
+            self.query_one(FirewallPanel).load(message.session)
 
     @on(ChangesPanel.Loaded)
     def _changes_loaded(self, message: ChangesPanel.Loaded) -> None:
@@ -132,7 +151,7 @@ class DashboardTabs(DashboardTerminals):
             return
         self.post_message(ActionDone(done, row_key(session)))
         # At once, with the shown diff read again.
-        self.app.call_from_thread(self.query_one(ChangesPanel).load, session, True)
+        self.post_message(self._ReadAgain("changes", session))
 
     def _refresh_counts(self) -> None:
         if not self._busy("counts"):
@@ -241,4 +260,4 @@ class DashboardTabs(DashboardTerminals):
             return
         changed_text = " ".join(changed) or "nothing new"
         self.post_message(ActionDone(f"{verb} {changed_text}", row_key(session)))
-        self.app.call_from_thread(self.query_one(FirewallPanel).load, session)
+        self.post_message(self._ReadAgain("firewall", session))
