@@ -96,10 +96,12 @@ def test_terminal_modules_other_than_the_widgets_are_free_of_textual(module: str
 
 
 @pytest.mark.parametrize(
-    "module", ["widgets.files.model", "widgets.mount_marks", "widgets.host_paths"]
+    "module",
+    ["widgets.files.model", "widgets.mount_marks", "widgets.host_paths", "widgets.tab_source"],
 )
 def test_the_widgets_models_are_free_of_textual(module: str) -> None:
-    """What the Files tab and the mount picker compute from plain data needs no Textual."""
+    """What the Files tab and the mount picker compute from plain data needs no Textual, nor
+    do the Protocols of the tab panels' sources (the backend implements them without it)."""
     assert _loaded_after_import(module, ("textual",)) == []
 
 
