@@ -4,14 +4,11 @@ watchers', to the dashboard screen (they stop there: bubble=False)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual.message import Message
 
 from container.labels import SessionInfo
-
-if TYPE_CHECKING:
-    from container.details_model import SessionDetails
 
 
 @dataclass
@@ -40,11 +37,6 @@ class SessionsLoaded(Message, bubble=False):
 
 
 @dataclass
-class DetailsLoaded(Message, bubble=False):
-    details: SessionDetails
-
-
-@dataclass
 class AgentWaiting(Message, bubble=False):
     name: str
     detail: str
@@ -58,37 +50,6 @@ class ActionDone(Message, bubble=False):
     name: str
     error: str | None = None
     hint: str | None = None
-
-
-@dataclass
-class ChangesLoaded(Message, bubble=False):
-    """The Changes tab's data for `name`: the list, or a note saying why there is none."""
-
-    name: str
-    changes: list[Any] | None
-    note: str = ""
-    since: str = "start"
-    """What the list is against: "start" (the baseline) or "checkpoint" (the last one)."""
-    base: str = ""
-    """The last checkpoint, described (since "checkpoint")."""
-    reload: bool = False
-    """After a revert or checkpoint: the shown file's diff is read again."""
-
-
-@dataclass
-class DiffLoaded(Message, bubble=False):
-    name: str
-    path: str
-    diff: str
-    since: str = ""
-    """What the diff is against ("start" or "checkpoint"); "" for whatever is shown."""
-
-
-@dataclass
-class FirewallLoaded(Message, bubble=False):
-    name: str
-    status: Any | None
-    note: str = ""
 
 
 @dataclass
