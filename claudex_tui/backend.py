@@ -11,12 +11,11 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from widgets.tab_source import ChangesSource, DetailsSource, FirewallSource
+
 if TYPE_CHECKING:
-    from container.details_model import SessionDetails
     from container.engines import Engine, EngineListing
-    from container.firewall_model import FirewallStatus
     from container.labels import SessionInfo
-    from container.tracking_model import ChangedFile, Checkpoint, Since
     from widgets.files.model import ContainerFiles
 
 
@@ -28,7 +27,10 @@ class Watcher(Protocol):
     def stop(self) -> None: ...
 
 
-class DashboardBackend(Protocol):
+class DashboardBackend(DetailsSource, ChangesSource, FirewallSource, Protocol):
+    """The tab panels' sources (widgets/tab_source.py: reachable, details, changes, diffs,
+    firewall status) and everything else the dashboard does."""
+
     # -- engines (connect and wait_for_engine block) -------------------------------------------
 
     def engines(self) -> list[Engine]:
@@ -41,10 +43,6 @@ class DashboardBackend(Protocol):
 
     def connected(self, engine: str) -> bool:
         """Has a connection been made (it may be down now)?"""
-        ...
-
-    def reachable(self, session: SessionInfo) -> bool:
-        """Is the engine the session runs on connected?"""
         ...
 
     def wait_for_engine(self, engine: str, stop: threading.Event) -> str | None:
@@ -75,8 +73,6 @@ class DashboardBackend(Protocol):
         """Every connected engine's sessions (a failing engine has an error, not sessions)."""
         ...
 
-    def details(self, session: SessionInfo) -> SessionDetails: ...
-
     def start(self, session: SessionInfo) -> None:
         """Start it and wait until its agent is ready."""
         ...
@@ -95,22 +91,6 @@ class DashboardBackend(Protocol):
 
     # -- change tracking (block) ---------------------------------------------------------------
 
-    def tracking_enabled(self, session: SessionInfo) -> bool: ...
-
-    def changes(
-        self,
-        session: SessionInfo,
-        since: Since = "start",
-        paths: list[str] | None = None,
-        literal: bool = False,
-    ) -> list[ChangedFile]: ...
-
-    def last_checkpoint(self, session: SessionInfo) -> Checkpoint: ...
-
-    def file_diff(
-        self, session: SessionInfo, path: str, old_path: str | None, since: Since
-    ) -> str: ...
-
     def checkpoint(self, session: SessionInfo, message: str) -> str:
         """Record a checkpoint; its commit."""
         ...
@@ -120,8 +100,6 @@ class DashboardBackend(Protocol):
         ...
 
     # -- firewall (block) ----------------------------------------------------------------------
-
-    def firewall_status(self, session: SessionInfo, brief: bool = False) -> FirewallStatus: ...
 
     def allow(self, session: SessionInfo, entries: list[str]) -> list[str]:
         """Allow them (the user confirmed public suffixes); what changed."""
