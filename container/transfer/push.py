@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import posixpath
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -236,7 +237,10 @@ def push(
             with uninterrupted():
                 cleanup(api, container_id, dest, token, dirs, user, host)
         if code:
-            raise ClaudexError(f"cannot move the pushed files into place in {dest}: {err}")
+            with uninterrupted():  # killed with the session, it says nothing: say why
+                _session_gone(api, container_id, ClaudexError(err))
+            reason = err or f"exit code {code}"
+            raise ClaudexError(f"cannot move the pushed files into place in {dest}: {reason}")
         report.written = [
             posixpath.join(dest, i.arcname) for i in items if i.arcname not in problems
         ]
@@ -247,11 +251,22 @@ def push(
 def _session_gone(api: APIClient, container_id: str, exc: BaseException) -> None:
     """An engine error because the session stopped or went mid-way says so."""
     stopped = isinstance(exc, ClaudexError) and not isinstance(exc, Cancelled)
-    if stopped and not _running(api, container_id):
+    if stopped and not _running_after_a_moment(api, container_id):
         raise SessionNotRunning(
             "the session stopped or was removed during the push; nothing partial was left",
             "start it and push again",
         ) from None
+
+
+def _running_after_a_moment(api: APIClient, container_id: str, wait: float = 3.0) -> bool:
+    """A session being stopped still shows running for up to its stop timeout after its
+    commands were killed: an error path can afford to look until it settles."""
+    deadline = time.monotonic() + wait
+    while _running(api, container_id):
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def _running(api: APIClient, container_id: str) -> bool:
