@@ -146,7 +146,7 @@ class Config(BaseModel):
     @field_validator("keys")
     @classmethod
     def _keys(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        from claudex_tui.keymap import key_problem
+        from claudex_tui.key_names import key_problem
 
         for binding_id, keys in value.items():
             if not keys:
