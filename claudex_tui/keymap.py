@@ -28,7 +28,8 @@ def _binding_classes() -> list[tuple[type, list[Any]]]:
     from textual.binding import Binding
     from textual.dom import DOMNode
 
-    import claudex_tui.app
+    # The app's own module is loaded by whoever asks (it or its command): importing it from
+    # here would close a loop between the two.
     import claudex_tui.screens.confirm
     import claudex_tui.screens.dashboard
     import claudex_tui.screens.help

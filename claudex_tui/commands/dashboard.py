@@ -15,13 +15,13 @@ def arguments(name: str, p: argparse.ArgumentParser) -> None:
 
 
 def open_dashboard(select: str | None = None, focus_terminal: bool = False) -> int:
+    from claudex_tui.app import ClaudexApp
     from claudex_tui.config import load_config
     from claudex_tui.keymap import keymap
 
     keymap(load_config().keys)  # a bad [keys] entry: one message, before the screen changes
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("the dashboard needs a terminal", "use `claudex list` in scripts")
-    from claudex_tui.app import ClaudexApp
 
     app = ClaudexApp(select=select, focus_terminal=focus_terminal)
     app.run()
