@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from claudex_tui.config_path import config_path
 from container.errors import ClaudexError
+from container.image import DEFAULT_IMAGE
 
 DEFAULT_ENV = ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "AI_API_MK", "GEMINI_API_KEY"]
 # Variables that change which code programs load or run. Root's programs in a session (init,
@@ -99,8 +100,8 @@ class Config(BaseModel):
 
     agent: Literal["claude", "codex", "shell"] = "claude"
     """Agent started by `claudex [DIRS]` when --agent is not given."""
-    image: str = "claudex"
-    """Image sessions run; `claudex build` builds it."""
+    image: str = DEFAULT_IMAGE
+    """Image sessions run; `claudex build` builds it (default `claudex`, or $CLAUDEX_IMAGE)."""
     env: list[str] = Field(default_factory=lambda: list(DEFAULT_ENV))
     """Environment variables passed (by name, when set on the host) into each session."""
     allow: list[str] = Field(default_factory=list)

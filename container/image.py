@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 import tarfile
 import time
@@ -21,7 +22,8 @@ if TYPE_CHECKING:
     import docker
 
 CONTEXT_DIR = Path(__file__).with_name("context")
-DEFAULT_IMAGE = "claudex"
+# CLAUDEX_IMAGE names another default, e.g. to try a changed build context beside the real one.
+DEFAULT_IMAGE = os.environ.get("CLAUDEX_IMAGE") or "claudex"
 EXTRA_CA = "com.claudex.extra-ca"
 _PEM_RE = re.compile(
     rb"-----BEGIN CERTIFICATE-----\r?\n.+?\r?\n-----END CERTIFICATE-----", re.DOTALL
