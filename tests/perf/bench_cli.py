@@ -5,6 +5,10 @@
 - `claudex DIR --detach --no-git --host-network` vs `docker run -d` + `docker exec true`
   of the same image (target <= 2x), and the full default start (target <= 4x).
 Run: .venv/bin/python tests/perf/bench_cli.py
+
+Each claudex run is paired with a floor run right after it, and each pair's containers are
+removed before the next: the two sides see the same engine load, so a noisy moment on a
+shared machine moves both.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import time
 from pathlib import Path
 
 import docker
+
+from container.image import DEFAULT_IMAGE
 
 PREFIX = "claudexbench"
 ENV = {**os.environ, "CLAUDEX_NAME_PREFIX": PREFIX}
@@ -35,9 +41,18 @@ def timed(cmd: list[str], **kw: object) -> float:
     return time.perf_counter() - start
 
 
-def median_of(fn, rounds: int = ROUNDS) -> float:  # type: ignore[no-untyped-def]
-    fn()  # warm caches (page cache, engine) before measuring
-    return statistics.median(fn() for _ in range(rounds))
+def paired(ours, floor, rounds: int = ROUNDS, between=None) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Median of each side over alternating runs (after one warm-up of each)."""
+    ours_times: list[float] = []
+    floor_times: list[float] = []
+    for i in range(rounds + 1):
+        for fn, into in ((ours, ours_times), (floor, floor_times)):
+            took = fn()
+            if i:  # the first round warms caches (page cache, engine)
+                into.append(took)
+            if between:
+                between()
+    return statistics.median(ours_times), statistics.median(floor_times)
 
 
 def cleanup(client: docker.DockerClient) -> None:
@@ -69,8 +84,10 @@ def main() -> None:
                 env=ENV,
                 stdin=subprocess.DEVNULL,
             )
-        ours = median_of(lambda: timed([*CLAUDEX, "list", "--format", "json"]))
-        floor = median_of(lambda: timed([sys.executable, "-c", FLOOR]))
+        ours, floor = paired(
+            lambda: timed([*CLAUDEX, "list", "--format", "json"]),
+            lambda: timed([sys.executable, "-c", FLOOR]),
+        )
         report("list --format json, 20 sessions", ours, floor, 1.3)
         cleanup(client)
 
@@ -95,7 +112,7 @@ def main() -> None:
                     name,
                     "--entrypoint",
                     "sleep",
-                    "claudex",
+                    DEFAULT_IMAGE,
                     "infinity",
                 ],
                 check=True,
@@ -104,10 +121,11 @@ def main() -> None:
             subprocess.run(["docker", "exec", name, "true"], check=True, capture_output=True)
             return time.perf_counter() - t0
 
-        floor = median_of(bare, rounds=5)
-        fast = median_of(lambda: start("--no-git", "--host-network"), rounds=5)
+        fast, floor = paired(
+            lambda: start("--no-git", "--host-network"), bare, between=lambda: cleanup(client)
+        )
         report("start --detach --no-git --host-network", fast, floor, 2.0)
-        full = median_of(lambda: start(), rounds=5)
+        full, floor = paired(start, bare, rounds=5, between=lambda: cleanup(client))
         report("start --detach (firewall, git snapshot, tmux)", full, floor, 4.0)
     finally:
         cleanup(client)
