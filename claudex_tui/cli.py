@@ -106,6 +106,11 @@ def _start_parser() -> Parser:
     )
     p.add_argument("--network", metavar="NAME", help="Docker network for a new session")
     p.add_argument("--no-git", action="store_true", help="do not track changes in git")
+    p.add_argument(
+        "--no-host-ca",
+        action="store_true",
+        help="if the image must be built now, do not add the CAs this host trusts",
+    )
     p.add_argument("--agent", choices=["claude", "codex", "shell"], help="agent to run")
     p.add_argument(
         "--ro", action="append", default=[], metavar="DIR", help="mount DIR read-only (repeatable)"

@@ -8,36 +8,67 @@ from collections.abc import Callable
 
 from claudex_tui import output
 from claudex_tui.config import load_config
+from container.build_progress import duration, size, summary
 from container.engine import connect
-from container.image import BuildProgress, build_image, context_hash, up_to_date
+from container.image import (
+    BuildProgress,
+    build_image,
+    context_hash,
+    trusted_summary,
+    up_to_date,
+)
 
 
 def build_progress(bar: output.Progress) -> Callable[[BuildProgress], None]:
+    """Show a build: on a terminal one line redrawn (step, name, elapsed, estimate, size),
+    elsewhere (logs, CI) one line per step."""
+    last_step = [0]
+
     def show(p: BuildProgress) -> None:
-        bar.update(p.step, p.total, p.line)
+        if bar.tty:
+            bar.update(p.step, p.total, summary(p))
+        elif p.step != last_step[0] and p.total:
+            last_step[0] = p.step
+            print(summary(p, width=100), file=bar.stream, flush=True)
 
     return show
 
 
 def build_with_progress(
-    image: str, ca_files: list[str], *, no_cache: bool = False, refresh_agents: bool = False
+    image: str,
+    ca_files: list[str],
+    *,
+    host_ca: bool = True,
+    no_cache: bool = False,
+    refresh_agents: bool = False,
 ) -> None:
     client = connect(timeout=3600)
     bar = output.Progress(f"building {image}")
     started = time.monotonic()
+    output.info(f"building image {image}; CAs: {trusted_summary(ca_files, host_ca)}")
+    seen: list[BuildProgress] = []
+    show = build_progress(bar)
+
+    def follow(p: BuildProgress) -> None:
+        seen[:] = [p]
+        show(p)
+
     try:
         build_image(
             client,
             image,
             ca_files=ca_files,
+            host_ca=host_ca,
             no_cache=no_cache,
             refresh_agents=refresh_agents,
-            on_progress=build_progress(bar),
+            on_progress=follow,
         )
     finally:
         bar.close()
+    fetched = f", {size(seen[0].downloaded)} downloaded" if seen and seen[0].downloaded else ""
     output.info(
-        f"built image {image} (context {context_hash()}) in {time.monotonic() - started:.0f}s"
+        f"built image {image} (context {context_hash()}) in "
+        f"{duration(time.monotonic() - started)}{fetched}"
     )
 
 
@@ -50,6 +81,11 @@ def arguments(name: str, p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="extra CA certificate (PEM, a bundle is fine) to trust during the build; repeatable",
     )
+    p.add_argument(
+        "--no-host-ca",
+        action="store_true",
+        help="do not add the CAs this host trusts (SSL_CERT_FILE, else the system bundle)",
+    )
 
 
 def _ca_files(args: argparse.Namespace) -> list[str]:
@@ -58,16 +94,20 @@ def _ca_files(args: argparse.Namespace) -> list[str]:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    image, ca_files = load_config().image, _ca_files(args)
-    if not args.no_cache and up_to_date(connect(), image, ca_files):
+    image, ca_files, host_ca = load_config().image, _ca_files(args), not args.no_host_ca
+    if not args.no_cache and up_to_date(connect(), image, ca_files, host_ca=host_ca):
         output.info(f"image {image} is up to date (context {context_hash()}); --no-cache rebuilds")
         return 0
-    build_with_progress(image, ca_files, no_cache=args.no_cache)
+    build_with_progress(image, ca_files, host_ca=host_ca, no_cache=args.no_cache)
     return 0
 
 
 def run_update(args: argparse.Namespace) -> int:
     build_with_progress(
-        load_config().image, _ca_files(args), no_cache=args.no_cache, refresh_agents=True
+        load_config().image,
+        _ca_files(args),
+        host_ca=not args.no_host_ca,
+        no_cache=args.no_cache,
+        refresh_agents=True,
     )
     return 0

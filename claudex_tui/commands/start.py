@@ -60,7 +60,7 @@ def _confirm_project(found: firewall.ProjectAllow) -> bool:
     return False
 
 
-def _build_if_missing(client: DockerClient, config: Config) -> None:
+def _build_if_missing(client: DockerClient, config: Config, host_ca: bool = True) -> None:
     from claudex_tui.commands.image import build_progress
 
     if not image_state(client, config.image).exists and not sys.stdin.isatty():
@@ -75,6 +75,7 @@ def _build_if_missing(client: DockerClient, config: Config) -> None:
             client,
             config.image,
             ca_files=[str(p) for p in config.ca_certs],
+            host_ca=host_ca,
             on_progress=build_progress(bar),
         )
     finally:
@@ -84,9 +85,9 @@ def _build_if_missing(client: DockerClient, config: Config) -> None:
         output.warn(f"image {config.image} is out of date ({reason}); run `claudex build`")
 
 
-def _ready_client(config: Config) -> DockerClient:
+def _ready_client(config: Config, host_ca: bool = True) -> DockerClient:
     client = connect()
-    _build_if_missing(client, config)
+    _build_if_missing(client, config, host_ca)
     return client
 
 
@@ -97,7 +98,7 @@ def start(args: argparse.Namespace) -> tuple[SessionInfo, Sessions]:
     fs: HostFS = LOCAL
     if engine.is_remote:
         # The directories are that host's: looked at there, with the image the helper needs.
-        client = _ready_client(config)
+        client = _ready_client(config, not args.no_host_ca)
         fs = host_fs(engine, client, config.image)
     try:
         req = _request(args, config, fs)  # here: bad directories before the engine is asked
@@ -128,7 +129,7 @@ def start(args: argparse.Namespace) -> tuple[SessionInfo, Sessions]:
         )
     if args.host_network:
         output.warn("--host-network: the session shares the host's network and has NO firewall")
-    client = client or _ready_client(config)
+    client = client or _ready_client(config, not args.no_host_ca)
     sessions = Sessions(client)
     result = sessions.start_session(req, on_step=output.info)
     for warning in result.warnings:
