@@ -9,9 +9,13 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from claudex_tui.output import _color
 from container.doctor_checks import Check, skipped
+
+if TYPE_CHECKING:
+    from claudex_tui.config import Config
 
 STATUS_COLORS = {"ok": "32", "warning": "33", "failed": "1;31", "skipped": "2"}
 
@@ -28,6 +32,12 @@ def arguments(name: str, p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--format", choices=["text", "json"], default="text", help="json: for scripts")
     p.add_argument("--image", metavar="NAME", help="image to check (default: the config's)")
+
+
+def finish_arguments(ns: argparse.Namespace) -> None:
+    """doctor chooses the --engine itself: finding it reads the config, and a config that
+    cannot be read is one of the things doctor reports (its own failed line), not a stop."""
+    ns.doctor_engine, ns.engine = getattr(ns, "engine", None), None
 
 
 def format_line(check: Check, name_width: int = 12, stream: object = None) -> str:
@@ -58,7 +68,23 @@ def exit_code(checks: Sequence[Check]) -> int:
     return 1 if any(c.status == "failed" for c in checks) else 0
 
 
-def run_checks(image: str | None) -> list[Check]:
+def _choose_engine(name: str | None, config: Config, config_failed: bool) -> Check | None:
+    """Point connect() at the engine --engine named; a failed line when there is none."""
+    if not name:
+        return None
+    from container import engine
+    from container.engines import available_engines, find_engine
+    from container.errors import ClaudexError
+
+    try:
+        engine.select(find_engine(name, available_engines(config.engines)))
+    except ClaudexError as exc:
+        why = " (the config, which names engines, could not be read)" if config_failed else ""
+        return Check("engine", "failed", exc.message + why, exc.hint or "")
+    return None
+
+
+def run_checks(image: str | None, engine_name: str | None = None) -> list[Check]:
     from claudex_tui.config import Config, ConfigError, load_config
     from claudex_tui.config_path import config_path
     from container import doctor_checks as dc
@@ -85,6 +111,7 @@ def run_checks(image: str | None) -> list[Check]:
         )
         config = Config()
     image = image or config.image
+    unknown = _choose_engine(engine_name, config, checks[0].status == "failed")
     engine = current_engine()
 
     # Slow, independent checks run meanwhile: DNS lookups and the other engines.
@@ -92,7 +119,10 @@ def run_checks(image: str | None) -> list[Check]:
     dns = pool.submit(dc.check_dns, DEFAULT_ALLOW)
     others = pool.submit(dc.check_engines, config.engines)
 
-    line, client, facts = dc.check_engine(engine.host, connect)
+    if unknown is None:
+        line, client, facts = dc.check_engine(engine.host, connect)
+    else:  # --engine named none that is known: nothing to ask
+        line, client, facts = unknown, None, None
     checks.append(line)
     if client is None:
         checks += [
@@ -118,7 +148,7 @@ def run_checks(image: str | None) -> list[Check]:
 
 def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
-    checks = run_checks(args.image)
+    checks = run_checks(args.image, getattr(args, "doctor_engine", None))
     if args.format == "json":
         print(format_json(checks))
     else:

@@ -213,3 +213,31 @@ def test_the_firewall_probe_sees_a_missing_capability(engine: docker.DockerClien
     assert line.status == "failed"
     assert line.detail.startswith("NET_ADMIN: not granted"), line
     assert "NET_ADMIN" in line.fix
+
+
+@pytest.mark.usefixtures("no_probe_left")
+def test_a_config_error_with_engine_chosen(tmp_path: Path) -> None:
+    """`doctor --engine NAME` with a config that cannot be read still runs: the config's
+    failed line, and the engine its own line (the name came from that config); an engine
+    that needs no config (the default one) is checked as usual."""
+    config = tmp_path / "config" / "claudex"
+    config.mkdir(parents=True)
+    (config / "config.toml").write_text('agent = "nobody"\n[engines.spare]\nhost = "unix:///x"\n')
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    res = doctor("--format", "json", "--engine", "spare", env=env)
+    assert res.returncode == 1, res.stdout + res.stderr
+    checks = as_json(res)
+    assert checks["config"]["status"] == "failed"
+    assert "config.toml: agent:" in checks["config"]["detail"]
+    assert checks["engine"]["status"] == "failed"
+    assert "unknown engine 'spare'" in checks["engine"]["detail"]
+    assert "could not be read" in checks["engine"]["detail"]
+    assert checks["image"]["status"] == "skipped"
+    assert "Traceback" not in res.stderr
+
+    res = doctor("--format", "json", "--engine", "default", env=env)
+    assert res.returncode == 1, res.stdout + res.stderr
+    checks = as_json(res)
+    assert checks["config"]["status"] == "failed"
+    assert checks["engine"]["status"] == "ok"
+    assert checks["firewall"]["status"] == "ok"
