@@ -36,6 +36,8 @@ commands:
   claudex log [NAME]           list a session's checkpoints
   claudex revert [NAME] PATH...
                                restore files to the last checkpoint
+  claudex apply [PATH...] [--check]
+                               bring an isolated session's changes into your directories
   claudex doctor               check the engine, image, firewall, DNS, logins, config, disk
 
 Every command that acts on a session takes --name NAME (those shown with NAME also take it
@@ -92,6 +94,14 @@ def _start_parser() -> Parser:
     p.add_argument("--name", help="session name (default: claudex-<slug>-<signature>)")
     p.add_argument(
         "--parallel", action="store_true", help="start another session for the same DIRS"
+    )
+    p.add_argument(
+        "--isolated",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="work on the session's own copy of each read-write directory (a clone sharing "
+        "objects for a git repository); `claudex apply` brings its changes back (default for "
+        "--parallel: the config's `isolated`)",
     )
     p.add_argument("--replace", action="store_true", help="recreate the session if it exists")
     p.add_argument(
@@ -199,6 +209,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Restore files or directories in a session to the last checkpoint.",
     ),
     "doctor": ("doctor", "run", "Check that claudex can run sessions here."),
+    "apply": (
+        "apply",
+        "run",
+        "Bring an isolated session's changes into your directories (a file changed there "
+        "and by you since the session started is a conflict: nothing is written).",
+    ),
 }
 
 

@@ -110,6 +110,9 @@ class Config(BaseModel):
     """Also allow claudex's default list (the agents' APIs, GitHub, npm, PyPI, Debian)."""
     network: str | None = None
     """Docker network for new sessions (default: claudex's own)."""
+    isolated: bool = False
+    """`--parallel` sessions work on their own copies of the directories, as with
+    `--isolated` (`--no-isolated` overrides it)."""
     ca_certs: list[Path] = Field(default_factory=list)
     """Extra CA certificate files (PEM) trusted by image builds."""
     mounts: list[ExtraMount] = Field(default_factory=list)

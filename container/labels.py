@@ -23,6 +23,7 @@ GIT = "com.claudex.git"
 PARALLEL = "com.claudex.parallel"
 AGENT_UID = "com.claudex.agent-uid"
 DOCKER_SOCKET = "com.claudex.docker-socket"
+ISOLATED = "com.claudex.isolated"  # JSON {user directory: the session's copy} (container.isolated)
 AGENT_HOME = "com.claudex.agent-home"  # "own" (logins copied in) or "shared" (host's, read-write)
 CONTEXT_HASH = "com.claudex.context-hash"
 IMAGE_ROLE = "com.claudex.image"

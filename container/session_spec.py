@@ -38,6 +38,8 @@ class StartRequest:
     memory: str | None = None
     cpus: float | None = None
     firewall: bool = True
+    isolated: dict[str, str] = field(default_factory=dict)
+    """User directory -> the session's own copy of it (`--isolated`, container.isolated)."""
 
 
 def spec_labels(req: StartRequest) -> dict[str, str]:
@@ -59,6 +61,7 @@ def spec_labels(req: StartRequest) -> dict[str, str]:
         labels.AGENT_UID: f"{plan.uid}:{plan.gid}",
         labels.DOCKER_SOCKET: "1" if _has_docker_socket(plan) else "0",
         labels.AGENT_HOME: "shared" if shares_agent_home(plan) else "own",
+        **({labels.ISOLATED: json.dumps(req.isolated)} if req.isolated else {}),
     }
 
 

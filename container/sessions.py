@@ -328,12 +328,12 @@ class Sessions(Readiness):
     def _mount_differences(self, existing: labels.SessionInfo, plan: MountPlan) -> list[str]:
         with engine_errors(f"inspecting {existing.name}"):
             attrs = self.api.inspect_container(existing.id)
-        actual = {
+        wanted = {m.source: (m.target, m.read_only) for m in plan.mounts if m.role == "dir"}
+        actual = {  # an isolated session's sources are its copies (container.isolated)
             m.get("Source"): (m.get("Destination"), not m.get("RW", True))
             for m in attrs.get("Mounts") or []
-            if m.get("Source") in plan.dirs
+            if m.get("Source") in wanted
         }
-        wanted = {m.source: (m.target, m.read_only) for m in plan.mounts if m.role == "dir"}
         diffs = []
         for src, (target, ro) in sorted(wanted.items()):
             if src not in actual:
@@ -399,8 +399,13 @@ class Sessions(Readiness):
                 return created["Id"], name
             except ClaudexError as exc:
                 conflict = "Conflict" in exc.message or "already in use" in exc.message
-                if req.parallel and conflict:
+                if req.parallel and conflict and not req.isolated:
                     continue  # another claudex took the name in the same instant: next one
+                if conflict and req.isolated:  # the copies are named after this name
+                    raise SessionConflict(
+                        f"another claudex took the name {name} in the same instant",
+                        "start again",
+                    ) from None
                 if conflict:
                     self._claudex_owns(name)
                     raise _Raced from None  # another claudex created it first: reuse theirs

@@ -24,10 +24,17 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("xdg")
     saved = {
         k: os.environ.get(k)
-        for k in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "CLAUDEX_NAME_PREFIX", "CLAUDEX_NAME_SALT")
+        for k in (
+            "XDG_CONFIG_HOME",
+            "XDG_STATE_HOME",
+            "XDG_DATA_HOME",
+            "CLAUDEX_NAME_PREFIX",
+            "CLAUDEX_NAME_SALT",
+        )
     }
     os.environ["XDG_CONFIG_HOME"] = str(root / "config")
     os.environ["XDG_STATE_HOME"] = str(root / "state")
+    os.environ["XDG_DATA_HOME"] = str(root / "data")  # isolated sessions' copies
     os.environ["CLAUDEX_NAME_PREFIX"] = TEST_PREFIX
     os.environ.pop("CLAUDEX_NAME_SALT", None)
     yield root

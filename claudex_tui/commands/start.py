@@ -15,6 +15,7 @@ from container.engines import current_engine, host_fs
 from container.errors import ImageError
 from container.host_entries import HostFS
 from container.image import ensure_image, image_state
+from container.isolated import discard_unused, isolate_request
 from container.labels import SessionInfo
 from container.local_fs import LOCAL
 from container.session_spec import StartRequest
@@ -131,7 +132,21 @@ def start(args: argparse.Namespace) -> tuple[SessionInfo, Sessions]:
         output.warn("--host-network: the session shares the host's network and has NO firewall")
     client = client or _ready_client(config, not args.no_host_ca)
     sessions = Sessions(client)
-    result = sessions.start_session(req, on_step=output.info)
+    want = args.isolated if args.isolated is not None else (args.parallel and config.isolated)
+    req, copied = isolate_request(
+        sessions,
+        req,
+        want=want,
+        git_writable=args.git_writable,
+        remote=engine.is_remote,
+        step=output.info,
+    )
+    try:
+        result = sessions.start_session(req, on_step=output.info)
+    except BaseException:
+        if copied and req.name:  # a session that was never made leaves no copies behind
+            discard_unused(sessions, req.name)
+        raise
     for warning in result.warnings:
         output.warn(warning)
     if req.plan.hidden_env_files:

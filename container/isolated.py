@@ -1,0 +1,399 @@
+"""Isolated sessions: each read-write directory is given to the session as its own copy.
+
+Layout, under `$XDG_DATA_HOME/claudex/isolated/<session>/` (host side, 0700):
+
+    work/<n>-<name>/   the session's copy, bind-mounted where the directory would be
+    base/<n>-<name>/   the user's files as they were copied: never mounted, so the agent
+                       cannot change what `claudex apply` takes as the common ancestor
+
+A git repository's copy is a clone sharing its objects (`git clone --shared`: alternates,
+nothing written to the user's `.git`) on branch `claudex/<session>`, with the user's work tree
+(uncommitted and untracked files included) copied over it; the user's `.git/objects` is bound
+read-only at its own path so the clone's alternates resolve inside the session too. Anything
+else is a plain copy (`cp -a --reflink=auto`). Git only ever runs here on the user's own
+repository and on the clone before the session starts; never on a copy the agent has had.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from container import labels
+from container.agent_home import AGENT_HOME
+from container.errors import ClaudexError, SessionConflict, UsageError
+from container.mount_targets import WORKSPACE
+from container.mounts import MountPlan, MountSpec, git_guards
+from container.naming import kebab, parallel_name, session_name, valid_container_name
+from container.sizes import human_bytes
+
+if TYPE_CHECKING:
+    from container.session_spec import StartRequest
+    from container.sessions import Sessions
+
+COPY_MARGIN = 64 << 20  # bytes kept free beyond the copies (git's own files, the disk's slack)
+GIT_TIMEOUT = 600.0
+# Container paths the user's `.git/objects` may not be bound at (the clone then holds a full
+# copy of the objects instead of sharing them).
+RESERVED = (WORKSPACE, AGENT_HOME, "/var/lib/claudex", "/run", "/proc", "/sys", "/dev", "/etc",
+            "/usr", "/bin", "/sbin", "/lib", "/lib64", "/root", "/opt/claudex")  # fmt: skip
+
+
+def isolated_root() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local/share")
+    return Path(base) / "claudex" / "isolated"
+
+
+def session_folder(name: str) -> Path:
+    return isolated_root() / name
+
+
+def copies_of(session_labels: dict[str, str]) -> dict[str, str]:
+    """User directory -> the session's copy, from the label claudex set at create (the agent
+    cannot change labels); {} for a session that works on the directories themselves."""
+    try:
+        data = json.loads(session_labels.get(labels.ISOLATED) or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def base_of(copy: str) -> str:
+    """The base kept beside a copy: `.../<session>/work/<n>` -> `.../<session>/base/<n>`."""
+    work = os.path.dirname(copy)
+    return os.path.join(os.path.dirname(work), "base", os.path.basename(copy))
+
+
+def check_copy_path(session: str, copy: str) -> None:
+    """A copy named by a label must be one claudex made for that session, in its layout."""
+    parts = Path(copy).parts
+    if (
+        not os.path.isabs(copy)
+        or len(parts) < 4
+        or parts[-2] != "work"
+        or parts[-3] != session
+        or parts[-4] != "isolated"
+        or ".." in parts
+    ):
+        raise ClaudexError(
+            f"session {session}: its copy {copy!r} is not in claudex's layout",
+            "was the session made by this claudex?",
+        )
+
+
+# -- disk space -----------------------------------------------------------------------------
+
+
+def usage(directory: str, skip_git: bool) -> int:
+    """Bytes the files under `directory` occupy (links not followed; the top `.git` left out
+    when `skip_git`: the clone shares it)."""
+    total = 0
+    pending = [directory]
+    while pending:
+        path = pending.pop()
+        try:
+            with os.scandir(path) as entries:
+                for e in entries:
+                    if skip_git and path == directory and e.name == ".git":
+                        continue
+                    try:
+                        st = e.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    total += st.st_blocks * 512
+                    if stat.S_ISDIR(st.st_mode):
+                        pending.append(e.path)
+        except OSError:
+            continue
+    return total
+
+
+def space_problem(needed: int, free: int, where: str) -> str | None:
+    """The message when copies of `needed` bytes do not fit in `free` bytes at `where`."""
+    if needed + COPY_MARGIN <= free:
+        return None
+    return (
+        f"not enough disk space for the isolated copy: it needs {human_bytes(needed)} in "
+        f"{where} (the session's copy and the base `claudex apply` compares with), "
+        f"{human_bytes(free)} free"
+    )
+
+
+def free_bytes(path: Path) -> int:
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    st = os.statvfs(probe)
+    return st.f_bavail * st.f_frsize
+
+
+# -- making the copies ----------------------------------------------------------------------
+
+
+def _git_env() -> dict[str, str]:
+    """Nothing of the caller's GIT_* (GIT_DIR would point every command elsewhere), nor of
+    the machine's or the user's git config (nothing here needs it). A local clone checks the
+    source's owner against the global config only: claudex run as root copies the
+    directories of the user the agent runs as."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    config = isolated_root().parent / "gitconfig"
+    if not config.exists():
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text("[safe]\n\tdirectory = *\n")
+    env["GIT_CONFIG_GLOBAL"] = str(config)
+    env["GIT_CONFIG_NOSYSTEM"] = "1"
+    return env
+
+
+def _git(*args: str, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+    """git on the user's repository or on a clone the agent has not had yet."""
+    cmd = ["git", "-c", "safe.directory=*", "-c", "core.fsmonitor=false"]
+    cmd += ["-c", "core.hooksPath=/dev/null", *args]
+    try:
+        return subprocess.run(
+            cmd,
+            cwd=cwd,
+            env=_git_env(),
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ClaudexError(f"git failed: {exc}") from None
+
+
+def _run(cmd: Sequence[str], what: str) -> None:
+    try:
+        proc = subprocess.run(list(cmd), capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise ClaudexError(f"{what}: {exc}") from None
+    if proc.returncode != 0:
+        raise ClaudexError(f"{what}: {proc.stderr.strip() or f'exit code {proc.returncode}'}")
+
+
+def git_head(directory: str) -> str | None:
+    """The commit checked out in `directory` when it is the top of a git repository with one."""
+    dot_git = os.path.join(directory, ".git")
+    if os.path.islink(dot_git) or not os.path.isdir(dot_git):
+        return None
+    proc = _git("-C", directory, "rev-parse", "--verify", "-q", "HEAD^{commit}")
+    head = proc.stdout.strip()
+    return head if proc.returncode == 0 and head else None
+
+
+def shares_objects(directory: str) -> bool:
+    """Whether a clone of `directory` can share its objects inside the session (they are bound
+    at their own path, which must not be one the container uses)."""
+    objects = os.path.join(directory, ".git", "objects")
+    return not any(objects == r or objects.startswith(r + "/") for r in RESERVED)
+
+
+def _copy_tree(source: str, dest: str, skip_git: bool) -> None:
+    """`cp -a --reflink=auto` of what `source` holds into the folder `dest` (made here)."""
+    os.mkdir(dest, 0o700)
+    names = sorted(n for n in os.listdir(source) if not (skip_git and n == ".git"))
+    for start in range(0, len(names), 500):  # the argument list stays short
+        chunk = [os.path.join(source, n) for n in names[start : start + 500]]
+        _run(["cp", "-a", "--reflink=auto", "-t", dest, "--", *chunk], f"copying {source}")
+    st = os.stat(source)
+    os.chmod(dest, stat.S_IMODE(st.st_mode))
+    if os.geteuid() == 0:
+        os.chown(dest, st.st_uid, st.st_gid)
+
+
+def _chown_tree(path: str, uid: int, gid: int) -> None:
+    os.lchown(path, uid, gid)
+    for root, dirs, files in os.walk(path):
+        for n in [*dirs, *files]:
+            os.lchown(os.path.join(root, n), uid, gid)
+
+
+def make_copy(directory: str, work: str, base: str, session: str) -> str:
+    """The session's copy of `directory` at `work` and the base at `base`; "git" (a clone
+    sharing objects) or "copy"."""
+    head = git_head(directory)
+    _copy_tree(directory, base, skip_git=head is not None)
+    if head is None:
+        _run(["cp", "-a", "--reflink=auto", "-T", "--", base, work], f"copying {directory}")
+        return "copy"
+    share = ["--shared"] if shares_objects(directory) else ["--no-hardlinks"]
+    proc = _git("clone", *share, "--no-checkout", "--template=", "-q", "--", directory, work)
+    if proc.returncode != 0:
+        raise ClaudexError(f"cannot clone {directory}: {proc.stderr.strip()}")
+    branch = f"refs/heads/claudex/{session}"
+    for args in (
+        ("update-ref", branch, head),
+        ("symbolic-ref", "HEAD", branch),
+        ("read-tree", head),  # the index as HEAD: `git status` shows what was uncommitted
+    ):
+        proc = _git("-C", work, *args)
+        if proc.returncode != 0:
+            raise ClaudexError(f"cannot prepare the clone of {directory}: {proc.stderr.strip()}")
+    _run(["cp", "-a", "--reflink=auto", "-T", "--", base, work], f"copying {directory}")
+    if os.geteuid() == 0:  # the clone's .git is ours: the agent runs as the directory's owner
+        st = os.stat(directory)
+        _chown_tree(os.path.join(work, ".git"), st.st_uid, st.st_gid)
+    return "git"
+
+
+def copy_name(index: int, directory: str) -> str:
+    return f"{index}-{kebab(os.path.basename(directory)) or 'dir'}"
+
+
+def make_copies(session: str, dirs: Sequence[str], step: Callable[[str], None]) -> dict[str, str]:
+    """Copies of `dirs` for `session` (user directory -> copy); nothing left on failure."""
+    folder = session_folder(session)
+    if folder.exists():
+        raise SessionConflict(
+            f"isolated copies named {session} are already at {folder}",
+            f"apply what you want from them (`claudex apply --name {session}`), then remove "
+            "that folder, or pick another --name",
+        )
+    needed = sum(2 * usage(d, skip_git=git_head(d) is not None) for d in dirs)
+    problem = space_problem(needed, free_bytes(folder), str(isolated_root()))
+    if problem:
+        raise ClaudexError(
+            problem, "free some space, point XDG_DATA_HOME at a larger disk, or drop --isolated"
+        )
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700)
+    (folder / "work").mkdir(mode=0o700)
+    (folder / "base").mkdir(mode=0o700)
+    copies: dict[str, str] = {}
+    try:
+        for i, d in enumerate(dirs):
+            name = copy_name(i, d)
+            work, base = str(folder / "work" / name), str(folder / "base" / name)
+            kind = make_copy(d, work, base, session)
+            step(
+                f"isolated copy of {d}: "
+                + (f"a clone on branch claudex/{session}" if kind == "git" else "a copy")
+            )
+            copies[d] = work
+    except BaseException:
+        discard(session)
+        raise
+    return copies
+
+
+def discard(session: str) -> None:
+    """Remove a session's copies and base (after a failed start, or when it is destroyed)."""
+    folder = session_folder(session)
+    if folder.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def discard_unused(sessions: Sessions, session: str) -> None:
+    """Discard the copies made for a session whose create failed (none of that name)."""
+    try:
+        if _existing(sessions, session) is None:
+            discard(session)
+    except ClaudexError:
+        pass  # the engine cannot say: the copies stay (`claudex apply` still reads them)
+
+
+# -- the request ----------------------------------------------------------------------------
+
+
+def isolated_plan(plan: MountPlan, copies: dict[str, str], git_writable: bool = False) -> MountPlan:
+    """`plan` with each copied directory's mount taken from its copy: its git guards are the
+    copy's (the user's `.git` is never bound), and a shared clone reads the user's objects
+    through a read-only bind at their own path."""
+
+    def inside(path: str, d: str) -> bool:
+        return path == d or path.startswith(d.rstrip("/") + "/")
+
+    targets = plan.dir_targets()
+    mounts: list[MountSpec] = []
+    for m in plan.mounts:
+        if m.role == "dir" and m.source in copies:
+            mounts.append(replace(m, source=copies[m.source]))
+        elif m.role == "git-guard" and any(inside(m.source, d) for d in copies):
+            continue
+        else:
+            mounts.append(m)
+    for d, copy in copies.items():
+        if not git_writable:
+            mounts += git_guards(copy, targets[d])[0]
+        objects = os.path.join(d, ".git", "objects")
+        if git_head(d) and shares_objects(d) and os.path.isdir(objects):
+            mounts.append(MountSpec(objects, objects, True, "isolated-objects"))
+    return replace(plan, mounts=mounts)
+
+
+def _existing(sessions: Sessions, name: str) -> labels.SessionInfo | None:
+    from container.errors import SessionNotFound
+
+    try:
+        return sessions.get(name)
+    except SessionNotFound:
+        return None
+
+
+def isolate_request(
+    sessions: Sessions,
+    req: StartRequest,
+    *,
+    want: bool,
+    git_writable: bool = False,
+    remote: bool = False,
+    step: Callable[[str], None] = lambda _m: None,
+) -> tuple[StartRequest, bool]:
+    """The request with the session's copies in place of its read-write directories, and
+    whether copies were made now (the caller discards them if the start fails).
+
+    An isolated session that exists is reused with its copies; `want` makes new copies for
+    a new session (its final name is chosen here: the copies are named after it)."""
+    plan = req.plan
+    name = req.name or session_name(plan.dirs)
+    if not valid_container_name(name):
+        raise UsageError(
+            f"invalid session name {name!r}",
+            "use letters, digits, '_', '.' and '-' (starting with a letter or digit)",
+        )
+    existing = None if req.parallel else _existing(sessions, name)
+    if existing is not None and copies_of(existing.labels):
+        if req.replace:
+            raise SessionConflict(
+                f"{name} is an isolated session: --replace would lose its copies",
+                f"apply what you want (`claudex apply --name {name}`), destroy it, then start "
+                "again",
+            )
+        copies = copies_of(existing.labels)
+        return replace(req, name=name, plan=isolated_plan(plan, copies, git_writable)), False
+    if not want:
+        return req, False
+    if existing is not None and not req.replace:
+        raise SessionConflict(
+            f"session {name} works on your directories themselves, not on copies",
+            "add --parallel for an isolated session beside it, or --replace to recreate it "
+            "isolated",
+        )
+    if remote:
+        raise UsageError(
+            "--isolated is not available yet for sessions on a remote engine",
+            "start it on the local engine, or without --isolated",
+        )
+    if req.parallel:
+        taken = [s.name for s in sessions.list_sessions(name_glob=f"{name}*")]
+        if name in taken or session_folder(name).exists():
+            taken += [p.name for p in isolated_root().glob(f"{name}*")]
+            name = parallel_name(name, taken)
+    for d in plan.read_only_dirs:
+        step(f"--isolated: {d} is read-only: mounted as it is, not copied")
+    writable = [d for d in plan.dirs if d not in plan.read_only_dirs]
+    if not writable:
+        return replace(req, name=name), False
+    copies = make_copies(name, writable, step)
+    new = replace(req, name=name, plan=isolated_plan(plan, copies, git_writable), isolated=copies)
+    return new, True
