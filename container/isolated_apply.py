@@ -270,11 +270,11 @@ def _equal_to_copy(d: DirChanges, rel: str, now: Node | None, change: Change) ->
     if now.kind == "link":
         return now.target == copy.target
     if now.kind == "file":
-        return (
-            change.staged is not None
-            and now.executable == copy.executable
-            and _same_staged(d.directory, rel, change.staged)
-        )
+        if now.executable != copy.executable:
+            return False
+        if change.staged is None:  # only counting: the copy is compared where it is
+            return now.size == copy.size and _same_bytes(d.directory, rel, d.copy, rel)
+        return _same_staged(d.directory, rel, change.staged)
     return now.kind == "dir"
 
 
@@ -283,14 +283,17 @@ def _selected(rel: str, only: Sequence[str]) -> bool:
 
 
 def compare(
-    directory: str, copy: str, base: str, staging: str, only: Sequence[str] = ()
+    directory: str, copy: str, base: str, staging: str | None, only: Sequence[str] = ()
 ) -> DirChanges:
     """What the session changed in `directory` (relative paths `only`, when given) and what
-    applying each change would mean now. Changed files are staged under `staging`."""
+    applying each change would mean now. Changed files are staged under `staging` (None:
+    only looked at, for counting; such changes cannot be written)."""
     d = DirChanges(directory, copy, base)
     base_tree, copy_tree, now_tree = scan(base), scan(copy), scan(directory)
-    st = os.statvfs(staging)
-    stager = _Stager(staging, st.f_bavail * st.f_frsize)
+    stager = None
+    if staging is not None:
+        st = os.statvfs(staging)
+        stager = _Stager(staging, st.f_bavail * st.f_frsize)
     refused: list[str] = []
     for rel in sorted(set(base_tree) | set(copy_tree)):
         if not _selected(rel, only):
@@ -318,7 +321,7 @@ def compare(
 
 
 def _changed(
-    d: DirChanges, rel: str, b: Node | None, c: Node | None, stager: _Stager
+    d: DirChanges, rel: str, b: Node | None, c: Node | None, stager: _Stager | None
 ) -> Change | None:
     """The session's change to `rel`, if any (state "refused" when it is never applied)."""
     what = "added" if b is None else ("deleted" if c is None else "modified")
@@ -345,6 +348,8 @@ def _changed(
         and _same_bytes(d.base, rel, d.copy, rel)
     ):
         return None
+    if stager is None:
+        return Change(rel, what, "", copy=c)
     try:
         staged = stager.stage(d.copy, rel)
     except OSError as exc:
@@ -370,6 +375,31 @@ def _check_parents(d: DirChanges, now: Tree) -> None:
                 change.state = "conflict"
                 change.reason = f"{prefix} in your directory is not a folder ({node.kind})"
                 break
+
+
+def differing(directory: str, copy: str, base: str) -> int:
+    """How many paths the session changed that are not in `directory` as they are there
+    (what `claudex apply` would write, trips on, or refuses)."""
+    found = compare(directory, copy, base, None)
+    return sum(1 for c in found.changes if c.state != "there")
+
+
+def session_differing(session: str, session_labels: dict[str, str]) -> int | None:
+    """`differing` over an isolated session's directories; None when it is not isolated or
+    its copies are not on this host."""
+    from container.isolated import base_of, check_copy_path, copies_of
+
+    copies = copies_of(session_labels)
+    if not copies:
+        return None
+    total = 0
+    for directory, copy in copies.items():
+        try:
+            check_copy_path(session, copy)
+            total += differing(directory, copy, base_of(copy))
+        except (OSError, ClaudexError):
+            return None
+    return total
 
 
 # -- showing a conflict ---------------------------------------------------------------------

@@ -11,6 +11,8 @@ from claudex_tui.commands.listing import add_filter_argument, apply_filters, par
 from container.agent_home import save_home
 from container.engine import connect
 from container.errors import ClaudexError, SessionNotFound, UsageError
+from container.isolated import copies_of, discard, session_folder
+from container.isolated_apply import session_differing
 from container.labels import SessionInfo, agent_user
 from container.lifecycle import describe_outside, outside_files, save_history
 from container.sessions import Sessions, select_by_state
@@ -69,12 +71,20 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {s.name}  ({s.state})  {', '.join(s.mounts)}")
             for line in describe_outside(outside_files(sessions, s)):
                 print(line)
+            differ = session_differing(s.name, s.labels)
+            if differ:
+                print(
+                    f"    {differ} file(s) of its isolated copies differ from your directories"
+                    f" (not applied; `claudex apply --name {s.name}` first to keep them there):"
+                    " they stay in its history bundle"
+                )
         if not output.confirm(f"Destroy {len(targets)} session(s)?"):
             print("nothing destroyed")
             return 1
     failures = 0
     for s in targets:
         what = "agent home"
+        bundle = None
         try:
             # The agent home and the tracking history go to the host first: nothing is lost
             # with the container.
@@ -106,4 +116,11 @@ def run(args: argparse.Namespace) -> int:
             output.error(f"could not destroy {s.name}: {exc.message}")
             continue
         print(f"destroyed {s.name}")
+        if copies_of(s.labels) and bundle:
+            discard(s.name)  # its changes are in the history bundle saved above
+            print(f"removed its isolated copies ({session_folder(s.name)})")
+        elif copies_of(s.labels):
+            print(
+                f"kept its isolated copies, which no history bundle holds: {session_folder(s.name)}"
+            )
     return 1 if failures else 0

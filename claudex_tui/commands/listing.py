@@ -7,6 +7,7 @@ import fnmatch
 import json
 from datetime import datetime
 
+from container import labels
 from container.errors import UsageError
 from container.labels import SessionInfo
 
@@ -66,8 +67,21 @@ def _age(created: datetime | None) -> str:
     return "just now"
 
 
+def _isolated_note(s: SessionInfo) -> str:
+    """For an isolated session: how many files its copies hold that your directories do
+    not (read on this host; nothing for other sessions)."""
+    if labels.ISOLATED not in s.labels:
+        return ""
+    from container.isolated_apply import session_differing
+
+    differ = session_differing(s.name, s.labels)
+    if differ is None:
+        return " (isolated)"
+    return f" (isolated: {differ} file{'s' if differ != 1 else ''} differ)"
+
+
 def _row(s: SessionInfo) -> list[str]:
-    mounts = ", ".join(s.mounts) if s.mounts else "-"
+    mounts = (", ".join(s.mounts) if s.mounts else "-") + _isolated_note(s)
     return [
         s.name,
         s.state,
@@ -77,6 +91,16 @@ def _row(s: SessionInfo) -> list[str]:
         s.engine or "-",
         mounts,
     ]
+
+
+def _json(s: SessionInfo) -> dict[str, object]:
+    if labels.ISOLATED not in s.labels:
+        return s.as_json()
+    from container.isolated import copies_of
+    from container.isolated_apply import session_differing
+
+    copies = copies_of(s.labels)
+    return {**s.as_json(), "isolated": copies, "differ": session_differing(s.name, s.labels)}
 
 
 def list_engines(engine_name: str | None) -> list[SessionInfo]:
@@ -118,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     sessions = sorted(apply_filters(sessions, filters), key=lambda s: (s.name, s.engine))
     sessions = select_by_state(sessions, args.running, args.stopped)
     if args.format == "json":
-        print(json.dumps([s.as_json() for s in sessions], indent=2))
+        print(json.dumps([_json(s) for s in sessions], indent=2))
     elif args.format == "names":
         for s in sessions:
             print(s.name)

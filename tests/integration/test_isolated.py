@@ -176,3 +176,32 @@ def test_read_only_and_a_copy_that_does_not_fit(
     r = cli(str(project), "--ro", str(ro), "--isolated", "--name", name, "--agent", "shell", "-d")
     assert r.code == 0, r.text
     assert f"{ro} is read-only: mounted as it is" in r.err
+
+
+def test_list_counts_what_differs_and_destroy_keeps_it_in_the_bundle(
+    cli: CLI, engine: docker.DockerClient, project: Path, tmp_path: Path
+) -> None:
+    name = f"claudextest-iso-list-{uuid.uuid4().hex[:6]}"
+    _start(cli, project, name)
+    _agent(engine, name, "cd /workspace/proj && echo changed > README.md && echo n > new.txt")
+
+    table = cli("list")
+    row = next(line for line in table.out.splitlines() if line.startswith(name))
+    assert "(isolated: 2 files differ)" in row
+    entry = next(s for s in json.loads(cli("list", "--format", "json").out) if s["name"] == name)
+    assert entry["differ"] == 2 and list(entry["isolated"]) == [str(project)]
+
+    # Without a terminal, destroy still refuses without --force; with it, the changes go to
+    # the history bundle before the copies are removed.
+    assert cli("destroy", "--name", name).code != 0
+    assert (isolated_root() / name).exists()
+    r = cli("destroy", "--name", name, "--force")
+    assert r.code == 0, r.text
+    assert "removed its isolated copies" in r.out
+    assert not (isolated_root() / name).exists()
+    assert (project / "README.md").read_text() == "hello\n"
+    bundle = next(line.split(" to ", 1)[1] for line in r.out.splitlines() if "history" in line)
+    clone = tmp_path / "history"
+    subprocess.run(["git", "clone", "-q", bundle, str(clone)], check=True)
+    assert (clone / "proj" / "README.md").read_text() == "changed\n"
+    assert (clone / "proj" / "new.txt").read_text() == "n\n"
