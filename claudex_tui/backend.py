@@ -59,6 +59,11 @@ class DashboardBackend(DetailsSource, ChangesSource, FirewallSource, Protocol):
         """Lines the agent's hooks write when it waits for the user (not started yet)."""
         ...
 
+    def watch_alerts(self, session: SessionInfo, on_alert: Callable[[str], None]) -> Watcher:
+        """The agent's tmux rang ("bell") or wrote ("activity"), read from tmux rather than
+        from a terminal (a hidden one is not read); not started yet."""
+        ...
+
     def new_session_targets(self) -> list[tuple[Engine, Any]]:
         """(engine, client) of each connected engine, for the new-session dialog."""
         ...

@@ -239,6 +239,9 @@ class DemoBackend:
     def watch_waiting(self, session: SessionInfo, on_line: Callable[[str], None]) -> Watcher:
         return _Quiet()
 
+    def watch_alerts(self, session: SessionInfo, on_alert: Callable[[str], None]) -> Watcher:
+        return _Quiet()
+
     def new_session_targets(self) -> list[tuple[Engine, Any]]:
         return [(self.engine, object())]
 

@@ -105,6 +105,11 @@ class EngineBackend:
 
         return WaitingWatcher(self._client(session), session.id, on_line)
 
+    def watch_alerts(self, session: SessionInfo, on_alert: Callable[[str], None]) -> Watcher:
+        from container.tmux_alerts import AlertsWatcher
+
+        return AlertsWatcher(self._client(session), session.id, on_alert)
+
     def new_session_targets(self) -> list[tuple[Engine, Any]]:
         return [(e, self.clients[e.name]) for e in self.engines() if e.name in self.clients]
 

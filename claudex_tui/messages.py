@@ -43,6 +43,13 @@ class AgentWaiting(Message, bubble=False):
 
 
 @dataclass
+class AgentWrote(Message, bubble=False):
+    """The agent's tmux wrote output (read from tmux: its terminal may not be read)."""
+
+    name: str
+
+
+@dataclass
 class ActionDone(Message, bubble=False):
     """A lifecycle action (start, stop, destroy...) finished; `error` when it failed."""
 

@@ -124,6 +124,10 @@ class WaitingWatcher:
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
+    def command(self) -> list[str]:
+        """What runs in the session (as the agent) and prints the lines passed on."""
+        return ["python3", "-I", "-S", "-c", _WAITING_SCRIPT, WAITING_FILE]
+
     def _run(self) -> None:
         from docker.utils.socket import frames_iter
 
@@ -136,7 +140,7 @@ class WaitingWatcher:
                 return
             exec_id = api.exec_create(
                 self.container_id,
-                ["python3", "-I", "-S", "-c", _WAITING_SCRIPT, WAITING_FILE],
+                self.command(),
                 user=user,
                 workdir="/",
                 stdin=True,

@@ -6,17 +6,20 @@ from __future__ import annotations
 import contextlib
 import time
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher
 
-from claudex_tui.messages import AgentWaiting
+from claudex_tui.messages import AgentWaiting, AgentWrote
 from claudex_tui.screens.dashboard_base import DashboardBase, terminal_id
 from container.labels import SessionInfo
 from widgets.session_list import row_key
-from widgets.terminal.widget import TerminalWidget
+from widgets.terminal.widget import DETACH_GRACE, TerminalWidget
+
+if TYPE_CHECKING:
+    from claudex_tui.backend import Watcher
 
 IDLE_SECONDS = 30.0  # output then this much silence: the agent probably waits for the user
 ATTACH_SETTLE = 3.0  # seconds of output after attaching that are only the screen's redraw
@@ -35,12 +38,19 @@ class DashboardTerminals(DashboardBase):
             self._waiting.pop(name).stop()
         for name in running - set(self._waiting):
             session = self.sessions[name]
-            watcher = self.backend.watch_waiting(session, partial(self._waiting_line, name))
+            watcher = _Watchers(
+                self.backend.watch_waiting(session, partial(self._waiting_line, name)),
+                # Bells and output of terminals out of sight (detached: nobody reads them).
+                self.backend.watch_alerts(session, partial(self._tmux_alert, name)),
+            )
             self._waiting[name] = watcher
             watcher.start()
 
     def _waiting_line(self, name: str, line: str) -> None:
         self.post_message(AgentWaiting(name, line))
+
+    def _tmux_alert(self, name: str, kind: str) -> None:
+        self.post_message(AgentWaiting(name, "bell") if kind == "bell" else AgentWrote(name))
 
     @on(AgentWaiting)
     def _agent_waiting(self, message: AgentWaiting) -> None:
@@ -76,7 +86,11 @@ class DashboardTerminals(DashboardBase):
         # A managed session's channel waits for the init's "ready" before attaching.
         starting = "starting… waiting for the session to be ready" if session.managed else None
         history = self.backend.history_source(session)
-        widget = TerminalWidget(factory, id=dom_id, starting_text=starting, history=history)
+        # The agent's tmux keeps its screen: out of sight, its terminal detaches (costs nothing).
+        detach = DETACH_GRACE if session.managed else None
+        widget = TerminalWidget(
+            factory, id=dom_id, starting_text=starting, history=history, detach_hidden=detach
+        )
         self.query_one("#terminals", ContentSwitcher).mount(widget)
         return widget
 
@@ -131,15 +145,22 @@ class DashboardTerminals(DashboardBase):
 
     @on(TerminalWidget.Activity)
     def _terminal_activity(self, message: TerminalWidget.Activity) -> None:
+        self._agent_wrote(self._session_of(message.control), message.control)
+
+    @on(AgentWrote)
+    def _tmux_wrote(self, message: AgentWrote) -> None:
+        found = self.query(f"#{terminal_id(message.name)}")
+        self._agent_wrote(message.name, found.first() if found else None)
+
+    def _agent_wrote(self, name: str | None, terminal: Widget | None) -> None:
         if not self.follow_activity or self._winding_down:
             return
-        name = self._session_of(message.control)
         if name is None or name not in self.session_list.rows:
             return
         now = time.time()
         self.session_list.update_row(name, last_output=now)
         # The redraw that follows attaching is not the agent working.
-        if now - self._attached_at.get(id(message.control), 0.0) > ATTACH_SETTLE:
+        if now - self._attached_at.get(id(terminal), 0.0) > ATTACH_SETTLE:
             self._idle_watch[name] = now
 
     def _check_idle(self) -> None:
@@ -188,3 +209,18 @@ class DashboardTerminals(DashboardBase):
             for widget in self.query(f"#{dom_id}"):
                 if isinstance(widget, TerminalWidget) and widget.exited:
                     widget.restart()  # its channel waits for "ready", showing "starting…"
+
+
+class _Watchers:
+    """A session's watchers, started and stopped together."""
+
+    def __init__(self, *watchers: Watcher) -> None:
+        self.watchers = watchers
+
+    def start(self) -> None:
+        for watcher in self.watchers:
+            watcher.start()
+
+    def stop(self) -> None:
+        for watcher in self.watchers:
+            watcher.stop()

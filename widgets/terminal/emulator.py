@@ -292,6 +292,12 @@ class TerminalEmulator(pyte.Screen):
         split across calls. Never raises."""
         self.feed_text(self._decoder.decode(data))
 
+    def new_stream(self) -> None:
+        """The program's output starts again from another connection (a reattach): a sequence
+        or character the old one left half-sent is dropped, never joined to the new bytes."""
+        self._decoder.reset()
+        self._pending = ""
+
     def feed_text(self, text: str) -> None:
         """Process already decoded output."""
         if self._pending:

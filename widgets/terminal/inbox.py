@@ -32,15 +32,25 @@ class OutputInbox:
             self._announced = True
         return tell
 
-    def take(self) -> bytes:
-        """Everything waiting, at once (the reader may go on)."""
+    def take(self, limit: int | None = None) -> bytes:
+        """What waits, up to `limit` bytes (everything if None); the reader may go on. While
+        some is left the UI is not told again: it comes back for the rest by itself."""
         with self._lock:
             data = b"".join(self._chunks)
             self._chunks.clear()
-            self._size = 0
-            self._announced = False
+            if limit is not None and len(data) > limit:
+                self._chunks.append(data[limit:])
+                data = data[:limit]
+            self._size -= len(data)
+            self._announced = bool(self._chunks)
             self._lock.notify_all()
         return data
+
+    @property
+    def pending(self) -> bool:
+        """Output left after a partial take."""
+        with self._lock:
+            return bool(self._chunks)
 
     def clear(self) -> None:
         """Drop what waits (a new start); the UI is told again on the next batch as before."""

@@ -2,9 +2,15 @@
 
 Output path: a `ChannelPump` reader thread hands batches to `_receive` (any thread), which
 puts them in an `OutputInbox` and posts one coalescing `_OutputReady`; the handler feeds the
-inbox to the `TerminalEmulator` on the event loop and schedules a frame (`frames.py`: at most
+inbox to the `TerminalEmulator` on the event loop in slices of a few milliseconds (a key typed
+meanwhile is sent between two slices: input first) and schedules a frame (`frames.py`: at most
 ~60 a second, whole synchronized frames). A frame refreshes only the lines that changed; lines
 are rendered through the line API (`cells.py`) and cached per (line, version).
+
+Hidden terminals cost nothing (`detach_hidden`): a terminal whose channel can be attached
+again (the agent's tmux) closes it once it has been out of sight (another tab or terminal in
+front, another screen over it) for a moment, keeping its last screen; shown again it draws
+that screen at once and attaches again at its current size, and tmux's redraw catches up.
 
 Leaving the terminal: Ctrl-] (`LEAVE_KEY`). Every other key goes to the program, so the key
 that moves focus out must be one no agent or tool needs: Claude Code uses Esc, Esc Esc,
@@ -17,6 +23,7 @@ depend on terminfo), and tmux binds it only after the prefix. The cost: vim's "j
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import ClassVar, TypeAlias
@@ -29,6 +36,7 @@ from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
@@ -55,6 +63,13 @@ from widgets.terminal.keys import (
 LEAVE_KEY = "ctrl+right_square_bracket"
 LEAVE_KEY_DISPLAY = "^]"
 WHEEL_LINES = 3
+DETACH_GRACE = 1.5  # seconds out of sight before a reattachable channel is closed
+SLICE_BYTES = 16 * 1024  # output emulated at a time ...
+SLICE_SECONDS = 0.008  # ... until this long has passed; then keys and frames go first
+# After a reattach the old screen stays until tmux's redraw has arrived whole: the next frame
+# waits for a pause in the output this long (at most REDRAW_HOLD after the first bytes).
+REDRAW_QUIET = 0.02
+REDRAW_HOLD = 0.25
 
 
 ChannelFactory = Callable[[], TerminalChannel]
@@ -72,6 +87,9 @@ class TerminalWidget(Widget, can_focus=True):
             output (a channel that waits before attaching: the session is still starting).
         history: reads the program's whole history (for a session, its tmux's): wheel up and
             Shift+PgUp then open the History view instead of this screen's own scrollback.
+        detach_hidden: seconds out of sight after which the channel is closed (the screen
+            stays) and attached again when shown; only for channels that can reattach (a
+            tmux attach). None: it reads all the time.
     """
 
     DEFAULT_CSS = """
@@ -112,8 +130,9 @@ class TerminalWidget(Widget, can_focus=True):
             return isinstance(message, TerminalWidget._OutputReady)
 
     class _Ended(Message):
-        def __init__(self, exit_code: int | None, error: str | None) -> None:
+        def __init__(self, pump: ChannelPump, exit_code: int | None, error: str | None) -> None:
             super().__init__()
+            self.pump = pump
             self.exit_code = exit_code
             self.error = error
 
@@ -125,6 +144,7 @@ class TerminalWidget(Widget, can_focus=True):
         cursor_blink: bool = True,
         starting_text: str | None = None,
         history: HistorySource | None = None,
+        detach_hidden: float | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -160,11 +180,20 @@ class TerminalWidget(Widget, can_focus=True):
         self._blink_on = True
         self._blink_timer: Timer | None = None
         self._mouse_buttons = 0  # buttons held, for 1002 drag reports
+        self.detach_hidden = detach_hidden
+        self.detached = False  # closed on purpose while out of sight; the screen is kept
+        self._shown = True  # laid out on its screen (Show/Hide)
+        self._covered = False  # another screen is in front of its own
+        self._detach_timer: Timer | None = None
+        self._redrawing = False  # reattached: the old screen stays until the redraw is in
+        self._redraw_deadline: float | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def on_mount(self) -> None:
         self._blink_timer = self.set_interval(0.5, self._toggle_blink, pause=not self.cursor_blink)
+        if self.detach_hidden is not None:
+            self.app.screen_change_signal.subscribe(self, self._screen_changed)
 
     def on_resize(self, event: events.Resize) -> None:
         width, height = self.size
@@ -175,21 +204,74 @@ class TerminalWidget(Widget, can_focus=True):
             self._snapshot_all()
             if self.pump is not None:
                 self.pump.resize(height, width)
-        if self.pump is None and not self.exited:
+        if self.pump is None and not self.exited and not self.detached:
             self.start()
         self.refresh()
 
     def on_unmount(self) -> None:
         self._stop_pump()
 
-    def start(self) -> None:
-        """Start the channel (done automatically once the widget has a size)."""
+    # -- out of sight: detach, and attach again when shown ---------------------------------
+
+    @property
+    def in_sight(self) -> bool:
+        """Laid out on the screen in front (another tab, terminal or screen hides it)."""
+        return self._shown and not self._covered
+
+    def on_show(self) -> None:
+        self._shown = True
+        self._sight_changed()
+
+    def on_hide(self) -> None:
+        self._shown = False
+        self._sight_changed()
+
+    def _screen_changed(self, screen: Screen[object]) -> None:
+        self._covered = screen is not self.screen
+        self._sight_changed()
+
+    def _sight_changed(self) -> None:
+        if self.detach_hidden is None:
+            return
+        if self.in_sight:
+            if self._detach_timer is not None:  # back within the grace: nothing happened
+                self._detach_timer.stop()
+                self._detach_timer = None
+            if self.detached:
+                self.reattach()
+        elif self.pump is not None and self._detach_timer is None:
+            self._detach_timer = self.set_timer(self.detach_hidden, self._detach_out_of_sight)
+
+    def _detach_out_of_sight(self) -> None:
+        self._detach_timer = None
+        if self.in_sight or self.pump is None or self.exited:
+            return
+        self._stop_pump()  # the exec ends; the agent's tmux keeps the state
+        self._inbox.clear()  # the redraw after reattaching brings everything back
+        self.detached = True
+        self.starting = False
+
+    def reattach(self) -> None:
+        """Attach again after a detach: the last screen stays until the redraw replaces it."""
+        self.detached = False
+        self.emulator.new_stream()
+        self._redrawing, self._redraw_deadline = True, None
+        self.start(starting=False)
+
+    def start(self, starting: bool = True) -> None:
+        """Start the channel (done automatically once the widget has a size); `starting`:
+        show the starting line until the first output."""
         self._stop_pump()
-        self.exited = False
+        self.exited = self.detached = False
         self.exit_code = self.exit_error = self.end_reason = None
-        self.starting = True
+        self.starting = starting
         self._inbox.clear()
-        pump = ChannelPump(self.channel_factory(), self._receive, self._ended)
+        # What a closed pump's threads still deliver is not this channel's: it is dropped.
+        pump = ChannelPump(
+            self.channel_factory(),
+            lambda data: self._receive(pump, data),
+            lambda code, error: self._ended(pump, code, error),
+        )
         self.pump = pump
         pump.start(self.emulator.lines, self.emulator.columns)
         self.post_message(self.Started(self))
@@ -210,41 +292,55 @@ class TerminalWidget(Widget, can_focus=True):
 
     # -- output, from the reader thread ----------------------------------------------------
 
-    def _receive(self, data: bytes) -> None:
-        if self._inbox.put(data, reading=self._reading):
+    def _receive(self, pump: ChannelPump, data: bytes) -> None:
+        if pump is not self.pump:
+            return
+        if self._inbox.put(data, reading=lambda: not pump.closed):
             self.post_message(self._OutputReady())
 
-    def _reading(self) -> bool:
-        return self.pump is not None and not self.pump.closed
+    def _ended(self, pump: ChannelPump, exit_code: int | None, error: str | None) -> None:
+        self.post_message(self._Ended(pump, exit_code, error))
 
-    def _ended(self, exit_code: int | None, error: str | None) -> None:
-        self.post_message(self._Ended(exit_code, error))
+    def _drain(self, budget: float | None = None) -> bool:
+        """Emulate waiting output, for at most `budget` seconds (None: all of it); True when
+        some is left for later."""
+        deadline = time.perf_counter() + (budget or 0.0)
+        emulator = self.emulator
+        pushed = emulator.scrollback_pushed
+        more = False
+        while True:
+            data = self._inbox.take(SLICE_BYTES if budget is not None else None)
+            if not data:
+                break
+            emulator.feed(data)
+            more = self._inbox.pending
+            if not more or (budget is not None and time.perf_counter() >= deadline):
+                break
+        if self.history_offset:  # keep the view still while reading back
+            grown = emulator.scrollback_pushed - pushed
+            self.history_offset = min(self.history_offset + grown, len(emulator.scrollback))
+        return more
 
-    def _drain(self) -> None:
-        data = self._inbox.take()
-        if data:
-            pushed = self.emulator.scrollback_pushed
-            self.emulator.feed(data)
-            if self.history_offset:  # keep the view still while reading back
-                grown = self.emulator.scrollback_pushed - pushed
-                self.history_offset = min(
-                    self.history_offset + grown, len(self.emulator.scrollback)
-                )
-
-    def on_terminal_widget__output_ready(self, message: _OutputReady) -> None:
+    async def on_terminal_widget__output_ready(self, message: _OutputReady) -> None:
         message.stop()
         if self.starting:
             self.starting = False
             self.refresh()
-        self._drain()
+        more = self._drain(SLICE_SECONDS)
         self._schedule_frame()
         now = time.monotonic()
         if now - self._last_activity >= 1.0:
             self._last_activity = now
             self.post_message(self.Activity(self))
+        if more:
+            # The rest after what waits now: keys typed meanwhile reach the program first.
+            await asyncio.sleep(0)
+            self.post_message(self._OutputReady())
 
     def on_terminal_widget__ended(self, message: _Ended) -> None:
         message.stop()
+        if message.pump is not self.pump:
+            return  # a channel closed on purpose (detached, restarted) ended late
         self._drain()
         self.exited = True
         self.starting = False
@@ -263,6 +359,17 @@ class TerminalWidget(Widget, can_focus=True):
     # -- frames ----------------------------------------------------------------------------
 
     def _schedule_frame(self) -> None:
+        if self._redrawing:
+            now = time.monotonic()
+            if self._redraw_deadline is None:
+                self._redraw_deadline = now + REDRAW_HOLD
+            if now < self._redraw_deadline:  # the redraw goes on: wait for its end
+                if self._frame_timer is not None:
+                    self._frame_timer.stop()
+                wait = min(REDRAW_QUIET, self._redraw_deadline - now)
+                self._frame_timer = self.set_timer(wait, self._redraw_done)
+                return
+            self._redrawing = False
         if self._frame_timer is not None:
             return
         delay = self.frames.delay(time.monotonic())
@@ -274,6 +381,10 @@ class TerminalWidget(Widget, can_focus=True):
     def _frame_due(self) -> None:
         self._frame_timer = None
         self._flush_frame()
+
+    def _redraw_done(self) -> None:
+        self._redrawing = False
+        self._frame_due()
 
     def _flush_frame(self, force: bool = False) -> None:
         dirty = self.frames.take(time.monotonic(), force)
