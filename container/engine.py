@@ -63,12 +63,12 @@ def explain_connect_error(
             f"{subject}: permission denied at {where}",
             "add your user to the 'docker' group (then log in again), or run with sudo",
         )
-    hint = (
-        "start Docker there, or check the engine's host in the config or its docker context"
-        if name
-        else "start Docker (e.g. `sudo systemctl start docker`) or point DOCKER_HOST at a "
-        "running engine"
-    )
+    if name:
+        hint = "start Docker there, or check the engine's host in the config or its docker context"
+    else:  # what to run on this system (scripts/install.sh prints the same line)
+        from container.engine_fix import engine_fix, host_facts
+
+        hint = engine_fix(host_facts())
     return EngineUnavailable(f"{subject} is not reachable at {where} ({text})", hint)
 
 

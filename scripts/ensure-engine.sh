@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
 # Make sure a Docker Engine answers and that debian:bookworm-slim exists locally.
 # Starts dockerd only when none is reachable, and never stops what it did not start.
+# A DOCKER_HOST of unix://PATH gets its dockerd listening there; CLAUDEX_DOCKERD_ARGS adds
+# arguments (e.g. a data root of its own) and CLAUDEX_DOCKERD_LOG moves its log.
 set -euo pipefail
 
 log() { printf '[engine] %s\n' "$*" >&2; }
 
 engine_up() { docker info >/dev/null 2>&1; }
 
+dockerd_log=${CLAUDEX_DOCKERD_LOG:-/var/log/claudex-dockerd.log}
+# shellcheck disable=SC2206 # words on purpose: a list of arguments in one variable
+dockerd_args=(${CLAUDEX_DOCKERD_ARGS:-})
+
 if ! engine_up; then
-  if [ -n "${DOCKER_HOST:-}" ]; then
-    log "DOCKER_HOST=$DOCKER_HOST does not answer; not starting a local engine over it"
-    exit 1
-  fi
+  case "${DOCKER_HOST:-}" in
+    "") ;;
+    unix://*) dockerd_args=(--host "$DOCKER_HOST" "${dockerd_args[@]}") ;;
+    *)
+      log "DOCKER_HOST=$DOCKER_HOST does not answer; not starting a local engine over it"
+      exit 1
+      ;;
+  esac
   if ! command -v dockerd >/dev/null 2>&1; then
     if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
       log "no Docker Engine reachable and cannot install one (needs root on Debian)"
@@ -21,13 +31,13 @@ if ! engine_up; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io iptables >/dev/null
   fi
-  log "starting dockerd in the background (log: /var/log/claudex-dockerd.log)"
-  nohup dockerd >/var/log/claudex-dockerd.log 2>&1 &
+  log "starting dockerd in the background (log: $dockerd_log)"
+  nohup dockerd "${dockerd_args[@]}" >"$dockerd_log" 2>&1 </dev/null &
   for _ in $(seq 1 60); do
     engine_up && break
     sleep 1
   done
-  engine_up || { log "dockerd did not come up; see /var/log/claudex-dockerd.log"; exit 1; }
+  engine_up || { log "dockerd did not come up; see $dockerd_log"; exit 1; }
 fi
 log "engine: $(docker version --format '{{.Server.Version}}' 2>/dev/null)"
 

@@ -46,40 +46,46 @@ class SecondEngine:
 
     root: Path
     proc: subprocess.Popen[bytes] | None = None
+    bridge: str = BRIDGE
+    address_pool: str = "10.213.0.0/16"
 
     @property
     def host(self) -> str:
         return f"unix://{self.root}/docker.sock"
 
-    def start(self) -> None:
-        if not Path(f"/sys/class/net/{BRIDGE}").exists():
+    def make_bridge(self) -> None:
+        if not Path(f"/sys/class/net/{self.bridge}").exists():
             for cmd in (
-                ["ip", "link", "add", BRIDGE, "type", "bridge"],
-                ["ip", "addr", "add", _free_bridge_address(), "dev", BRIDGE],
-                ["ip", "link", "set", BRIDGE, "up"],
+                ["ip", "link", "add", self.bridge, "type", "bridge"],
+                ["ip", "addr", "add", _free_bridge_address(), "dev", self.bridge],
+                ["ip", "link", "set", self.bridge, "up"],
             ):
                 subprocess.run(cmd, check=True)
+
+    def dockerd_args(self) -> list[str]:
+        """Everything but --host: where it keeps its data, and its own networking."""
+        return [
+            "--data-root",
+            str(self.root / "data"),
+            "--exec-root",
+            str(self.root / "exec"),
+            "--pidfile",
+            str(self.root / "docker.pid"),
+            # Its own bridge, no rules in the host's iptables: the first engine's
+            # networking stays untouched; its own networks get a distinct address pool.
+            f"--bridge={self.bridge}",
+            "--iptables=false",
+            "--ip-masq=false",
+            "--default-address-pool",
+            f"base={self.address_pool},size=24",
+            "--live-restore",
+        ]
+
+    def start(self) -> None:
+        self.make_bridge()
         log = open(self.root / "dockerd.log", "ab")  # noqa: SIM115 (outlives this call)
         self.proc = subprocess.Popen(
-            [
-                "dockerd",
-                "--host",
-                self.host,
-                "--data-root",
-                str(self.root / "data"),
-                "--exec-root",
-                str(self.root / "exec"),
-                "--pidfile",
-                str(self.root / "docker.pid"),
-                # Its own bridge, no rules in the host's iptables: the first engine's
-                # networking stays untouched; its own networks get a distinct address pool.
-                f"--bridge={BRIDGE}",
-                "--iptables=false",
-                "--ip-masq=false",
-                "--default-address-pool",
-                "base=10.213.0.0/16,size=24",
-                "--live-restore",
-            ],
+            ["dockerd", "--host", self.host, *self.dockerd_args()],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -142,10 +148,15 @@ def second_engine(image: str) -> Iterator[SecondEngine]:
             for c in client.api.containers(all=True):
                 client.api.remove_container(c["Id"], force=True, v=True)
         d2.stop()
-        # dockerd leaves its data root mounted on itself; undo that, then remove the files.
-        for line in reversed(Path("/proc/mounts").read_text().splitlines()):
-            target = line.split()[1]
-            if target.startswith(str(d2.root)):
-                subprocess.run(["umount", target], check=False)
-        subprocess.run(["rm", "-rf", str(d2.root)], check=False)
-        subprocess.run(["ip", "link", "delete", BRIDGE], check=False)
+        remove_leftovers(d2)
+
+
+def remove_leftovers(d2: SecondEngine) -> None:
+    """After its dockerd stopped: its files and its bridge."""
+    # dockerd leaves its data root mounted on itself; undo that, then remove the files.
+    for line in reversed(Path("/proc/mounts").read_text().splitlines()):
+        target = line.split()[1]
+        if target.startswith(str(d2.root)):
+            subprocess.run(["umount", target], check=False)
+    subprocess.run(["rm", "-rf", str(d2.root)], check=False)
+    subprocess.run(["ip", "link", "delete", d2.bridge], check=False)

@@ -6,9 +6,13 @@ the build context and the container scripts."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -17,6 +21,8 @@ import pytest
 
 from container.image import EXTRA_CA, EXTRA_CA_LIST
 from tests.integration.conftest import CLI, REPO
+from tests.integration.second_engine import SecondEngine, remove_leftovers
+from tests.waiting import wait_for
 
 
 def _config(tmp_path: Path, image: str) -> dict[str, str]:
@@ -62,3 +68,174 @@ def test_the_image_builds_with_the_host_cas_and_no_flag(
     finally:
         with contextlib.suppress(docker.errors.ImageNotFound):
             engine.api.remove_image(mine)  # only the tag: the layers are the shared image's
+
+
+# -- installed as a user would: the wheel, and the run command -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A virtual environment with claudex installed from this checkout, not editable (what
+    `pipx install .`, `pip install --user .` and scripts/install.sh do)."""
+    venv = tmp_path_factory.mktemp("installed") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [str(venv / "bin/pip"), "install", "-q", "--disable-pip-version-check", str(REPO)],
+        check=True,
+        timeout=600,
+    )
+    return venv
+
+
+def _shipped(root: Path) -> set[str]:
+    return {
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def test_a_non_editable_install_finds_the_context(
+    installed: Path, engine: docker.DockerClient, image: str, tmp_path: Path
+):
+    """The wheel ships container/context/ and container/scripts/ whole; its claudex, run from
+    elsewhere, answers --version and its doctor finds the image current (the context hash it
+    computes from the shipped files is the checkout's)."""
+    from container.image import image_state
+
+    site = next((installed / "lib").glob("python3*/site-packages"))
+    for part in ("container/context", "container/scripts"):
+        assert _shipped(site / part) == _shipped(REPO / part), part
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    where = subprocess.run(
+        [str(installed / "bin/python"), "-c", "import container; print(container.__file__)"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        check=True,
+    ).stdout
+    assert where.startswith(str(site)), where  # the installed copy, not this checkout
+
+    version = subprocess.run(
+        [str(installed / "bin/claudex"), "--version"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert version.returncode == 0 and version.stdout.startswith("claudex "), version
+    doctor = subprocess.run(
+        [str(installed / "bin/claudex"), "doctor", "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+    checks = {c["name"]: c for c in json.loads(doctor.stdout)}
+    current = image_state(engine, image).current  # another helper's context change: stale
+    assert checks["image"]["status"] == ("ok" if current else "warning"), checks["image"]
+    assert checks["firewall"]["status"] == "ok", checks["firewall"]
+    assert "Traceback" not in doctor.stderr
+
+
+def _load_images(host: str, image: str) -> None:
+    """The session image (by id: fixed now, whatever rebuilds it meanwhile) and the base image,
+    saved from the test engine and loaded into the new one, as onto a machine of its own."""
+    image_id = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{.Id}}", image],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    save = subprocess.Popen(
+        ["docker", "save", image_id, "debian:bookworm-slim"], stdout=subprocess.PIPE
+    )
+    subprocess.run(["docker", "-H", host, "load", "-q"], stdin=save.stdout, check=True, timeout=900)
+    assert save.wait() == 0
+    subprocess.run(["docker", "-H", host, "tag", image_id, image], check=True)
+
+
+def _answers(host: str) -> bool:
+    with contextlib.suppress(Exception):
+        return bool(docker.DockerClient(base_url=host, timeout=5).ping())
+    return False
+
+
+def _stop_started_dockerd(d: SecondEngine) -> None:
+    """The dockerd the run command started, found by its pidfile, and only if it is ours."""
+    pidfile = d.root / "docker.pid"
+    with contextlib.suppress(FileNotFoundError, ValueError):
+        pid = int(pidfile.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        if str(d.root) not in cmdline:
+            return
+        os.kill(pid, signal.SIGTERM)
+        wait_for("the started dockerd to stop", lambda: not Path(f"/proc/{pid}").exists(), 60)
+
+
+def test_the_run_command_starts_an_engine_then_a_session(
+    installed: Path, image: str, project: Path, tmp_path: Path
+):
+    """`bash scripts/install.sh` when no engine answers: without a terminal and without --yes
+    it says what to run and stops (nothing started); with --yes it starts one the way the test
+    command does (scripts/ensure-engine.sh) and the session on it gets ready. The engine is
+    the test's own (socket, data and exec root, pidfile, bridge, no iptables), stopped first."""
+    if shutil.which("dockerd") is None or os.geteuid() != 0:
+        pytest.fail("this test needs dockerd and root")
+    run = uuid.uuid4().hex[:6]
+    d = SecondEngine(
+        Path(tempfile.mkdtemp(prefix=f"claudexfr{run}-", dir="/tmp")),
+        bridge=f"cxfr{run}",
+        address_pool="10.212.0.0/16",
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        "DOCKER_HOST": d.host,
+        "CLAUDEX_DOCKERD_ARGS": " ".join(d.dockerd_args()),
+        "CLAUDEX_DOCKERD_LOG": str(d.root / "started.log"),
+        "CLAUDEX_VENV": str(installed),
+        "HOME": str(home),
+    }
+    try:
+        d.start()
+        _load_images(d.host, image)
+        d.stop()
+        assert not _answers(d.host)
+
+        def install(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                ["bash", str(REPO / "scripts/install.sh"), *args],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=tmp_path,
+                stdin=subprocess.DEVNULL,
+                timeout=900,
+            )
+
+        refused = install("-d", "--agent", "shell", str(project))
+        assert refused.returncode != 0, refused.stdout + refused.stderr
+        assert "no Docker Engine answers" in refused.stderr
+        assert "scripts/install.sh --yes" in refused.stderr
+        assert not _answers(d.host)  # asked nobody, started nothing
+
+        res = install("--yes", "-d", "--agent", "shell", str(project))
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert "starting dockerd" in res.stderr
+        assert _answers(d.host)
+        name = res.stdout.strip().splitlines()[-1]
+        client = docker.DockerClient(base_url=d.host, timeout=60)
+        container = client.containers.get(name)
+        assert container.status == "running"
+        out = container.exec_run(["cat", "/workspace/proj/README.md"], user="4242")
+        assert out.exit_code == 0 and out.output == b"hello\n"
+        assert (home / ".local/bin/claudex").resolve() == (installed / "bin/claudex").resolve()
+    finally:
+        if _answers(d.host):
+            with contextlib.suppress(Exception):
+                client = docker.DockerClient(base_url=d.host, timeout=60)
+                for c in client.api.containers(all=True):
+                    client.api.remove_container(c["Id"], force=True, v=True)
+        _stop_started_dockerd(d)
+        d.stop()
+        remove_leftovers(d)
