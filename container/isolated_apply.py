@@ -494,29 +494,47 @@ def write(changes: Sequence[DirChanges]) -> int:
     for d in changes:
         todo = d.by_state("apply")
         now = scan(d.directory)
-        for c in sorted(todo, key=lambda c: c.path.count("/")):
-            if c.copy is not None and c.copy.kind == "dir":
-                with _parent(d.directory, c.path, create=True) as (fd, name):
-                    if not _is_dir(fd, name):
-                        os.mkdir(name, 0o755, dir_fd=fd)
-                        _own_like(fd, name, fd)
-                written += 1
-        for c in todo:
-            if c.copy is not None and c.copy.kind in ("file", "link"):
-                _put(d.directory, c, now.get(c.path))
-                written += 1
-        for c in sorted(todo, key=lambda c: -c.path.count("/")):
-            if c.copy is None:
-                with _parent(d.directory, c.path) as (fd, name):
-                    try:
-                        if _is_dir(fd, name):
-                            os.rmdir(name, dir_fd=fd)  # kept when the user added files there
-                        else:
-                            os.unlink(name, dir_fd=fd)
-                    except OSError:
-                        pass
-                written += 1
+        steps = [c for c in sorted(todo, key=_depth) if c.copy is not None and c.copy.kind == "dir"]
+        steps += [c for c in todo if c.copy is not None and c.copy.kind in ("file", "link")]
+        steps += [c for c in sorted(todo, key=_depth, reverse=True) if c.copy is None]
+        for c in steps:
+            try:
+                _write_one(d.directory, c, now.get(c.path))
+            except OSError as exc:
+                raise ClaudexError(
+                    f"applying stopped at {os.path.join(d.directory, c.path)}: "
+                    f"{exc.strerror or exc}",
+                    f"{written} change(s) were written before it; "
+                    "`claudex apply --check` shows what is left",
+                ) from None
+            written += 1
     return written
+
+
+def _depth(change: Change) -> int:
+    return change.path.count("/")
+
+
+def _write_one(directory: str, change: Change, now: Node | None) -> None:
+    """One change: a folder made, a file or link put in place, or a path removed."""
+    if change.copy is None:
+        try:
+            with _parent(directory, change.path) as (fd, name):
+                if _is_dir(fd, name):
+                    with suppress(OSError):  # kept when the user added files there
+                        os.rmdir(name, dir_fd=fd)
+                else:
+                    os.unlink(name, dir_fd=fd)
+        except FileNotFoundError:
+            pass  # gone already
+        return
+    if change.copy.kind == "dir":
+        with _parent(directory, change.path, create=True) as (fd, name):
+            if not _is_dir(fd, name):
+                os.mkdir(name, 0o755, dir_fd=fd)
+                _own_like(fd, name, fd)
+        return
+    _put(directory, change, now)
 
 
 def _is_dir(dir_fd: int, name: str) -> bool:

@@ -205,3 +205,34 @@ def test_list_counts_what_differs_and_destroy_keeps_it_in_the_bundle(
     subprocess.run(["git", "clone", "-q", bundle, str(clone)], check=True)
     assert (clone / "proj" / "README.md").read_text() == "changed\n"
     assert (clone / "proj" / "new.txt").read_text() == "n\n"
+
+
+def test_reuse_the_config_default_and_a_shared_session_of_the_same_name(
+    cli: CLI, engine: docker.DockerClient, project: Path, tmp_path: Path
+) -> None:
+    name = f"claudextest-iso-reuse-{uuid.uuid4().hex[:6]}"
+    _start(cli, project, name)
+    again = cli(str(project), "--name", name, "--agent", "shell", "-d")  # --isolated not needed
+    assert again.code == 0, again.text
+    assert "reusing" in again.err and "not mounted" not in again.err
+    assert "isolated copy" not in again.err
+
+    # `isolated = true` makes --parallel sessions isolated.
+    config = tmp_path / "config"
+    (config / "claudex").mkdir(parents=True)
+    (config / "claudex" / "config.toml").write_text("isolated = true\n")
+    r = cli(
+        str(project), "--parallel", "--agent", "shell", "-d", env={"XDG_CONFIG_HOME": str(config)}
+    )
+    assert r.code == 0, r.text
+    parallel = r.out.strip()
+    assert labels.ISOLATED in engine.containers.get(parallel).labels
+    assert (isolated_root() / parallel / "work").is_dir()
+
+    # A session of that name working on the directory itself is not silently reused.
+    shared = f"claudextest-iso-shared-{uuid.uuid4().hex[:6]}"
+    assert cli(str(project), "--name", shared, "--agent", "shell", "-d").code == 0
+    refused = cli(str(project), "--name", shared, "--isolated", "--agent", "shell", "-d")
+    assert refused.code != 0
+    assert "works on your directories themselves" in refused.err
+    assert not (isolated_root() / shared).exists()
