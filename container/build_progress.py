@@ -203,16 +203,17 @@ def size(n: int) -> str:
 
 
 def summary(p: BuildProgress, width: int = 60) -> str:
-    """One line a person can follow: `step 5/12 RUN npm ... · 1m12s · about 2m left · 48 MB`."""
-    parts = []
-    if p.total:
-        name = p.name if len(p.name) <= width else p.name[: width - 1] + "…"
-        parts.append(f"step {p.step}/{p.total} {name}" + (" (cached)" if p.cached else ""))
+    """One line a person can follow, the figures first (a narrow terminal cuts the end):
+    `step 5/12 · 1m12s · about 2m left · 48.0 MB downloaded · RUN npm install ...`."""
+    parts = [f"step {p.step}/{p.total}"] if p.total else []
     parts.append(duration(p.elapsed))
     if p.remaining is not None:
         parts.append(f"about {duration(p.remaining)} left" if p.remaining >= 1 else "finishing")
     if p.downloaded:
         parts.append(f"{size(p.downloaded)} downloaded")
+    if p.name:
+        name = p.name if len(p.name) <= width else p.name[: width - 1] + "…"
+        parts.append(name + (" (cached)" if p.cached else ""))
     return " · ".join(parts)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import time
 from collections.abc import Callable
 
@@ -20,13 +21,21 @@ from container.image import (
 
 
 def build_progress(bar: output.Progress) -> Callable[[BuildProgress], None]:
-    """Show a build: on a terminal one line redrawn (step, name, elapsed, estimate, size),
-    elsewhere (logs, CI) one line per step."""
-    last_step = [0]
+    """Show a build: on a terminal one line redrawn each second (a bar, then the step, elapsed
+    time, estimate, downloaded size and the step's instruction), elsewhere (logs, CI) one line
+    per step."""
+    last_step = [-1]
 
     def show(p: BuildProgress) -> None:
+        if last_step[0] < 0:  # the bar's label once, as a line of its own
+            print(f"claudex: {bar.label}", file=bar.stream, flush=True)
+            last_step[0] = 0
         if bar.tty:
-            bar.update(p.step, p.total, summary(p))
+            columns = shutil.get_terminal_size((80, 24)).columns
+            filled = int(12 * p.step / p.total) if p.total else 0
+            line = f"{'█' * filled}{'░' * (12 - filled)} {summary(p, width=columns)}"
+            bar.stream.write("\r\x1b[2K" + line[: columns - 1])
+            bar.stream.flush()
         elif p.step != last_step[0] and p.total:
             last_step[0] = p.step
             print(summary(p, width=100), file=bar.stream, flush=True)
@@ -43,9 +52,8 @@ def build_with_progress(
     refresh_agents: bool = False,
 ) -> None:
     client = connect(timeout=3600)
-    bar = output.Progress(f"building {image}")
+    bar = output.Progress(f"building image {image}; CAs: {trusted_summary(ca_files, host_ca)}")
     started = time.monotonic()
-    output.info(f"building image {image}; CAs: {trusted_summary(ca_files, host_ca)}")
     seen: list[BuildProgress] = []
     show = build_progress(bar)
 

@@ -22,6 +22,7 @@ from textual.widgets import Button, Checkbox, Footer, Input, Label, ProgressBar,
 from claudex_tui.recent_dirs import recent_dirs, remember_dirs
 from claudex_tui.start_request import record_baseline, start_request
 from container import allow_entries, firewall
+from container.build_progress import summary
 from container.errors import ClaudexError
 from container.host_entries import HostFS
 from container.image import BuildProgress, ensure_image, image_state
@@ -404,7 +405,8 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
         p = message.progress
         if p.total:
             bar.update(total=p.total, progress=p.step)
-        line.update(p.line[-200:])
+        # A real build names its step: show where it is, the time and the estimate.
+        line.update(summary(p, width=100) if p.name else p.line[-200:])
 
     @on(_Failed)
     def _on_failed(self, message: _Failed) -> None:

@@ -144,8 +144,7 @@ def test_steps_elapsed_and_downloads():
     assert p.downloaded == 3500 + 45_600_000
     assert p.elapsed == 75 and p.remaining is None  # no earlier build: no estimate
     line = summary(p)
-    assert line.startswith("step 2/4 RUN apt-get update · 1m15s")
-    assert "45.6 MB downloaded" in line
+    assert line == "step 2/4 · 1m15s · 45.6 MB downloaded · RUN apt-get update"
 
 
 def test_the_estimate_comes_from_the_previous_build(tmp_path: Path):
@@ -229,3 +228,34 @@ def test_the_tls_fix_says_what_was_trusted():
 def test_context_tar_is_unchanged_without_certs():
     with tarfile.open(fileobj=io.BytesIO(image.build_context_tar([]).getvalue())) as tar:
         assert "Dockerfile" in tar.getnames() and "extra-ca" in tar.getnames()
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_cli_shows_a_build_on_a_terminal_and_in_logs():
+    from claudex_tui import output
+    from claudex_tui.commands.image import build_progress
+    from container.build_progress import BuildProgress
+
+    steps = [BuildProgress(n, 4, "x", name=STEPS[n - 1], elapsed=n) for n in (1, 1, 2)]
+    tty = _Tty()
+    show = build_progress(output.Progress("building image claudex (first run)", stream=tty))
+    for p in steps:
+        show(p)
+    drawn = tty.getvalue()
+    assert drawn.count("claudex: building image claudex (first run)\n") == 1
+    assert "\r\x1b[2K███░░░░░░░░░ step 1/4 · 1s · FROM debian:bookworm-slim" in drawn
+    assert drawn.endswith("\r\x1b[2K██████░░░░░░ step 2/4 · 2s · RUN apt-get update")
+
+    log = io.StringIO()
+    show = build_progress(output.Progress("building image claudex", stream=log))
+    for p in steps:
+        show(p)
+    assert log.getvalue().splitlines() == [
+        "claudex: building image claudex",
+        "step 1/4 · 1s · FROM debian:bookworm-slim",  # once per step, however often reported
+        "step 2/4 · 2s · RUN apt-get update",
+    ]

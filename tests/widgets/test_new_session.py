@@ -288,3 +288,18 @@ async def test_image_build_progress_shows_a_bar() -> None:
         bar = screen.query_one("#build", ProgressBar)
         assert bar.display and (bar.progress, bar.total) == (3, 12)
         assert text_of(app, "#build-line") == "Step 3/12 : RUN x"
+
+
+async def test_image_build_progress_shows_the_step_time_and_estimate() -> None:
+    from claudex_tui.screens.new_session import _Building
+    from container.image import BuildProgress
+
+    app = _screen_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        progress = BuildProgress(6, 19, "added 3 packages", "RUN npm install", 0, 75, 130)
+        app.screen.post_message(_Building(progress))
+        await pilot.pause()
+        assert (
+            text_of(app, "#build-line") == "step 6/19 · 1m15s · about 2m10s left · RUN npm install"
+        )
