@@ -259,3 +259,42 @@ def test_the_cli_shows_a_build_on_a_terminal_and_in_logs():
         "step 1/4 · 1s · FROM debian:bookworm-slim",  # once per step, however often reported
         "step 2/4 · 2s · RUN apt-get update",
     ]
+
+
+class _FailingBuild:
+    """An engine whose build stops at npm with a proxy's certificate (the stream as Docker
+    sends it); nothing else of the engine is used."""
+
+    class api:  # docker-py's attribute name
+        @staticmethod
+        def build(**kw: object):
+            yield {"stream": "Step 1/3 : FROM debian:bookworm-slim\n"}
+            yield {"stream": " ---> Using cache\n"}
+            yield {"stream": "Step 2/3 : RUN npm install -g @anthropic-ai/claude-code\n"}
+            yield {"stream": " ---> Running in 0123\n"}
+            yield {"stream": "npm error code SELF_SIGNED_CERT_IN_CHAIN\n"}
+            yield {"stream": "npm error errno SELF_SIGNED_CERT_IN_CHAIN\n"}
+            yield {
+                "error": "The command '/bin/sh -c npm install' returned a non-zero code: 1",
+                "errorDetail": {"message": "The command returned a non-zero code: 1"},
+            }
+
+        @staticmethod
+        def inspect_image(name: str) -> dict[str, object]:
+            raise LookupError(name)
+
+
+def test_a_failed_build_names_its_step_its_last_lines_and_the_fix(tmp_path, monkeypatch):
+    from container.errors import ImageError
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    host = _pem(tmp_path, "host.crt", 1)
+    monkeypatch.setenv("SSL_CERT_FILE", str(host))
+    seen = []
+    with pytest.raises(ImageError) as err:
+        image.build_image(_FailingBuild(), "claudextest-x", on_progress=seen.append)  # type: ignore[arg-type]
+    message, hint = err.value.message, err.value.hint or ""
+    assert "failed at step 2/3 (RUN npm install -g @anthropic-ai/claude-code)" in message
+    assert "  npm error code SELF_SIGNED_CERT_IN_CHAIN" in message  # its last lines
+    assert f"it trusted: the host's bundle {host}" in hint and "--ca-cert FILE" in hint
+    assert seen and seen[-1].step == 2
