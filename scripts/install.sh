@@ -40,9 +40,10 @@ say "$("$bin/claudex" --version | cut -d' ' -f2) installed as $bin/claudex"
 case ":$PATH:" in *":$bin:"*) ;; *) say "add $bin to your PATH to run it by name" ;; esac
 
 # -- the engine -------------------------------------------------------------------------------
-# Asked the way claudex asks (DOCKER_HOST, docker contexts), with the installed docker-py.
+# Asked the way claudex asks (DOCKER_HOST, docker contexts), with the installed docker-py;
+# -I: the installed modules, never a `container/` of the current directory.
 engine_answers() {
-  "$venv/bin/python" -c 'from container.engine import connect; connect(5).ping()' 2>/dev/null
+  "$venv/bin/python" -I -c 'from container.engine import connect; connect(5).ping()' 2>/dev/null
 }
 
 debian_like() {
@@ -50,7 +51,7 @@ debian_like() {
 }
 
 if ! engine_answers; then
-  fix=$("$venv/bin/python" -m container.engine_fix)
+  fix=$("$venv/bin/python" -I -m container.engine_fix)
   offer=0
   if [ "$(id -u)" = 0 ] && debian_like && command -v apt-get >/dev/null; then
     case "${DOCKER_HOST:-unix://}" in unix://*) offer=1 ;; esac
@@ -64,7 +65,7 @@ if ! engine_answers; then
       say "no Docker Engine answers; to install and start one as the test command does: bash $here/scripts/install.sh --yes (or yourself: $fix)"
       exit 1
     fi
-    read -r -p "No Docker Engine answers. Install (if needed) and start one now, as the test command does? [y/N] " answer
+    read -r -p "No Docker Engine answers. Install (if needed) and start one now, as the test command does? [y/N] " answer || answer=""
     case "$answer" in
       y | Y | yes | YES) ;;
       *)

@@ -13,10 +13,12 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
 import docker
+import ptyprocess
 import pytest
 
 from container.image import EXTRA_CA, EXTRA_CA_LIST
@@ -175,9 +177,10 @@ def test_the_run_command_starts_an_engine_then_a_session(
     installed: Path, image: str, project: Path, tmp_path: Path
 ):
     """`bash scripts/install.sh` when no engine answers: without a terminal and without --yes
-    it says what to run and stops (nothing started); with --yes it starts one the way the test
-    command does (scripts/ensure-engine.sh) and the session on it gets ready. The engine is
-    the test's own (socket, data and exec root, pidfile, bridge, no iptables), stopped first."""
+    it says what to run and stops (nothing started); on a terminal it asks, and "n" starts
+    nothing; with --yes it starts one the way the test command does (scripts/ensure-engine.sh)
+    and the session on it gets ready. The engine is the test's own (socket, data and exec
+    root, pidfile, bridge, no iptables), stopped first."""
     if shutil.which("dockerd") is None or os.geteuid() != 0:
         pytest.fail("this test needs dockerd and root")
     run = uuid.uuid4().hex[:6]
@@ -218,6 +221,30 @@ def test_the_run_command_starts_an_engine_then_a_session(
         assert "no Docker Engine answers" in refused.stderr
         assert "scripts/install.sh --yes" in refused.stderr
         assert not _answers(d.host)  # asked nobody, started nothing
+
+        # On a terminal it asks; anything but yes starts nothing.
+        asked = ptyprocess.PtyProcessUnicode.spawn(
+            ["bash", str(REPO / "scripts/install.sh"), "-d", str(project)],
+            env=env,
+            cwd=str(tmp_path),
+            dimensions=(24, 200),
+        )
+        try:
+            seen = ""
+            deadline = time.monotonic() + 600
+            while "[y/N]" not in seen and time.monotonic() < deadline:
+                seen += asked.read(4096)
+            assert "Install (if needed) and start one now" in seen, seen
+            asked.write("n\r")
+            with contextlib.suppress(EOFError):
+                while True:
+                    seen += asked.read(4096)
+            asked.wait()
+        finally:
+            asked.close(force=True)
+        assert asked.exitstatus == 1, seen
+        assert "not installing; to do it yourself: " in seen
+        assert not _answers(d.host)
 
         res = install("--yes", "-d", "--agent", "shell", str(project))
         assert res.returncode == 0, res.stdout + res.stderr
