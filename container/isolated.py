@@ -370,7 +370,9 @@ def isolate_request(
                 "again",
             )
         copies = copies_of(existing.labels)
-        return replace(req, name=name, plan=isolated_plan(plan, copies, git_writable)), False
+        # (with its label: a session that never ran is made again, with the same copies)
+        new = replace(req, name=name, plan=isolated_plan(plan, copies, git_writable))
+        return replace(new, isolated=copies), False
     if not want:
         return req, False
     if existing is not None and not req.replace:

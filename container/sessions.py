@@ -328,8 +328,16 @@ class Sessions(Readiness):
     def _mount_differences(self, existing: labels.SessionInfo, plan: MountPlan) -> list[str]:
         with engine_errors(f"inspecting {existing.name}"):
             attrs = self.api.inspect_container(existing.id)
-        wanted = {m.source: (m.target, m.read_only) for m in plan.mounts if m.role == "dir"}
-        actual = {  # an isolated session's sources are its copies (container.isolated)
+        from container.isolated import copies_of
+
+        # An isolated session's sources are its copies (container.isolated), whoever asks.
+        copies = copies_of(existing.labels)
+        wanted = {
+            copies.get(m.source, m.source): (m.target, m.read_only)
+            for m in plan.mounts
+            if m.role == "dir"
+        }
+        actual = {
             m.get("Source"): (m.get("Destination"), not m.get("RW", True))
             for m in attrs.get("Mounts") or []
             if m.get("Source") in wanted
