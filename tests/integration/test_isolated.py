@@ -92,6 +92,10 @@ def test_two_isolated_sessions_conflict_and_nothing_is_written(
     # Until apply, the user's directory and its .git (HEAD, refs, index, config) are untouched.
     assert snapshot(repo) == before
 
+    unnamed = cli("apply", "--check", cwd=repo)  # two sessions of this directory: which?
+    assert unnamed.code != 0 and "several isolated sessions" in unnamed.err
+    assert a in unnamed.err and b in unnamed.err
+
     check = cli("apply", "--name", a, "--check", cwd=repo)
     assert check.code == 0, check.text
     assert "would apply" in check.out and "app.py" in check.out

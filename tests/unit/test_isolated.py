@@ -13,8 +13,10 @@ from claudex_tui.cli import parse
 from claudex_tui.commands.apply import _selection
 from claudex_tui.config import Config
 from container.errors import ClaudexError, UsageError
-from container.isolated import base_of, check_copy_path, copies_of, space_problem
+from container.isolated import base_of, check_copy_path, copies_of, isolate_request, space_problem
 from container.isolated_apply import DirChanges, compare, differing, three_way, write
+from container.mounts import MountPlan
+from container.session_spec import StartRequest
 
 
 @pytest.fixture
@@ -169,3 +171,15 @@ def test_flags_and_config() -> None:
     assert Config.model_validate({"isolated": True}).isolated is True
     _, ns = parse(["apply", "--name", "s", "a", "b", "--check"])
     assert (ns.name, ns.paths, ns.check) == ("s", ["a", "b"], True)
+
+
+def test_a_remote_engine_is_refused_before_anything_is_copied(tmp_path: Path) -> None:
+    plan = MountPlan(dirs=[str(tmp_path)], read_only_dirs=[], mounts=[])
+    req = StartRequest(plan=plan, name="s1", parallel=True)
+
+    class NoEngine:  # a parallel session is named without asking the engine before this
+        def __getattr__(self, name: str) -> object:
+            raise AssertionError(f"the engine was asked: {name}")
+
+    with pytest.raises(UsageError, match=r"not available yet .* remote engine"):
+        isolate_request(NoEngine(), req, want=True, remote=True)  # type: ignore[arg-type]
