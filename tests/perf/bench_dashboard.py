@@ -6,12 +6,14 @@ about 40 KB/s each, typed into the agent's tmux so the load runs where an agent'
 Prints, each with its target (issue #15):
 - the dashboard's CPU (% of one core, /proc/PID/stat over a window) with 3 and with 10
   sessions redrawing, their terminals opened once and then hidden (<= 3 %, <= 5 %); and with
-  every session quiet, for reference;
+  every session quiet, for reference. Hidden terminals are given a few seconds to detach
+  first (the window starts once the agents' tmux list no client); one that did not is said;
 - key latency p50/p90/p99 (send-keys of one character to `cat`, then capture-pane until it
   shows), dashboard against the plain pane, samples interleaved: idle, with 3 sessions
   redrawing (p90 <= 1.5x the plain pane's) and with 3 sessions flooding with `seq` (<= 2x);
 - switching between two open sessions (Alt-Down/Up from inside the terminal, until the other
-  session's 20-line marker is fully shown), 3 sessions redrawing hidden: p90 <= 50 ms;
+  session's 20-line marker is fully shown), 3 sessions redrawing hidden: to one hidden long
+  enough to be detached, and back after a glance: p90 <= 50 ms;
 - first full frame with 20 sessions (dashboard started until the list shows all 20 and the
   selected terminal is drawn; a 120x50 pane, so that 20 two-line rows fit): <= 1.0 s;
 - the dashboard's RSS with 10 terminals opened.
@@ -42,7 +44,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -64,6 +66,7 @@ FIRST_FRAME_TARGET_S = 1.0
 RSS_TERMINALS = 10
 MARK_LINES = 20  # a switch marker: lines that all fit the agent's first 80x24 window
 POLL = 0.001  # seconds between two captures of a timed wait
+SETTLE = 5.0  # seconds a hidden terminal is given to detach before a figure is taken
 
 
 def marker(tag: str) -> list[str]:
@@ -84,6 +87,10 @@ class Session:
 
     def interrupt(self) -> None:
         self._tmux("send-keys", "-t", "agent", "C-c")
+
+    def clients(self) -> int:
+        """tmux clients attached to the agent (the dashboard's terminal, while attached)."""
+        return len(self._tmux("list-clients", "-t", "agent").splitlines())
 
     def at_prompt(self) -> bool:
         return self.screen().rstrip().endswith("$")
@@ -214,7 +221,18 @@ class Bench:
             "set -g default-terminal tmux-256color\n"
         )
         self.at = 0  # the session whose terminal the dashboard shows
+        self.spent: dict[str, float] = {}
+        self.quiet_cpu: float | None = None
         self.opened: set[str] = set()
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Where the run's time goes (CI runs every benchmark: this one must stay short)."""
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            self.spent[name] = self.spent.get(name, 0.0) + time.monotonic() - start
 
     # -- the sessions ----------------------------------------------------------------------
 
@@ -398,35 +416,61 @@ class Bench:
         print(row, flush=True)
 
     def switching(self, pane: Pane, load: str) -> None:
-        """Alt-Down/Up between the two marker sessions, both opened before, until the other's
-        marker is fully shown (and nothing of the first left)."""
+        """Alt-Down from the first marker session to the second, hidden long enough to be
+        detached (when the dashboard detaches hidden terminals), then Alt-Up back after a
+        glance (still attached): each until the other's marker is fully shown and nothing of
+        the first is left."""
         self.go(pane, 1)
-        times = []
-        for _ in range(max(10, self.args.samples // 2)):
-            down = self.at == 1
-            target = self.switch_b if down else self.switch_a
-            times.append(timed(pane, ["M-Down" if down else "M-Up"], partial(self.shows, s=target)))
-            self.at = 2 if down else 1
-            time.sleep(0.1)  # a user looks before switching again
+        detached: list[float] = []
+        glance: list[float] = []
+        for _ in range(max(5, self.args.samples // 4)):
+            self.settle([self.switch_b])
+            detached.append(timed(pane, ["M-Down"], partial(self.shows, s=self.switch_b)))
+            time.sleep(0.1)  # a glance at it
+            glance.append(timed(pane, ["M-Up"], partial(self.shows, s=self.switch_a)))
         self.go(pane, 0)
-        p = [percentile(times, q) * 1000 for q in (50, 90, 99)]
-        ok = p[1] <= SWITCH_TARGET_MS
-        print(
-            f"switch between open sessions ({len(times)} switches, {load}), ms: "
-            f"p50 {p[0]:.0f}  p90 {p[1]:.0f}  p99 {p[2]:.0f}  "
-            f"(target p90 <= {SWITCH_TARGET_MS:g}) {verdict(ok)}",
-            flush=True,
-        )
+        hidden = "hidden, detached" if self.detaches else "hidden (it stays attached)"
+        print(f"switch between open sessions, {load}, ms:")
+        for label, times in ((hidden, detached), ("back after a glance (0.1 s)", glance)):
+            p = [percentile(times, q) * 1000 for q in (50, 90, 99)]
+            ok = p[1] <= SWITCH_TARGET_MS
+            print(
+                f"  to one {label:<29} p50 {p[0]:4.0f}  p90 {p[1]:4.0f}  p99 {p[2]:4.0f}  "
+                f"({len(times)} switches; target p90 <= {SWITCH_TARGET_MS:g}) {verdict(ok)}",
+                flush=True,
+            )
 
-    def cpu(self, pid: int, label: str, target: float | None) -> None:
+    def settle(self, hidden: list[Session]) -> int:
+        """Until the hidden sessions' terminals have let go of their tmux (the dashboard
+        detaches a terminal out of sight), at most SETTLE seconds: how many still hold on.
+        A dashboard that never detaches is seen once, then not waited for again."""
+        if self.detaches is False:
+            return sum(1 for s in hidden if s.clients())
+        deadline = time.monotonic() + SETTLE
+        while (held := sum(1 for s in hidden if s.clients())) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if self.detaches is None:
+            self.detaches = held == 0
+        return held
+
+    detaches: bool | None = None
+
+    def cpu(self, pid: int, label: str, target: float | None, hidden: list[Session]) -> float:
+        held = self.settle(hidden)
         value = cpu_percent(pid, self.args.window)
         tail = f"(target <= {target:g} %) {verdict(value <= target)}" if target else ""
-        print(f"dashboard CPU, {label:<40}{value:6.1f} % of a core  {tail}", flush=True)
+        if self.quiet_cpu is not None:  # what the load adds, the other sessions' share aside
+            tail = f"(+{value - self.quiet_cpu:.1f} over quiet) " + tail
+        if held:
+            tail += f" ({held} of {len(hidden)} hidden terminals still attached)"
+        print(f"dashboard CPU, {label:<24}{value:6.1f} % of a core  {tail}", flush=True)
+        return value
 
     def measure(self) -> None:
         self.prepare_screens()
         print(f"other claudex sessions on this engine (listed too): {self.others()}")
-        self.first_frame()
+        with self.phase("first frame"):
+            self.first_frame()
 
         dash = self.dashboard("dash", 40, self.typed)
         name = self.plain_target.name
@@ -452,26 +496,34 @@ class Bench:
         print(f"key latency, ms ({self.args.samples} samples each side, interleaved):")
         print(f"  {'':<30}{'dashboard':^18}  |{'plain docker exec':^18}  | p90")
         print(f"  {'':<30}" + f"{'p50':>6}{'p90':>6}{'p99':>6}  |" * 2 + " ratio")
-        self.latency("idle", typist, reference, None)
+        with self.phase("latency"):
+            self.latency("idle", typist, reference, None)
         small = self.loaded[:3]
         self.redraw(small)
-        self.go(dash, 3 + len(small) - 1)  # each loaded terminal opened once...
-        self.go(dash, 0)  # ...then hidden
-        self.latency(f"{len(small)} redrawing (hidden)", typist, reference, LOAD_RATIO)
-        self.quiet(small)
-        self.flood(small)
-        self.latency(f"{len(small)} flooding with seq (hidden)", typist, reference, FLOOD_RATIO)
-        self.quiet(small)
+        with self.phase("opening terminals"):
+            self.go(dash, 3 + len(small) - 1)  # each loaded terminal opened once...
+            self.go(dash, 0)  # ...then hidden
+            self.settle(small)
+        with self.phase("latency"):
+            self.latency(f"{len(small)} redrawing (hidden)", typist, reference, LOAD_RATIO)
+            self.quiet(small)
+            self.flood(small)
+            self.latency(f"{len(small)} flooding with seq (hidden)", typist, reference, FLOOD_RATIO)
+            self.quiet(small)
 
-        self.cpu(pid, "all quiet", None)
-        self.redraw(small)
-        self.cpu(pid, f"{len(small)} redrawing, hidden", CPU_TARGETS.get(len(small)))
-        self.switching(dash, f"{len(small)} redrawing hidden")
+        with self.phase("cpu"):
+            self.quiet_cpu = self.cpu(pid, "all quiet", None, small)
+            self.redraw(small)
+            self.cpu(pid, f"{len(small)} redrawing, hidden", CPU_TARGETS.get(len(small)), small)
+        with self.phase("switching"):
+            self.switching(dash, f"{len(small)} redrawing hidden")
         self.redraw(self.loaded[len(small) :])
-        self.go(dash, 3 + len(self.loaded) - 1)
-        self.go(dash, 0)
+        with self.phase("opening terminals"):
+            self.go(dash, 3 + len(self.loaded) - 1)
+            self.go(dash, 0)
         big = len(self.loaded)
-        self.cpu(pid, f"{big} redrawing, hidden", CPU_TARGETS.get(big))
+        with self.phase("cpu"):
+            self.cpu(pid, f"{big} redrawing, hidden", CPU_TARGETS.get(big), self.loaded)
         if self.rss is not None:
             print(f"dashboard RSS with {RSS_TERMINALS} terminals opened: {self.rss:.0f} MiB")
         print(f"dashboard RSS with {len(self.opened)} terminals opened: {rss_mib(pid):.0f} MiB")
@@ -507,11 +559,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="8 sessions, few samples, short")
     parser.add_argument("--sessions", type=int, help="sessions to start (default 20)")
-    parser.add_argument("--samples", type=int, help="keys per side and condition (default 50)")
-    parser.add_argument("--window", type=float, help="seconds per CPU figure (default 10)")
+    parser.add_argument("--samples", type=int, help="keys per side and condition (default 40)")
+    parser.add_argument("--window", type=float, help="seconds per CPU figure (default 8)")
     args = parser.parse_args()
     quick = {"sessions": 8, "samples": 15, "window": 3.0, "first_runs": 1}
-    full = {"sessions": 20, "samples": 50, "window": 10.0, "first_runs": 3}
+    full = {"sessions": 20, "samples": 40, "window": 8.0, "first_runs": 3}
     for key, value in (quick if args.quick else full).items():
         if getattr(args, key, None) is None:
             setattr(args, key, value)
@@ -524,14 +576,17 @@ def main() -> int:
     print(f"commit {commit()}; image {os.environ.get('CLAUDEX_IMAGE') or 'claudex'}")
     start = time.monotonic()
     try:
-        bench.start_sessions()
+        with bench.phase("sessions"):
+            bench.start_sessions()
         bench.measure()
     except KeyboardInterrupt:
         print("\ninterrupted: removing this run's sessions", file=sys.stderr)
         return 130
     finally:
-        bench.cleanup()
-    print(f"whole benchmark: {time.monotonic() - start:.0f}s")
+        with bench.phase("cleanup"):
+            bench.cleanup()
+    spent = " · ".join(f"{name} {took:.0f}s" for name, took in bench.spent.items())
+    print(f"whole benchmark: {time.monotonic() - start:.0f}s ({spent})")
     return 0
 
 
