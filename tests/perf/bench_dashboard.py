@@ -569,6 +569,9 @@ def main() -> int:
             setattr(args, key, value)
     if args.sessions < 7:
         parser.error("--sessions: at least 7 (3 with roles, 3 loaded, 1 for the plain pane)")
+    missing = [tool for tool in ("tmux", "docker") if shutil.which(tool) is None]
+    if missing:
+        parser.error(f"needs {' and '.join(missing)} (the panes, the plain docker exec pane)")
     # A kill (CI's timeout) cleans up as Ctrl-C does.
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: sys.exit(128 + signal.SIGTERM))
