@@ -166,10 +166,11 @@ def in_terminal(pane: Pane) -> bool:
     return "Leave terminal" in pane.text().rstrip().splitlines()[-1]
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: int) -> float:
     """Nearest rank: with few samples p99 is the largest, said plainly rather than guessed."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+    rank = -(-q * len(ordered) // 100)  # ceil, in integers
+    return ordered[max(rank, 1) - 1]
 
 
 def cpu_seconds(pid: int) -> float:
