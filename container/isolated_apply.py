@@ -25,7 +25,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from container.errors import ClaudexError
 from container.sizes import human_bytes
@@ -42,7 +42,7 @@ READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 class Node:
     """One entry of a tree, as lstat saw it."""
 
-    kind: str  # file | link | dir | other
+    kind: str  # file | link | dir | other (pipe, socket, device) | unreadable
     size: int = 0
     mode: int = 0
     target: str = ""  # a link's
@@ -111,8 +111,15 @@ def scan(root: str) -> Tree:
 def _visit(dir_fd: int, prefix: str, depth: int, tree: Tree) -> None:
     if depth > MAX_DEPTH:
         raise ClaudexError(f"{prefix} is nested more than {MAX_DEPTH} folders deep: not applied")
+    found = []
     with os.scandir(dir_fd) as entries:
-        found = [(e.name, e.stat(follow_symlinks=False)) for e in entries if not _hidden(e.name)]
+        for e in entries:
+            if _hidden(e.name):
+                continue
+            try:
+                found.append((e.name, e.stat(follow_symlinks=False)))
+            except OSError:
+                continue  # removed meanwhile
     for name, st in found:
         rel = prefix + name
         kind = _kind(st.st_mode)
@@ -121,7 +128,7 @@ def _visit(dir_fd: int, prefix: str, depth: int, tree: Tree) -> None:
             try:
                 target = os.readlink(name, dir_fd=dir_fd)
             except OSError:
-                kind = "other"
+                kind = "unreadable"
         tree[rel] = Node(kind, st.st_size if kind == "file" else 0, st.st_mode & 0o7777, target)
         if len(tree) > MAX_ENTRIES:
             raise ClaudexError(f"more than {MAX_ENTRIES} files: not compared")
@@ -129,9 +136,16 @@ def _visit(dir_fd: int, prefix: str, depth: int, tree: Tree) -> None:
             try:
                 child = os.open(name, DIR_FLAGS, dir_fd=dir_fd)
             except OSError:
-                continue  # swapped for something else meanwhile: its entry says what it was
+                # Unreadable, or swapped for something else meanwhile: what it holds is not
+                # known, so nothing in it may pass for deleted.
+                tree[rel] = replace(tree[rel], kind="unreadable")
+                continue
             try:
                 _visit(child, rel + "/", depth + 1, tree)
+            except PermissionError:
+                for inner in [k for k in tree if k.startswith(rel + "/")]:
+                    del tree[inner]
+                tree[rel] = replace(tree[rel], kind="unreadable")
             finally:
                 os.close(child)
 
@@ -329,6 +343,8 @@ def _changed(
         return Change(rel, what, "", copy=None)
     if c.kind == "other":
         return Change(rel, what, "refused", "a special file (pipe, socket, device): not applied")
+    if c.kind == "unreadable" or (b is not None and b.kind == "unreadable"):
+        return Change(rel, what, "refused", "cannot be read: not applied")
     if b is not None and (b.kind == "dir") != (c.kind == "dir"):
         return Change(rel, what, "refused", "a folder made a file or the other way: apply by hand")
     if c.kind == "link":
