@@ -393,6 +393,9 @@ def isolate_request(
             name = parallel_name(name, taken)
     for d in plan.read_only_dirs:
         step(f"--isolated: {d} is read-only: mounted as it is, not copied")
+    for m in plan.mounts:
+        if m.role == "extra" and not m.read_only:
+            step(f"--isolated: the config's mount {m.source} is shared read-write, not copied")
     writable = [d for d in plan.dirs if d not in plan.read_only_dirs]
     if not writable:
         return replace(req, name=name), False
