@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from container import labels
 from container.isolated import isolated_root
 from tests.integration.conftest import CLI, exec_in
+from tests.integration.tmux_pane import Pane
 
 AGENT = "4242"
 GIT = ["git", "-c", "safe.directory=*", "-c", "user.name=me", "-c", "user.email=me@x"]
@@ -183,7 +185,7 @@ def test_read_only_and_a_copy_that_does_not_fit(
 
 
 def test_list_counts_what_differs_and_destroy_keeps_it_in_the_bundle(
-    cli: CLI, engine: docker.DockerClient, project: Path, tmp_path: Path
+    cli: CLI, engine: docker.DockerClient, project: Path, tmp_path: Path, pane: Pane
 ) -> None:
     name = f"claudextest-iso-list-{uuid.uuid4().hex[:6]}"
     _start(cli, project, name)
@@ -194,6 +196,14 @@ def test_list_counts_what_differs_and_destroy_keeps_it_in_the_bundle(
     assert "(isolated: 2 files differ)" in row
     entry = next(s for s in json.loads(cli("list", "--format", "json").out) if s["name"] == name)
     assert entry["differ"] == 2 and list(entry["isolated"]) == [str(project)]
+
+    # On a terminal, destroy names what was not applied before it asks; "n" keeps everything.
+    pane.keys(f"{sys.executable} -m claudex_tui.cli destroy --name {name}", "Enter")
+    asked = pane.wait_for("Destroy 1 session(s)?", timeout=60)
+    assert "2 file(s) of its isolated copies differ from your directories" in asked
+    pane.keys("n", "Enter")
+    pane.wait_for("nothing destroyed")
+    assert engine.containers.get(name) and (isolated_root() / name / "work").is_dir()
 
     # Without a terminal, destroy still refuses without --force; with it, the changes go to
     # the history bundle before the copies are removed.
