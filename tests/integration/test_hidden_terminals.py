@@ -1,10 +1,12 @@
 """A terminal out of sight costs nothing, on the real engine and image: after switching to
-another session, the hidden one's tmux has no client and no exec of its terminal runs; its
+another session, the hidden one's tmux has no client, no exec of its terminal runs and the
+dashboard no longer reads it (one reader thread: the shown terminal's); its
 bell still marks it waiting (read from its tmux); switching back shows its old screen in the
 first frame, then what was typed into it meanwhile."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,11 @@ def _terminal_execs(engine: docker.DockerClient, name: str) -> list[list[str]]:
         if info.get("Running") and ("tmux" in argv[0] or "claudex-guard" in argv):
             found.append(argv)
     return found
+
+
+def _readers() -> int:
+    """Terminal reader threads in this process (the dashboard's side of each attach)."""
+    return sum(t.name == "terminal-reader" and t.is_alive() for t in threading.enumerate())
 
 
 def _drawn(term: TerminalWidget) -> str:
@@ -74,6 +81,7 @@ async def test_a_hidden_terminal_detaches_and_comes_back_at_once(
         assert hidden is not None
         await until(pilot, lambda: _clients(engine, first) == "", "no client on the hidden one")
         await until(pilot, lambda: not _terminal_execs(engine, first), "no terminal exec left")
+        await until(pilot, lambda: _readers() == 1, "only the shown terminal read on the host")
         assert hidden.detached and not hidden.exited
         assert _clients(engine, second) != ""  # the one shown is attached
 
