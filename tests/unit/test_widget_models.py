@@ -62,3 +62,16 @@ def test_the_inbox_tells_once_per_batch_and_holds_a_flooding_reader() -> None:
     inbox.put(b"x" * 20, reading=lambda: True)
     assert not inbox.put(b"y", reading=lambda: False)
     assert inbox.take() == b"x" * 20 + b"y"
+
+
+def test_the_inbox_gives_slices_in_order_and_is_told_again_only_when_emptied() -> None:
+    inbox = OutputInbox()
+    assert inbox.put(b"abcdef", reading=lambda: True)
+    assert not inbox.put(b"ghij", reading=lambda: True)
+    assert inbox.take(4) == b"abcd" and inbox.pending
+    assert not inbox.put(b"kl", reading=lambda: True)  # the UI comes back by itself
+    assert inbox.take(4) == b"efgh"
+    assert inbox.take(100) == b"ijkl" and not inbox.pending
+    assert inbox.put(b"m", reading=lambda: True)  # emptied: told again
+    assert not inbox.put(b"", reading=lambda: True)
+    assert inbox.take() == b"m" and inbox.take() == b""

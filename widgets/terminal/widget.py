@@ -249,14 +249,13 @@ class TerminalWidget(Widget, can_focus=True):
         self._stop_pump()  # the exec ends; the agent's tmux keeps the state
         self._inbox.clear()  # the redraw after reattaching brings everything back
         self.detached = True
-        self.starting = False
 
     def reattach(self) -> None:
         """Attach again after a detach: the last screen stays until the redraw replaces it."""
         self.detached = False
         self.emulator.new_stream()
         self._redrawing, self._redraw_deadline = True, None
-        self.start(starting=False)
+        self.start(starting=self.starting)  # the starting line only if no output came yet
 
     def start(self, starting: bool = True) -> None:
         """Start the channel (done automatically once the widget has a size); `starting`:
