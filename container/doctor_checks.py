@@ -119,11 +119,14 @@ def check_engine(
 # -- the image ----------------------------------------------------------------------------------
 
 
-def check_image(client: docker.DockerClient, name: str) -> tuple[Check, bool]:
-    """Present, built from this claudex's context, and its size; (line, usable)."""
+def check_image(
+    client: docker.DockerClient, name: str, ca_files: Iterable[str] | None = None
+) -> tuple[Check, bool]:
+    """Present, built from this claudex's context (and, given `ca_files`, with the CAs a build
+    would trust now: the host's bundle and those files), and its size; (line, usable)."""
     from docker.errors import ImageNotFound
 
-    from container.image import image_state
+    from container.image import build_ca_files, ca_change, image_state, split_certificates
 
     try:
         state = image_state(client, name)
@@ -152,6 +155,21 @@ def check_image(client: docker.DockerClient, name: str) -> tuple[Check, bool]:
             ),
             True,
         )
+    if ca_files is not None:
+        try:
+            changed = ca_change(state, split_certificates(build_ca_files(ca_files)))
+        except ClaudexError as exc:  # an unreadable CA file: the build would say the same
+            return Check("image", "warning", f"{name}: {exc.message}", exc.hint or ""), True
+        if changed:
+            return (
+                Check(
+                    "image",
+                    "warning",
+                    f"{name}: present ({_gib(size)}) but {changed}",
+                    "run `claudex build` (a proxy's new CA is trusted only after it)",
+                ),
+                True,
+            )
     return Check("image", "ok", f"{name}: present and current ({_gib(size)})"), True
 
 

@@ -175,6 +175,18 @@ def up_to_date(
     return state.current and state.extra_ca == ca_certs_digest(certs)
 
 
+def ca_change(state: ImageState, certs: list[bytes]) -> str | None:
+    """How the CAs a build would trust now differ from the ones in the image (None: same)."""
+    if state.extra_ca == ca_certs_digest(certs):
+        return None
+    now = ca_certs_list(certs).split(",") if certs else []
+    if not state.extra_ca_list:  # built before the list was recorded
+        return "its CAs differ from the ones this host trusts now"
+    added = len(set(now) - set(state.extra_ca_list))
+    removed = len(set(state.extra_ca_list) - set(now))
+    return f"the CAs this host trusts changed since its build ({added} added, {removed} removed)"
+
+
 @dataclass(frozen=True)
 class ImageState:
     """What the engine holds under the image name, compared with this claudex."""
@@ -184,6 +196,7 @@ class ImageState:
     context: str = ""
     created: str = ""
     extra_ca: str = ""
+    extra_ca_list: tuple[str, ...] = ()  # each added CA's short digest (older images: none)
 
     @property
     def current(self) -> bool:
@@ -212,6 +225,7 @@ def image_state(client: docker.DockerClient, name: str = DEFAULT_IMAGE) -> Image
         context=lab.get(labels.CONTEXT_HASH, ""),
         created=attrs.get("Created", ""),
         extra_ca=lab.get(EXTRA_CA, ""),
+        extra_ca_list=tuple(d for d in lab.get(EXTRA_CA_LIST, "").split(",") if d),
     )
 
 

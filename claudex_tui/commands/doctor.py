@@ -130,7 +130,7 @@ def run_checks(image: str | None, engine_name: str | None = None) -> list[Check]
             skipped("firewall", "the engine did not answer"),
         ]
     else:
-        line, usable = dc.check_image(client, image)
+        line, usable = dc.check_image(client, image, [str(p) for p in config.ca_certs])
         checks.append(line)
         checks.append(
             dc.check_firewall(client, image)

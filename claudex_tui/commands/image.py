@@ -13,8 +13,12 @@ from container.build_progress import duration, size, summary
 from container.engine import connect
 from container.image import (
     BuildProgress,
+    build_ca_files,
     build_image,
+    ca_change,
     context_hash,
+    image_state,
+    split_certificates,
     trusted_summary,
     up_to_date,
 )
@@ -103,9 +107,16 @@ def _ca_files(args: argparse.Namespace) -> list[str]:
 
 def run_build(args: argparse.Namespace) -> int:
     image, ca_files, host_ca = load_config().image, _ca_files(args), not args.no_host_ca
-    if not args.no_cache and up_to_date(connect(), image, ca_files, host_ca=host_ca):
+    client = connect()
+    if not args.no_cache and up_to_date(client, image, ca_files, host_ca=host_ca):
         output.info(f"image {image} is up to date (context {context_hash()}); --no-cache rebuilds")
         return 0
+    state = image_state(client, image)
+    why = state.stale_reason() or (
+        state.exists and ca_change(state, split_certificates(build_ca_files(ca_files, host_ca)))
+    )
+    if why:
+        output.info(f"rebuilding image {image}: {why}")
     build_with_progress(image, ca_files, host_ca=host_ca, no_cache=args.no_cache)
     return 0
 

@@ -241,3 +241,28 @@ def test_a_config_error_with_engine_chosen(tmp_path: Path) -> None:
     assert checks["config"]["status"] == "failed"
     assert checks["engine"]["status"] == "ok"
     assert checks["firewall"]["status"] == "ok"
+
+
+@pytest.mark.usefixtures("no_probe_left")
+def test_an_image_built_with_other_cas(tmp_path: Path, engine: docker.DockerClient) -> None:
+    """A CA the config adds now (a proxy's, say) is not in the image yet: a warning saying so,
+    with the fix; exit 0 (sessions still work)."""
+    if not image_state(engine, DEFAULT_IMAGE).current:
+        pytest.skip("the image is stale anyway (another context change): that line wins")
+    pem = tmp_path / "proxy.pem"
+    pem.write_text("-----BEGIN CERTIFICATE-----\nMIIBnotinthebundle\n-----END CERTIFICATE-----\n")
+    config = tmp_path / "config" / "claudex"
+    config.mkdir(parents=True)
+    (config / "config.toml").write_text(f'ca_certs = ["{pem}"]\n')
+    res = doctor("--format", "json", env={"XDG_CONFIG_HOME": str(tmp_path / "config")})
+    assert res.returncode == 0, res.stdout + res.stderr
+    line = as_json(res)["image"]
+    assert line["status"] == "warning"
+    if image_state(engine, DEFAULT_IMAGE).extra_ca_list:
+        assert (
+            "the CAs this host trusts changed since its build (1 added, 0 removed)"
+            in (line["detail"])
+        )
+    else:  # built before images listed their CAs
+        assert "its CAs differ from the ones this host trusts now" in line["detail"]
+    assert "claudex build" in line["fix"]

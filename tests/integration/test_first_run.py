@@ -63,10 +63,21 @@ def test_the_image_builds_with_the_host_cas_and_no_flag(
         assert again.code == 0 and "up to date" in again.err, again.text
         with_flag = cli("build", "--ca-cert", "/etc/ssl/certs/ca-certificates.crt", env=env)
         assert with_flag.code == 0 and "up to date" in with_flag.err, with_flag.text
-        # Without the host's CAs it is another build (not run here: it would be a cold one).
+        # Without the host's CAs, or with one more, it is another build (not run here: it would
+        # be a cold one); doctor says how the CAs differ.
+        from container.doctor_checks import check_image
         from container.image import up_to_date
 
         assert not up_to_date(engine, mine, [], host_ca=False)
+        proxy = tmp_path / "proxy.pem"
+        proxy.write_text("-----BEGIN CERTIFICATE-----\nMIIBproxy\n-----END CERTIFICATE-----\n")
+        assert not up_to_date(engine, mine, [proxy])
+        line, usable = check_image(engine, mine, [str(proxy)])
+        assert usable and line.status == "warning"
+        assert "the CAs this host trusts changed since its build (1 added, 0 removed)" in (
+            line.detail
+        )
+        assert check_image(engine, mine, [])[0].status == "ok"
     finally:
         with contextlib.suppress(docker.errors.ImageNotFound):
             engine.api.remove_image(mine)  # only the tag: the layers are the shared image's
