@@ -47,6 +47,13 @@ def current_state(client: Any, container_id: str) -> dict[str, Any]:
         raise EngineUnavailable(f"the engine does not answer ({exc})") from None
 
 
+class ReadyRun:
+    """The run of a session (its StartedAt) already seen ready, shared by the attaches of one
+    terminal: attaching again to the same run (a terminal shown again) skips the wait."""
+
+    started_at: str | None = None
+
+
 class AgentAttach(DockerExec):
     """`tmux attach` to the agent of a claudex session, after waiting until it is ready.
 
@@ -54,6 +61,7 @@ class AgentAttach(DockerExec):
         client: the session's engine.
         session: the session.
         on_wait: called once (from the starting thread) when the session is not ready yet.
+        ready_run: the run seen ready by an earlier attach of the same terminal.
     """
 
     def __init__(
@@ -62,6 +70,7 @@ class AgentAttach(DockerExec):
         session: SessionInfo,
         on_wait: Callable[[], None] | None = None,
         ready_timeout: float | None = None,
+        ready_run: ReadyRun | None = None,
     ) -> None:
         from container.session_ready import READY_TIMEOUT
         from container.sessions import Sessions
@@ -72,15 +81,30 @@ class AgentAttach(DockerExec):
         self.session = session
         self.on_wait = on_wait
         self.ready_timeout = ready_timeout or READY_TIMEOUT
+        self.ready_run = ready_run or ReadyRun()
         self.started_at: str | None = None
 
     def start(self, rows: int, columns: int) -> None:
-        if self.on_wait is not None and self.sessions.read_status(self.session.id) != "ready":
-            self.on_wait()
-        self.started_at = self.sessions.wait_ready(
-            self.session.id, self.session.name, self.ready_timeout
-        )
+        known = self.ready_run.started_at
+        if known is not None and self._running_since() == known:
+            self.started_at = known  # the same run, ready before: no status exec to wait for
+        else:
+            if self.on_wait is not None and self.sessions.read_status(self.session.id) != "ready":
+                self.on_wait()
+            self.started_at = self.sessions.wait_ready(
+                self.session.id, self.session.name, self.ready_timeout
+            )
+            self.ready_run.started_at = self.started_at
         super().start(rows, columns)
+
+    def _running_since(self) -> str | None:
+        """The StartedAt of the session's run if it runs (None if not, or on any error: the
+        full wait then finds out)."""
+        try:
+            state = self.api.inspect_container(self.session.id)["State"]
+        except Exception:
+            return None
+        return str(state.get("StartedAt")) if state.get("Running") else None
 
     def why_ended(self) -> AttachEnd:
         """Blocks up to a few seconds: asks the engine what became of the session."""
@@ -119,5 +143,6 @@ def session_channel(client: docker.DockerClient, session: SessionInfo) -> Callab
     """Makes the channel of a session's terminal: the agent's tmux in a session claudex made
     (attached once it is ready), a login shell in one the Go tool made."""
     if session.managed:
-        return lambda: AgentAttach(client, session)
+        ready_run = ReadyRun()
+        return lambda: AgentAttach(client, session, ready_run=ready_run)
     return lambda: DockerExec(client, session.id, ["bash", "-l"])

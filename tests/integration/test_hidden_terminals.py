@@ -102,3 +102,34 @@ async def test_a_hidden_terminal_detaches_and_comes_back_at_once(
         await until(pilot, lambda: _clients(engine, first) != "", "attached again")
         await pilot.press(*"echo after-$((6*7))", "enter")
         await until(pilot, lambda: shows(first, "after-42"), "typing after coming back")
+
+
+async def test_a_hidden_terminal_of_a_restarted_session_attaches_to_the_new_run(
+    cli: CLI, project: Path, engine: docker.DockerClient
+) -> None:
+    """Restarted while out of sight: shown again, it waits for the new run's agent (never
+    tmux's "no sessions") and reads it."""
+    first = cli(str(project), "-d", "--agent", "shell").out.strip()
+    second = cli(str(project), "-d", "--agent", "shell", "--parallel").out.strip()
+    app = ClaudexApp(config=Config(), client_factory=lambda: engine, select=first)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.session_list.selected == first, "the session selected")
+        app.dashboard.action_open_terminal()
+        term = app.query_one(f"#{terminal_id(first)}", TerminalWidget)
+        await until(pilot, lambda: "agent@proj" in term.screen_text, "the agent's prompt", 60)
+        app.dashboard.select_and_open(second)
+        await until(pilot, lambda: term.detached, "the first one detached")
+        started = engine.api.inspect_container(first)["State"]["StartedAt"]
+        engine.api.restart(first, timeout=0)
+        await until(
+            pilot,
+            lambda: engine.api.inspect_container(first)["State"]["StartedAt"] != started,
+            "the restart",
+        )
+        await until(pilot, lambda: app.sessions[first].running, "listed running again", 60)
+        app.dashboard.select_and_open(first)
+        term = app.query_one(f"#{terminal_id(first)}", TerminalWidget)
+        await until(pilot, lambda: _clients(engine, first) != "", "attached to the new run", 60)
+        await pilot.press(*"echo new-run-$((6*7))", "enter")
+        await until(pilot, lambda: "new-run-42" in term.screen_text, "the new run's agent", 60)
+        assert not term.exited and "no sessions" not in term.screen_text
