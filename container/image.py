@@ -271,7 +271,10 @@ def build_image(
 
     def heartbeat() -> None:  # a silent step (npm install) still shows its time going by
         while not done.wait(1.0):
-            report()
+            try:
+                report()
+            except Exception:  # the display went away (a closed terminal): the build goes on
+                return
 
     image_id = ""
     previous = _image_id(client, name)

@@ -41,9 +41,23 @@ case ":$PATH:" in *":$bin:"*) ;; *) say "add $bin to your PATH to run it by name
 
 # -- the engine -------------------------------------------------------------------------------
 # Asked the way claudex asks (DOCKER_HOST, docker contexts), with the installed docker-py;
-# -I: the installed modules, never a `container/` of the current directory.
+# -I: the installed modules, never a `container/` of the current directory. When it does not
+# answer, $fix is claudex's own advice (e.g. the docker group when permission is denied).
+fix=""
 engine_answers() {
-  "$venv/bin/python" -I -c 'from container.engine import connect; connect(5).ping()' 2>/dev/null
+  fix=$("$venv/bin/python" -I -c '
+import sys
+from container.engine import connect, engine_errors
+from container.errors import ClaudexError
+try:
+    with engine_errors("asking the engine"):
+        connect(5).ping()
+except ClaudexError as exc:
+    print(exc.hint or exc.message)
+    sys.exit(1)
+' 2>/dev/null) && return 0
+  [ -n "$fix" ] || fix=$("$venv/bin/python" -I -m container.engine_fix)
+  return 1
 }
 
 debian_like() {
@@ -51,7 +65,6 @@ debian_like() {
 }
 
 if ! engine_answers; then
-  fix=$("$venv/bin/python" -I -m container.engine_fix)
   offer=0
   if [ "$(id -u)" = 0 ] && debian_like && command -v apt-get >/dev/null; then
     case "${DOCKER_HOST:-unix://}" in unix://*) offer=1 ;; esac
