@@ -29,6 +29,12 @@ from typing import TYPE_CHECKING
 from container import labels
 from container.agent_home import AGENT_HOME
 from container.errors import ClaudexError, SessionConflict, UsageError
+from container.isolated_base import (
+    check_out,
+    make_git_base,
+    read_ignored,
+    record_stamps,
+)
 from container.mount_targets import WORKSPACE
 from container.mounts import MountPlan, MountSpec, git_guards
 from container.naming import kebab, parallel_name, session_name, valid_container_name
@@ -154,7 +160,9 @@ def _git_env() -> dict[str, str]:
     return env
 
 
-def _git(*args: str, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+def _git(
+    *args: str, cwd: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """git on the user's repository or on a clone the agent has not had yet."""
     cmd = ["git", "-c", "safe.directory=*", "-c", "core.fsmonitor=false"]
     cmd += ["-c", "core.hooksPath=/dev/null", *args]
@@ -162,7 +170,7 @@ def _git(*args: str, cwd: str | None = None) -> subprocess.CompletedProcess[str]
         return subprocess.run(
             cmd,
             cwd=cwd,
-            env=_git_env(),
+            env={**_git_env(), **(env or {})},
             capture_output=True,
             text=True,
             timeout=GIT_TIMEOUT,
@@ -218,13 +226,31 @@ def _chown_tree(path: str, uid: int, gid: int) -> None:
             os.lchown(os.path.join(root, n), uid, gid)
 
 
+def _copy_ignored(directory: str, work: str, base: str) -> None:
+    """The files git ignores (node_modules, builds) copied into the session's copy too
+    (`claudex apply` leaves them out)."""
+    names = read_ignored(base)
+    for start in range(0, len(names), 500):
+        chunk = names[start : start + 500]
+        cmd = ["cp", "-a", "--reflink=auto", "--parents", "-t", work, "--", *chunk]
+        try:
+            proc = subprocess.run(cmd, cwd=directory, capture_output=True, text=True, check=False)
+        except OSError as exc:
+            raise ClaudexError(f"copying {directory}: {exc}") from None
+        if proc.returncode != 0:
+            raise ClaudexError(f"copying {directory}: {proc.stderr.strip()}")
+
+
 def make_copy(directory: str, work: str, base: str, session: str) -> str:
     """The session's copy of `directory` at `work` and the base at `base`; "git" (a clone
     sharing objects) or "copy"."""
     head = git_head(directory)
-    _copy_tree(directory, base, skip_git=head is not None)
+    commit = make_git_base(_git, directory, base, head) if head is not None else None
+    if head is None or commit is None:
+        _copy_tree(directory, base, skip_git=head is not None)
     if head is None:
         _run(["cp", "-a", "--reflink=auto", "-T", "--", base, work], f"copying {directory}")
+        record_stamps(work, base)
         return "copy"
     share = ["--shared"] if shares_objects(directory) else ["--no-hardlinks"]
     proc = _git("clone", *share, "--no-checkout", "--template=", "-q", "--", directory, work)
@@ -239,10 +265,15 @@ def make_copy(directory: str, work: str, base: str, session: str) -> str:
         proc = _git("-C", work, *args)
         if proc.returncode != 0:
             raise ClaudexError(f"cannot prepare the clone of {directory}: {proc.stderr.strip()}")
-    _run(["cp", "-a", "--reflink=auto", "-T", "--", base, work], f"copying {directory}")
-    if os.geteuid() == 0:  # the clone's .git is ours: the agent runs as the directory's owner
+    if commit is None:
+        _run(["cp", "-a", "--reflink=auto", "-T", "--", base, work], f"copying {directory}")
+    else:
+        check_out(_git, base, commit, work)
+        _copy_ignored(directory, work, base)
+    if os.geteuid() == 0:  # what git wrote is ours: the agent runs as the directory's owner
         st = os.stat(directory)
-        _chown_tree(os.path.join(work, ".git"), st.st_uid, st.st_gid)
+        _chown_tree(os.path.join(work, ".git") if commit is None else work, st.st_uid, st.st_gid)
+    record_stamps(work, base)
     return "git"
 
 

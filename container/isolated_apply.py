@@ -26,9 +26,13 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from container.errors import ClaudexError
 from container.sizes import human_bytes
+
+if TYPE_CHECKING:
+    from container.isolated_base import DirBase, GitBase
 
 MAX_ENTRIES = 2_000_000  # paths in one tree: a copy with more is refused, not walked forever
 MAX_DEPTH = 256
@@ -46,6 +50,7 @@ class Node:
     size: int = 0
     mode: int = 0
     target: str = ""  # a link's
+    stamp: tuple[int, int, int, int] = (0, 0, 0, 0)  # inode, size, mtime, ctime (ns)
 
     @property
     def executable(self) -> bool:
@@ -75,6 +80,7 @@ class DirChanges:
     copy: str
     base: str
     changes: list[Change] = field(default_factory=list)
+    source: DirBase | GitBase | None = None  # the base, read (container.isolated_base)
 
     def by_state(self, state: str) -> list[Change]:
         return [c for c in self.changes if c.state == state]
@@ -129,7 +135,9 @@ def _visit(dir_fd: int, prefix: str, depth: int, tree: Tree) -> None:
                 target = os.readlink(name, dir_fd=dir_fd)
             except OSError:
                 kind = "unreadable"
-        tree[rel] = Node(kind, st.st_size if kind == "file" else 0, st.st_mode & 0o7777, target)
+        size = st.st_size if kind == "file" else 0
+        stamp = (st.st_ino, size, st.st_mtime_ns, st.st_ctime_ns)
+        tree[rel] = Node(kind, size, st.st_mode & 0o7777, target, stamp)
         if len(tree) > MAX_ENTRIES:
             raise ClaudexError(f"more than {MAX_ENTRIES} files: not compared")
         if kind == "dir":
@@ -257,6 +265,14 @@ class _Stager:
         return path
 
 
+def _base(d: DirChanges) -> DirBase | GitBase:
+    if d.source is None:
+        from container.isolated_base import open_base
+
+        d.source = open_base(d.base)
+    return d.source
+
+
 def _equal_to_base(d: DirChanges, rel: str, now: Node | None, base: Node | None) -> bool:
     """Is the user's entry still what the base holds?"""
     if now is None or base is None:
@@ -269,7 +285,7 @@ def _equal_to_base(d: DirChanges, rel: str, now: Node | None, base: Node | None)
         return (
             now.size == base.size
             and now.executable == base.executable
-            and _same_bytes(d.directory, rel, d.base, rel)
+            and _base(d).same(rel, d.directory)
         )
     return now.kind == "dir"
 
@@ -302,19 +318,32 @@ def compare(
     """What the session changed in `directory` (relative paths `only`, when given) and what
     applying each change would mean now. Changed files are staged under `staging` (None:
     only looked at, for counting; such changes cannot be written)."""
+    from container.isolated_base import ignored_filter, read_stamps
+
     d = DirChanges(directory, copy, base)
-    base_tree, copy_tree, now_tree = scan(base), scan(copy), scan(directory)
+    base_tree, copy_tree, now_tree = _base(d).tree(), scan(copy), scan(directory)
+    stamps = read_stamps(base)
+    ignored = ignored_filter(base)
     stager = None
     if staging is not None:
         st = os.statvfs(staging)
         stager = _Stager(staging, st.f_bavail * st.f_frsize)
     refused: list[str] = []
     for rel in sorted(set(base_tree) | set(copy_tree)):
-        if not _selected(rel, only):
+        if not _selected(rel, only) or ignored(rel):
             continue
         if any(rel.startswith(r + "/") for r in refused):
             continue
         b, c = base_tree.get(rel), copy_tree.get(rel)
+        if (
+            c is not None
+            and c.kind == "file"
+            and stamps.get(rel) == c.stamp
+            and b is not None
+            and b.kind == "file"
+            and b.executable == c.executable
+        ):
+            continue  # not written since the copy was made (its ctime says so)
         change = _changed(d, rel, b, c, stager)
         if change is None:
             continue
@@ -361,7 +390,7 @@ def _changed(
         and b.kind == "file"
         and b.size == c.size
         and b.executable == c.executable
-        and _same_bytes(d.base, rel, d.copy, rel)
+        and _base(d).same(rel, d.copy)
     ):
         return None
     if stager is None:
@@ -447,7 +476,7 @@ def three_way(d: DirChanges, change: Change) -> str:
         yours, base, theirs = (os.path.join(tmp, n) for n in ("yours", "base", "session"))
         if not _text_copy(d.directory, change.path, yours):
             return "changed by the session; in your directory it is gone, large or binary"
-        if not _text_copy(d.base, change.path, base):
+        if not _base(d).text(change.path, base):
             open(base, "wb").close()  # added on both sides
         shutil.copyfile(change.staged, theirs)
         with open(theirs, "rb") as fh:

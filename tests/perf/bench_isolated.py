@@ -1,0 +1,151 @@
+"""Benchmark of isolated sessions on the host; prints same-run figures and ratios.
+
+    .venv/bin/python tests/perf/bench_isolated.py [--files 20000] [--mb 200] [--changed 500]
+
+1. The copy step of `--isolated` (`container.isolated.make_copy`: the session's copy and the
+   base `claudex apply` compares with) on a FILES-file, MB-megabyte git repository with a few
+   uncommitted files, against `git clone --shared` of it; and on the same tree as a plain
+   directory against `cp -a`. Same file system, page cache warm, best of RUNS. Target: <= 1.5.
+2. Comparing the copy with the user's directory after CHANGED files were modified in the copy
+   (what the Changes tab and `claudex apply --check` do). Target: <= 1 s.
+3. Applying them (comparing, staging and writing). Target: <= 2 s.
+No engine is needed: the copy step, comparing and applying all run on the host.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from container.isolated import base_of, make_copy
+from container.isolated_apply import compare, write
+
+GIT_ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "u",
+    "GIT_AUTHOR_EMAIL": "u@x",
+    "GIT_COMMITTER_NAME": "u",
+    "GIT_COMMITTER_EMAIL": "u@x",
+}
+
+
+def make_tree(root: Path, files: int, total_mb: int, git: bool) -> None:
+    size = total_mb * 1024 * 1024 // files
+    per_dir = 200
+    for i in range(files):
+        d = root / f"pkg{i // per_dir:03}"
+        if i % per_dir == 0:
+            d.mkdir(parents=True)
+        # Text that compresses like source code does (not all zeros, not random bytes).
+        line = f"def function_{i}(x): return x * {i} + {os.urandom(8).hex()}\n"
+        (d / f"m{i:05}.py").write_text(line * (size // len(line) + 1))
+    if not git:
+        return
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True, env=GIT_ENV)
+    commit = ["git", "-C", str(root), "-c", "gc.auto=0", "commit", "-qm", "tree"]
+    subprocess.run(commit, check=True, env=GIT_ENV)
+    # Uncommitted work, as a user has: a few edits and an untracked file.
+    for i in range(min(50, files // per_dir)):
+        (root / f"pkg{i:03}" / f"m{i * 200:05}.py").write_text(f"edited {i}\n")
+    (root / "untracked.txt").write_text("new\n")
+
+
+def best(runs: int, setup: Callable[[], None], step: Callable[[], None]) -> float:
+    times = []
+    for _ in range(runs):
+        setup()
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def copy_figures(tmp: Path, src: Path, runs: int, git: bool) -> float:
+    out = tmp / "out"
+
+    def clean() -> None:
+        shutil.rmtree(out, ignore_errors=True)
+        (out / "work").mkdir(parents=True)
+        (out / "base").mkdir()
+        subprocess.run(["sync"], check=True)
+
+    def floor() -> None:
+        if git:
+            cmd = ["git", "clone", "-q", "--shared", str(src), str(out / "work" / "0-src")]
+        else:
+            cmd = ["cp", "-a", str(src), str(out / "work" / "0-src")]
+        subprocess.run(cmd, check=True, env=GIT_ENV)
+
+    def ours() -> None:
+        make_copy(str(src), str(out / "work" / "0-src"), str(out / "base" / "0-src"), "bench")
+
+    floor_t = best(runs, clean, floor)
+    ours_t = best(runs, clean, ours)
+    label, what = ("git", "git clone --shared") if git else ("plain", "cp -a")
+    ratio = ours_t / floor_t
+    print(f"{label}: {what}: {floor_t:.2f}s; isolated copy step: {ours_t:.2f}s")
+    print(f"{label}: ratio copy/{what.split()[0]}: {ratio:.2f} (target <= 1.5)")
+    return ratio
+
+
+def change_figures(tmp: Path, src: Path, changed: int) -> tuple[float, float]:
+    out = tmp / "out"
+    work = out / "work" / "0-src"
+    # Not the first file of a folder: the user edited some of those (they would conflict).
+    files = [p for p in sorted(work.rglob("m*.py")) if int(p.stem[1:]) % 200][::7][:changed]
+    for p in files:
+        p.write_text(p.read_text() + "# changed by the session\n")
+    staging = tmp / "staging"
+    staging.mkdir(exist_ok=True)
+    start = time.perf_counter()
+    found = compare(str(src), str(work), base_of(str(work)), None)
+    compare_t = time.perf_counter() - start
+    assert len(found.by_state("apply")) == len(files), len(found.changes)
+    print(f"compare {len(files)} changed files (Changes tab, apply --check): {compare_t:.2f}s")
+    start = time.perf_counter()
+    found = compare(str(src), str(work), base_of(str(work)), str(staging))
+    written = write([found])
+    apply_t = time.perf_counter() - start
+    assert written == len(files), written
+    print(f"apply {written} changed files: {apply_t:.2f}s")
+    print(f"targets: compare <= 1 s, apply <= 2 s: {compare_t:.2f}s, {apply_t:.2f}s")
+    return compare_t, apply_t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--files", type=int, default=20_000)
+    ap.add_argument("--mb", type=int, default=200)
+    ap.add_argument("--changed", type=int, default=500)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    base = os.environ.get("XDG_DATA_HOME") or None
+    for git in (True, False):
+        with tempfile.TemporaryDirectory(prefix="bench-isolated-", dir=base) as t:
+            tmp = Path(t)
+            os.environ["XDG_DATA_HOME"] = str(tmp / "data")
+            src = tmp / "src"
+            began = time.perf_counter()
+            make_tree(src, args.files, args.mb, git)
+            kind = "git repository" if git else "plain directory"
+            print(
+                f"tree: {args.files} files, {args.mb} MB, {kind} "
+                f"(made in {time.perf_counter() - began:.1f}s)"
+            )
+            copy_figures(tmp, src, args.runs, git)
+            if git:
+                change_figures(tmp, src, args.changed)
+
+
+if __name__ == "__main__":
+    main()
