@@ -60,14 +60,16 @@ def make_tree(root: Path, files: int, total_mb: int, git: bool) -> None:
     (root / "untracked.txt").write_text("new\n")
 
 
-def best(runs: int, setup: Callable[[], None], step: Callable[[], None]) -> float:
-    times = []
+def paired(runs: int, setup: Callable[[], None], *steps: Callable[[], None]) -> list[float]:
+    """Best time of each step; the steps alternate within each run so load moves all alike."""
+    times: list[list[float]] = [[] for _ in steps]
     for _ in range(runs):
-        setup()
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for i, step in enumerate(steps):
+            setup()
+            start = time.perf_counter()
+            step()
+            times[i].append(time.perf_counter() - start)
+    return [min(t) for t in times]
 
 
 def copy_figures(tmp: Path, src: Path, runs: int, git: bool) -> float:
@@ -89,8 +91,7 @@ def copy_figures(tmp: Path, src: Path, runs: int, git: bool) -> float:
     def ours() -> None:
         make_copy(str(src), str(out / "work" / "0-src"), str(out / "base" / "0-src"), "bench")
 
-    floor_t = best(runs, clean, floor)
-    ours_t = best(runs, clean, ours)
+    floor_t, ours_t = paired(runs, clean, floor, ours)
     label, what = ("git", "git clone --shared") if git else ("plain", "cp -a")
     ratio = ours_t / floor_t
     print(f"{label}: {what}: {floor_t:.2f}s; isolated copy step: {ours_t:.2f}s")
