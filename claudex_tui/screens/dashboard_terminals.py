@@ -39,12 +39,22 @@ class DashboardTerminals(DashboardBase):
         for name in running - set(self._waiting):
             session = self.sessions[name]
             watcher = _Watchers(
-                self.backend.watch_waiting(session, partial(self._waiting_line, name)),
-                # Bells and output of terminals out of sight (detached: nobody reads them).
-                self.backend.watch_alerts(session, partial(self._tmux_alert, name)),
+                self.backend.watch_waiting(session, partial(self._waiting_line, name))
             )
             self._waiting[name] = watcher
             watcher.start()
+            if self.query(f"#{terminal_id(name)}"):
+                self._watch_alerts(name)
+
+    def _watch_alerts(self, name: str) -> None:
+        """Bells and output of a session whose terminal was opened, read from its tmux: out
+        of sight the terminal detaches and nobody reads it. (A session never opened was never
+        read: its watcher would only cost an exec at start.)"""
+        watchers = self._waiting.get(name)
+        session = self.sessions.get(name)
+        if isinstance(watchers, _Watchers) and not watchers.alerts and session is not None:
+            watchers.alerts = True
+            watchers.add(self.backend.watch_alerts(session, partial(self._tmux_alert, name)))
 
     def _waiting_line(self, name: str, line: str) -> None:
         self.post_message(AgentWaiting(name, line))
@@ -92,6 +102,7 @@ class DashboardTerminals(DashboardBase):
             factory, id=dom_id, starting_text=starting, history=history, detach_hidden=detach
         )
         self.query_one("#terminals", ContentSwitcher).mount(widget)
+        self._watch_alerts(row_key(session))
         return widget
 
     def action_history(self) -> None:
@@ -215,11 +226,17 @@ class _Watchers:
     """A session's watchers, started and stopped together."""
 
     def __init__(self, *watchers: Watcher) -> None:
-        self.watchers = watchers
+        self.watchers = list(watchers)
+        self.alerts = False  # the tmux alerts watcher is among them
 
     def start(self) -> None:
         for watcher in self.watchers:
             watcher.start()
+
+    def add(self, watcher: Watcher) -> None:
+        """One more, started at once (these are started already)."""
+        self.watchers.append(watcher)
+        watcher.start()
 
     def stop(self) -> None:
         for watcher in self.watchers:
