@@ -208,3 +208,38 @@ async def test_a_key_typed_during_a_flood_goes_before_the_flood_is_emulated(
         assert at_key[0] < total // 2, f"the key waited for {at_key[0]} of {total} bytes"
         await until(pilot, lambda: sum(fed) >= total, "the whole flood emulated", 60)
         assert max(fed) <= 16 * 1024  # in slices: the loop is never held long
+
+
+async def test_the_dashboard_detaches_the_session_switched_away_from(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Alt-Down from inside a session's terminal: the other session is shown, the first one's
+    channel closes after the grace; Alt-Up: its screen is drawn at once, then reattached."""
+    # The fake's new channel redraws at once: the old screen is kept a while longer here, so
+    # the check below sees the first frame whatever the machine's speed.
+    monkeypatch.setattr(widgets.terminal.widget, "REDRAW_QUIET", 5.0)
+    monkeypatch.setattr(widgets.terminal.widget, "REDRAW_HOLD", 10.0)
+    from claudex_tui.demo_backend import SESSIONS
+    from claudex_tui.screens.dashboard_base import terminal_id
+    from tests.widgets.demo_app import DemoApp
+
+    app = DemoApp(select=SESSIONS[0].name)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.session_list.selected, "the first session selected")
+        app.dashboard.action_open_terminal()
+        first = app.query_one(f"#{terminal_id(SESSIONS[0].name)}", TerminalWidget)
+        await until(pilot, lambda: "shortcuts" in text_drawn(first), "its screen drawn")
+        assert first.detach_hidden is not None  # a managed session's: it can reattach
+        channel = app.fake.channels[0]
+        channel.emit(b"\x1b[Hmark-of-the-first")
+        await until(pilot, lambda: "mark-of-the-first" in text_drawn(first), "the mark drawn")
+        await pilot.press("alt+down")
+        await until(pilot, lambda: app.session_list.selected == SESSIONS[1].name, "switched")
+        await until(pilot, lambda: channel.closed.is_set(), "the hidden one's channel closed")
+        assert first.detached and not first.exited
+        opened = len(app.fake.channels)
+        await pilot.press("alt+up")
+        await until(pilot, lambda: app.session_list.selected == SESSIONS[0].name, "back")
+        assert "mark-of-the-first" in text_drawn(first)  # drawn at once, before the reattach
+        await until(pilot, lambda: len(app.fake.channels) == opened + 1, "attached again")
+        assert first.has_focus  # typing goes on where it was
