@@ -23,8 +23,9 @@ Sessions are named cdash-RUN-NN (sorted before every `claudex*` name, so they le
 a run removes only its own, also on Ctrl-C). Other sessions on the engine are listed by the
 dashboard too and cost it some CPU: their count is printed.
 
-Needs tmux and the docker CLI (the plain pane). About 4 minutes on 2 busy cores; --quick (8
-sessions, few samples, short windows) for trying changes:
+Needs tmux and the docker CLI (the plain pane). About 3.5 minutes on 2 cores shared with other
+runs (203 s, sessions' start 41 s of it); --quick (8 sessions, few samples, short windows) for
+trying changes:
 
     .venv/bin/python tests/perf/bench_dashboard.py [--quick] [--sessions N] [--samples N]
         [--window SECONDS]
