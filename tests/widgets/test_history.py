@@ -236,6 +236,20 @@ async def test_keys_while_reading_do_not_reach_the_program() -> None:
         assert b"".join(app.channel.written) == b""
 
 
+async def test_closing_before_the_read_is_placed_is_quiet() -> None:
+    # Keys typed right after h/Shift+PgUp can close the view between its read and the refresh
+    # that places it (a benchmark hit NoMatches for HistoryLines there).
+    app = HistoryApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open(pilot)
+        view = app.query_one(HistoryView)
+        await pilot.press("escape")
+        await until(pilot, lambda: not app.query(HistoryView), "back")
+        view._placed()
+        view._rewrapped(0)
+        assert app.query_one(TerminalWidget).has_focus
+
+
 def test_parse_keeps_colours_wraps_and_drops_controls() -> None:
     data = (
         b"\x1b[31mred\x1b[0m plain\n"

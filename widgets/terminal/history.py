@@ -452,6 +452,8 @@ class HistoryView(Vertical):
         self.call_after_refresh(self._placed)
 
     def _rewrapped(self, from_end: int) -> None:
+        if not self.is_attached:
+            return  # closed (Esc, typing) between the read and this refresh
         lines = self.lines
         lines.cursor = max(0, len(lines.rows) - from_end)
         if lines.query_text:
@@ -460,6 +462,8 @@ class HistoryView(Vertical):
         self._update_status()
 
     def _placed(self) -> None:
+        if not self.is_attached:
+            return  # closed (Esc, typing) between the read and this refresh
         self.lines.place(self.back)
         self.loaded = True
         self._update_status()
