@@ -115,6 +115,9 @@ class Config(BaseModel):
     `--isolated` (`--no-isolated` overrides it)."""
     ca_certs: list[Path] = Field(default_factory=list)
     """Extra CA certificate files (PEM) trusted by image builds."""
+    host_ca: bool = True
+    """Image builds also trust this machine's CA bundle ($SSL_CERT_FILE or the system's), so a
+    TLS-intercepting proxy the host trusts works without flags; false (or --no-host-ca) opts out."""
     mounts: list[ExtraMount] = Field(default_factory=list)
     """Extra directories mounted into every session."""
     resources: Resources = Field(default_factory=Resources)

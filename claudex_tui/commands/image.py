@@ -106,7 +106,8 @@ def _ca_files(args: argparse.Namespace) -> list[str]:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    image, ca_files, host_ca = load_config().image, _ca_files(args), not args.no_host_ca
+    config = load_config()
+    image, ca_files, host_ca = config.image, _ca_files(args), config.host_ca and not args.no_host_ca
     client = connect()
     if not args.no_cache and up_to_date(client, image, ca_files, host_ca=host_ca):
         output.info(f"image {image} is up to date (context {context_hash()}); --no-cache rebuilds")
@@ -122,10 +123,11 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_update(args: argparse.Namespace) -> int:
+    config = load_config()
     build_with_progress(
-        load_config().image,
+        config.image,
         _ca_files(args),
-        host_ca=not args.no_host_ca,
+        host_ca=config.host_ca and not args.no_host_ca,
         no_cache=args.no_cache,
         refresh_agents=True,
     )

@@ -62,6 +62,7 @@ def _confirm_project(found: firewall.ProjectAllow) -> bool:
 
 
 def _build_if_missing(client: DockerClient, config: Config, host_ca: bool = True) -> None:
+    host_ca = host_ca and config.host_ca
     from claudex_tui.commands.image import build_progress
 
     if not image_state(client, config.image).exists and not sys.stdin.isatty():

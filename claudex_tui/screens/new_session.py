@@ -481,6 +481,7 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
                     self.client,
                     image,
                     ca_files=[str(p) for p in self.config.ca_certs],
+                    host_ca=self.config.host_ca,
                     on_progress=building,
                 )
 

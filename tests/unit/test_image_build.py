@@ -105,6 +105,31 @@ def test_build_and_start_take_no_host_ca():
     assert ns.no_host_ca
 
 
+def test_the_config_can_opt_out_of_the_host_cas(tmp_path, monkeypatch):
+    from claudex_tui.commands import image as image_command
+
+    asked: list[bool] = []
+
+    def up_to_date(client, name, ca_files, host_ca=True):  # the check `claudex build` makes first
+        asked.append(host_ca)
+        return True
+
+    monkeypatch.setattr(image_command, "connect", lambda: None)
+    monkeypatch.setattr(image_command, "up_to_date", up_to_date)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    (tmp_path / "claudex").mkdir()
+    config = tmp_path / "claudex" / "config.toml"
+    for text, flags, want in (
+        ("", [], True),
+        ("", ["--no-host-ca"], False),
+        ("host_ca = false\n", [], False),
+    ):
+        config.write_text(text)
+        _, ns = cli.parse(["build", *flags])
+        assert image_command.run_build(ns) == 0
+        assert asked.pop() is want, (text, flags)
+
+
 # -- following a build ---------------------------------------------------------------------------
 
 
