@@ -207,16 +207,48 @@ def shares_objects(directory: str) -> bool:
 
 
 def _copy_tree(source: str, dest: str, skip_git: bool) -> None:
-    """`cp -a --reflink=auto` of what `source` holds into the folder `dest` (made here)."""
+    """`cp -a --reflink=auto` of what `source` holds into the folder `dest` (made here), its
+    top entries shared between one cp per core (a copy of many small files waits on system
+    calls, not on the disk)."""
     os.mkdir(dest, 0o700)
     names = sorted(n for n in os.listdir(source) if not (skip_git and n == ".git"))
-    for start in range(0, len(names), 500):  # the argument list stays short
-        chunk = [os.path.join(source, n) for n in names[start : start + 500]]
-        _run(["cp", "-a", "--reflink=auto", "-t", dest, "--", *chunk], f"copying {source}")
+    lanes = max(1, min(os.cpu_count() or 1, 8, len(names)))
+    batches = [names[i::lanes] for i in range(lanes)]
+    chunks = [b[s : s + 500] for b in batches for s in range(0, len(b), 500)]  # short argv
+    procs: list[subprocess.Popen[str]] = []
+    errors: list[str] = []
+    try:
+        for chunk in chunks:
+            if len(procs) >= lanes:
+                errors += _reap(procs.pop(0))
+            cmd = ["cp", "-a", "--reflink=auto", "-t", dest, "--"]
+            procs.append(
+                subprocess.Popen(
+                    [*cmd, *(os.path.join(source, n) for n in chunk)],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
+        while procs:
+            errors += _reap(procs.pop(0))
+    except OSError as exc:
+        raise ClaudexError(f"copying {source}: {exc}") from None
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+    if errors:
+        raise ClaudexError(f"copying {source}: {errors[0]}")
     st = os.stat(source)
     os.chmod(dest, stat.S_IMODE(st.st_mode))
     if os.geteuid() == 0:
         os.chown(dest, st.st_uid, st.st_gid)
+
+
+def _reap(proc: subprocess.Popen[str]) -> list[str]:
+    _out, err = proc.communicate()
+    return [err.strip() or f"exit code {proc.returncode}"] if proc.returncode else []
 
 
 def _chown_tree(path: str, uid: int, gid: int) -> None:
@@ -249,7 +281,7 @@ def make_copy(directory: str, work: str, base: str, session: str) -> str:
     if head is None or commit is None:
         _copy_tree(directory, base, skip_git=head is not None)
     if head is None:
-        _run(["cp", "-a", "--reflink=auto", "-T", "--", base, work], f"copying {directory}")
+        _copy_tree(base, work, skip_git=False)
         record_stamps(work, base)
         return "copy"
     share = ["--shared"] if shares_objects(directory) else ["--no-hardlinks"]
@@ -265,7 +297,7 @@ def make_copy(directory: str, work: str, base: str, session: str) -> str:
         proc = _git("-C", work, *args)
         if proc.returncode != 0:
             raise ClaudexError(f"cannot prepare the clone of {directory}: {proc.stderr.strip()}")
-    if commit is None:
+    if commit is None:  # over the clone's checkout-less tree: its .git stays
         _run(["cp", "-a", "--reflink=auto", "-T", "--", base, work], f"copying {directory}")
     else:
         check_out(_git, base, commit, work)

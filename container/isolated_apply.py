@@ -47,7 +47,7 @@ class Node:
     """One entry of a tree, as lstat saw it."""
 
     kind: str  # file | link | dir | other (pipe, socket, device) | unreadable
-    size: int = 0
+    size: int = 0  # -1: not known (a base's file: its bytes are compared)
     mode: int = 0
     target: str = ""  # a link's
     stamp: tuple[int, int, int, int] = (0, 0, 0, 0)  # inode, size, mtime, ctime (ns)
@@ -283,7 +283,7 @@ def _equal_to_base(d: DirChanges, rel: str, now: Node | None, base: Node | None)
         return now.target == base.target
     if now.kind == "file":
         return (
-            now.size == base.size
+            base.size in (-1, now.size)
             and now.executable == base.executable
             and _base(d).same(rel, d.directory)
         )
@@ -318,11 +318,11 @@ def compare(
     """What the session changed in `directory` (relative paths `only`, when given) and what
     applying each change would mean now. Changed files are staged under `staging` (None:
     only looked at, for counting; such changes cannot be written)."""
-    from container.isolated_base import ignored_filter, read_stamps
+    from container.isolated_base import ignored_filter
 
     d = DirChanges(directory, copy, base)
     base_tree, copy_tree, now_tree = _base(d).tree(), scan(copy), scan(directory)
-    stamps = read_stamps(base)
+    stamps = _base(d).stamps()
     ignored = ignored_filter(base)
     stager = None
     if staging is not None:
@@ -388,7 +388,7 @@ def _changed(
     if (
         b is not None
         and b.kind == "file"
-        and b.size == c.size
+        and b.size in (-1, c.size)
         and b.executable == c.executable
         and _base(d).same(rel, d.copy)
     ):

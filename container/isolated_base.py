@@ -140,8 +140,10 @@ def check_out(git: GitRunner, base: str, commit: str, work: str) -> None:
     with tempfile.TemporaryDirectory(prefix="claudex-index-") as tmp:
         index = os.path.join(tmp, "index")
         env = {"GIT_INDEX_FILE": index}
-        proc = git("--git-dir", base, "--work-tree", work, "read-tree", "-u", "--reset", commit,
-                   env=env)  # fmt: skip
+        # One checkout worker per core (`cp` of a plain directory is spread out the same way).
+        parallel = ("-c", "checkout.workers=0")
+        on_work = ("--git-dir", base, "--work-tree", work)
+        proc = git(*parallel, *on_work, "read-tree", "-u", "--reset", commit, env=env)
         if proc.returncode != 0:
             raise _fail(f"cannot write the copy {work}", proc)
         shutil.copyfile(index, os.path.join(work, ".git", "index"))
@@ -229,12 +231,26 @@ class DirBase:
     def tree(self) -> Tree:
         return scan(self.root)
 
+    def stamps(self) -> dict[str, tuple[int, int, int, int]]:
+        return read_stamps(self.root)
+
     def same(self, rel: str, root: str) -> bool:
         """Whether `rel` under `root` holds the base's bytes."""
         return _same_bytes(root, rel, self.root, rel)
 
     def text(self, rel: str, dest: str) -> bool:
         return _text_copy(self.root, rel, dest)
+
+    def contents(self, rels: list[str], limit: int) -> dict[str, bytes | None]:
+        """Each file's bytes (None: not a regular file, or larger than `limit`)."""
+        found: dict[str, bytes | None] = {}
+        for rel in rels:
+            try:
+                with _open_file(self.root, rel) as (fd, size):
+                    found[rel] = b"".join(_chunks(fd, size)) if size <= limit else None
+            except (OSError, ClaudexError):
+                found[rel] = None
+        return found
 
 
 @dataclass
@@ -246,21 +262,32 @@ class GitBase:
 
     def __post_init__(self) -> None:
         self.oids: dict[str, str] = {}
+        self._stamps: dict[str, tuple[int, int, int, int]] | None = None
+
+    def stamps(self) -> dict[str, tuple[int, int, int, int]]:
+        if self._stamps is None:
+            self._stamps = read_stamps(self.repo)
+        return self._stamps
 
     def tree(self) -> Tree:
-        out = _git_bytes(self.repo, "ls-tree", "-r", "-t", "-l", "-z", "--full-tree", self.commit)
+        """Sizes come from the copy's stamps (it was checked out from this commit; `ls-tree
+        -l` would open every object): -1 where there is none."""
+        out = _git_bytes(self.repo, "ls-tree", "-r", "-t", "-z", "--full-tree", self.commit)
+        sizes = self.stamps()
         tree: Tree = {}
         links: list[tuple[str, str]] = []
         for entry in out.split(b"\0"):
             if not entry:
                 continue
             meta, _, raw = entry.partition(b"\t")
-            mode, _kind, oid, size = meta.split()
+            mode, _kind, oid = meta.split()
             rel = os.fsdecode(raw)
             if mode == b"040000":
                 tree[rel] = Node("dir", mode=0o755)
             elif mode in (b"100644", b"100755"):
-                tree[rel] = Node("file", int(size), 0o755 if mode == b"100755" else 0o644)
+                stamp = sizes.get(rel)
+                size = stamp[1] if stamp else -1
+                tree[rel] = Node("file", size, 0o755 if mode == b"100755" else 0o644)
                 self.oids[rel] = oid.decode()
             elif mode == b"120000":
                 links.append((rel, oid.decode()))
@@ -294,6 +321,28 @@ class GitBase:
         except (OSError, ClaudexError):
             return False
         return algo.hexdigest() == oid
+
+    def contents(self, rels: list[str], limit: int) -> dict[str, bytes | None]:
+        """Each file's bytes, read in one `git cat-file --batch` (None: not a file, or larger
+        than `limit`)."""
+        found: dict[str, bytes | None] = {rel: None for rel in rels}
+        wanted = [(rel, self.oids[rel]) for rel in rels if rel in self.oids]
+        if not wanted:
+            return found
+        query = "".join(f"{oid}\n" for _, oid in wanted).encode()
+        data = _git_bytes(self.repo, "cat-file", "--batch", stdin=query)
+        pos = 0
+        for rel, _ in wanted:
+            end = data.index(b"\n", pos)
+            header = data[pos:end].split()
+            if len(header) != 3:  # "<oid> missing"
+                pos = end + 1
+                continue
+            length = int(header[2])
+            if length <= limit:
+                found[rel] = data[end + 1 : end + 1 + length]
+            pos = end + 1 + length + 1
+        return found
 
     def text(self, rel: str, dest: str) -> bool:
         oid = self.oids.get(rel)
