@@ -231,6 +231,11 @@ class TerminalWidget(Widget, can_focus=True):
         self._sight_changed()
 
     def _sight_changed(self) -> None:
+        if self._blink_timer is not None and self.cursor_blink:  # no blinking out of sight
+            if self.in_sight:
+                self._blink_timer.resume()
+            else:
+                self._blink_timer.pause()
         if self.detach_hidden is None:
             return
         if self.in_sight:
