@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from widgets.tab_source import ChangesSource, DetailsSource, FirewallSource
+from widgets.tab_source import ChangesSource, DetailsSource, FirewallSource, IsolatedSource
 
 if TYPE_CHECKING:
     from container.engines import Engine, EngineListing
@@ -27,7 +27,7 @@ class Watcher(Protocol):
     def stop(self) -> None: ...
 
 
-class DashboardBackend(DetailsSource, ChangesSource, FirewallSource, Protocol):
+class DashboardBackend(DetailsSource, ChangesSource, IsolatedSource, FirewallSource, Protocol):
     """The tab panels' sources (widgets/tab_source.py: reachable, details, changes, diffs,
     firewall status) and everything else the dashboard does."""
 

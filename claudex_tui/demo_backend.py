@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +18,9 @@ import widgets.session_list
 from claudex_tui.backend import Watcher
 from container.details_model import MountRow, SessionDetails
 from container.engines import Engine, EngineListing
+from container.errors import ClaudexError
 from container.firewall_model import AllowedName, BlockedDestination, FirewallStatus, RefusedName
+from container.isolated_model import FileReview, hunks, with_hunk
 from container.labels import SessionInfo
 from container.tracking_model import ChangedFile, Checkpoint, Since
 from widgets.files.model import ContainerFiles, Entry, Outcome
@@ -137,6 +140,28 @@ FIREWALL = FirewallStatus(
 )
 
 
+ISOLATED_BASE = "".join(f"line {i}\n" for i in range(1, 21))
+ISOLATED_FILES = {  # path -> (base, the session's copy, the user's directory now)
+    "/home/ana/src/webshop/cart.py": (
+        ISOLATED_BASE,
+        ISOLATED_BASE.replace("line 2\n", "two\n").replace("line 19\n", "nineteen\n"),
+        ISOLATED_BASE,
+    ),
+    "/home/ana/src/webshop/total.py": ("a\n", "a, by the session\n", "a, by you\n"),
+}
+
+
+def _lines(text: str) -> list[str]:
+    return text.splitlines(keepends=True)
+
+
+def isolated_session(name: str = "claudex-webshop-iso-1a2b3c4d") -> SessionInfo:
+    """A session working on its own copy of the webshop (`--isolated`)."""
+    session = demo_session(name, ["/home/ana/src/webshop"])
+    copies = '{"/home/ana/src/webshop": "/home/ana/.local/share/claudex/isolated/x/work/0"}'
+    return replace(session, labels={**session.labels, "com.claudex.isolated": copies})
+
+
 def fix_clock() -> None:
     """Ages and activity measured against NOW, so pictures do not change with the date."""
     widgets.details_panel.now = lambda: NOW
@@ -212,6 +237,8 @@ class DemoBackend:
 
     def __init__(self) -> None:
         self.sessions: list[SessionInfo] = list(SESSIONS)
+        self.isolated: dict[str, list[str]] = {k: list(v) for k, v in ISOLATED_FILES.items()}
+        self.applied: list[tuple[str | None, int | None]] = []
         self.engine = Engine("default", "unix:///demo.sock", "default")
 
     # -- engines -------------------------------------------------------------------------------
@@ -300,6 +327,50 @@ class DemoBackend:
 
     def file_diff(self, session: SessionInfo, path: str, old_path: str | None, since: Since) -> str:
         return DIFF if path.endswith("total.py") else ""
+
+    # An isolated session's files, in memory: path -> [base, the session's copy, the user's].
+
+    def isolated_changes(self, session: SessionInfo) -> list[ChangedFile]:
+        found = []
+        for path, (base, copy, now) in sorted(self.isolated.items()):
+            if copy == now:
+                continue
+            found_hunks = hunks(_lines(base), _lines(copy))
+            added = sum(h.added for h in found_hunks)
+            removed = sum(h.removed for h in found_hunks)
+            found.append(ChangedFile(path, "modified", added, removed, False))
+        return found
+
+    def isolated_file(self, session: SessionInfo, path: str) -> FileReview:
+        from container.isolated_review import merge
+
+        base, copy, now = self.isolated[path]
+        merged, clean = merge(now, base, copy)
+        if not clean:
+            return FileReview(path, "conflict", "changed in your directory too", [], merged)
+        found = hunks(_lines(now), _lines(merged))
+        return FileReview(path, "apply", "", found, "".join(h.text for h in found))
+
+    def isolated_apply(
+        self, session: SessionInfo, path: str | None, hunk: int | None = None, shown: str = ""
+    ) -> str:
+        from container.isolated_review import merge
+
+        paths = [path] if path else [p for p, (_, c, n) in self.isolated.items() if c != n]
+        results = {p: merge(self.isolated[p][2], *self.isolated[p][:2]) for p in paths}
+        conflicts = [text for text, clean in results.values() if not clean]
+        if conflicts:
+            raise ClaudexError(f"{len(conflicts)} conflict(s), nothing was written", conflicts[0])
+        for p, (merged, _) in results.items():
+            now = self.isolated[p][2]
+            if hunk is not None:
+                found = hunks(_lines(now), _lines(merged))
+                if hunk >= len(found) or found[hunk].text != shown:
+                    raise ClaudexError(f"{p} changed since it was shown", "look again")
+                merged = with_hunk(_lines(now), _lines(merged), found[hunk])
+            self.isolated[p][2] = merged
+        self.applied.append((path, hunk))
+        return "applied a hunk" if hunk is not None else f"applied {len(paths)} change(s)"
 
     def checkpoint(self, session: SessionInfo, message: str) -> str:
         return "3f2a9c81d0e4" * 3

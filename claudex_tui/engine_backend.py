@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from container.engine import DockerClient
     from container.engines import EngineListing
     from container.firewall_model import FirewallStatus
+    from container.isolated_model import FileReview
     from container.tracking_model import ChangedFile, Checkpoint, Since
     from widgets.files.model import ContainerFiles
 
@@ -181,6 +182,27 @@ class EngineBackend:
 
     def file_diff(self, session: SessionInfo, path: str, old_path: str | None, since: Since) -> str:
         return self._tracker(session).file_diff(path, old_path, since=since)
+
+    def isolated_changes(self, session: SessionInfo) -> list[ChangedFile]:
+        from container.isolated_review import review
+
+        return review(session.name, session.labels)
+
+    def isolated_file(self, session: SessionInfo, path: str) -> FileReview:
+        from container.isolated_review import review_file
+
+        return review_file(session.name, session.labels, path)
+
+    def isolated_apply(
+        self, session: SessionInfo, path: str | None, hunk: int | None = None, shown: str = ""
+    ) -> str:
+        from container import isolated_review
+
+        if path is None:
+            return isolated_review.apply_all(session.name, session.labels)
+        if hunk is None:
+            return isolated_review.apply_file(session.name, session.labels, path)
+        return isolated_review.apply_hunk(session.name, session.labels, path, hunk, shown)
 
     def checkpoint(self, session: SessionInfo, message: str) -> str:
         commit, _ = self._tracker(session).checkpoint(message)

@@ -23,41 +23,27 @@ import shutil
 import stat
 import subprocess
 import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
 
 from container.errors import ClaudexError
+from container.isolated_base import DirBase, GitBase, ignored_filter, open_base
+from container.isolated_tree import (
+    CHUNK,
+    SHOW_LIMIT,
+    Node,
+    Tree,
+    _chunks,
+    _open_file,
+    _own_like,
+    _parent,
+    _same_bytes,
+    _same_staged,
+    _text_copy,
+    scan,
+)
 from container.sizes import human_bytes
-
-if TYPE_CHECKING:
-    from container.isolated_base import DirBase, GitBase
-
-MAX_ENTRIES = 2_000_000  # paths in one tree: a copy with more is refused, not walked forever
-MAX_DEPTH = 256
-SHOW_LIMIT = 1 << 20  # bytes of a file shown three-way
-CHUNK = 1 << 16
-DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-
-
-@dataclass(frozen=True)
-class Node:
-    """One entry of a tree, as lstat saw it."""
-
-    kind: str  # file | link | dir | other (pipe, socket, device) | unreadable
-    size: int = 0  # -1: not known (a base's file: its bytes are compared)
-    mode: int = 0
-    target: str = ""  # a link's
-    stamp: tuple[int, int, int, int] = (0, 0, 0, 0)  # inode, size, mtime, ctime (ns)
-
-    @property
-    def executable(self) -> bool:
-        return bool(self.mode & 0o100)
-
-
-Tree = dict[str, Node]  # path relative to the tree's root ("a/b") -> entry
 
 
 @dataclass
@@ -84,148 +70,6 @@ class DirChanges:
 
     def by_state(self, state: str) -> list[Change]:
         return [c for c in self.changes if c.state == state]
-
-
-# -- reading trees without following links --------------------------------------------------
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISREG(mode):
-        return "file"
-    if stat.S_ISLNK(mode):
-        return "link"
-    if stat.S_ISDIR(mode):
-        return "dir"
-    return "other"
-
-
-def _hidden(name: str) -> bool:
-    return name.casefold() == ".git"
-
-
-def scan(root: str) -> Tree:
-    """Every entry under `root` but `.git` (at any depth), no link followed."""
-    tree: Tree = {}
-    root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        _visit(root_fd, "", 0, tree)
-    finally:
-        os.close(root_fd)
-    return tree
-
-
-def _visit(dir_fd: int, prefix: str, depth: int, tree: Tree) -> None:
-    if depth > MAX_DEPTH:
-        raise ClaudexError(f"{prefix} is nested more than {MAX_DEPTH} folders deep: not applied")
-    found = []
-    with os.scandir(dir_fd) as entries:
-        for e in entries:
-            if _hidden(e.name):
-                continue
-            try:
-                found.append((e.name, e.stat(follow_symlinks=False)))
-            except OSError:
-                continue  # removed meanwhile
-    for name, st in found:
-        rel = prefix + name
-        kind = _kind(st.st_mode)
-        target = ""
-        if kind == "link":
-            try:
-                target = os.readlink(name, dir_fd=dir_fd)
-            except OSError:
-                kind = "unreadable"
-        size = st.st_size if kind == "file" else 0
-        stamp = (st.st_ino, size, st.st_mtime_ns, st.st_ctime_ns)
-        tree[rel] = Node(kind, size, st.st_mode & 0o7777, target, stamp)
-        if len(tree) > MAX_ENTRIES:
-            raise ClaudexError(f"more than {MAX_ENTRIES} files: not compared")
-        if kind == "dir":
-            try:
-                child = os.open(name, DIR_FLAGS, dir_fd=dir_fd)
-            except OSError:
-                # Unreadable, or swapped for something else meanwhile: what it holds is not
-                # known, so nothing in it may pass for deleted.
-                tree[rel] = replace(tree[rel], kind="unreadable")
-                continue
-            try:
-                _visit(child, rel + "/", depth + 1, tree)
-            except PermissionError:
-                for inner in [k for k in tree if k.startswith(rel + "/")]:
-                    del tree[inner]
-                tree[rel] = replace(tree[rel], kind="unreadable")
-            finally:
-                os.close(child)
-
-
-@contextmanager
-def _parent(root: str, rel: str, create: bool = False) -> Iterator[tuple[int, str]]:
-    """The folder holding `rel` (opened from `root` one component at a time, never through
-    a link; made when missing and `create`), and the last component's name."""
-    parts = rel.split("/")
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        for part in parts[:-1]:
-            try:
-                child = os.open(part, DIR_FLAGS, dir_fd=fd)
-            except FileNotFoundError:
-                if not create:
-                    raise
-                os.mkdir(part, 0o755, dir_fd=fd)
-                _own_like(fd, part, fd)
-                child = os.open(part, DIR_FLAGS, dir_fd=fd)
-            os.close(fd)
-            fd = child
-        yield fd, parts[-1]
-    finally:
-        os.close(fd)
-
-
-@contextmanager
-def _open_file(root: str, rel: str) -> Iterator[tuple[int, int]]:
-    """A regular file under `root` (never through a link; never a pipe or device), and the
-    size it had when opened."""
-    with _parent(root, rel) as (dir_fd, name):
-        fd = os.open(name, READ_FLAGS, dir_fd=dir_fd)
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise ClaudexError(f"{rel} is not a regular file")
-        os.set_blocking(fd, True)
-        yield fd, st.st_size
-    finally:
-        os.close(fd)
-
-
-def _chunks(fd: int, size: int) -> Iterator[bytes]:
-    """At most `size` bytes (a file growing while read is cut where it was)."""
-    left = size
-    while left > 0:
-        data = os.read(fd, min(CHUNK, left))
-        if not data:
-            return
-        left -= len(data)
-        yield data
-
-
-def _same_bytes(root_a: str, rel_a: str, root_b: str, rel_b: str) -> bool:
-    try:
-        with _open_file(root_a, rel_a) as (fa, sa), _open_file(root_b, rel_b) as (fb, sb):
-            if sa != sb:
-                return False
-            return all(a == os.read(fb, len(a)) for a in _chunks(fa, sa))
-    except (OSError, ClaudexError):
-        return False
-
-
-def _same_staged(root: str, rel: str, staged: str) -> bool:
-    try:
-        with _open_file(root, rel) as (fa, sa), open(staged, "rb") as fb:
-            if sa != os.fstat(fb.fileno()).st_size:
-                return False
-            return all(a == fb.read(len(a)) for a in _chunks(fa, sa))
-    except (OSError, ClaudexError):
-        return False
 
 
 # -- comparing ------------------------------------------------------------------------------
@@ -267,8 +111,6 @@ class _Stager:
 
 def _base(d: DirChanges) -> DirBase | GitBase:
     if d.source is None:
-        from container.isolated_base import open_base
-
         d.source = open_base(d.base)
     return d.source
 
@@ -318,8 +160,6 @@ def compare(
     """What the session changed in `directory` (relative paths `only`, when given) and what
     applying each change would mean now. Changed files are staged under `staging` (None:
     only looked at, for counting; such changes cannot be written)."""
-    from container.isolated_base import ignored_filter
-
     d = DirChanges(directory, copy, base)
     base_tree, copy_tree, now_tree = _base(d).tree(), scan(copy), scan(directory)
     stamps = _base(d).stamps()
@@ -450,22 +290,6 @@ def session_differing(session: str, session_labels: dict[str, str]) -> int | Non
 # -- showing a conflict ---------------------------------------------------------------------
 
 
-def _text_copy(root: str, rel: str, dest: str) -> bool:
-    """Copy a small text file out for showing; False when it is missing, large or binary."""
-    try:
-        with _open_file(root, rel) as (fd, size):
-            if size > SHOW_LIMIT:
-                return False
-            data = b"".join(_chunks(fd, size))
-    except (OSError, ClaudexError):
-        return False
-    if b"\0" in data[:8192]:
-        return False
-    with open(dest, "wb") as fh:
-        fh.write(data)
-    return True
-
-
 def three_way(d: DirChanges, change: Change) -> str:
     """The conflict as `git merge-file --diff3` shows it (run on temporary copies only)."""
     if change.copy is None:
@@ -501,14 +325,6 @@ def three_way(d: DirChanges, change: Change) -> str:
 
 
 # -- writing --------------------------------------------------------------------------------
-
-
-def _own_like(ref_dir_fd: int, name: str, dir_fd: int) -> None:
-    """As root (tests, or a root user), what is written belongs to the folder's owner."""
-    if os.geteuid() != 0:
-        return
-    st = os.fstat(ref_dir_fd)
-    os.chown(name, st.st_uid, st.st_gid, dir_fd=dir_fd, follow_symlinks=False)
 
 
 def _mode(change: Change, now: Node | None) -> int:

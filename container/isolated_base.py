@@ -27,7 +27,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 
 from container.errors import ClaudexError
-from container.isolated_apply import Node, Tree, _chunks, _open_file, _same_bytes, _text_copy, scan
+from container.isolated_tree import Node, Tree, _chunks, _open_file, _same_bytes, _text_copy, scan
 
 COMMIT_SUFFIX = ".commit"  # base/<n>.commit: the base commit, when base/<n> is a repository
 STAMPS_SUFFIX = ".stamps"

@@ -11,75 +11,18 @@ copy at any moment).
 
 from __future__ import annotations
 
-import difflib
 import os
 import subprocess
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 from container.errors import ClaudexError
 from container.isolated import base_of, check_copy_path, copies_of, session_folder
-from container.isolated_apply import (
-    SHOW_LIMIT,
-    Change,
-    DirChanges,
-    Node,
-    _base,
-    _chunks,
-    _open_file,
-    _parent,
-    _put,
-    compare,
-    three_way,
-    write,
-)
+from container.isolated_apply import Change, DirChanges, _base, _put, compare, three_way, write
+from container.isolated_model import FileReview, hunks, with_hunk
+from container.isolated_tree import SHOW_LIMIT, Node, _chunks, _open_file, _parent
 from container.tracking_model import ChangedFile
 
-CONTEXT = 3
 MAX_REVIEW = 2000  # files listed: the agent decides how many change
-
-
-@dataclass(frozen=True)
-class Hunk:
-    """Lines base[a0:a1] the session made copy[b0:b1]; `text` is how it is shown."""
-
-    a0: int
-    a1: int
-    b0: int
-    b1: int
-    text: str
-    added: int = 0
-    removed: int = 0
-
-
-def hunks(base: Sequence[str], copy: Sequence[str]) -> list[Hunk]:
-    """The session's line changes grouped as `diff -u` does (lines keep their newlines)."""
-    found = []
-    matcher = difflib.SequenceMatcher(None, base, copy, autojunk=False)
-    for group in matcher.get_grouped_opcodes(CONTEXT):
-        a0, a1, b0, b1 = group[0][1], group[-1][2], group[0][3], group[-1][4]
-        lines = [f"@@ -{a0 + 1},{a1 - a0} +{b0 + 1},{b1 - b0} @@\n"]
-        added = removed = 0
-        for tag, i1, i2, j1, j2 in group:
-            if tag == "equal":
-                lines += [" " + line for line in base[i1:i2]]
-                continue
-            lines += ["-" + line for line in base[i1:i2]]
-            lines += ["+" + line for line in copy[j1:j2]]
-            added, removed = added + j2 - j1, removed + i2 - i1
-        text = "".join(_eol(line) for line in lines)
-        found.append(Hunk(a0, a1, b0, b1, text, added, removed))
-    return found
-
-
-def _eol(line: str) -> str:
-    return line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-
-
-def with_hunk(base: Sequence[str], copy: Sequence[str], hunk: Hunk) -> str:
-    """The base with only `hunk` applied."""
-    return "".join([*base[: hunk.a0], *copy[hunk.b0 : hunk.b1], *base[hunk.a1 :]])
 
 
 def merge(yours: str, base: str, theirs: str) -> tuple[str, bool]:
@@ -194,46 +137,82 @@ def review(session: str, session_labels: dict[str, str]) -> list[ChangedFile]:
     return files
 
 
-@dataclass
-class FileReview:
-    """One file: how it stands (apply / conflict / refused) and its hunks or the conflict."""
-
-    path: str
-    state: str
-    reason: str
-    hunks: list[Hunk]
-    text: str  # what is shown: the hunks, or the conflict three-way, or why not
+def _sides(d: DirChanges, change: Change) -> tuple[str, str, str] | None:
+    """The base's, the copy's and the user's text of a changed file (None: not small text)."""
+    old, new = _base_text(d, change), _read_text(d.copy, change.path)
+    now = _read_text(d.directory, change.path)
+    return None if old is None or new is None or now is None else (old, new, now)
 
 
-def review_file(session: str, session_labels: dict[str, str], path: str) -> FileReview:
+def _target(d: DirChanges, change: Change) -> tuple[str, str, bool] | None:
+    """(the user's text now, what applying the session's change makes of it, whether that
+    merged cleanly): the hunks shown are now -> target, so the user's own edits elsewhere are
+    kept and a hunk already applied is not offered again."""
+    sides = _sides(d, change)
+    if sides is None:
+        return None
+    old, new, now = sides
+    merged, clean = merge(now, old, new)
+    return now, merged, clean
+
+
+def _one(session: str, session_labels: dict[str, str], path: str) -> tuple[DirChanges, Change]:
     copies = _copies(session, session_labels)
     directory, rel = _split(copies, path)
     copy = copies[directory]
     d = compare(directory, copy, base_of(copy), None, [rel])
     change = next((c for c in d.changes if c.path == rel), None)
     if change is None:
+        raise ClaudexError(f"{path}: the session's copy holds nothing else (applied already?)")
+    return d, change
+
+
+def review_file(session: str, session_labels: dict[str, str], path: str) -> FileReview:
+    try:
+        d, change = _one(session, session_labels, path)
+    except ClaudexError as exc:
+        if "holds nothing else" not in exc.message:
+            raise
         return FileReview(path, "there", "", [], "(already in your directory)")
     if change.state == "refused":
         return FileReview(path, "refused", change.reason, [], f"not applied: {change.reason}")
+    if change.copy is not None and change.copy.kind == "file":
+        target = _target(d, change)
+        if target is not None:
+            now, merged, clean = target
+            if not clean:
+                reason = "changed in your directory too, on the same lines"
+                return FileReview(path, "conflict", reason, [], merged)
+            found = hunks(_lines(now), _lines(merged))
+            return FileReview(path, "apply", "", found, "".join(h.text for h in found))
     if change.state == "conflict":
         with tempfile.TemporaryDirectory(prefix="stage-", dir=session_folder(session)) as tmp:
-            d = compare(directory, copy, base_of(copy), tmp, [rel])
-            change = next((c for c in d.changes if c.path == rel), change)
+            d = compare(d.directory, d.copy, d.base, tmp, [change.path])
+            change = next((c for c in d.changes if c.path == change.path), change)
             shown = three_way(d, change)
         return FileReview(path, "conflict", change.reason, [], shown)
     if change.copy is None:
         return FileReview(path, change.state, "", [], "(deleted by the session)")
     if change.copy.kind != "file":
         return FileReview(path, change.state, "", [], f"(a {change.copy.kind}: applied whole)")
-    old, new = _base_text(d, change), _read_text(copy, rel)
-    if old is None or new is None:
-        return FileReview(path, change.state, "", [], "(binary or large: applied whole)")
-    found = hunks(_lines(old), _lines(new))
-    return FileReview(path, change.state, "", found, "".join(h.text for h in found))
+    return FileReview(path, change.state, "", [], "(binary or large: applied whole)")
 
 
 def apply_file(session: str, session_labels: dict[str, str], path: str) -> str:
-    """Apply one file (or folder); a conflict raises with the three-way view, writing nothing."""
+    """Apply one file (or folder). A text file the user changed elsewhere gets the session's
+    change merged in; a conflict raises with the three-way view, writing nothing."""
+    try:
+        d, change = _one(session, session_labels, path)
+    except ClaudexError:
+        return _apply(session, session_labels, path)  # a folder, or nothing: said there
+    if change.state == "conflict" and change.copy is not None and change.copy.kind == "file":
+        target = _target(d, change)
+        if target is not None:
+            _now, merged, clean = target
+            if not clean:
+                raise ClaudexError("a conflict, nothing was written: " + path, merged)
+            _write_text(session, d.directory, change, merged)
+            return f"applied {os.path.basename(path)}, merged with your changes"
     return _apply(session, session_labels, path)
 
 
@@ -265,40 +244,38 @@ def _apply(session: str, session_labels: dict[str, str], path: str | None) -> st
 def apply_hunk(
     session: str, session_labels: dict[str, str], path: str, index: int, shown: str
 ) -> str:
-    """Apply hunk `index` of `path` as it was `shown`; a conflict writes nothing."""
-    copies = _copies(session, session_labels)
-    directory, rel = _split(copies, path)
-    copy = copies[directory]
-    d = compare(directory, copy, base_of(copy), None, [rel])
-    change = next((c for c in d.changes if c.path == rel), None)
-    if change is None or change.copy is None or change.state == "refused":
-        raise ClaudexError(f"{path}: no hunk of the session's to apply")
-    old, new = _base_text(d, change), _read_text(copy, rel)
-    if old is None or new is None:
-        raise ClaudexError(f"{path}: not a small text file on both sides: apply the whole file")
-    found = hunks(_lines(old), _lines(new))
-    if index >= len(found) or found[index].text != shown:
-        raise ClaudexError(f"{path} changed in the session since it was shown", "look again")
-    now = _read_text(directory, rel)
-    if now is None:
-        raise ClaudexError(f"{path} in your directory is not a small text file: not applied")
-    result, clean = merge(now, old, with_hunk(_lines(old), _lines(new), found[index]))
+    """Apply hunk `index` of `path` as it was `shown` (user's text now -> merged target); what
+    either side changed since it was shown makes it refused, nothing written."""
+    d, change = _one(session, session_labels, path)
+    if change.copy is None or change.copy.kind != "file" or change.state == "refused":
+        raise ClaudexError(f"{path}: not a text file the session changed: apply the whole file")
+    target = _target(d, change)
+    if target is None:
+        raise ClaudexError(f"{path}: not a small text file on every side: apply the whole file")
+    now, merged, clean = target
     if not clean:
-        raise ClaudexError("the hunk conflicts with your changes: nothing was written", result)
-    copy_node = Node("file", mode=0o644)
-    now_node = _now_node(directory, rel)
+        raise ClaudexError("a conflict, nothing was written: " + path, merged)
+    found = hunks(_lines(now), _lines(merged))
+    if index >= len(found) or found[index].text != shown:
+        raise ClaudexError(f"{path} changed since it was shown: nothing was written", "look again")
+    _write_text(session, d.directory, change, with_hunk(_lines(now), _lines(merged), found[index]))
+    return f"applied a hunk of {os.path.basename(path)}"
+
+
+def _write_text(session: str, directory: str, change: Change, text: str) -> None:
+    """`text` put in place of the user's file (never through a link; its mode kept)."""
+    now_node = _now_node(directory, change.path)
+    mode = now_node.mode if now_node is not None else (change.copy.mode if change.copy else 0o644)
     with tempfile.TemporaryDirectory(prefix="hunk-", dir=session_folder(session)) as tmp:
         staged = os.path.join(tmp, "staged")
         with open(staged, "wb") as fh:
-            fh.write(result.encode("utf-8", errors="surrogateescape"))
-        if now_node is not None:
-            copy_node = Node("file", mode=now_node.mode)
-        change = Change(rel, "modified", "apply", copy=copy_node, staged=staged)
+            fh.write(text.encode("utf-8", errors="surrogateescape"))
+        put = Change(change.path, "modified", "apply", copy=Node("file", mode=mode), staged=staged)
         try:
-            _put(directory, change, now_node)
+            _put(directory, put, now_node)
         except OSError as exc:
-            raise ClaudexError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return f"applied a hunk of {os.path.basename(path)}"
+            where = os.path.join(directory, change.path)
+            raise ClaudexError(f"cannot write {where}: {exc.strerror or exc}") from None
 
 
 def _now_node(directory: str, rel: str) -> Node | None:

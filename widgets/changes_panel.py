@@ -1,6 +1,11 @@
 """The Changes tab: files changed since the start (the baseline) or since the last checkpoint
 (what a revert throws away), with +/- counts, and a file's diff. The panel reads them itself,
-off the event loop, from its `ChangesSource` (the dashboard's backend, or a fake one)."""
+off the event loop, from its `ChangesSource` (the dashboard's backend, or a fake one).
+
+For an isolated session (`--isolated`) it lists the files of the session's copy that differ
+from the user's directory as it is now, each file's hunks (`[` `]` move between them), and
+applies what the user picks: `a` the file (from the list) or the hunk (from the diff), `A`
+everything; a conflict is shown three-way and nothing is written."""
 
 from __future__ import annotations
 
@@ -15,12 +20,13 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
-from container.diff_text import display_path
+from container.diff_text import display_path, printable
 from container.errors import ClaudexError
-from container.labels import SessionInfo
+from container.isolated_model import FileReview
+from container.labels import ISOLATED, SessionInfo
 from container.tracking_model import ChangedFile, Since
 from widgets.session_list import row_key
-from widgets.tab_source import ChangesSource
+from widgets.tab_source import ChangesSource, IsolatedSource
 
 MAX_ROWS = 2000  # listed files: the agent decides how many change, the list's cost must not follow
 
@@ -67,7 +73,15 @@ class ChangesPanel(Vertical):
         Binding("c", "checkpoint", "Checkpoint", id="changes_checkpoint"),
         Binding("r", "revert", "Revert file", id="changes_revert"),
         Binding("b", "toggle_since", "Since start/checkpoint", id="changes_since"),
+        Binding("a", "apply", "Apply file/hunk", id="changes_apply"),
+        Binding("A", "apply_all", "Apply all", id="changes_apply_all"),
+        Binding("right_square_bracket", "hunk(1)", "Next hunk", show=False, id="changes_next_hunk"),
+        Binding(
+            "left_square_bracket", "hunk(-1)", "Previous hunk", show=False, id="changes_prev_hunk"
+        ),
     ]
+    TRACKING_ACTIONS = {"checkpoint", "revert", "toggle_since"}
+    ISOLATED_ACTIONS = {"apply", "apply_all", "hunk"}
 
     class FileChosen(Message):
         def __init__(self, change: ChangedFile) -> None:
@@ -112,6 +126,22 @@ class ChangesPanel(Vertical):
             self.base = base  # the checkpoint the list is against, described
             self.reload = reload  # the shown file's diff is read again
 
+    class _ReviewLoaded(Message, bubble=False):
+        def __init__(self, name: str, review: FileReview) -> None:
+            super().__init__()
+            self.name = name
+            self.review = review
+
+    class _Applied(Message, bubble=False):
+        """An apply finished: what it did, or why it wrote nothing (`shown`: the conflict)."""
+
+        def __init__(self, name: str, text: str, failed: bool, shown: str | None) -> None:
+            super().__init__()
+            self.name = name
+            self.text = text
+            self.failed = failed
+            self.shown = shown
+
     class _DiffLoaded(Message, bubble=False):
         def __init__(self, name: str, path: str, diff: str, since: str) -> None:
             super().__init__()
@@ -126,6 +156,18 @@ class ChangesPanel(Vertical):
         self.session: SessionInfo | None = None  # the session shown (its data is kept)
         self.changes: list[ChangedFile] = []
         self.since = "start"  # or "checkpoint": what the list and diffs are against
+        self.review: FileReview | None = None  # an isolated session's file shown
+        self.hunk = 0  # its hunk under the cursor
+
+    @property
+    def isolated(self) -> bool:
+        """The shown session works on its own copy: review and apply, no checkpoints."""
+        return self.session is not None and ISOLATED in self.session.labels
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.TRACKING_ACTIONS and self.isolated:
+            return False
+        return not (action in self.ISOLATED_ACTIONS and not self.isolated)
 
     # -- loading (off the event loop) ----------------------------------------------------------
 
@@ -157,6 +199,17 @@ class ChangesPanel(Vertical):
             return
         since = self._since
         name = row_key(session)
+        if ISOLATED in session.labels:  # read on the host: the session may be stopped
+            if not isinstance(source, IsolatedSource):
+                self.post_message(self.Loaded(name, None, "Isolated sessions are not shown here."))
+                return
+            try:
+                changes = source.isolated_changes(session)
+            except ClaudexError as exc:
+                self.post_message(self.Loaded(name, None, exc.message, since=since))
+                return
+            self.post_message(self.Loaded(name, changes, since=since, reload=reload))
+            return
         if not source.tracking_enabled(session):
             note = (
                 "This session was made by the Go tool: it has no change tracking."
@@ -203,6 +256,15 @@ class ChangesPanel(Vertical):
         if source is None or not source.reachable(session):
             return
         since = self._since
+        if ISOLATED in session.labels:
+            if not isinstance(source, IsolatedSource):
+                return
+            try:
+                review = source.isolated_file(session, path)
+            except ClaudexError as exc:
+                review = FileReview(path, "error", exc.message, [], f"(cannot show it: {exc})")
+            self.post_message(self._ReviewLoaded(row_key(session), review))
+            return
         try:
             diff = source.file_diff(session, path, old_path, since)
         except ClaudexError as exc:
@@ -213,6 +275,98 @@ class ChangesPanel(Vertical):
     def _diff_loaded(self, message: _DiffLoaded) -> None:
         if self._shows(message.name) and message.since == self.since:
             self.show_diff(message.path, message.diff)
+
+    @on(_ReviewLoaded)
+    def _review_loaded(self, message: _ReviewLoaded) -> None:
+        current = self.current
+        if not self._shows(message.name) or current is None:
+            return
+        if current.path != message.review.path:
+            return
+        same = self.review is not None and self.review.path == message.review.path
+        self.review = message.review
+        self.hunk = min(self.hunk, max(len(message.review.hunks) - 1, 0)) if same else 0
+        self.show_review()
+
+    def show_review(self) -> None:
+        """The file's hunks (the one under the cursor marked), or its conflict three-way."""
+        review = self.review
+        if review is None:
+            return
+        body = self.query_one("#changes-diff-body", Static)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if review.state == "conflict":
+            text.append(f"Conflict: {review.reason}. Nothing is applied; ", style="bold red")
+            text.append("bring it in by hand, or undo your change.\n\n", style="bold red")
+            text.append(review.text)
+        elif not review.hunks:
+            text.append(review.text, style="dim")
+        else:
+            for i, hunk in enumerate(review.hunks):
+                here = i == self.hunk
+                for n, line in enumerate(hunk.text.splitlines()):
+                    if n == 0:
+                        mark = "▶ " if here else "  "
+                        style = "bold reverse cyan" if here else "cyan"
+                        text.append(mark + line + "\n", style=style)
+                        continue
+                    colour = {"+": "green", "-": "red"}.get(line[:1], "")
+                    text.append("  " + line + "\n", style=f"bold {colour}" if here else colour)
+        body.update(text)
+
+    def action_hunk(self, step: int) -> None:
+        review = self.review
+        if review is None or not review.hunks:
+            return
+        self.hunk = max(0, min(self.hunk + step, len(review.hunks) - 1))
+        self.show_review()
+        line = sum(h.text.count("\n") for h in review.hunks[: self.hunk])
+        self.query_one("#changes-diff", VerticalScroll).scroll_to(y=line, animate=False)
+
+    def action_apply(self) -> None:
+        """The hunk under the cursor when the diff has the focus, else the file."""
+        change, session = self.current, self.session
+        if change is None or session is None:
+            return
+        review = self.review
+        in_diff = self.query_one("#changes-diff", VerticalScroll).has_focus_within
+        if in_diff and review is not None and review.path == change.path and review.hunks:
+            hunk = review.hunks[self.hunk]
+            self._apply(session, change.path, self.hunk, hunk.text)
+        else:
+            self._apply(session, change.path, None, "")
+
+    def action_apply_all(self) -> None:
+        if self.session is not None:
+            self._apply(self.session, None, None, "")
+
+    @work(thread=True, exclusive=True, group="apply", exit_on_error=False)
+    def _apply(self, session: SessionInfo, path: str | None, hunk: int | None, shown: str) -> None:
+        source = self.source
+        if not isinstance(source, IsolatedSource):
+            return
+        name = row_key(session)
+        try:
+            done = source.isolated_apply(session, path, hunk, shown)
+        except ClaudexError as exc:
+            self.post_message(self._Applied(name, exc.message, True, exc.hint))
+            return
+        self.post_message(self._Applied(name, done, False, None))
+
+    @on(_Applied)
+    def _applied(self, message: _Applied) -> None:
+        if not self._shows(message.name) or self.session is None:
+            return
+        text = printable(message.text)
+        if message.failed:
+            self.notify(text, severity="error", markup=False)
+        else:
+            self.notify(text, markup=False)
+        if message.failed and message.shown:
+            self.review = FileReview("", "conflict", message.text, [], message.shown)
+            self.show_review()
+            return
+        self.load(self.session, reload=True)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A read that failed unexpectedly is a notice, as the screen's own workers' are."""
@@ -253,11 +407,19 @@ class ChangesPanel(Vertical):
         since = self.since_text(base)
         other = "start" if self.since == "checkpoint" else "last checkpoint"
         summary = Text(no_wrap=True, overflow="ellipsis")
-        if changes:
+        if self.isolated:
+            if changes:
+                summary.append(f"{len(changes)} file(s) of the session's copy differ from your ")
+                summary.append(f"directory, +{added} -{removed}   ")
+                summary.append("a: apply the file (or hunk, in the diff)  A: all", style="dim")
+            else:
+                summary.append("The session's copy holds nothing your directory does not.")
+        elif changes:
             summary.append(f"{len(changes)} file(s) changed {since}, +{added} -{removed}   ")
         else:
             summary.append(f"No changes {since}.   ")
-        summary.append(f"b: since the {other}", style="dim")
+        if not self.isolated:
+            summary.append(f"b: since the {other}", style="dim")
         if len(changes) > MAX_ROWS:
             summary.append(f"   (first {MAX_ROWS} listed: `claudex diff --stat` has all)")
             changes = changes[:MAX_ROWS]

@@ -4,11 +4,12 @@ each of them structurally; tests and screenshots pass a fake one instead."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from container.details_model import SessionDetails
     from container.firewall_model import FirewallStatus
+    from container.isolated_model import FileReview
     from container.labels import SessionInfo
     from container.tracking_model import ChangedFile, Checkpoint, Since
 
@@ -43,6 +44,25 @@ class ChangesSource(Reachable, Protocol):
     def file_diff(
         self, session: SessionInfo, path: str, old_path: str | None, since: Since
     ) -> str: ...
+
+
+@runtime_checkable
+class IsolatedSource(Protocol):
+    """What the Changes tab reads and does for an isolated session (`--isolated`): its copy
+    against the user's directory as it is now (blocks: called from its worker threads)."""
+
+    def isolated_changes(self, session: SessionInfo) -> list[ChangedFile]:
+        """Files of the copy that differ from the user's directory (paths are the user's)."""
+        ...
+
+    def isolated_file(self, session: SessionInfo, path: str) -> FileReview: ...
+
+    def isolated_apply(
+        self, session: SessionInfo, path: str | None, hunk: int | None = None, shown: str = ""
+    ) -> str:
+        """Apply everything (`path` None), a file, or its hunk `hunk` as it was `shown`; what
+        was done. A conflict raises ClaudexError (its hint: the conflict three-way)."""
+        ...
 
 
 class FirewallSource(Reachable, Protocol):

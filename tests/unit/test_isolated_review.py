@@ -62,7 +62,7 @@ def test_review_lists_and_applies_hunks(session: tuple[Path, Path, dict[str, str
 
     # A hunk that overlaps the user's own change conflicts: nothing written.
     (user / "a.txt").write_text(OLD.replace("line 2\n", "deux\n"))
-    with pytest.raises(ClaudexError, match="conflicts") as err:
+    with pytest.raises(ClaudexError, match="a conflict, nothing was written") as err:
         apply_hunk("s1", lab, a, 0, shown.hunks[0].text)
     assert err.value.hint and "deux" in err.value.hint and "two" in err.value.hint
     assert (user / "a.txt").read_text() == OLD.replace("line 2\n", "deux\n")
