@@ -8,7 +8,8 @@ while :; do
   read -r -t "$1" _
   status=$?
   if [ "$status" -le 128 ]; then exit 0; fi # end of input (or input: never sent)
-  now=$(tmux list-windows -t agent -F '#{window_bell_flag}:#{window_activity}' 2>/dev/null |
+  # A tmux that does not answer (the agent can stop its own) does not keep this running.
+  now=$(timeout 5 tmux list-windows -t agent -F '#{window_bell_flag}:#{window_activity}' 2>/dev/null |
     head -c 2048 | tr '\n' ' ')
   if [ "$now" != "$last" ]; then
     printf '%s\n' "$now"

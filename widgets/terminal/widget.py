@@ -284,6 +284,7 @@ class TerminalWidget(Widget, can_focus=True):
         """Start again on a clean screen (for a tmux session: reattach and redraw)."""
         self.emulator.reset()
         self.history_offset = 0
+        self._redrawing = False  # a clean screen: nothing old to hold
         self._snapshot_all()
         self.start()
         self.refresh()
