@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from claudex_tui.commands.session_arg import merge_session_name
+from container.agents import AGENTS
 from container.errors import ClaudexError, UsageError
 from container.version import __version__
 
@@ -106,7 +107,7 @@ def _start_parser() -> Parser:
     )
     p.add_argument("--network", metavar="NAME", help="Docker network for a new session")
     p.add_argument("--no-git", action="store_true", help="do not track changes in git")
-    p.add_argument("--agent", choices=["claude", "codex", "shell"], help="agent to run")
+    p.add_argument("--agent", choices=AGENTS, help="agent to run")
     p.add_argument(
         "--ro", action="append", default=[], metavar="DIR", help="mount DIR read-only (repeatable)"
     )
@@ -135,7 +136,8 @@ def _start_parser() -> Parser:
     p.add_argument(
         "--share-agent-home",
         action="store_true",
-        help="mount your ~/.claude, ~/.claude.json and ~/.codex read-write, shared with every "
+        help="mount your ~/.claude, ~/.claude.json, ~/.codex, ~/.gemini and ~/.copilot "
+        "read-write, shared with every "
         "such session (DANGEROUS: the agent reads all your transcripts and can plant hooks); "
         "by default each session gets its own home with a copy of your logins",
     )
@@ -161,7 +163,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "update": (
         "image",
         "run_update",
-        "Rebuild the image, refreshing the agent CLIs (Claude Code, Codex) from npm.",
+        "Rebuild the image, refreshing the agent CLIs (Claude Code, Codex, Gemini CLI, Copilot "
+        "CLI, opencode) from npm.",
     ),
     "list": ("listing", "run", "List claudex sessions (also those made by the Go tool)."),
     "ls": ("listing", "run", "List claudex sessions (also those made by the Go tool)."),

@@ -13,7 +13,16 @@ from claudex_tui.config_path import config_path
 from container.errors import ClaudexError
 from container.image import DEFAULT_IMAGE
 
-DEFAULT_ENV = ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "AI_API_MK", "GEMINI_API_KEY"]
+# The agents' API keys. Copilot CLI also reads GH_TOKEN and GITHUB_TOKEN, but those often
+# carry a wide GitHub token: only its own variable goes into every session by default.
+DEFAULT_ENV = [
+    "ANTHROPIC_API_KEY",
+    "OPENAI_API_KEY",
+    "AI_API_MK",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "COPILOT_GITHUB_TOKEN",
+]
 # Variables that change which code programs load or run. Root's programs in a session (init,
 # firewall, tracking) inherit the session's environment; with one of these pointing at a path
 # the agent can write, the agent would choose what root runs.
@@ -98,7 +107,7 @@ class Config(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    agent: Literal["claude", "codex", "shell"] = "claude"
+    agent: Literal["claude", "codex", "shell", "gemini", "copilot", "opencode"] = "claude"
     """Agent started by `claudex [DIRS]` when --agent is not given."""
     image: str = DEFAULT_IMAGE
     """Image sessions run; `claudex build` builds it (default `claudex`, or $CLAUDEX_IMAGE)."""

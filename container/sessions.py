@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from container import labels
 from container.agent_home import AGENT_HOME
+from container.agents import AGENTS
 from container.engine import engine_errors
 from container.errors import (
     ClaudexError,
@@ -41,7 +42,6 @@ from container.state import state_dir
 if TYPE_CHECKING:
     import docker
 
-AGENTS = ("claude", "codex", "shell")
 DEFAULT_NETWORK = "claudex"
 # A session another claudex is creating stays "created" for the moment between its create and
 # its start; one still never started after this long was left by a create that failed. A
