@@ -163,3 +163,20 @@ def test_shared_home_mounts_the_new_login_folders(tmp_path: Path) -> None:
     targets = {m.target for m in plan.mounts if m.role == "login"}
     assert targets == {"/home/agent/.gemini", "/home/agent/.copilot"}
     assert ".gemini" in LOGIN_PATHS and ".copilot" in LOGIN_PATHS
+
+
+def test_gemini_cli_gets_the_waiting_hooks_from_a_root_file() -> None:
+    """Gemini CLI's system settings (they override the user's) call notify.sh like Claude Code's
+    managed settings do. Not fired end to end here: it needs a login and a reachable model."""
+    settings = json.loads((CONTEXT_DIR / "claudex" / "gemini-settings.json").read_text())
+    commands = {
+        event: [h["command"] for group in groups for h in group["hooks"]]
+        for event, groups in settings["hooks"].items()
+    }
+    assert commands == {
+        "Notification": ["/usr/local/lib/claudex/notify.sh notification"],
+        "AfterAgent": ["/usr/local/lib/claudex/notify.sh stop"],
+    }
+    dockerfile = (CONTEXT_DIR / "Dockerfile").read_text()
+    setting = "GEMINI_CLI_SYSTEM_SETTINGS_PATH=/usr/local/lib/claudex/gemini-settings.json"
+    assert setting in dockerfile
