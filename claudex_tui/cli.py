@@ -38,6 +38,7 @@ commands:
   claudex revert [NAME] PATH...
                                restore files to the last checkpoint
   claudex doctor               check the engine, image, firewall, DNS, logins, config, disk
+  claudex mcp list|add|remove  the config's MCP servers, each run in a container of its own
 
 Every command that acts on a session takes --name NAME (those shown with NAME also take it
 as their first word); without one, the session for the current directory. Options may come
@@ -197,6 +198,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Restore files or directories in a session to the last checkpoint.",
     ),
     "doctor": ("doctor", "run", "Check that claudex can run sessions here."),
+    "mcp": ("mcp", "run", "List, add and remove the MCP servers of the config ([mcp.NAME])."),
 }
 
 
