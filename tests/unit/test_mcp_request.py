@@ -3,9 +3,24 @@ no command, no option smuggled in a name), and a bounded line."""
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 
-from container.mcp_request import REQUEST_LIMIT, Refused, parse_request
+from container.image import CONTEXT_DIR
+
+# The broker runs it in its container, from claudex's own files in the image.
+_spec = importlib.util.spec_from_file_location(
+    "mcp_request", CONTEXT_DIR / "claudex" / "mcp_request.py"
+)
+assert _spec and _spec.loader
+mcp_request = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(mcp_request)
+REQUEST_LIMIT, Refused, parse_request = (
+    mcp_request.REQUEST_LIMIT,
+    mcp_request.Refused,
+    mcp_request.parse_request,
+)
 
 CONFIGURED = {"fetch", "docs_search"}
 
