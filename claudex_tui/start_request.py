@@ -96,7 +96,10 @@ def start_request(
         targets=targets,
         fs=fs,
     )
+    from container.mcp_host import server_specs
+
     return StartRequest(
+        mcp=server_specs(config.mcp),
         plan=plan,
         name=name,
         agent=agent or config.agent,

@@ -38,6 +38,8 @@ class StartRequest:
     memory: str | None = None
     cpus: float | None = None
     firewall: bool = True
+    mcp: dict[str, Any] = field(default_factory=dict)
+    """MCP servers the session's broker may start (container.mcp_host.server_specs)."""
 
 
 def spec_labels(req: StartRequest) -> dict[str, str]:

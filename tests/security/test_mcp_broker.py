@@ -3,8 +3,8 @@ MCP (initialize, tools/list, tools/call) with a server in a sibling container th
 started, yet it cannot start an unconfigured name or another image, holds no engine socket, and
 the sibling has no way out and is gone once the agent closes it.
 
-The broker runs here as the test starts it (the session does not start it yet): the engine's
-socket in its container alone, a volume the agent's container sees read-only."""
+The first two tests start a broker by hand (the engine's socket in its container alone, a volume
+the agent's container sees read-only); the last one lets a session bring its own."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ import json
 import tarfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 import pytest
 
-from tests.security.conftest import AGENT, blocked_server, wait_for
+from tests.security.conftest import AGENT, CLI, as_agent, blocked_server, wait_for
 
 SERVER = r"""
 import json, socket, sys
@@ -185,3 +186,44 @@ def test_the_agent_cannot_start_anything_else_or_reach_the_engine(
     assert not engine.containers.list(all=True, filters={"label": f"com.claudex.mcp-of={broker}"})
     logs = engine.containers.get(broker).logs().decode()
     assert "started" not in logs and logs.count("refused:") == 5, logs
+
+
+def test_a_session_brings_its_broker_and_takes_it_away(
+    cli: CLI, project: Path, tmp_path: Path, engine: docker.DockerClient, server_image: str
+) -> None:
+    """`[mcp.echo]` in the config: the session gets a broker for it, the agent reaches the
+    server from its own shell, and destroy leaves no broker, server or volume behind."""
+    conf = tmp_path / "xdg" / "claudex"
+    conf.mkdir(parents=True)
+    (conf / "config.toml").write_text(f'[mcp.echo]\nimage = "{server_image}"\n')
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    res = cli(str(project), "-d", "--agent", "shell", env=env)
+    assert res.code == 0, res.text
+    name = res.out.strip()
+    try:
+        mounts = {m["Destination"]: m for m in engine.api.inspect_container(name)["Mounts"]}
+        assert mounts["/run/claudex-mcp"]["RW"] is False
+        lines = "\n".join(
+            [
+                _rpc(1, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {}}),
+                _rpc(2, "tools/call", {"name": "echo", "arguments": {"text": "from a session"}}),
+            ]
+        )
+        code, out = as_agent(engine, name, f"printf '%s\\n' '{lines}' | claudex-mcp echo")
+        assert code == 0, out
+        answers = {m["id"]: m["result"] for m in map(json.loads, out.splitlines())}
+        assert answers[2]["content"][0]["text"] == "echo: from a session"
+        code, out = as_agent(engine, name, "test -e /var/run/docker.sock && echo SOCKET; true")
+        assert "SOCKET" not in out
+        # A restart of the session brings the broker back with it.
+        engine.api.stop(name, timeout=5)
+        engine.api.stop(f"{name}-mcp-broker", timeout=5)
+        assert cli(str(project), "-d", "--agent", "shell", env=env).code == 0
+        code, out = as_agent(engine, name, f"printf '%s\\n' '{lines}' | claudex-mcp echo")
+        assert code == 0 and "from a session" in out, out
+    finally:
+        res = cli("destroy", "--name", name, "--force", env=env, timeout=60)
+    assert res.code == 0, res.text
+    assert not engine.containers.list(all=True, filters={"name": f"^/{name}-mcp-broker$"})
+    assert not engine.containers.list(all=True, filters={"label": f"com.claudex.mcp-of={name}"})
+    assert not [v for v in engine.volumes.list() if v.name == f"{name}-mcp"]
