@@ -215,6 +215,18 @@ def test_a_session_brings_its_broker_and_takes_it_away(
         assert answers[2]["content"][0]["text"] == "echo: from a session"
         code, out = as_agent(engine, name, "test -e /var/run/docker.sock && echo SOCKET; true")
         assert "SOCKET" not in out
+        # Every agent finds it configured; Claude Code connects to it.
+        code, out = as_agent(
+            engine,
+            name,
+            "jq -c .mcpServers.echo ~/.claude.json ~/.gemini/settings.json "
+            "~/.copilot/mcp-config.json; jq -c .mcp.echo ~/.config/opencode/opencode.json; "
+            "cat ~/.codex/config.toml",
+        )
+        assert out.count('"command":"claudex-mcp"') == 3 and '["claudex-mcp","echo"]' in out, out
+        assert '[mcp_servers.echo]\ncommand = "claudex-mcp"\nargs = ["echo"]' in out
+        code, out = as_agent(engine, name, "cd /workspace && timeout 60 claude mcp list 2>&1")
+        assert "echo: claudex-mcp echo" in out and "Connected" in out, out
         # A restart of the session brings the broker back with it.
         engine.api.stop(name, timeout=5)
         engine.api.stop(f"{name}-mcp-broker", timeout=5)

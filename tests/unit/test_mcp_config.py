@@ -121,3 +121,41 @@ def test_a_server_written_otherwise_is_left_to_the_user(config: Path) -> None:
     res = claudex(config, "mcp", "remove", "fetch")
     assert res.returncode == 2 and "editing the file" in res.stderr
     assert config.read_text() == inline
+
+
+def test_agents_configs_name_claudex_mcp_and_keep_the_login() -> None:
+    from container.agent_home import LoginFile
+    from container.mcp_agent_config import with_mcp_configs
+
+    account = LoginFile(".claude.json", b'{"userID": "u-1"}')
+    creds = LoginFile(".codex/auth.json", b"{}")
+    assert with_mcp_configs([], [account, creds]) == [account, creds]
+    files = {f.path: f.data for f in with_mcp_configs(["fetch"], [account, creds])}
+    claude = json.loads(files[".claude.json"])
+    assert claude["userID"] == "u-1"  # the login copy, merged
+    assert claude["mcpServers"] == {
+        "fetch": {"type": "stdio", "command": "claudex-mcp", "args": ["fetch"]}
+    }
+    assert files[".codex/auth.json"] == b"{}"
+    assert b'[mcp_servers.fetch]\ncommand = "claudex-mcp"' in files[".codex/config.toml"]
+    assert json.loads(files[".config/opencode/opencode.json"])["mcp"]["fetch"]["command"] == [
+        "claudex-mcp",
+        "fetch",
+    ]
+
+
+def test_a_shared_home_is_never_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from claudex_tui.config import Config
+    from claudex_tui.start_request import start_request
+
+    home = tmp_path / "home"
+    (home / ".claude").mkdir(parents=True)
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    config = Config.model_validate({"mcp": {"fetch": {"image": "x"}}})
+    monkeypatch.setenv("HOME", str(home))
+    own = start_request(config, [str(proj)])
+    shared = start_request(config, [str(proj)], share_agent_home=True)
+    assert ".codex/config.toml" in {f.path for f in own.plan.logins}
+    assert own.mcp == {"fetch": {"image": "x", "command": [], "env": [], "binds": []}}
+    assert shared.plan.logins == []
