@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import io
 import json
+import socket
+import statistics
 import tarfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -239,3 +242,56 @@ def test_a_session_brings_its_broker_and_takes_it_away(
     assert not engine.containers.list(all=True, filters={"name": f"^/{name}-mcp-broker$"})
     assert not engine.containers.list(all=True, filters={"label": f"com.claudex.mcp-of={name}"})
     assert not [v for v in engine.volumes.list() if v.name == f"{name}-mcp"]
+
+
+def _first_answer(sock: socket.socket, request: bytes) -> bytes:
+    """Send `request`, read up to the first newline of the answer (framed or not: the text is
+    in there either way)."""
+    sock.sendall(request)
+    data = b""
+    while b"\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, data
+        data += chunk
+    return data
+
+
+def test_starting_through_the_broker_costs_little_more_than_docker_run(
+    engine: docker.DockerClient, broker: str, server_image: str
+) -> None:
+    """Figure: `start NAME` to the `initialize` answer through the broker, against the same image
+    answering it under a plain `docker run -i --rm` (create, attach, start), in the same run;
+    median of 5 each. The broker's socket is reached from the host through its volume."""
+    init = _rpc(1, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {}}) + "\n"
+    path = engine.api.inspect_volume(broker)["Mountpoint"] + "/broker.sock"
+
+    def via_broker() -> float:
+        started = time.perf_counter()
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(path)
+            s.sendall(b"start echo\n")
+            assert s.recv(3) == b"ok\n"
+            answer = _first_answer(s, init.encode())
+        took = time.perf_counter() - started
+        assert b"echo-test" in answer
+        return took
+
+    def plain_run() -> float:
+        started = time.perf_counter()
+        c = engine.containers.create(server_image, stdin_open=True)
+        try:
+            sock = c.attach_socket(params={"stdin": 1, "stdout": 1, "stream": 1})
+            raw = sock._sock
+            c.start()
+            answer = _first_answer(raw, init.encode())
+            took = time.perf_counter() - started
+            raw.close()
+        finally:
+            c.remove(force=True)
+        assert b"echo-test" in answer
+        return took
+
+    brokered = statistics.median(via_broker() for _ in range(5))
+    plain = statistics.median(plain_run() for _ in range(5))
+    print(f"\ninitialize answered: broker {brokered:.3f} s, docker run -i --rm {plain:.3f} s")
+    assert brokered <= 1.5 * plain, (brokered, plain)
