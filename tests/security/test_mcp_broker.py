@@ -295,3 +295,30 @@ def test_starting_through_the_broker_costs_little_more_than_docker_run(
     plain = statistics.median(plain_run() for _ in range(5))
     print(f"\ninitialize answered: broker {brokered:.3f} s, docker run -i --rm {plain:.3f} s")
     assert brokered <= 1.5 * plain, (brokered, plain)
+
+
+def test_a_flood_of_connections_is_refused_and_the_broker_still_serves(
+    engine: docker.DockerClient, image: str, broker: str
+) -> None:
+    """200 connections held open without a word: the broker refuses the ones past its bound
+    and starts the server again once they are closed (an idle one also ends after 10 s)."""
+    lines = _rpc(1, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {}})
+    script = (
+        "python3 -c '\n"
+        "import socket\n"
+        "held = []\n"
+        "for _ in range(200):\n"
+        '    s = socket.socket(socket.AF_UNIX); s.connect("/run/claudex-mcp/broker.sock")\n'
+        "    held.append(s)\n"
+        'refused = sum(1 for s in held[40:] if s.recv(100).startswith(b"refused: too many"))\n'
+        'print("refused", refused)\n'
+        "for s in held: s.close()\n"
+        "'; "
+        # Until the broker has seen them close (at once: no 10 s wait), with a deadline.
+        "for i in $(seq 100); do "
+        f"out=$(printf '%s\\n' '{lines}' | claudex-mcp echo 2>&1) && break; sleep 0.1; done; "
+        'echo "$out"'
+    )
+    code, out = as_agent_with_broker(engine, image, broker, script)
+    assert "refused 160" in out, out
+    assert code == 0 and "echo-test" in out, out

@@ -28,8 +28,10 @@ ENGINE = os.environ.get("CLAUDEX_ENGINE_SOCKET", "/var/run/docker.sock")
 SOCKET_DIR = os.environ.get("CLAUDEX_MCP_DIR", "/run/claudex-mcp")
 SESSION = os.environ.get("CLAUDEX_MCP_SESSION", "session")
 MAX_RUNNING = 8  # servers at once per session
+MAX_CONNECTIONS = 32  # connections at once (each waits at most 10 s for its request line)
 MCP_LABEL = "com.claudex.mcp-of"
 _running = threading.BoundedSemaphore(MAX_RUNNING)
+_connections = threading.BoundedSemaphore(MAX_CONNECTIONS)
 
 
 class _Engine(http.client.HTTPConnection):
@@ -196,6 +198,7 @@ def serve(conn: socket.socket, servers: dict) -> None:
             conn.sendall(f"refused: {exc}\n".encode()[:500])
     finally:
         conn.close()
+        _connections.release()
         if cid:
             try:
                 api("DELETE", f"/containers/{cid}?force=1&v=1")
@@ -215,6 +218,11 @@ def main() -> int:
     print(f"ready: {', '.join(sorted(servers)) or 'no servers'}", flush=True)
     while True:
         conn, _ = listener.accept()
+        if not _connections.acquire(blocking=False):  # a flood costs the agent, not the broker
+            with contextlib.suppress(OSError):
+                conn.sendall(b"refused: too many connections\n")
+            conn.close()
+            continue
         threading.Thread(target=serve, args=(conn, servers), daemon=True).start()
 
 
