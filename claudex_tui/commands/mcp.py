@@ -88,8 +88,14 @@ def run(args: argparse.Namespace) -> int:
 
     path = config_path()
     if args.action == "add":
-        add_server(path, args.server, _server(args))
+        server = _server(args)
+        add_server(path, args.server, server)
         output.info(f"MCP server {args.server} added to {path}")
+        if server.allow:  # say so rather than let the user believe it is reachable
+            output.warn(
+                "its allow list is recorded, but MCP servers have no network yet in this "
+                "version of claudex: it reaches nothing"
+            )
         return 0
     if args.action == "remove":
         remove_server(path, args.server)

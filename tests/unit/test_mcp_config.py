@@ -77,6 +77,7 @@ def test_add_list_remove_keep_the_users_file(config: Path) -> None:
         "--mount", "/srv/out:rw", "--env", "FETCH_KEY",
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
+    assert "have no network yet" in res.stderr  # not silently unreachable
     assert config.read_text().startswith(MINE)  # comments and layout kept, the table appended
     server = load_config(config).mcp["fetch"]
     assert server.command == ["python", "-m", "fetch", "a b"]
