@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from claudex_tui.commands.session_arg import merge_session_name
+from container.agents import AGENTS
 from container.errors import ClaudexError, UsageError
 from container.version import __version__
 
@@ -39,6 +40,7 @@ commands:
   claudex apply [PATH...] [--check]
                                bring an isolated session's changes into your directories
   claudex doctor               check the engine, image, firewall, DNS, logins, config, disk
+  claudex mcp list|add|remove  the config's MCP servers, each run in a container of its own
 
 Every command that acts on a session takes --name NAME (those shown with NAME also take it
 as their first word); without one, the session for the current directory. Options may come
@@ -121,7 +123,7 @@ def _start_parser() -> Parser:
         action="store_true",
         help="if the image must be built now, do not add the CAs this host trusts",
     )
-    p.add_argument("--agent", choices=["claude", "codex", "shell"], help="agent to run")
+    p.add_argument("--agent", choices=AGENTS, help="agent to run")
     p.add_argument(
         "--ro", action="append", default=[], metavar="DIR", help="mount DIR read-only (repeatable)"
     )
@@ -150,7 +152,8 @@ def _start_parser() -> Parser:
     p.add_argument(
         "--share-agent-home",
         action="store_true",
-        help="mount your ~/.claude, ~/.claude.json and ~/.codex read-write, shared with every "
+        help="mount your ~/.claude, ~/.claude.json, ~/.codex, ~/.gemini and ~/.copilot "
+        "read-write, shared with every "
         "such session (DANGEROUS: the agent reads all your transcripts and can plant hooks); "
         "by default each session gets its own home with a copy of your logins",
     )
@@ -176,7 +179,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "update": (
         "image",
         "run_update",
-        "Rebuild the image, refreshing the agent CLIs (Claude Code, Codex) from npm.",
+        "Rebuild the image, refreshing the agent CLIs (Claude Code, Codex, Gemini CLI, Copilot "
+        "CLI, opencode) from npm.",
     ),
     "list": ("listing", "run", "List claudex sessions (also those made by the Go tool)."),
     "ls": ("listing", "run", "List claudex sessions (also those made by the Go tool)."),
@@ -215,6 +219,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Bring an isolated session's changes into your directories (a file changed there "
         "and by you since the session started is a conflict: nothing is written).",
     ),
+    "mcp": ("mcp", "run", "List, add and remove the MCP servers of the config ([mcp.NAME])."),
 }
 
 

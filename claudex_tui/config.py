@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -13,7 +14,16 @@ from claudex_tui.config_path import config_path
 from container.errors import ClaudexError
 from container.image import DEFAULT_IMAGE
 
-DEFAULT_ENV = ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "AI_API_MK", "GEMINI_API_KEY"]
+# The agents' API keys. Copilot CLI also reads GH_TOKEN and GITHUB_TOKEN, but those often
+# carry a wide GitHub token: only its own variable goes into every session by default.
+DEFAULT_ENV = [
+    "ANTHROPIC_API_KEY",
+    "OPENAI_API_KEY",
+    "AI_API_MK",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "COPILOT_GITHUB_TOKEN",
+]
 # Variables that change which code programs load or run. Root's programs in a session (init,
 # firewall, tracking) inherit the session's environment; with one of these pointing at a path
 # the agent can write, the agent would choose what root runs.
@@ -36,6 +46,107 @@ def unsafe_env(name: str) -> bool:
 
 class ConfigError(ClaudexError):
     """The config file cannot be read or does not validate."""
+
+
+def allow_entries(value: list[str]) -> list[str]:
+    """Allow entries of a file, checked and normalized (a public suffix is refused)."""
+    from container.allow_entries import merge_entries, refuse_public
+
+    try:
+        entries = merge_entries(value)
+        refuse_public(entries)  # a file cannot confirm: the user names the hosts instead
+        return entries
+    except ClaudexError as exc:
+        raise ValueError(exc.message) from None
+
+
+def env_names(value: list[str]) -> list[str]:
+    """Names of variables to pass, checked: plain names, none that changes what root runs."""
+    for name in value:
+        if not name or "=" in name or not name.replace("_", "a").isalnum():
+            raise ValueError(f"{name!r} is not an environment variable name")
+        if unsafe_env(name):
+            raise ValueError(
+                f"{name} cannot be passed into sessions: it changes what programs load, "
+                "and claudex's own programs run as root there"
+            )
+    return value
+
+
+_MCP_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+_IMAGE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,254}")
+
+
+def mcp_name_problem(name: str) -> str | None:
+    """Why `name` cannot name an MCP server (it is an argument of `claudex-mcp` and part of
+    container names), or None."""
+    if not _MCP_NAME_RE.fullmatch(name):
+        return (
+            f"{name!r} is not an MCP server name (lowercase letters, digits, '-' and '_', "
+            "at most 32, starting with a letter or digit)"
+        )
+    return None
+
+
+class McpMount(BaseModel):
+    """A host directory an MCP server's container sees, at the same path."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: Path
+    """Absolute host directory (`~` is expanded)."""
+    rw: bool = False
+    """Let the server write there (read-only by default)."""
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        value = value.expanduser()
+        if not value.is_absolute():
+            raise ValueError(f"{value} is not an absolute path")
+        return value
+
+
+class McpServer(BaseModel):
+    """`[mcp.NAME]`: an MCP server run in a container of its own for each use (see the
+    README's security section): agents reach it as the stdio command `claudex-mcp NAME`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    image: str
+    """Docker image of the server, e.g. "mcp/fetch"."""
+    command: list[str] = Field(default_factory=list)
+    """Command and arguments (default: the image's own)."""
+    env: list[str] = Field(default_factory=list)
+    """Host environment variables passed to the server (by name, when set)."""
+    allow: list[str] = Field(default_factory=list)
+    """Domains (or IP[/prefix][:port]) the server may reach; nothing else (default: none)."""
+    mounts: list[McpMount] = Field(default_factory=list)
+    """Host directories the server sees, read-only unless `rw = true`."""
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        if not _IMAGE_RE.fullmatch(value):
+            raise ValueError(f"{value!r} is not an image name")
+        return value
+
+    @field_validator("command")
+    @classmethod
+    def _command(cls, value: list[str]) -> list[str]:
+        if any("\0" in arg for arg in value):
+            raise ValueError("a command argument holds a NUL character")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        return env_names(value)
+
+    @field_validator("allow")
+    @classmethod
+    def _entries(cls, value: list[str]) -> list[str]:
+        return allow_entries(value)
 
 
 class ExtraMount(BaseModel):
@@ -98,7 +209,7 @@ class Config(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    agent: Literal["claude", "codex", "shell"] = "claude"
+    agent: Literal["claude", "codex", "shell", "gemini", "copilot", "opencode"] = "claude"
     """Agent started by `claudex [DIRS]` when --agent is not given."""
     image: str = DEFAULT_IMAGE
     """Image sessions run; `claudex build` builds it (default `claudex`, or $CLAUDEX_IMAGE)."""
@@ -131,6 +242,8 @@ class Config(BaseModel):
     engines: dict[str, EngineConfig] = Field(default_factory=dict)
     """Docker Engines besides the default one (DOCKER_HOST or local); docker contexts are
     offered too. `--engine NAME` picks one."""
+    mcp: dict[str, McpServer] = Field(default_factory=dict)
+    """MCP servers by name, each run in a container of its own (`claudex mcp add`)."""
 
     @field_validator("engines")
     @classmethod
@@ -167,26 +280,20 @@ class Config(BaseModel):
     @field_validator("allow")
     @classmethod
     def _entries(cls, value: list[str]) -> list[str]:
-        from container.allow_entries import merge_entries, refuse_public
-
-        try:
-            entries = merge_entries(value)
-            refuse_public(entries)  # a file cannot confirm: the user names the hosts instead
-            return entries
-        except ClaudexError as exc:
-            raise ValueError(exc.message) from None
+        return allow_entries(value)
 
     @field_validator("env")
     @classmethod
     def _names(cls, value: list[str]) -> list[str]:
+        return env_names(value)
+
+    @field_validator("mcp")
+    @classmethod
+    def _mcp_names(cls, value: dict[str, McpServer]) -> dict[str, McpServer]:
         for name in value:
-            if not name or "=" in name or not name.replace("_", "a").isalnum():
-                raise ValueError(f"{name!r} is not an environment variable name")
-            if unsafe_env(name):
-                raise ValueError(
-                    f"{name} cannot be passed into sessions: it changes what programs load, "
-                    "and claudex's own programs run as root there"
-                )
+            problem = mcp_name_problem(name)
+            if problem:
+                raise ValueError(problem)
         return value
 
 

@@ -96,7 +96,14 @@ def start_request(
         targets=targets,
         fs=fs,
     )
+    from container.mcp_agent_config import with_mcp_configs
+    from container.mcp_host import server_specs
+    from container.session_spec import shares_agent_home
+
+    if not shares_agent_home(plan):  # never written into the host's own folders
+        plan.logins = with_mcp_configs(list(config.mcp), plan.logins)
     return StartRequest(
+        mcp=server_specs(config.mcp),
         plan=plan,
         name=name,
         agent=agent or config.agent,

@@ -1,9 +1,13 @@
 """Each session's own agent home (/home/agent, in the container's own filesystem).
 
 A new session gets copies of what logging in needs, and nothing else of the host user's
-`~/.claude`, `~/.claude.json` or `~/.codex`: the Claude Code credentials, the account and
-onboarding keys of `~/.claude.json` (never `projects`, `mcpServers` or history of other
-projects), and Codex's `auth.json` (never `config.toml`: it can name MCP servers and notify
+agent folders: the Claude Code credentials, the account and onboarding keys of `~/.claude.json`
+(never `projects`, `mcpServers` or history of other projects), Codex's `auth.json` (never
+`config.toml`: it can name MCP servers and notify commands), Gemini CLI's OAuth tokens and
+accounts and the auth choice of its `settings.json` (never its MCP servers, hooks or tools),
+Copilot CLI's accounts and plaintext tokens from `~/.copilot/config.json` (never its trusted
+folders or plugins; its keychain login cannot be copied: `COPILOT_GITHUB_TOKEN` is passed
+instead), and opencode's `auth.json` (never its config, which can name MCP servers and
 commands). The copies go in through the Engine API before the first start, owned by the agent,
 mode 0600, so the agent can log in again or refresh its tokens in its own home; the container
 keeps them across restarts. Nothing the agent writes there ever reaches the host's files.
@@ -43,11 +47,30 @@ if TYPE_CHECKING:
 
 AGENT_HOME = "/home/agent"
 # The host's login folders: copied from (own home), or bind-mounted (--share-agent-home).
-LOGIN_PATHS = (".claude", ".claude.json", ".codex")
+# (opencode keeps its login in ~/.local/share/opencode: a bind mount there would make the
+# agent's ~/.local root's, so it is copied even then.)
+LOGIN_PATHS = (".claude", ".claude.json", ".codex", ".gemini", ".copilot")
 
 CLAUDE_CREDENTIALS = ".claude/.credentials.json"
 CLAUDE_CONFIG = ".claude.json"
 CODEX_AUTH = ".codex/auth.json"
+GEMINI_CREDENTIALS = ".gemini/oauth_creds.json"
+GEMINI_ACCOUNTS = ".gemini/google_accounts.json"
+GEMINI_SETTINGS = ".gemini/settings.json"
+COPILOT_CONFIG = ".copilot/config.json"
+OPENCODE_AUTH = ".local/share/opencode/auth.json"
+# Copied as they are: files that hold a login and nothing else.
+LOGIN_COPIES = (CLAUDE_CREDENTIALS, CODEX_AUTH, GEMINI_CREDENTIALS, GEMINI_ACCOUNTS, OPENCODE_AUTH)
+# Keys of Copilot CLI's config.json that are its accounts and (without a keychain) tokens; both
+# spellings of its versions. The rest (trusted folders, plugins) stays on the host.
+COPILOT_ACCOUNT_KEYS = (
+    "loggedInUsers",
+    "lastLoggedInUser",
+    "copilotTokens",
+    "logged_in_users",
+    "last_logged_in_user",
+    "copilot_tokens",
+)
 # Keys of ~/.claude.json that logging in and skipping the first-run screens need.
 CLAUDE_ACCOUNT_KEYS = (
     "oauthAccount",
@@ -74,6 +97,8 @@ AUDIT_FIRST = (
     ".claude",
     ".claude.json",
     ".codex",
+    ".gemini",
+    ".copilot",
     ".config",
     ".bash_history",
     ".profile",
@@ -84,6 +109,9 @@ AUDIT_CACHES = (".cache", ".npm")
 AUDIT_SECRETS = (
     CLAUDE_CREDENTIALS,
     CODEX_AUTH,
+    GEMINI_CREDENTIALS,
+    COPILOT_CONFIG,
+    OPENCODE_AUTH,
     ".git-credentials",
     ".netrc",
     ".npmrc",
@@ -125,6 +153,31 @@ def claude_account(data: bytes) -> dict[str, Any] | None:
     return {k: config[k] for k in CLAUDE_ACCOUNT_KEYS if k in config}
 
 
+def gemini_auth(data: bytes) -> dict[str, Any] | None:
+    """The auth choice of a Gemini CLI settings.json (maybe none), or None when it is not a
+    JSON object: `security.auth.selectedType` and the older `selectedAuthType`."""
+    config = _json_object(data)
+    if config is None:
+        return None
+    kept: dict[str, Any] = {}
+    security = config.get("security")
+    auth = security.get("auth") if isinstance(security, dict) else None
+    if isinstance(auth, dict) and "selectedType" in auth:
+        kept["security"] = {"auth": {"selectedType": auth["selectedType"]}}
+    if "selectedAuthType" in config:
+        kept["selectedAuthType"] = config["selectedAuthType"]
+    return kept
+
+
+def copilot_account(data: bytes) -> dict[str, Any] | None:
+    """The accounts and tokens of a Copilot CLI config.json (maybe none), or None when it is
+    not a JSON object."""
+    config = _json_object(data)
+    if config is None:
+        return None
+    return {k: config[k] for k in COPILOT_ACCOUNT_KEYS if k in config}
+
+
 def _read_regular(path: Path, limit: int) -> bytes | None:
     """The file's bytes when it is a regular file (symlinks followed: the user's own dotfiles
     may be links) within `limit`; None when it does not exist. OSError for the rest."""
@@ -152,14 +205,32 @@ def login_files(home: Path) -> tuple[list[LoginFile], list[str]]:
     files that could not be used."""
     files: list[LoginFile] = []
     warnings: list[str] = []
-    for rel, limit in ((CLAUDE_CREDENTIALS, LOGIN_FILE_LIMIT), (CODEX_AUTH, LOGIN_FILE_LIMIT)):
+    for rel in LOGIN_COPIES:
         try:
-            data = _read_regular(home / rel, limit)
+            data = _read_regular(home / rel, LOGIN_FILE_LIMIT)
         except OSError as exc:
             warnings.append(f"login not copied into the session: {exc.strerror or exc}")
             continue
         if data is not None:
             files.append(LoginFile(rel, data))
+    for rel, keep, agent in (
+        (GEMINI_SETTINGS, gemini_auth, "Gemini CLI's auth choice"),
+        (COPILOT_CONFIG, copilot_account, "Copilot CLI's account"),
+    ):
+        try:
+            data = _read_regular(home / rel, LOGIN_FILE_LIMIT)
+        except OSError as exc:
+            warnings.append(f"{agent} not copied into the session: {exc.strerror or exc}")
+            continue
+        if data is None:
+            continue
+        kept = keep(data)
+        if kept is None:
+            warnings.append(
+                f"{home / rel} is not a JSON object: {agent} not copied into the session"
+            )
+        elif kept:
+            files.append(LoginFile(rel, json.dumps(kept, indent=2).encode() + b"\n"))
     try:
         config = _read_regular(home / CLAUDE_CONFIG, CONFIG_LIMIT)
     except OSError as exc:

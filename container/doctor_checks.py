@@ -15,7 +15,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from container.agent_home import CLAUDE_CONFIG, CLAUDE_CREDENTIALS, CODEX_AUTH, login_files
+from container.agent_home import (
+    CLAUDE_CONFIG,
+    CLAUDE_CREDENTIALS,
+    CODEX_AUTH,
+    COPILOT_CONFIG,
+    GEMINI_CREDENTIALS,
+    OPENCODE_AUTH,
+    login_files,
+)
 from container.engine import engine_errors
 from container.errors import ClaudexError
 from container.naming import DEFAULT_PREFIX
@@ -296,6 +304,12 @@ def check_logins(home: Path) -> Check:
         have.append("Claude Code")
     if CODEX_AUTH in found:
         have.append("Codex")
+    if GEMINI_CREDENTIALS in found:
+        have.append("Gemini CLI")
+    if COPILOT_CONFIG in found:
+        have.append("Copilot CLI")
+    if OPENCODE_AUTH in found:
+        have.append("opencode")
     if warnings:
         return Check(
             "logins",

@@ -60,7 +60,19 @@ DEFAULT_ALLOW: tuple[str, ...] = (
     "api.openai.com",
     "auth.openai.com",
     "chatgpt.com",
-    # error reports of both CLIs
+    # Google: Gemini API, Code Assist (Gemini CLI's Google login), OAuth, usage statistics
+    "generativelanguage.googleapis.com",
+    "cloudcode-pa.googleapis.com",
+    "oauth2.googleapis.com",
+    "accounts.google.com",
+    "play.googleapis.com",
+    # GitHub Copilot: its API (api., api.individual., api.business., telemetry.) and proxy
+    "githubcopilot.com",
+    "copilot-proxy.githubusercontent.com",
+    # opencode: its model list and its own models (OpenCode Zen)
+    "models.dev",
+    "opencode.ai",
+    # error reports of the CLIs
     "sentry.io",
     # GitHub
     "github.com",

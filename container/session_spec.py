@@ -40,6 +40,8 @@ class StartRequest:
     firewall: bool = True
     isolated: dict[str, str] = field(default_factory=dict)
     """User directory -> the session's own copy of it (`--isolated`, container.isolated)."""
+    mcp: dict[str, Any] = field(default_factory=dict)
+    """MCP servers the session's broker may start (container.mcp_host.server_specs)."""
 
 
 def spec_labels(req: StartRequest) -> dict[str, str]:

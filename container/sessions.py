@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from container import labels
 from container.agent_home import AGENT_HOME
+from container.agents import AGENTS
 from container.engine import engine_errors
 from container.errors import (
     ClaudexError,
@@ -41,7 +42,6 @@ from container.state import state_dir
 if TYPE_CHECKING:
     import docker
 
-AGENTS = ("claude", "codex", "shell")
 DEFAULT_NETWORK = "claudex"
 # A session another claudex is creating stays "created" for the moment between its create and
 # its start; one still never started after this long was left by a create that failed. A
@@ -287,12 +287,22 @@ class Sessions(Readiness):
         try:
             if req.plan.logins:
                 self._seed_home(container_id, req.plan)
+            if req.mcp:
+                from container.mcp_host import create_broker, start_broker
+
+                step(f"starting the MCP broker of {name}")
+                create_broker(self.api, name, req.image, req.mcp, spec_labels(req))
+                start_broker(self.api, name)
             step(f"starting {name}")
             with engine_errors(f"starting {name}"):
                 self.api.start(container_id)
         except ClaudexError as exc:
             with contextlib.suppress(Exception):
                 self.api.remove_container(container_id, force=True, v=True)
+            if req.mcp:
+                from container.mcp_host import remove_broker
+
+                remove_broker(self.api, name)
             raise _start_failure(exc, name, req) from None
 
     def _find_existing(self, base: str, req: StartRequest) -> labels.SessionInfo | None:
@@ -380,8 +390,6 @@ class Sessions(Readiness):
             if network == DEFAULT_NETWORK:
                 self.ensure_network(network)
             host_config_args["network_mode"] = network
-        with engine_errors("preparing the container"):
-            host_config = self.api.create_host_config(**host_config_args)
         workdir = WORKSPACE
         dir_targets = list(plan.dir_targets().values())
         if len(dir_targets) == 1:
@@ -391,6 +399,13 @@ class Sessions(Readiness):
             if req.parallel:
                 taken = [s.name for s in self.list_sessions(name_glob=f"{base}*")]
                 name = parallel_name(base, taken) if base in taken else base
+            args = dict(host_config_args)
+            if req.mcp:  # the broker's socket, read-only
+                from container.mcp_host import session_mount
+
+                args["mounts"] = [*args["mounts"], session_mount(name)]
+            with engine_errors("preparing the container"):
+                host_config = self.api.create_host_config(**args)
             try:
                 with engine_errors(f"creating {name}"):
                     created = self.api.create_container(
@@ -487,6 +502,9 @@ class Sessions(Readiness):
             self.verify_own_files(session)
         with engine_errors(f"starting {session.name}"):
             self.api.start(session.id)
+        from container.mcp_host import start_broker
+
+        start_broker(self.api, session.name)  # none for most sessions
 
     def restart(self, session: labels.SessionInfo, timeout: int = 5) -> None:
         """Stop, check the scripts while nothing runs, start."""
@@ -505,6 +523,9 @@ class Sessions(Readiness):
             raise ClaudexError(f"{name} is not a claudex session; not touching it")
         with engine_errors(f"removing {name}"):
             self.api.remove_container(s.id, force=force, v=True)
+        from container.mcp_host import remove_broker
+
+        remove_broker(self.api, s.name)
 
 
 def _start_failure(exc: ClaudexError, name: str, req: StartRequest) -> ClaudexError:

@@ -9,11 +9,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from container.agents import AGENT_NAMES
 from container.allow_entries import is_name, public_warning
 from container.firewall import DEFAULT_ALLOW, covering_name
 from container.labels import SessionInfo
-
-AGENT_NAMES = {"claude": "Claude Code", "codex": "Codex", "shell": "the shell"}
 
 
 def lifecycle_question(verb: str, session: SessionInfo) -> str:

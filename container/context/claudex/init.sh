@@ -87,6 +87,9 @@ fi
 case "$agent" in
   claude) cmd='claude; exec bash -l' ;;
   codex) cmd='codex -c notify="[\"/usr/local/lib/claudex/notify.sh\",\"codex\"]"; exec bash -l' ;;
+  gemini) cmd='gemini; exec bash -l' ;;
+  copilot) cmd='copilot; exec bash -l' ;;
+  opencode) cmd='opencode; exec bash -l' ;;
   shell) cmd='exec bash -l' ;;
   *) fail "unknown agent '$agent'" ;;
 esac

@@ -1,0 +1,324 @@
+"""The MCP broker on the real engine, playing the agent: through `claudex-mcp NAME` it speaks
+MCP (initialize, tools/list, tools/call) with a server in a sibling container that the broker
+started, yet it cannot start an unconfigured name or another image, holds no engine socket, and
+the sibling has no way out and is gone once the agent closes it.
+
+The first two tests start a broker by hand (the engine's socket in its container alone, a volume
+the agent's container sees read-only); the last one lets a session bring its own."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import statistics
+import tarfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from tests.security.conftest import AGENT, CLI, as_agent, blocked_server, wait_for
+
+SERVER = r"""
+import json, socket, sys
+
+def reply(id_, result):
+    print(json.dumps({"jsonrpc": "2.0", "id": id_, "result": result}), flush=True)
+
+for line in sys.stdin:
+    msg = json.loads(line)
+    method, id_ = msg.get("method"), msg.get("id")
+    if method == "initialize":
+        reply(id_, {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
+                    "serverInfo": {"name": "echo-test", "version": "1"}})
+    elif method == "tools/list":
+        reply(id_, {"tools": [{"name": "echo", "inputSchema": {"type": "object"}},
+                              {"name": "connect", "inputSchema": {"type": "object"}}]})
+    elif method == "tools/call" and msg["params"]["name"] == "echo":
+        text = msg["params"]["arguments"]["text"]
+        reply(id_, {"content": [{"type": "text", "text": "echo: " + text}]})
+    elif method == "tools/call" and msg["params"]["name"] == "connect":
+        host = msg["params"]["arguments"]["host"]
+        try:
+            socket.create_connection((host, 8000), timeout=5).close()
+            text = "connected"
+        except OSError as exc:
+            text = "refused: " + type(exc).__name__
+        reply(id_, {"content": [{"type": "text", "text": text}]})
+"""
+
+
+def _rpc(id_: int, method: str, params: dict) -> str:
+    return json.dumps({"jsonrpc": "2.0", "id": id_, "method": method, "params": params})
+
+
+@pytest.fixture
+def server_image(engine: docker.DockerClient, image: str) -> Iterator[str]:
+    """A small stdio MCP server image, built here from the session image and a script."""
+    tag = f"claudextest-mcp-echo:{uuid.uuid4().hex[:8]}"
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in (
+            ("Dockerfile", f'FROM {image}\nCOPY server.py /srv/server.py\nUSER 4242\n'
+             'ENTRYPOINT ["python3", "-u", "/srv/server.py"]\n'),
+            ("server.py", SERVER),
+        ):  # fmt: skip
+            info = tarfile.TarInfo(name)
+            info.size = len(data.encode())
+            tar.addfile(info, io.BytesIO(data.encode()))
+    buf.seek(0)
+    engine.images.build(fileobj=buf, custom_context=True, tag=tag, rm=True)
+    yield tag
+    engine.images.remove(tag, force=True)
+
+
+@pytest.fixture
+def broker(engine: docker.DockerClient, image: str, server_image: str) -> Iterator[str]:
+    """A broker for session NAME with one server, `echo`; yields NAME (also its volume's)."""
+    name = f"claudextest-mcpb-{uuid.uuid4().hex[:8]}"
+    engine.volumes.create(name)
+    servers = {"echo": {"image": server_image}}
+    try:
+        c = engine.containers.run(
+            image,
+            entrypoint=["python3", "-I", "-B", "/usr/local/lib/claudex/mcp_broker.py"],
+            name=name,
+            environment={
+                "CLAUDEX_MCP_SERVERS": json.dumps(servers),
+                "CLAUDEX_MCP_SESSION": name,
+            },
+            volumes={
+                "/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "rw"},
+                name: {"bind": "/run/claudex-mcp", "mode": "rw"},
+            },
+            network_mode="none",
+            detach=True,
+        )
+        wait_for("the broker", lambda: b"ready: echo" in c.logs())
+        yield name
+    finally:
+        for sib in engine.containers.list(
+            all=True, filters={"label": f"com.claudex.mcp-of={name}"}
+        ):
+            sib.remove(force=True)
+        engine.containers.get(name).remove(force=True)
+        engine.volumes.get(name).remove(force=True)
+
+
+def as_agent_with_broker(
+    engine: docker.DockerClient, image: str, volume: str, script: str, network: str = "none"
+) -> tuple[int, str]:
+    """`bash -c SCRIPT` in a container made like a session's agent: uid 4242, no capabilities,
+    no new privileges, the broker's volume read-only, no engine socket."""
+    c = engine.containers.run(
+        image,
+        ["bash", "-c", script],
+        entrypoint=[],
+        user=AGENT,
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges"],
+        volumes={volume: {"bind": "/run/claudex-mcp", "mode": "ro"}},
+        network_mode=network,
+        detach=True,
+    )
+    try:
+        code = c.wait(timeout=120)["StatusCode"]
+        return code, c.logs(stdout=True, stderr=True).decode(errors="replace")
+    finally:
+        c.remove(force=True)
+
+
+def test_the_agent_speaks_mcp_through_the_broker_and_nothing_more(
+    engine: docker.DockerClient, image: str, broker: str
+) -> None:
+    with blocked_server(engine, image, f"claudextest-mcpnet-{uuid.uuid4().hex[:8]}") as (ip, _):
+        lines = "\n".join(
+            [
+                _rpc(1, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {}}),
+                _rpc(2, "tools/list", {}),
+                _rpc(3, "tools/call", {"name": "echo", "arguments": {"text": "hi"}}),
+                _rpc(4, "tools/call", {"name": "connect", "arguments": {"host": ip}}),
+            ]
+        )
+        code, out = as_agent_with_broker(
+            engine, image, broker, f"printf '%s\\n' '{lines}' | claudex-mcp echo"
+        )
+    assert code == 0, out
+    answers = {m["id"]: m["result"] for m in map(json.loads, out.splitlines())}
+    assert answers[1]["serverInfo"]["name"] == "echo-test"
+    assert [t["name"] for t in answers[2]["tools"]] == ["echo", "connect"]
+    assert answers[3]["content"][0]["text"] == "echo: hi"
+    # The sibling has no way out (no allow list configured: nothing at all).
+    assert answers[4]["content"][0]["text"].startswith("refused"), answers[4]
+
+    # Closed by the agent: the sibling is gone.
+    wait_for(
+        "the sibling to be removed",
+        lambda: (
+            not engine.containers.list(all=True, filters={"label": f"com.claudex.mcp-of={broker}"})
+        ),
+    )
+
+
+def test_the_agent_cannot_start_anything_else_or_reach_the_engine(
+    engine: docker.DockerClient, image: str, broker: str
+) -> None:
+    script = (
+        "claudex-mcp other; echo rc=$?; "
+        # Speaking to the broker directly: another image, a command, a second line.
+        "python3 -c '\n"
+        "import socket\n"
+        'for req in [b"start busybox:latest\\n", b"start echo --privileged\\n",\n'
+        '            b"run alpine sh\\n", b"start " + b"a" * 500]:\n'
+        '    s = socket.socket(socket.AF_UNIX); s.connect("/run/claudex-mcp/broker.sock")\n'
+        "    s.sendall(req); print(s.recv(200))\n"
+        "'; "
+        "test -e /var/run/docker.sock && echo SOCKET; "
+        "rm -f /run/claudex-mcp/broker.sock 2>&1; touch /run/claudex-mcp/x 2>&1; true"
+    )
+    _code, out = as_agent_with_broker(engine, image, broker, script)
+    assert "claudex-mcp: other: refused: other is not configured for this session" in out
+    assert "rc=1" in out
+    assert out.count("b'refused: ") == 4, out
+    assert "SOCKET" not in out
+    assert out.count("Read-only file system") == 2, out
+    assert not engine.containers.list(all=True, filters={"label": f"com.claudex.mcp-of={broker}"})
+    logs = engine.containers.get(broker).logs().decode()
+    assert "started" not in logs and logs.count("refused:") == 5, logs
+
+
+def test_a_session_brings_its_broker_and_takes_it_away(
+    cli: CLI, project: Path, tmp_path: Path, engine: docker.DockerClient, server_image: str
+) -> None:
+    """`[mcp.echo]` in the config: the session gets a broker for it, the agent reaches the
+    server from its own shell, and destroy leaves no broker, server or volume behind."""
+    conf = tmp_path / "xdg" / "claudex"
+    conf.mkdir(parents=True)
+    (conf / "config.toml").write_text(f'[mcp.echo]\nimage = "{server_image}"\n')
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    res = cli(str(project), "-d", "--agent", "shell", env=env)
+    assert res.code == 0, res.text
+    name = res.out.strip()
+    try:
+        mounts = {m["Destination"]: m for m in engine.api.inspect_container(name)["Mounts"]}
+        assert mounts["/run/claudex-mcp"]["RW"] is False
+        lines = "\n".join(
+            [
+                _rpc(1, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {}}),
+                _rpc(2, "tools/call", {"name": "echo", "arguments": {"text": "from a session"}}),
+            ]
+        )
+        code, out = as_agent(engine, name, f"printf '%s\\n' '{lines}' | claudex-mcp echo")
+        assert code == 0, out
+        answers = {m["id"]: m["result"] for m in map(json.loads, out.splitlines())}
+        assert answers[2]["content"][0]["text"] == "echo: from a session"
+        code, out = as_agent(engine, name, "test -e /var/run/docker.sock && echo SOCKET; true")
+        assert "SOCKET" not in out
+        # Every agent finds it configured; Claude Code connects to it.
+        code, out = as_agent(
+            engine,
+            name,
+            "jq -c .mcpServers.echo ~/.claude.json ~/.gemini/settings.json "
+            "~/.copilot/mcp-config.json; jq -c .mcp.echo ~/.config/opencode/opencode.json; "
+            "cat ~/.codex/config.toml",
+        )
+        assert out.count('"command":"claudex-mcp"') == 3 and '["claudex-mcp","echo"]' in out, out
+        assert '[mcp_servers.echo]\ncommand = "claudex-mcp"\nargs = ["echo"]' in out
+        code, out = as_agent(engine, name, "cd /workspace && timeout 60 claude mcp list 2>&1")
+        assert "echo: claudex-mcp echo" in out and "Connected" in out, out
+        # A restart of the session brings the broker back with it.
+        engine.api.stop(name, timeout=5)
+        engine.api.stop(f"{name}-mcp-broker", timeout=5)
+        assert cli(str(project), "-d", "--agent", "shell", env=env).code == 0
+        code, out = as_agent(engine, name, f"printf '%s\\n' '{lines}' | claudex-mcp echo")
+        assert code == 0 and "from a session" in out, out
+    finally:
+        res = cli("destroy", "--name", name, "--force", env=env, timeout=60)
+    assert res.code == 0, res.text
+    assert not engine.containers.list(all=True, filters={"name": f"^/{name}-mcp-broker$"})
+    assert not engine.containers.list(all=True, filters={"label": f"com.claudex.mcp-of={name}"})
+    assert not [v for v in engine.volumes.list() if v.name == f"{name}-mcp"]
+
+
+def _first_answer(sock: socket.socket, request: bytes) -> bytes:
+    """Send `request`, read up to the first newline of the answer (framed or not: the text is
+    in there either way)."""
+    sock.sendall(request)
+    data = b""
+    while b"\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, data
+        data += chunk
+    return data
+
+
+def test_starting_through_the_broker_costs_little_more_than_docker_run(
+    engine: docker.DockerClient, broker: str, server_image: str
+) -> None:
+    """Figure: `start NAME` to the `initialize` answer through the broker, against the same image
+    answering it under a plain `docker run -i --rm` (create, attach, start), in the same run;
+    median of 5 each. The broker's socket is reached from the host through its volume."""
+    init = _rpc(1, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {}}) + "\n"
+    path = engine.api.inspect_volume(broker)["Mountpoint"] + "/broker.sock"
+
+    def via_broker() -> float:
+        started = time.perf_counter()
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(path)
+            s.sendall(b"start echo\n")
+            assert s.recv(3) == b"ok\n"
+            answer = _first_answer(s, init.encode())
+        took = time.perf_counter() - started
+        assert b"echo-test" in answer
+        return took
+
+    def plain_run() -> float:
+        started = time.perf_counter()
+        c = engine.containers.create(server_image, stdin_open=True)
+        try:
+            sock = c.attach_socket(params={"stdin": 1, "stdout": 1, "stream": 1})
+            raw = sock._sock
+            c.start()
+            answer = _first_answer(raw, init.encode())
+            took = time.perf_counter() - started
+            raw.close()
+        finally:
+            c.remove(force=True)
+        assert b"echo-test" in answer
+        return took
+
+    brokered = statistics.median(via_broker() for _ in range(5))
+    plain = statistics.median(plain_run() for _ in range(5))
+    print(f"\ninitialize answered: broker {brokered:.3f} s, docker run -i --rm {plain:.3f} s")
+    assert brokered <= 1.5 * plain, (brokered, plain)
+
+
+def test_a_flood_of_connections_is_refused_and_the_broker_still_serves(
+    engine: docker.DockerClient, image: str, broker: str
+) -> None:
+    """200 connections held open without a word: the broker refuses the ones past its bound
+    and starts the server again once they are closed (an idle one also ends after 10 s)."""
+    lines = _rpc(1, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {}})
+    script = (
+        "python3 -c '\n"
+        "import socket\n"
+        "held = []\n"
+        "for _ in range(200):\n"
+        '    s = socket.socket(socket.AF_UNIX); s.connect("/run/claudex-mcp/broker.sock")\n'
+        "    held.append(s)\n"
+        'refused = sum(1 for s in held[40:] if s.recv(100).startswith(b"refused: too many"))\n'
+        'print("refused", refused)\n'
+        "for s in held: s.close()\n"
+        "'; "
+        # Until the broker has seen them close (at once: no 10 s wait), with a deadline.
+        "for i in $(seq 100); do "
+        f"out=$(printf '%s\\n' '{lines}' | claudex-mcp echo 2>&1) && break; sleep 0.1; done; "
+        'echo "$out"'
+    )
+    code, out = as_agent_with_broker(engine, image, broker, script)
+    assert "refused 160" in out, out
+    assert code == 0 and "echo-test" in out, out
