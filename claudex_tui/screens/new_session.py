@@ -176,11 +176,7 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
                     yield Checkbox("Parallel", id="parallel", compact=True)
                     yield Static("a new session even if one exists", id="parallel-note")
                     yield Checkbox("Isolated", id="isolated", compact=True)
-                    yield Static(
-                        "works on its own copy of each read-write folder; "
-                        "you apply what you like (Changes tab)",
-                        id="isolated-note",
-                    )
+                    yield Static("works on its own copy", id="isolated-note")
                     with Horizontal(id="buttons"):
                         yield Button("Create", variant="primary", id="create", compact=True)
                         yield Button("Cancel", id="cancel", compact=True)
