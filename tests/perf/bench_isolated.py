@@ -8,13 +8,15 @@
    directory against `cp -a`. Same file system, page cache warm, best of RUNS. Target: <= 1.5.
 2. Comparing the copy with the user's directory after CHANGED files were modified in the copy
    (what the Changes tab and `claudex apply --check` do). Target: <= 1 s.
-3. Applying them (comparing, staging and writing). Target: <= 2 s.
+3. Applying them (comparing, staging and writing). Target: <= 2 s. Then the Changes tab's list
+   of them with +/- counts (isolated_review.review), for information.
 No engine is needed: the copy step, comparing and applying all run on the host.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -26,8 +28,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from container.isolated import base_of, make_copy
+from container import labels
+from container.isolated import base_of, isolated_root, make_copy
 from container.isolated_apply import compare, write
+from container.isolated_review import review
 
 GIT_ENV = {
     **os.environ,
@@ -73,7 +77,7 @@ def paired(runs: int, setup: Callable[[], None], *steps: Callable[[], None]) -> 
 
 
 def copy_figures(tmp: Path, src: Path, runs: int, git: bool) -> float:
-    out = tmp / "out"
+    out = isolated_root() / "bench"  # claudex's layout: the tab reads it by its label
 
     def clean() -> None:
         shutil.rmtree(out, ignore_errors=True)
@@ -100,7 +104,7 @@ def copy_figures(tmp: Path, src: Path, runs: int, git: bool) -> float:
 
 
 def change_figures(tmp: Path, src: Path, changed: int) -> tuple[float, float]:
-    out = tmp / "out"
+    out = isolated_root() / "bench"  # claudex's layout: the tab reads it by its label
     work = out / "work" / "0-src"
     # Not the first file of a folder: the user edited some of those (they would conflict).
     files = [p for p in sorted(work.rglob("m*.py")) if int(p.stem[1:]) % 200][::7][:changed]
@@ -119,6 +123,13 @@ def change_figures(tmp: Path, src: Path, changed: int) -> tuple[float, float]:
     apply_t = time.perf_counter() - start
     assert written == len(files), written
     print(f"apply {written} changed files: {apply_t:.2f}s")
+    for p in files:  # changed again, for the tab's list (with its +/- counts)
+        p.write_text(p.read_text() + "# again\n")
+    start = time.perf_counter()
+    listed = review("bench", {labels.ISOLATED: json.dumps({str(src): str(work)})})
+    review_t = time.perf_counter() - start
+    assert len(listed) == len(files), len(listed)
+    print(f"Changes tab list of {len(listed)} files with +/- counts: {review_t:.2f}s")
     print(f"targets: compare <= 1 s, apply <= 2 s: {compare_t:.2f}s, {apply_t:.2f}s")
     return compare_t, apply_t
 
