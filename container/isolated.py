@@ -31,6 +31,7 @@ from container.agent_home import AGENT_HOME
 from container.errors import ClaudexError, SessionConflict, UsageError
 from container.isolated_base import (
     check_out,
+    link_base,
     make_git_base,
     read_ignored,
     record_stamps,
@@ -277,13 +278,17 @@ def make_copy(directory: str, work: str, base: str, session: str) -> str:
     """The session's copy of `directory` at `work` and the base at `base`; "git" (a clone
     sharing objects) or "copy"."""
     head = git_head(directory)
-    commit = make_git_base(_git, directory, base, head) if head is not None else None
-    if head is None or commit is None:
-        _copy_tree(directory, base, skip_git=head is not None)
     if head is None:
-        _copy_tree(base, work, skip_git=False)
+        if link_base(directory, base):  # the base: links to your files, the copy: a copy
+            _copy_tree(directory, work, skip_git=False)
+        else:
+            _copy_tree(directory, base, skip_git=False)
+            _copy_tree(base, work, skip_git=False)
         record_stamps(work, base)
         return "copy"
+    commit = make_git_base(_git, directory, base, head)
+    if commit is None:
+        _copy_tree(directory, base, skip_git=True)
     share = ["--shared"] if shares_objects(directory) else ["--no-hardlinks"]
     proc = _git("clone", *share, "--no-checkout", "--template=", "-q", "--", directory, work)
     if proc.returncode != 0:
