@@ -5,13 +5,15 @@ Layout, under `$XDG_DATA_HOME/claudex/isolated/<session>/` (host side, 0700):
     work/<n>-<name>/   the session's copy, bind-mounted where the directory would be
     base/<n>-<name>/   the user's files as they were copied: never mounted, so the agent
                        cannot change what `claudex apply` takes as the common ancestor
+                       (container.isolated_base: a commit, hard links, or a copy)
 
 A git repository's copy is a clone sharing its objects (`git clone --shared`: alternates,
-nothing written to the user's `.git`) on branch `claudex/<session>`, with the user's work tree
-(uncommitted and untracked files included) copied over it; the user's `.git/objects` is bound
-read-only at its own path so the clone's alternates resolve inside the session too. Anything
-else is a plain copy (`cp -a --reflink=auto`). Git only ever runs here on the user's own
-repository and on the clone before the session starts; never on a copy the agent has had.
+nothing written to the user's `.git`) on branch `claudex/<session>`, checked out from the base
+commit (uncommitted and untracked files included; ignored ones copied beside); the user's
+`.git/objects` is bound read-only at its own path so the clone's alternates resolve inside
+the session too. Anything else is a plain copy (`cp -a --reflink=auto`, one cp per core). Git
+only ever runs here on the user's own repository, on claudex's base repository and on the
+clone before the session starts; never on a copy the agent has had.
 """
 
 from __future__ import annotations
