@@ -5,13 +5,15 @@ Layout, under `$XDG_DATA_HOME/claudex/isolated/<session>/` (host side, 0700):
     work/<n>-<name>/   the session's copy, bind-mounted where the directory would be
     base/<n>-<name>/   the user's files as they were copied: never mounted, so the agent
                        cannot change what `claudex apply` takes as the common ancestor
+                       (container.isolated_base: a commit, hard links, or a copy)
 
 A git repository's copy is a clone sharing its objects (`git clone --shared`: alternates,
-nothing written to the user's `.git`) on branch `claudex/<session>`, with the user's work tree
-(uncommitted and untracked files included) copied over it; the user's `.git/objects` is bound
-read-only at its own path so the clone's alternates resolve inside the session too. Anything
-else is a plain copy (`cp -a --reflink=auto`). Git only ever runs here on the user's own
-repository and on the clone before the session starts; never on a copy the agent has had.
+nothing written to the user's `.git`) on branch `claudex/<session>`, checked out from the base
+commit (uncommitted and untracked files included; ignored ones copied beside); the user's
+`.git/objects` is bound read-only at its own path so the clone's alternates resolve inside
+the session too. Anything else is a plain copy (`cp -a --reflink=auto`, one cp per core). Git
+only ever runs here on the user's own repository, on claudex's base repository and on the
+clone before the session starts; never on a copy the agent has had.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from container.agent_home import AGENT_HOME
 from container.errors import ClaudexError, SessionConflict, UsageError
 from container.isolated_base import (
     check_out,
+    link_base,
     make_git_base,
     read_ignored,
     record_stamps,
@@ -277,13 +280,17 @@ def make_copy(directory: str, work: str, base: str, session: str) -> str:
     """The session's copy of `directory` at `work` and the base at `base`; "git" (a clone
     sharing objects) or "copy"."""
     head = git_head(directory)
-    commit = make_git_base(_git, directory, base, head) if head is not None else None
-    if head is None or commit is None:
-        _copy_tree(directory, base, skip_git=head is not None)
     if head is None:
-        _copy_tree(base, work, skip_git=False)
+        if link_base(directory, base):  # the base: links to your files, the copy: a copy
+            _copy_tree(directory, work, skip_git=False)
+        else:
+            _copy_tree(directory, base, skip_git=False)
+            _copy_tree(base, work, skip_git=False)
         record_stamps(work, base)
         return "copy"
+    commit = make_git_base(_git, directory, base, head)
+    if commit is None:
+        _copy_tree(directory, base, skip_git=True)
     share = ["--shared"] if shares_objects(directory) else ["--no-hardlinks"]
     proc = _git("clone", *share, "--no-checkout", "--template=", "-q", "--", directory, work)
     if proc.returncode != 0:

@@ -180,10 +180,9 @@ def compare(
             and c.kind == "file"
             and stamps.get(rel) == c.stamp
             and b is not None
-            and b.kind == "file"
-            and b.executable == c.executable
+            and b.kind in ("file", "stale")
         ):
-            continue  # not written since the copy was made (its ctime says so)
+            continue  # not written since the copy was made from the base (its ctime says so)
         change = _changed(d, rel, b, c, stager)
         if change is None:
             continue

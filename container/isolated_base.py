@@ -31,6 +31,7 @@ from container.isolated_tree import Node, Tree, _chunks, _open_file, _same_bytes
 
 COMMIT_SUFFIX = ".commit"  # base/<n>.commit: the base commit, when base/<n> is a repository
 STAMPS_SUFFIX = ".stamps"
+LINKS_SUFFIX = ".links"  # base/<n>.links: the linked base's files as they were linked
 IGNORED_SUFFIX = ".ignored"  # base/<n>.ignored: what git ignored, copied but never applied
 # Attributes that make git change a file's bytes on `add` or checkout: such a repository's
 # files could not be given to the session exactly as the user has them through git.
@@ -152,14 +153,34 @@ def check_out(git: GitRunner, base: str, commit: str, work: str) -> None:
         raise _fail(f"cannot prepare the copy {work}", proc)
 
 
-def record_stamps(work: str, base: str) -> None:
-    """What lstat says of each file of the session's copy, before the agent has it."""
+def record_stamps(work: str, base: str, suffix: str = STAMPS_SUFFIX) -> None:
+    """What lstat says of each file of the session's copy, before the agent has it (or of a
+    linked base's files, with LINKS_SUFFIX)."""
     lines = []
     for rel, node in scan(work).items():
         if node.kind == "file":
             lines.append(" ".join(map(str, node.stamp)) + " " + rel)
-    with open(base + STAMPS_SUFFIX, "w", encoding="utf-8", errors="surrogateescape") as fh:
+    with open(base + suffix, "w", encoding="utf-8", errors="surrogateescape") as fh:
         fh.write("\0".join(lines))
+
+
+def link_base(directory: str, base: str) -> bool:
+    """A plain directory's base as hard links to the user's files (`cp -al`: no file is
+    written), their stamps recorded; False (nothing left) where links cannot be made (another
+    file system, links not allowed)."""
+    try:
+        if os.stat(directory).st_dev != os.stat(os.path.dirname(base)).st_dev:
+            return False
+        proc = subprocess.run(
+            ["cp", "-a", "-l", "-T", "--", directory, base], capture_output=True, check=False
+        )
+    except OSError:
+        return False
+    if proc.returncode != 0:
+        shutil.rmtree(base, ignore_errors=True)
+        return False
+    record_stamps(base, base, LINKS_SUFFIX)
+    return True
 
 
 def read_ignored(base: str) -> list[str]:
@@ -184,9 +205,9 @@ def ignored_filter(base: str) -> Callable[[str], bool]:
     return test
 
 
-def read_stamps(base: str) -> dict[str, tuple[int, int, int, int]]:
+def read_stamps(base: str, suffix: str = STAMPS_SUFFIX) -> dict[str, tuple[int, int, int, int]]:
     try:
-        with open(base + STAMPS_SUFFIX, encoding="utf-8", errors="surrogateescape") as fh:
+        with open(base + suffix, encoding="utf-8", errors="surrogateescape") as fh:
             data = fh.read()
     except OSError:
         return {}
@@ -224,27 +245,44 @@ def _git_bytes(base: str, *args: str, stdin: bytes | None = None) -> bytes:
 
 @dataclass
 class DirBase:
-    """A base that is a plain copy of the user's files."""
+    """A base that is a plain copy of the user's files, or hard links to them (`.links`).
+
+    A linked file is the user's own: when the user writes it in place (its inode, size or
+    mtime no longer those recorded; its ctime moves with every link made or removed, as other
+    sessions' bases come and go) its old bytes are gone, and the path is "stale": a change of
+    the session's to it is a conflict, never applied over the user's edit."""
 
     root: str
 
+    def __post_init__(self) -> None:
+        self.stale: set[str] = set()
+
     def tree(self) -> Tree:
-        return scan(self.root)
+        tree = scan(self.root)
+        links = read_stamps(self.root, LINKS_SUFFIX)
+        for rel, node in tree.items():
+            if node.kind == "file" and rel in links and links[rel][:3] != node.stamp[:3]:
+                tree[rel] = Node("stale", node.size, node.mode)
+                self.stale.add(rel)
+        return tree
 
     def stamps(self) -> dict[str, tuple[int, int, int, int]]:
         return read_stamps(self.root)
 
     def same(self, rel: str, root: str) -> bool:
         """Whether `rel` under `root` holds the base's bytes."""
-        return _same_bytes(root, rel, self.root, rel)
+        return rel not in self.stale and _same_bytes(root, rel, self.root, rel)
 
     def text(self, rel: str, dest: str) -> bool:
-        return _text_copy(self.root, rel, dest)
+        return rel not in self.stale and _text_copy(self.root, rel, dest)
 
     def contents(self, rels: list[str], limit: int) -> dict[str, bytes | None]:
         """Each file's bytes (None: not a regular file, or larger than `limit`)."""
         found: dict[str, bytes | None] = {}
         for rel in rels:
+            if rel in self.stale:
+                found[rel] = None
+                continue
             try:
                 with _open_file(self.root, rel) as (fd, size):
                     found[rel] = b"".join(_chunks(fd, size)) if size <= limit else None

@@ -25,7 +25,7 @@ READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 class Node:
     """One entry of a tree, as lstat saw it."""
 
-    kind: str  # file | link | dir | other (pipe, socket, device) | unreadable
+    kind: str  # file | link | dir | other (pipe, socket, device) | unreadable | stale (a base)
     size: int = 0  # -1: not known (a base's file: its bytes are compared)
     mode: int = 0
     target: str = ""  # a link's

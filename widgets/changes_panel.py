@@ -59,6 +59,29 @@ def change_row(change: ChangedFile, width: int = 0) -> Text:
     return text
 
 
+def review_text(review: FileReview, hunk: int) -> Text:
+    """An isolated session's file as the tab shows it: the hunks (`hunk` marked) or the
+    conflict three-way. The text is the agent's: nothing in it acts on the terminal."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if review.state == "conflict":
+        text.append(f"Conflict: {printable(review.reason)}. Nothing is applied; ", style="bold red")
+        text.append("bring it in by hand, or undo your change.\n\n", style="bold red")
+        text.append(printable(review.text, keep="\n\t"))
+    elif not review.hunks:
+        text.append(printable(review.text, keep="\n\t"), style="dim")
+    for i, found in enumerate(review.hunks):
+        here = i == hunk
+        for n, line in enumerate(found.text.splitlines()):
+            line = printable(line, keep="\t")
+            if n == 0:
+                style = "bold reverse cyan" if here else "cyan"
+                text.append(("▶ " if here else "  ") + line + "\n", style=style)
+                continue
+            colour = {"+": "green", "-": "red"}.get(line[:1], "")
+            text.append("  " + line + "\n", style=f"bold {colour}" if here else colour)
+    return text
+
+
 class ChangesPanel(Vertical):
     """Reads the shown session's changes and diffs from its source (workers); asks the screen
     (messages) for checkpoints and reverts, which need the user's confirmation."""
@@ -290,29 +313,9 @@ class ChangesPanel(Vertical):
 
     def show_review(self) -> None:
         """The file's hunks (the one under the cursor marked), or its conflict three-way."""
-        review = self.review
-        if review is None:
-            return
-        body = self.query_one("#changes-diff-body", Static)
-        text = Text(no_wrap=True, overflow="ellipsis")
-        if review.state == "conflict":
-            text.append(f"Conflict: {review.reason}. Nothing is applied; ", style="bold red")
-            text.append("bring it in by hand, or undo your change.\n\n", style="bold red")
-            text.append(review.text)
-        elif not review.hunks:
-            text.append(review.text, style="dim")
-        else:
-            for i, hunk in enumerate(review.hunks):
-                here = i == self.hunk
-                for n, line in enumerate(hunk.text.splitlines()):
-                    if n == 0:
-                        mark = "▶ " if here else "  "
-                        style = "bold reverse cyan" if here else "cyan"
-                        text.append(mark + line + "\n", style=style)
-                        continue
-                    colour = {"+": "green", "-": "red"}.get(line[:1], "")
-                    text.append("  " + line + "\n", style=f"bold {colour}" if here else colour)
-        body.update(text)
+        if self.review is not None:
+            body = self.query_one("#changes-diff-body", Static)
+            body.update(review_text(self.review, self.hunk))
 
     def action_hunk(self, step: int) -> None:
         review = self.review

@@ -14,7 +14,7 @@ from textual.widgets import TabbedContent
 from claudex_tui.messages import ActionDone, CountsLoaded, FirewallsChecked
 from claudex_tui.screens.dashboard_terminals import DashboardTerminals
 from container.errors import ClaudexError
-from container.labels import SessionInfo
+from container.labels import ISOLATED, SessionInfo
 from widgets.changes_panel import ChangesPanel
 from widgets.details_panel import DetailsPanel
 from widgets.firewall_panel import FirewallPanel
@@ -162,6 +162,9 @@ class DashboardTabs(DashboardTerminals):
         counts = {}
         for session in sessions:
             try:
+                if ISOLATED in session.labels:  # what differs from your directory, as its tab
+                    counts[row_key(session)] = len(self.backend.isolated_changes(session))
+                    continue
                 if not self.backend.tracking_enabled(session):
                     continue
                 counts[row_key(session)] = len(self.backend.changes(session))

@@ -26,6 +26,7 @@ from container.build_progress import summary
 from container.errors import ClaudexError
 from container.host_entries import HostFS
 from container.image import BuildProgress, ensure_image, image_state
+from container.isolated import discard_unused, isolate_request
 from container.labels import SessionInfo
 from container.local_fs import LOCAL
 from container.naming import session_name, valid_container_name
@@ -53,6 +54,7 @@ class _Form:
     host_network: bool
     allow: list[str]
     parallel: bool
+    isolated: bool = False  # each read-write folder given as the session's own copy
     public_ok: bool = False  # the user confirmed the public suffixes in `allow`
 
 
@@ -173,6 +175,8 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
                     yield Static(f"+ {allowed} default/config", id="allow-note")
                     yield Checkbox("Parallel", id="parallel", compact=True)
                     yield Static("a new session even if one exists", id="parallel-note")
+                    yield Checkbox("Isolated", id="isolated", compact=True)
+                    yield Static("works on its own copy", id="isolated-note")
                     with Horizontal(id="buttons"):
                         yield Button("Create", variant="primary", id="create", compact=True)
                         yield Button("Cancel", id="cancel", compact=True)
@@ -307,7 +311,14 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
             host_network=host,
             allow=allow,
             parallel=self.query_one("#parallel", Checkbox).value,
+            isolated=self.query_one("#isolated", Checkbox).value,
         )
+
+    @on(Checkbox.Changed, "#parallel")
+    def _parallel_changed(self, event: Checkbox.Changed) -> None:
+        """The config's `isolated` makes a parallel session isolated unless unticked."""
+        if self.config.isolated:
+            self.query_one("#isolated", Checkbox).value = event.value
 
     @on(Input.Submitted, "#name, #allow")
     def _submitted(self, event: Input.Submitted) -> None:
@@ -507,7 +518,15 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
         if reason:
             warn(f"image {image} is out of date ({reason}); run `claudex build`")
         sessions = Sessions(self.client)
-        result = sessions.start_session(req, on_step=step)
+        req, copied = isolate_request(
+            sessions, req, want=form.isolated, remote=self.fs.remote, step=step
+        )
+        try:
+            result = sessions.start_session(req, on_step=step)
+        except BaseException:
+            if copied and req.name:  # a session that was never made leaves no copies behind
+                discard_unused(sessions, req.name)
+            raise
         if req.plan.hidden_env_files:
             hidden = "hidden from the agent: " + ", ".join(req.plan.hidden_env_files)
             notes.append((hidden, "information"))

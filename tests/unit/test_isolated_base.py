@@ -98,3 +98,34 @@ def test_converting_attributes_fall_back_to_a_plain_base(repo: Path, tmp_path: P
     assert not isinstance(open_base(str(base)), GitBase)
     assert (work / "draft.txt").read_bytes() == b"lf only\n"
     assert compare(str(repo), str(work), str(base), None).changes == []
+
+
+def test_a_plain_directorys_base_links_your_files_and_notices_in_place_edits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    user = tmp_path / "user"
+    user.mkdir()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (user / name).write_text(f"{name}\n")
+    work, base = tmp_path / "work", tmp_path / "base"
+    assert make_copy(str(user), str(work), str(base), "s1") == "copy"
+    assert os.stat(base / "a.txt").st_ino == os.stat(user / "a.txt").st_ino  # not copied
+    assert os.stat(work / "a.txt").st_ino != os.stat(user / "a.txt").st_ino
+    # Another session's base of the same files (a link more: their ctime moves) is no edit.
+    assert make_copy(str(user), str(tmp_path / "w2"), str(tmp_path / "b2"), "s2") == "copy"
+    assert compare(str(user), str(work), str(base), None).changes == []
+
+    (user / "a.txt").write_text("yours, in place\n")  # the base's bytes of it are gone
+    (user / "b.txt").write_text("yours, untouched by the session\n")
+    (work / "a.txt").write_text("session\n")
+    (work / "c.txt").write_text("session c\n")
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    found = compare(str(user), str(work), str(base), str(staging))
+    assert {c.path: c.state for c in found.changes} == {"a.txt": "conflict", "c.txt": "apply"}
+    assert "session" in three_way(found, found.changes[0])
+    assert write([found]) == 1
+    assert (user / "a.txt").read_text() == "yours, in place\n"
+    assert (user / "c.txt").read_text() == "session c\n"
+    assert (base / "c.txt").read_text() == "c.txt\n"  # written by rename: the base keeps it
