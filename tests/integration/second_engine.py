@@ -115,17 +115,18 @@ class SecondEngine:
         return docker.DockerClient(base_url=self.host, timeout=60)
 
 
-def _load_image(image: str, host: str) -> None:
-    """The image reaches the second engine as it would reach a remote host: saved and loaded.
-    Saved by id (fixed now, whatever rebuilds `image` meanwhile), then tagged there."""
+def load_image(image: str, host: str, *also: str) -> None:
+    """The image (and `also`: e.g. its base) reaches the second engine as it would reach a
+    remote host: saved and loaded. Saved by id (fixed now, whatever rebuilds `image`
+    meanwhile), then tagged there."""
     image_id = subprocess.run(
         ["docker", "image", "inspect", "--format", "{{.Id}}", image],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
-    save = subprocess.Popen(["docker", "save", image_id], stdout=subprocess.PIPE)
-    subprocess.run(["docker", "-H", host, "load", "-q"], stdin=save.stdout, check=True, timeout=600)
+    save = subprocess.Popen(["docker", "save", image_id, *also], stdout=subprocess.PIPE)
+    subprocess.run(["docker", "-H", host, "load", "-q"], stdin=save.stdout, check=True, timeout=900)
     assert save.wait() == 0
     subprocess.run(["docker", "-H", host, "tag", image_id, image], check=True)
 
@@ -137,7 +138,7 @@ def second_engine(image: str) -> Iterator[SecondEngine]:
     d2 = SecondEngine(Path(tempfile.mkdtemp(prefix=f"claudexme{RUN}-d2-", dir="/tmp")))
     d2.start()
     try:
-        _load_image(image, d2.host)
+        load_image(image, d2.host)
         yield d2
     finally:
         if d2.proc is None:  # a test stopped it and failed before starting it again

@@ -23,7 +23,7 @@ import pytest
 
 from container.image import EXTRA_CA, EXTRA_CA_LIST
 from tests.integration.conftest import CLI, REPO
-from tests.integration.second_engine import SecondEngine, remove_leftovers
+from tests.integration.second_engine import SecondEngine, load_image, remove_leftovers
 from tests.waiting import wait_for
 
 
@@ -149,23 +149,6 @@ def test_a_non_editable_install_finds_the_context(
     assert "Traceback" not in doctor.stderr
 
 
-def _load_images(host: str, image: str) -> None:
-    """The session image (by id: fixed now, whatever rebuilds it meanwhile) and the base image,
-    saved from the test engine and loaded into the new one, as onto a machine of its own."""
-    image_id = subprocess.run(
-        ["docker", "image", "inspect", "--format", "{{.Id}}", image],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    save = subprocess.Popen(
-        ["docker", "save", image_id, "debian:bookworm-slim"], stdout=subprocess.PIPE
-    )
-    subprocess.run(["docker", "-H", host, "load", "-q"], stdin=save.stdout, check=True, timeout=900)
-    assert save.wait() == 0
-    subprocess.run(["docker", "-H", host, "tag", image_id, image], check=True)
-
-
 def _answers(host: str) -> bool:
     with contextlib.suppress(Exception):
         return bool(docker.DockerClient(base_url=host, timeout=5).ping())
@@ -212,7 +195,7 @@ def test_the_run_command_starts_an_engine_then_a_session(
     }
     try:
         d.start()
-        _load_images(d.host, image)
+        load_image(image, d.host, "debian:bookworm-slim")  # as on a machine of its own
         d.stop()
         assert not _answers(d.host)
 

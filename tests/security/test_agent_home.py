@@ -61,13 +61,13 @@ def tree_hash(root: Path) -> str:
     return h.hexdigest()
 
 
-def _home_archive(output: str) -> Path:
+def home_archive(output: str) -> Path:
     found = re.search(r"saved the agent home of \S+ to (\S+)", output)
     assert found, output
     return Path(found.group(1))
 
 
-def _archive_text(path: Path) -> dict[str, bytes]:
+def archive_files(path: Path) -> dict[str, bytes]:
     with tarfile.open(path) as tar:
         return {
             m.name: tar.extractfile(m).read() if m.isreg() else b""  # type: ignore[union-attr]
@@ -140,9 +140,9 @@ def test_own_home_with_copied_logins_survives_restart_and_is_audited(
     # Destroy keeps the session's settings and transcripts, never the credentials.
     res = cli("destroy", "--name", name, "--force", env=env, timeout=60)
     assert res.code == 0, res.text
-    archive = _home_archive(res.out)
+    archive = home_archive(res.out)
     assert archive.parent.name == "audit" and archive.stat().st_mode & 0o777 == 0o600
-    files = _archive_text(archive)
+    files = archive_files(archive)
     assert json.loads(files["agent-home/.claude/settings.json"]) == HOOK
     assert b"SESSION-TRANSCRIPT" in files["agent-home/.claude/projects/-workspace-proj/s.jsonl"]
     assert b"touch /tmp/pwn" in files["agent-home/.codex/config.toml"]
@@ -181,7 +181,7 @@ def test_share_agent_home_mounts_the_host_folders_and_warns(
     # The audit archive leaves the host's folders out: they are not the session's.
     res = cli("destroy", "--name", name, "--force", env=env, timeout=60)
     assert res.code == 0, res.text
-    files = _archive_text(_home_archive(res.out))
+    files = archive_files(home_archive(res.out))
     assert not [n for n in files if n.startswith(("agent-home/.claude", "agent-home/.codex"))]
     assert b"OTHER-PROJECT-SECRET" not in b"".join(files.values())
     note = json.loads(files["claudex-audit.json"])
@@ -206,7 +206,7 @@ def test_a_huge_home_cannot_stall_destroy_or_crowd_out_the_audit(
     res = cli("destroy", "--name", name, "--force", timeout=120)
     assert res.code == 0, res.text
     assert time.monotonic() - started < 60
-    files = _archive_text(_home_archive(res.out))
+    files = archive_files(home_archive(res.out))
     assert json.loads(files["agent-home/.claude/settings.json"]) == HOOK  # read first
     assert "agent-home/.cache-like" not in files and "agent-home/.cache/x" not in files
     assert json.loads(files["claudex-audit.json"])["truncated"] is True

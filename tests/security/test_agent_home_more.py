@@ -9,15 +9,13 @@ The CLI runs with HOME set to a fake host home, so the test never touches a real
 from __future__ import annotations
 
 import json
-import re
-import tarfile
 from pathlib import Path
 
 import docker
 import pytest
 
 from tests.security.conftest import CLI, as_agent, as_root
-from tests.security.test_agent_home import tree_hash
+from tests.security.test_agent_home import archive_files, home_archive, tree_hash
 
 GEMINI_SETTINGS = {
     "security": {"auth": {"selectedType": "oauth-personal"}},
@@ -52,16 +50,6 @@ def host_home(tmp_path: Path) -> Path:
     (home / ".config" / "opencode").mkdir(parents=True)
     (home / ".config" / "opencode" / "opencode.json").write_text('{"mcp": {"host-mcp": {}}}')
     return home
-
-
-def _archive(output: str) -> dict[str, bytes]:
-    found = re.search(r"saved the agent home of \S+ to (\S+)", output)
-    assert found, output
-    with tarfile.open(found.group(1)) as tar:
-        return {
-            m.name: tar.extractfile(m).read() if m.isreg() else b""  # type: ignore[union-attr]
-            for m in tar.getmembers()
-        }
 
 
 def test_new_agents_logins_are_copied_alone_and_never_flow_back(
@@ -120,7 +108,7 @@ def test_new_agents_logins_are_copied_alone_and_never_flow_back(
     assert res.code == 0, res.text
 
     # The audit archive keeps what the session did, without a token of the host or the session.
-    files = _archive(res.out)
+    files = archive_files(home_archive(res.out))
     assert json.loads(files["agent-home/.gemini/settings.json"]) == HOOK
     assert b"evil" in files["agent-home/.copilot/mcp-config.json"]
     assert b"EVIL-PLUGIN" in files["agent-home/.config/opencode/plugin/evil.js"]
