@@ -228,6 +228,8 @@ class SessionList(Vertical):
         row = self.rows.get(name)
         if row is None:
             return
+        if all(getattr(row, key) == value for key, value in changes.items()):
+            return  # e.g. waiting=False on a session that was not waiting
         for key, value in changes.items():
             setattr(row, key, value)
         self._redraw()
@@ -278,8 +280,11 @@ class SessionList(Vertical):
         ids = [e[0] for e in entries]
         if [options.get_option_at_index(i).id for i in range(options.option_count)] == ids:
             # Same entries in the same order: update the text in place, keep the highlight.
+            # Only the rows whose text changed: each replacement makes the option list drop
+            # its caches and render every row again (an agent's activity every 2 s did that).
             for index, (_, prompt, _header) in enumerate(entries):
-                options.replace_option_prompt_at_index(index, prompt)
+                if options.get_option_at_index(index).prompt != prompt:
+                    options.replace_option_prompt_at_index(index, prompt)
             return
         options.clear_options()
         options.add_options([Option(p, id=i, disabled=h) for i, p, h in entries])
