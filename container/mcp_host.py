@@ -35,7 +35,8 @@ def server_specs(
     servers: Mapping[str, Any], environ: Mapping[str, str] | None = None
 ) -> dict[str, dict[str, Any]]:
     """The broker's view of the config's `[mcp.NAME]` servers: image, command, environment
-    values (names set on the host), bind mounts (read-only unless rw)."""
+    values (names set on the host), bind mounts (read-only unless rw), its egress allow list
+    (empty: no network at all)."""
     environ = os.environ if environ is None else environ
     specs: dict[str, dict[str, Any]] = {}
     for name, server in servers.items():
@@ -44,6 +45,7 @@ def server_specs(
             "command": list(server.command),
             "env": [f"{k}={environ[k]}" for k in server.env if k in environ],
             "binds": [f"{m.path}:{m.path}:{'rw' if m.rw else 'ro'}" for m in server.mounts],
+            "allow": list(server.allow),
         }
     return specs
 
@@ -56,9 +58,16 @@ def session_mount(session: str) -> Any:
 
 
 def create_broker(
-    api: APIClient, session: str, image: str, specs: Mapping[str, Any], labels: dict[str, str]
+    api: APIClient,
+    session: str,
+    image: str,
+    specs: Mapping[str, Any],
+    labels: dict[str, str],
+    network: str,
 ) -> None:
-    """The volume and the broker container for `session` (created, not started)."""
+    """The volume and the broker container for `session` (created, not started). A server
+    with an allow list runs behind a firewall container of `image` on `network` (the
+    session's), which the broker starts for each run."""
     from docker.types import Mount
 
     with engine_errors(f"creating the MCP broker of {session}"):
@@ -78,7 +87,13 @@ def create_broker(
             name=broker_name(session),
             entrypoint=["python3", "-I", "-B", BROKER_SCRIPT],
             environment={
-                "CLAUDEX_MCP_SERVERS": json.dumps(specs),
+                "CLAUDEX_MCP_SERVERS": json.dumps(
+                    {
+                        k: {**v, "network": network} if v.get("allow") else v
+                        for k, v in specs.items()
+                    }
+                ),
+                "CLAUDEX_MCP_IMAGE": image,
                 "CLAUDEX_MCP_SESSION": session,
             },
             labels={**labels, BROKER_OF: session},

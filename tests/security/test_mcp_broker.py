@@ -8,6 +8,7 @@ the agent's container sees read-only); the last one lets a session bring its own
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import socket
@@ -17,6 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -80,8 +82,16 @@ def server_image(engine: docker.DockerClient, image: str) -> Iterator[str]:
 def broker(engine: docker.DockerClient, image: str, server_image: str) -> Iterator[str]:
     """A broker for session NAME with one server, `echo`; yields NAME (also its volume's)."""
     name = f"claudextest-mcpb-{uuid.uuid4().hex[:8]}"
+    with running_broker(engine, image, name, {"echo": {"image": server_image}}):
+        yield name
+
+
+@contextlib.contextmanager
+def running_broker(
+    engine: docker.DockerClient, image: str, name: str, servers: dict[str, Any]
+) -> Iterator[None]:
+    """A broker started by hand as the host would (its servers' firewalls of `image`)."""
     engine.volumes.create(name)
-    servers = {"echo": {"image": server_image}}
     try:
         c = engine.containers.run(
             image,
@@ -90,6 +100,7 @@ def broker(engine: docker.DockerClient, image: str, server_image: str) -> Iterat
             environment={
                 "CLAUDEX_MCP_SERVERS": json.dumps(servers),
                 "CLAUDEX_MCP_SESSION": name,
+                "CLAUDEX_MCP_IMAGE": image,
             },
             volumes={
                 "/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "rw"},
@@ -98,8 +109,8 @@ def broker(engine: docker.DockerClient, image: str, server_image: str) -> Iterat
             network_mode="none",
             detach=True,
         )
-        wait_for("the broker", lambda: b"ready: echo" in c.logs())
-        yield name
+        wait_for("the broker", lambda: b"ready: " + ", ".join(sorted(servers)).encode() in c.logs())
+        yield
     finally:
         for sib in engine.containers.list(
             all=True, filters={"label": f"com.claudex.mcp-of={name}"}
@@ -189,6 +200,58 @@ def test_the_agent_cannot_start_anything_else_or_reach_the_engine(
     assert not engine.containers.list(all=True, filters={"label": f"com.claudex.mcp-of={broker}"})
     logs = engine.containers.get(broker).logs().decode()
     assert "started" not in logs and logs.count("refused:") == 5, logs
+
+
+def test_a_server_reaches_its_allow_list_and_nothing_else(
+    engine: docker.DockerClient, image: str, server_image: str
+) -> None:
+    """`allow = ["allowed.test"]`: each run gets its own default-deny firewall (the session's
+    rules, in a container sharing the server's network namespace). The server reaches
+    allowed.test; blocked.test neither resolves nor connects by address; the server runs as
+    nobody without capabilities, and its firewall goes with it."""
+    prefix = f"claudextest-mcpfw-{uuid.uuid4().hex[:8]}"
+    with blocked_server(engine, image, prefix) as (blocked_ip, _):
+        allowed = engine.containers.create(
+            image,
+            entrypoint=["python3", "-m", "http.server", "8000"],
+            name=f"{prefix}-allowed",
+            user="nobody",
+        )
+        engine.networks.get(prefix).connect(allowed, aliases=["allowed.test"])
+        allowed.start()
+        wait_for(
+            "allowed.test to listen",
+            lambda: allowed.exec_run(["bash", "-c", ": </dev/tcp/127.0.0.1/8000"]).exit_code == 0,
+        )
+        servers = {"net": {"image": server_image, "allow": ["allowed.test"], "network": prefix}}
+        name = f"{prefix}-broker"
+        with running_broker(engine, image, name, servers):
+            calls = [
+                _rpc(1, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {}}),
+                *(
+                    _rpc(i, "tools/call", {"name": "connect", "arguments": {"host": host}})
+                    for i, host in enumerate(["allowed.test", "blocked.test", blocked_ip], 2)
+                ),
+            ]
+            code, out = as_agent_with_broker(
+                engine, image, name, f"printf '%s\\n' '{chr(10).join(calls)}' | claudex-mcp net"
+            )
+            assert code == 0, out
+            answers = {m["id"]: m["result"] for m in map(json.loads, out.splitlines())}
+            text = {i: answers[i]["content"][0]["text"] for i in (2, 3, 4)}
+            assert text[2] == "connected", text
+            assert text[3] == "refused: gaierror", text  # the name does not resolve
+            assert text[4] == "refused: ConnectionRefusedError", text  # rejected at once
+            wait_for(
+                "the server and its firewall to be removed",
+                lambda: (
+                    not engine.containers.list(
+                        all=True, filters={"label": f"com.claudex.mcp-of={name}"}
+                    )
+                ),
+            )
+            logs = engine.containers.get(name).logs().decode()
+            assert "started net" in logs and "error" not in logs, logs
 
 
 def test_a_session_brings_its_broker_and_takes_it_away(
