@@ -37,9 +37,12 @@ commands:
   claudex log [NAME]           list a session's checkpoints
   claudex revert [NAME] PATH...
                                restore files to the last checkpoint
-  claudex apply [PATH...] [--check]
+  claudex apply [PATH...] [--check] [--branch]
                                bring an isolated session's changes into your directories
-  claudex doctor               check the engine, image, firewall, DNS, logins, config, disk
+  claudex doctor [--fix [--yes]]
+                               check the engine, image, firewall, DNS, logins, config, disk;
+                               --fix: no engine answers? install and start one (root on
+                               Debian/Ubuntu; claudex DIRS offers it too on a terminal)
   claudex mcp list|add|remove  the config's MCP servers, each run in a container of its own
 
 Every command that acts on a session takes --name NAME (those shown with NAME also take it
