@@ -7,10 +7,11 @@ import sys
 from dataclasses import replace
 
 from claudex_tui import output
+from claudex_tui.commands.engine_offer import connect_or_offer
 from claudex_tui.config import Config, load_config
 from claudex_tui.start_request import record_baseline, start_request
 from container import firewall
-from container.engine import DockerClient, connect
+from container.engine import DockerClient
 from container.engines import current_engine, host_fs
 from container.errors import ImageError
 from container.host_entries import HostFS
@@ -88,7 +89,7 @@ def _build_if_missing(client: DockerClient, config: Config, host_ca: bool = True
 
 
 def _ready_client(config: Config, host_ca: bool = True) -> DockerClient:
-    client = connect()
+    client = connect_or_offer()  # none answers: offers to start one (root on Debian)
     _build_if_missing(client, config, host_ca)
     return client
 
