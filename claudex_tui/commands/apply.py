@@ -14,6 +14,7 @@ from container.errors import ClaudexError, SessionNotFound, UsageError
 from container.isolated import base_of, check_copy_path, copies_of, session_folder
 from container.isolated_apply import DirChanges, compare, three_way, write
 from container.isolated_branch import fetch_branch
+from container.isolated_review import merge_conflicts
 from container.labels import SessionInfo
 from container.sessions import Sessions
 
@@ -94,7 +95,8 @@ def _show(results: list[DirChanges], check: bool) -> int:
         for c in d.changes:
             where = display_path(os.path.join(d.directory, c.path))
             if c.state == "apply":
-                print(f"{verb:<12} {c.what:<9} {where}")
+                note = f" ({c.reason})" if c.reason else ""
+                print(f"{verb:<12} {c.what:<9} {where}{note}")
             elif c.state == "there":
                 print(f"{'unchanged':<12} {c.what:<9} {where} (already in your directory)")
             elif c.state == "refused":
@@ -133,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
         results = [
             compare(d, copies[d], base_of(copies[d]), staging, chosen.get(d, [])) for d in dirs
         ]
+        for found in results:
+            merge_conflicts(found)  # other lines than yours: merged, as the Changes tab does
         conflicts = _show(results, args.check)
         todo = sum(len(d.by_state("apply")) for d in results)
         if conflicts:
