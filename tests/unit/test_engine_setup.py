@@ -59,7 +59,12 @@ DOWN = EngineUnavailable(
 def started(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Calls of the engine start (none really run), each returning what the list holds."""
     calls: list[int] = []
-    monkeypatch.setattr(engine_offer, "start_engine", lambda: calls.append(0) or 0)
+
+    def start() -> int:
+        calls.append(0)
+        return 0
+
+    monkeypatch.setattr(engine_offer, "start_engine", start)
     return calls
 
 
@@ -87,7 +92,12 @@ def test_asked_on_a_terminal(
     monkeypatch: pytest.MonkeyPatch, started: list[int], answer: str, starts: bool
 ):
     asked: list[str] = []
-    monkeypatch.setattr("builtins.input", lambda q: asked.append(q) or answer)
+
+    def ask(question: str) -> str:
+        asked.append(question)
+        return answer
+
+    monkeypatch.setattr("builtins.input", ask)
     if starts:
         engine_offer.start_or_explain(DOWN, Offer.ASK)
     else:
