@@ -23,6 +23,8 @@ from typing import Any
 import docker
 import pytest
 
+from container.details_model import McpServerRow
+from container.mcp_host import read_servers
 from tests.security.conftest import AGENT, CLI, as_agent, blocked_server, wait_for
 
 SERVER = r"""
@@ -281,6 +283,21 @@ def test_a_session_brings_its_broker_and_takes_it_away(
         assert answers[2]["content"][0]["text"] == "echo: from a session"
         code, out = as_agent(engine, name, "test -e /var/run/docker.sock && echo SOCKET; true")
         assert "SOCKET" not in out
+        # What the dashboard's Details shows: the server as the host configured it, a run while
+        # one is up, and the broker's last refusal of something the agent asked for.
+        assert read_servers(engine.api, name) == ([McpServerRow("echo", server_image)], "")
+        as_agent(engine, name, "claudex-mcp nope; true")
+        as_agent(engine, name, "setsid sh -c 'sleep 30 | claudex-mcp echo' >/dev/null 2>&1 &")
+        wait_for(
+            "Details to show the running server and the refusal",
+            lambda: (
+                read_servers(engine.api, name)
+                == (
+                    [McpServerRow("echo", server_image, running=1)],
+                    "refused: nope is not configured for this session",
+                )
+            ),
+        )
         # Every agent finds it configured; Claude Code connects to it.
         code, out = as_agent(
             engine,
