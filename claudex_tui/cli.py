@@ -39,6 +39,7 @@ commands:
                                restore files to the last checkpoint
   claudex apply [PATH...] [--check] [--branch]
                                bring an isolated session's changes into your directories
+  claudex compare A B          how two isolated sessions' results differ
   claudex doctor [--fix [--yes]]
                                check the engine, image, firewall, DNS, logins, config, disk;
                                --fix: no engine answers? install and start one (root on
@@ -219,8 +220,13 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "apply": (
         "apply",
         "run",
-        "Bring an isolated session's changes into your directories (a file changed there "
-        "and by you since the session started is a conflict: nothing is written).",
+        "Bring an isolated session's changes into your directories (lines changed there "
+        "and by you since the session started are a conflict: nothing is written).",
+    ),
+    "compare": (
+        "compare",
+        "run",
+        "Show how two isolated sessions' results differ (their copies, read as data).",
     ),
     "mcp": ("mcp", "run", "List, add and remove the MCP servers of the config ([mcp.NAME])."),
 }
