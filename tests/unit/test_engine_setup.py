@@ -150,3 +150,41 @@ def test_no_offer_for_an_engine_named_with_engine(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(engine, "_selected", Named())
     assert engine_offer.offer(yes=True) is Offer.FIX
+
+
+def test_the_dashboard_asks_before_the_screen_changes(monkeypatch: pytest.MonkeyPatch):
+    """`claudex dashboard` asks only where it may start one (ASK); elsewhere it opens as before
+    (the dashboard itself says when the engine is down)."""
+    import argparse
+
+    from claudex_tui.commands import dashboard
+
+    calls: list[str] = []
+
+    class Client:
+        def close(self) -> None:
+            calls.append("connected")
+
+    monkeypatch.setattr(engine_offer, "connect_or_offer", lambda yes=False: Client())
+
+    def opened(select: str | None) -> int:
+        calls.append("opened")
+        return 0
+
+    monkeypatch.setattr(dashboard, "open_dashboard", opened)
+    for what, want in (
+        (Offer.ASK, ["connected", "opened"]),
+        (Offer.TELL, ["opened"]),
+        (Offer.FIX, ["opened"]),
+    ):
+        calls.clear()
+        monkeypatch.setattr(engine_offer, "offer", lambda yes=False, what=what: what)
+        assert dashboard.run(argparse.Namespace(select=None)) == 0
+        assert calls == want
+
+
+def test_doctor_yes_goes_with_fix(capsys: pytest.CaptureFixture[str]):
+    from claudex_tui.cli import main
+
+    assert main(["doctor", "--yes"]) == 2
+    assert "--yes goes with --fix" in capsys.readouterr().err
