@@ -118,6 +118,11 @@ class ProjectAllow:
         return f"{self.path} on {self.host}" if self.host else str(self.path)
 
     @property
+    def asks(self) -> str:
+        """What the file asks for, as the question to the user says it."""
+        return f"asks the firewall to allow: {', '.join(self.entries)}"
+
+    @property
     def key(self) -> str:
         """What the user's trust is remembered under: the same path on two hosts is two files."""
         return f"{self.host}:{self.path}" if self.host else str(self.path)

@@ -47,15 +47,14 @@ def _request(args: argparse.Namespace, config: Config, fs: HostFS = LOCAL) -> St
 
 
 def _confirm_project(found: firewall.ProjectAllow) -> bool:
-    """Ask on the terminal whether a .claudex.toml may widen the firewall."""
-    listing = ", ".join(found.entries)
+    """Ask on the terminal whether a .claudex.toml may widen the firewall (or run MCP servers)."""
     if not sys.stdin.isatty():
         output.warn(
-            f"{found.where} asks the firewall to allow: {listing}; ignored (not confirmed "
+            f"{found.where} {found.asks}; ignored (not confirmed "
             "yet: run claudex on a terminal once to confirm, or pass --allow)"
         )
         return False
-    output.info(f"{found.where} asks the firewall to allow: {listing}")
+    output.info(f"{found.where} {found.asks}")
     if output.confirm("allow these for sessions of this directory?"):
         return True
     output.info("not allowed this time (asked again at the next start)")

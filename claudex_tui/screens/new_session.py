@@ -477,7 +477,7 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
         def not_confirmed(found: firewall.ProjectAllow) -> bool:
             # Trusting a repository's own allow list needs the question the CLI asks.
             warn(
-                f"{found.where} asks the firewall to allow {', '.join(found.entries)}: "
+                f"{found.where} {found.asks}: "
                 "not allowed (add them to Allow, or confirm once with `claudex DIR`)"
             )
             return False

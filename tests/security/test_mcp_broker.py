@@ -23,6 +23,7 @@ from typing import Any
 import docker
 import pytest
 
+from container import firewall, mcp_project
 from container.details_model import McpServerRow
 from container.mcp_host import read_servers
 from tests.security.conftest import AGENT, CLI, as_agent, blocked_server, wait_for
@@ -402,3 +403,41 @@ def test_a_flood_of_connections_is_refused_and_the_broker_still_serves(
     code, out = as_agent_with_broker(engine, image, broker, script)
     assert "refused 160" in out, out
     assert code == 0 and "echo-test" in out, out
+
+
+def test_a_projects_servers_run_only_as_confirmed(
+    cli: CLI, project: Path, engine: docker.DockerClient, server_image: str
+) -> None:
+    """A `.claudex.toml` (the agent's to write) asks for `[mcp.proj]`: not confirmed, the
+    session has no such server; confirmed, the agent reaches it; once the agent has changed
+    the file (another image), it is asked about again and not started meanwhile."""
+    toml = project / ".claudex.toml"
+    toml.write_text(f'[mcp.proj]\nimage = "{server_image}"\nallow = ["example.com"]\n')
+    call = f"printf '%s\\n' '{_rpc(1, 'initialize', {'capabilities': {}})}' | claudex-mcp proj"
+    res = cli(str(project), "-d", "--agent", "shell")
+    assert res.code == 0, res.text
+    name = res.out.strip()
+    try:
+        assert (
+            f"asks to run MCP servers: proj (image {server_image}, reaches example.com); ignored"
+            in res.err
+        ), res.err
+        code, out = as_agent(engine, name, f"{call}; echo rc=$?")
+        assert "serverInfo" not in out and "rc=1" in out, out
+
+        (found,) = mcp_project.read_project_mcp([str(project)])
+        firewall.trust(found)  # what a "yes" on the terminal records
+        res = cli(str(project), "-d", "--agent", "shell", "--replace")
+        assert res.code == 0 and "asks to run" not in res.err, res.text
+        code, out = as_agent(engine, name, call)
+        assert code == 0 and '"echo-test"' in out, out
+
+        # The agent points the confirmed name at another image: asked again, not run.
+        as_agent(engine, name, "sed -i 's|image = .*|image = \"busybox:latest\"|' .claudex.toml")
+        res = cli(str(project), "-d", "--agent", "shell", "--replace")
+        assert res.code == 0 and "proj (image busybox:latest" in res.err, res.text
+        code, out = as_agent(engine, name, f"{call}; echo rc=$?")
+        assert "serverInfo" not in out and "rc=1" in out, out
+    finally:
+        res = cli("destroy", "--name", name, "--force", timeout=60)
+    assert res.code == 0, res.text
