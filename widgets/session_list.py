@@ -21,6 +21,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from container.labels import HOST_NETWORK, SessionInfo
+from widgets.session_groups import group_id, grouped, isolated_dirs, render_group_header
 
 STATE_MARKS = {
     "running": ("●", "green"),
@@ -255,6 +256,7 @@ class SessionList(Vertical):
             for name in sorted(self.rows, key=self._seen.__getitem__)
             if not needle or _matches(needle, _haystack(self.rows[name].session))
         ]
+        self.shown = [k for run in grouped(self.shown, self._session_of) for k in run]
         options = self.options
         now = time.time()
         width = max(self.options.size.width - 2, 0)
@@ -267,10 +269,9 @@ class SessionList(Vertical):
             self.shown = [k for h in self.engines for k in by_engine.get(h.name, [])]
             for header in self.engines:
                 entries.append((f"engine:{header.name}", render_header(header, width), True))
-                for key in by_engine.get(header.name, []):
-                    entries.append((key, self._row_text(key, now, width), False))
+                entries += self._entries(by_engine.get(header.name, []), now, width)
         else:
-            entries = [(n, self._row_text(n, now, width), False) for n in self.shown]
+            entries = self._entries(self.shown, now, width)
         was_empty = self.has_class("empty")
         self.set_class(not self.rows and len(self.engines) <= 1, "empty")
         if was_empty and not self.has_class("empty"):
@@ -290,6 +291,19 @@ class SessionList(Vertical):
         options.add_options([Option(p, id=i, disabled=h) for i, p, h in entries])
         keep = self._selected if self._selected in self.shown else None
         self._choose(keep or self._neighbour(before))
+
+    def _session_of(self, key: str) -> SessionInfo:
+        return self.rows[key].session
+
+    def _entries(self, keys: list[str], now: float, width: int) -> list[tuple[str, Text, bool]]:
+        """Rows of `keys`; isolated sessions of the same directories under a header."""
+        entries: list[tuple[str, Text, bool]] = []
+        for run in grouped(keys, self._session_of):
+            dirs = isolated_dirs(self._session_of(run[0]))
+            if len(run) > 1 and dirs is not None:
+                entries.append((group_id(dirs), render_group_header(dirs, len(run), width), True))
+            entries += [(k, self._row_text(k, now, width), False) for k in run]
+        return entries
 
     def _row_text(self, key: str, now: float, width: int) -> Text:
         return render_row(self.numbers.get(key, 0), self.rows[key], now, width)
