@@ -285,7 +285,7 @@ class SessionList(Vertical):
             # its caches and render every row again (an agent's activity every 2 s did that).
             for index, (_, prompt, _header) in enumerate(entries):
                 if options.get_option_at_index(index).prompt != prompt:
-                    options.replace_option_prompt_at_index(index, prompt)
+                    _replace_prompt(options, index, prompt, fits=width > 0)
             return
         options.clear_options()
         options.add_options([Option(p, id=i, disabled=h) for i, p, h in entries])
@@ -388,6 +388,24 @@ class SessionList(Vertical):
             box.value = ""
             self.remove_class("filtering")
             self.options.focus()
+
+
+def _replace_prompt(options: OptionList, index: int, prompt: Text, fits: bool) -> None:
+    """Replace one option's text, re-rendering that option alone when it keeps its height
+    (`fits`: its lines are cut to the list's width, so none wraps): OptionList's own
+    replacement drops every option's rendered lines and renders all the visible ones again,
+    which was most of the dashboard's time while switching sessions with agents busy."""
+    option = options.get_option_at_index(index)
+    cache = getattr(options, "_option_render_cache", None)
+    heights = getattr(getattr(options, "_line_cache", None), "heights", {})
+    same_height = fits and heights.get(index) == prompt.plain.count("\n") + 1
+    if cache is None or not hasattr(option, "_set_prompt") or not same_height:
+        options.replace_option_prompt_at_index(index, prompt)
+        return
+    option._set_prompt(prompt)
+    for key in [k for k in cache.keys() if k[0] is option]:  # noqa: SIM118 (no __iter__)
+        cache.discard(key)
+    options.refresh()  # the other options' rendered lines come from the cache
 
 
 def _haystack(session: SessionInfo) -> str:
