@@ -432,6 +432,25 @@ def test_a_projects_servers_run_only_as_confirmed(
         code, out = as_agent(engine, name, call)
         assert code == 0 and '"echo-test"' in out, out
 
+        # While a run is up, its own firewall's refusals show in the session's firewall status
+        # (the Firewall tab's source): the server asked for a name outside its list.
+        ask = _rpc(2, "tools/call", {"name": "connect", "arguments": {"host": "evil.example"}})
+        as_agent(engine, name, f"printf '%s\\n' '{ask}' >/tmp/ask")
+        as_agent(
+            engine,
+            name,
+            "setsid sh -c '(cat /tmp/ask; sleep 60) | claudex-mcp proj' >/dev/null 2>&1 &",
+        )
+
+        def refused() -> list[str]:
+            res = cli("firewall", "status", name, "--format", "json")
+            servers = json.loads(res.out)["mcp_servers"] if res.code == 0 else []
+            return [
+                r["name"] for s in servers for r in s["refused_names"] if s["mode"] == "enforcing"
+            ]
+
+        wait_for("the server's refused name", lambda: "evil.example" in refused())
+
         # The agent points the confirmed name at another image: asked again, not run.
         as_agent(engine, name, "sed -i 's|image = .*|image = \"busybox:latest\"|' .claudex.toml")
         res = cli(str(project), "-d", "--agent", "shell", "--replace")
