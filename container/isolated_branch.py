@@ -152,7 +152,9 @@ def fetch_bundle(directory: str, bundle: str, session: str, folder: str) -> None
                 proc.stderr.strip()[-500:] or None,
             )
         # (the user's config stays, but nothing runs or is written beyond the one ref)
-        proc = _git("-C", directory, "-c", "transfer.fsckObjects=true", "-c", "gc.auto=0",
+        # (fetch.fsckObjects too: the user's own config may turn it off, and it wins)
+        proc = _git("-C", directory, "-c", "transfer.fsckObjects=true",
+                    "-c", "fetch.fsckObjects=true", "-c", "gc.auto=0",
                     "-c", "maintenance.auto=false", "-c", "fetch.writeCommitGraph=false",
                     "fetch", "-q", "--no-tags", "--no-prune", "--no-write-fetch-head",
                     "--no-recurse-submodules", q, f"{ref}:{ref}")  # fmt: skip

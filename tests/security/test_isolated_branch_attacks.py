@@ -104,6 +104,7 @@ def test_a_malformed_object_is_refused_and_nothing_lands(user: Path, tmp_path: P
     _git(clone, "update-ref", f"refs/heads/claudex/{session}", bad)
     bundle = tmp_path / "bad.bundle"
     _git(clone, "bundle", "create", str(bundle), f"claudex/{session}", "--not", "main")
+    _git(user, "config", "fetch.fsckObjects", "false")  # would win over transfer.fsckObjects
     refs, meta = _refs(user), _meta(user)
     work = tmp_path / "work"
     work.mkdir()
