@@ -124,6 +124,11 @@ class ProjectAllow:
         return f"asks the firewall to allow: {', '.join(self.entries)}"
 
     @property
+    def instead(self) -> str:
+        """The other way to get it without confirming the file."""
+        return "add them with --allow or in the new-session form's Allow"
+
+    @property
     def key(self) -> str:
         """What the user's trust is remembered under: the same path on two hosts is two files."""
         return f"{self.host}:{self.path}" if self.host else str(self.path)

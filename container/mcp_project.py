@@ -49,6 +49,10 @@ class ProjectMcp(ProjectAllow):
         return "asks to run MCP servers: " + "; ".join(self.entries)
 
     @property
+    def instead(self) -> str:
+        return "add it to your config with `claudex mcp add`"
+
+    @property
     def key(self) -> str:
         return "mcp|" + super().key  # its own trust, apart from the file's allow entries
 

@@ -51,7 +51,7 @@ def _confirm_project(found: firewall.ProjectAllow) -> bool:
     if not sys.stdin.isatty():
         output.warn(
             f"{found.where} {found.asks}; ignored (not confirmed "
-            "yet: run claudex on a terminal once to confirm, or pass --allow)"
+            f"yet: run claudex on a terminal once to confirm, or {found.instead})"
         )
         return False
     output.info(f"{found.where} {found.asks}")

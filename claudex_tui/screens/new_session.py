@@ -478,7 +478,7 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
             # Trusting a repository's own allow list needs the question the CLI asks.
             warn(
                 f"{found.where} {found.asks}: "
-                "not allowed (add them to Allow, or confirm once with `claudex DIR`)"
+                f"not allowed (confirm once with `claudex DIR`, or {found.instead})"
             )
             return False
 
