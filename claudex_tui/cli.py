@@ -37,9 +37,13 @@ commands:
   claudex log [NAME]           list a session's checkpoints
   claudex revert [NAME] PATH...
                                restore files to the last checkpoint
-  claudex apply [PATH...] [--check]
+  claudex apply [PATH...] [--check] [--branch]
                                bring an isolated session's changes into your directories
-  claudex doctor               check the engine, image, firewall, DNS, logins, config, disk
+  claudex compare A B          how two isolated sessions' results differ
+  claudex doctor [--fix [--yes]]
+                               check the engine, image, firewall, DNS, logins, config, disk;
+                               --fix: no engine answers? install and start one (root on
+                               Debian/Ubuntu; claudex DIRS offers it too on a terminal)
   claudex mcp list|add|remove  the config's MCP servers, each run in a container of its own
 
 Every command that acts on a session takes --name NAME (those shown with NAME also take it
@@ -216,8 +220,13 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "apply": (
         "apply",
         "run",
-        "Bring an isolated session's changes into your directories (a file changed there "
-        "and by you since the session started is a conflict: nothing is written).",
+        "Bring an isolated session's changes into your directories (lines changed there "
+        "and by you since the session started are a conflict: nothing is written).",
+    ),
+    "compare": (
+        "compare",
+        "run",
+        "Show how two isolated sessions' results differ (their copies, read as data).",
     ),
     "mcp": ("mcp", "run", "List, add and remove the MCP servers of the config ([mcp.NAME])."),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -10,6 +11,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.markup import escape
 
 from widgets.changes_panel import ChangesPanel
+from widgets.session_groups import isolated_dirs
 
 if TYPE_CHECKING:
     from claudex_tui.config import Config
@@ -46,6 +48,33 @@ class SessionActions(Protocol):
     def action_tab(self, tab: str) -> None: ...
 
     def post_message(self, message: Any) -> bool: ...
+
+
+MAX_PAIRS = 30
+
+
+def _compare_items(app: Any, sessions: Iterable[SessionInfo]) -> list[tuple[str, str, object]]:
+    """An entry "Compare A with B" for each two isolated sessions of the same directories."""
+    groups: dict[tuple[str, ...], list[SessionInfo]] = {}
+    for session in sorted(sessions, key=lambda s: s.name):
+        dirs = isolated_dirs(session)
+        if dirs is not None:
+            groups.setdefault(dirs, []).append(session)
+    items: list[tuple[str, str, object]] = []
+    for members in groups.values():
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                if len(items) < MAX_PAIRS:
+                    help_text = "How their results differ (isolated copies of the same directories)"
+                    items.append((f"Compare {a.name} with {b.name}", help_text,
+                                  partial(_open_compare, app, a, b)))  # fmt: skip
+    return items
+
+
+def _open_compare(app: Any, a: SessionInfo, b: SessionInfo) -> None:
+    from claudex_tui.screens.compare import CompareScreen
+
+    app.push_screen(CompareScreen(a, b))
 
 
 class SessionCommands(Provider):
@@ -88,6 +117,7 @@ class SessionCommands(Provider):
                 lambda: home.post_message(ChangesPanel.CheckpointRequested()),
             )
         )
+        items += _compare_items(self.app, home.sessions.values())
         for tab, key in TAB_KEYS:
             # The key as the user's [keys] has it (a remapped tab key shows its new key).
             keys = home.config.keys.get(f"tab_{tab}") or [key]

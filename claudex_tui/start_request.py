@@ -98,12 +98,15 @@ def start_request(
     )
     from container.mcp_agent_config import with_mcp_configs
     from container.mcp_host import server_specs
+    from container.mcp_project import confirmed_servers
     from container.session_spec import shares_agent_home
 
+    # A project's confirmed servers, then the user's own (the same name: the user's wins).
+    mcp = {**confirmed_servers(plan.dirs, confirm, fs), **server_specs(config.mcp)}
     if not shares_agent_home(plan):  # never written into the host's own folders
-        plan.logins = with_mcp_configs(list(config.mcp), plan.logins)
+        plan.logins = with_mcp_configs(list(mcp), plan.logins)
     return StartRequest(
-        mcp=server_specs(config.mcp),
+        mcp=mcp,
         plan=plan,
         name=name,
         agent=agent or config.agent,

@@ -17,6 +17,17 @@ class MountRow:
 
 
 @dataclass
+class McpServerRow:
+    """One of the session's MCP servers: as the host configured it for the broker, and how
+    many runs of it are up now."""
+
+    name: str
+    image: str
+    allow: list[str] = field(default_factory=list)
+    running: int = 0
+
+
+@dataclass
 class SessionDetails:
     """What was gathered about a session (inspect, image, one stats sample)."""
 
@@ -29,3 +40,6 @@ class SessionDetails:
     memory_bytes: int | None = None
     memory_limit: int | None = None
     status_line: str = ""
+    mcp_servers: list[McpServerRow] = field(default_factory=list)
+    mcp_error: str = ""
+    """The broker's last refusal or error (its own log, printable, capped)."""

@@ -14,6 +14,7 @@ with a size cap here, and every string in it is made printable before anyone sho
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import tomllib
@@ -116,6 +117,16 @@ class ProjectAllow:
     def where(self) -> str:
         """The file, named for the user."""
         return f"{self.path} on {self.host}" if self.host else str(self.path)
+
+    @property
+    def asks(self) -> str:
+        """What the file asks for, as the question to the user says it."""
+        return f"asks the firewall to allow: {', '.join(self.entries)}"
+
+    @property
+    def instead(self) -> str:
+        """The other way to get it without confirming the file."""
+        return "add them with --allow or in the new-session form's Allow"
 
     @property
     def key(self) -> str:
@@ -257,7 +268,32 @@ def read_status(
                 session.name, BROKEN, "the agent runs but no firewall state is left in place"
             )
         return FirewallStatus(session.name, STARTING, init or "not applied yet")
-    return status
+    if brief:
+        return status
+    return dataclasses.replace(status, servers=tuple(_mcp_statuses(client, session.name)))
+
+
+MCP_FIREWALL = "com.claudex.mcp-firewall"  # the broker's label: the server NAME it guards
+MCP_SHOWN = 8  # server firewalls read (the broker runs at most 8 servers at once)
+
+
+def _mcp_statuses(client: docker.DockerClient, session: str) -> list[FirewallStatus]:
+    """The firewalls of the session's MCP servers running now (their containers are claudex's
+    image; the servers share only their network namespace, never their files)."""
+    with engine_errors(f"listing the MCP servers of {session}"):
+        found = client.api.containers(
+            filters={"label": [f"com.claudex.mcp-of={session}", MCP_FIREWALL]}
+        )
+    statuses = []
+    for c in found[:MCP_SHOWN]:
+        name = printable((c.get("Labels") or {}).get(MCP_FIREWALL, "")[:40])
+        code, out = _exec(client, c["Id"], [SCRIPT, "status"])
+        if code != 0:
+            reason = printable(_last_line(out)[:500]) or f"exit code {code}"
+            statuses.append(FirewallStatus(name, FAILED, reason))
+        else:
+            statuses.append(parse_status(name, out))
+    return statuses
 
 
 def _last_line(text: str) -> str:

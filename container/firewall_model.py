@@ -88,6 +88,8 @@ class FirewallStatus:
     """Names dropped to keep at most REFUSED_KEEP."""
     rejected: int = 0
     """Packets rejected in all (the listed destinations and any no longer kept)."""
+    servers: tuple[FirewallStatus, ...] = ()
+    """The firewalls of the session's MCP servers running now (`session`: the server's name)."""
 
     @property
     def allow(self) -> list[str]:
@@ -124,6 +126,7 @@ class FirewallStatus:
             ],
             "refused_total": self.refused_total,
             "refused_other_names": self.refused_others,
+            "mcp_servers": [s.as_json() for s in self.servers],
         }
 
 

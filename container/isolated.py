@@ -132,9 +132,36 @@ def space_problem(needed: int, free: int, where: str) -> str | None:
         return None
     return (
         f"not enough disk space for the isolated copy: it needs {human_bytes(needed)} in "
-        f"{where} (the session's copy and the base `claudex apply` compares with), "
-        f"{human_bytes(free)} free"
+        f"{where}, {human_bytes(free)} free"
     )
+
+
+def needed_bytes(directory: str, folder: Path) -> int:
+    """What a copy of `directory` and its base take in `folder`: the copy's files (the top
+    `.git` of a repository is shared, not copied); a repository's base is a commit that
+    borrows its objects and a plain directory's base is hard links on the same file system,
+    nearly nothing either way; elsewhere the base is a second copy. (A base that turns out
+    to need a copy after all is checked again before it is made: `_check_space`.)"""
+    git = git_head(directory) is not None
+    files = usage(directory, skip_git=git)
+    if git:
+        return files
+    probe = folder
+    while not probe.exists():
+        probe = probe.parent
+    try:
+        linked = os.stat(directory).st_dev == os.stat(probe).st_dev
+    except OSError:
+        linked = False
+    return files if linked else 2 * files
+
+
+def _check_space(directory: str, dest: str, skip_git: bool) -> None:
+    """Before a base that must be a copy after all (links refused, a repository git cannot
+    copy exactly) is made: do it and the session's copy (made after it) fit?"""
+    problem = space_problem(2 * usage(directory, skip_git), free_bytes(Path(dest)), dest)
+    if problem:
+        raise ClaudexError(problem, "free some space, or point XDG_DATA_HOME at a larger disk")
 
 
 def free_bytes(path: Path) -> int:
@@ -284,12 +311,14 @@ def make_copy(directory: str, work: str, base: str, session: str) -> str:
         if link_base(directory, base):  # the base: links to your files, the copy: a copy
             _copy_tree(directory, work, skip_git=False)
         else:
+            _check_space(directory, base, skip_git=False)
             _copy_tree(directory, base, skip_git=False)
             _copy_tree(base, work, skip_git=False)
         record_stamps(work, base)
         return "copy"
     commit = make_git_base(_git, directory, base, head)
     if commit is None:
+        _check_space(directory, base, skip_git=True)
         _copy_tree(directory, base, skip_git=True)
     share = ["--shared"] if shares_objects(directory) else ["--no-hardlinks"]
     proc = _git("clone", *share, "--no-checkout", "--template=", "-q", "--", directory, work)
@@ -329,7 +358,7 @@ def make_copies(session: str, dirs: Sequence[str], step: Callable[[str], None]) 
             f"apply what you want from them (`claudex apply --name {session}`), then remove "
             "that folder, or pick another --name",
         )
-    needed = sum(2 * usage(d, skip_git=git_head(d) is not None) for d in dirs)
+    needed = sum(needed_bytes(d, folder) for d in dirs)
     problem = space_problem(needed, free_bytes(folder), str(isolated_root()))
     if problem:
         raise ClaudexError(

@@ -220,6 +220,31 @@ def apply_all(session: str, session_labels: dict[str, str]) -> str:
     return _apply(session, session_labels, None)
 
 
+def merge_conflicts(d: DirChanges) -> None:
+    """The conflicts that are only so by file: a small text file the user changed on other
+    lines than the session gets the session's change merged in (state "apply", the merged
+    text staged beside the copy's), as the Changes tab's `a` does; overlapping changes, a
+    file the user removed, binaries stay conflicts. Needs `compare` with staging."""
+    for c in d.by_state("conflict"):
+        if c.copy is None or c.copy.kind != "file" or c.staged is None:
+            continue
+        if _now_node(d.directory, c.path) is None:
+            continue  # removed by the user: not merged into nothing
+        old, now = _base_text(d, c), _read_text(d.directory, c.path)
+        with open(c.staged, "rb") as fh:
+            data = fh.read(SHOW_LIMIT + 1)
+        new = _as_text(data) if len(data) <= SHOW_LIMIT else None
+        if old is None or now is None or new is None:
+            continue
+        merged, clean = merge(now, old, new)
+        if not clean:
+            continue
+        with open(c.staged + ".merged", "wb") as out:
+            out.write(merged.encode("utf-8", errors="surrogateescape"))
+        c.staged, c.state = c.staged + ".merged", "apply"
+        c.reason = "merged with your changes on other lines"
+
+
 def _apply(session: str, session_labels: dict[str, str], path: str | None) -> str:
     copies = _copies(session, session_labels)
     chosen = dict([_split(copies, path)]) if path else {}
@@ -229,6 +254,8 @@ def _apply(session: str, session_labels: dict[str, str], path: str | None) -> st
             compare(d, copies[d], base_of(copies[d]), staging, [chosen[d]] if chosen else [])
             for d in dirs
         ]
+        for d in results:
+            merge_conflicts(d)
         conflicts = [(d, c) for d in results for c in d.by_state("conflict")]
         if conflicts:
             d, c = conflicts[0]

@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from container.details_model import McpServerRow
 from container.engine import engine_errors
 
 if TYPE_CHECKING:
@@ -35,7 +36,8 @@ def server_specs(
     servers: Mapping[str, Any], environ: Mapping[str, str] | None = None
 ) -> dict[str, dict[str, Any]]:
     """The broker's view of the config's `[mcp.NAME]` servers: image, command, environment
-    values (names set on the host), bind mounts (read-only unless rw)."""
+    values (names set on the host), bind mounts (read-only unless rw), its egress allow list
+    (empty: no network at all)."""
     environ = os.environ if environ is None else environ
     specs: dict[str, dict[str, Any]] = {}
     for name, server in servers.items():
@@ -44,6 +46,7 @@ def server_specs(
             "command": list(server.command),
             "env": [f"{k}={environ[k]}" for k in server.env if k in environ],
             "binds": [f"{m.path}:{m.path}:{'rw' if m.rw else 'ro'}" for m in server.mounts],
+            "allow": list(server.allow),
         }
     return specs
 
@@ -56,9 +59,16 @@ def session_mount(session: str) -> Any:
 
 
 def create_broker(
-    api: APIClient, session: str, image: str, specs: Mapping[str, Any], labels: dict[str, str]
+    api: APIClient,
+    session: str,
+    image: str,
+    specs: Mapping[str, Any],
+    labels: dict[str, str],
+    network: str,
 ) -> None:
-    """The volume and the broker container for `session` (created, not started)."""
+    """The volume and the broker container for `session` (created, not started). A server
+    with an allow list runs behind a firewall container of `image` on `network` (the
+    session's), which the broker starts for each run."""
     from docker.types import Mount
 
     with engine_errors(f"creating the MCP broker of {session}"):
@@ -78,7 +88,13 @@ def create_broker(
             name=broker_name(session),
             entrypoint=["python3", "-I", "-B", BROKER_SCRIPT],
             environment={
-                "CLAUDEX_MCP_SERVERS": json.dumps(specs),
+                "CLAUDEX_MCP_SERVERS": json.dumps(
+                    {
+                        k: {**v, "network": network} if v.get("allow") else v
+                        for k, v in specs.items()
+                    }
+                ),
+                "CLAUDEX_MCP_IMAGE": image,
                 "CLAUDEX_MCP_SESSION": session,
             },
             labels={**labels, BROKER_OF: session},
@@ -108,3 +124,41 @@ def remove_broker(api: APIClient, session: str) -> None:
             api.remove_container(c["Id"], force=True, v=True)
     with contextlib.suppress(Exception):
         api.remove_volume(volume_name(session), force=True)
+
+
+LOG_TAIL = 50  # broker log lines read for the last error
+ERROR_LIMIT = 200  # characters of it shown
+
+
+def read_servers(api: APIClient, session: str) -> tuple[list[McpServerRow], str]:
+    """The session's MCP servers (from its broker's environment, which the host wrote: the
+    agent cannot change it), how many runs of each are up, and the broker's last refusal or
+    error; nothing for a session without a broker."""
+    from docker.errors import NotFound
+
+    try:
+        broker = api.inspect_container(broker_name(session))
+    except NotFound:
+        return [], ""
+    env = dict(e.partition("=")[::2] for e in broker.get("Config", {}).get("Env") or [])
+    specs = json.loads(env.get("CLAUDEX_MCP_SERVERS") or "{}")
+    running: dict[str, int] = {}
+    for c in api.containers(filters={"label": f"com.claudex.mcp-of={session}"}):
+        name = (c.get("Labels") or {}).get("com.claudex.mcp-server")
+        if name:
+            running[name] = running.get(name, 0) + 1
+    rows = [
+        McpServerRow(n, str(s.get("image", "")), list(s.get("allow", [])), running.get(n, 0))
+        for n, s in sorted(specs.items())
+    ]
+    logs = api.logs(broker_name(session), stdout=True, stderr=True, tail=LOG_TAIL)
+    return rows, last_error(logs[-65536:].decode(errors="replace"))
+
+
+def last_error(log: str) -> str:
+    """The last `refused: ...` or `error: ...` line of a broker's log, printable only and
+    capped (the requests it refuses came from the agent)."""
+    for line in reversed(log.splitlines()):
+        if line.startswith(("refused: ", "error")):
+            return "".join(ch for ch in line if ch.isprintable())[:ERROR_LIMIT]
+    return ""

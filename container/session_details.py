@@ -36,6 +36,9 @@ def read_details(client: docker.DockerClient, session: SessionInfo, image: str) 
             details.image_created = datetime.fromisoformat(created + "+00:00")
         if session.managed:
             details.image_stale = image_state(client, image).stale_reason()
+        from container.mcp_host import read_servers
+
+        details.mcp_servers, details.mcp_error = read_servers(client.api, session.name)
         if session.running:
             stats = client.api.stats(session.id, stream=False)
             details.cpu_percent = cpu_percent(stats)

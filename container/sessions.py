@@ -291,7 +291,10 @@ class Sessions(Readiness):
                 from container.mcp_host import create_broker, start_broker
 
                 step(f"starting the MCP broker of {name}")
-                create_broker(self.api, name, req.image, req.mcp, spec_labels(req))
+                network = req.network or DEFAULT_NETWORK  # servers' firewalls join it
+                if network == DEFAULT_NETWORK and any(s.get("allow") for s in req.mcp.values()):
+                    self.ensure_network(network)
+                create_broker(self.api, name, req.image, req.mcp, spec_labels(req), network)
                 start_broker(self.api, name)
             step(f"starting {name}")
             with engine_errors(f"starting {name}"):

@@ -62,7 +62,11 @@ def render_details(d: SessionDetails) -> Table:
     if s.labels.get(AGENT_HOME) == "shared":
         grid.add_row(
             "Agent home",
-            Text("shared with the host: ~/.claude, ~/.codex read-write", style="bold red"),
+            Text(
+                "shared with the host: ~/.claude, ~/.claude.json, ~/.codex, ~/.gemini, "
+                "~/.copilot read-write",
+                style="bold red",
+            ),
         )
     created = s.created.strftime("%Y-%m-%d %H:%M") if s.created else "unknown"
     grid.add_row("Created", f"{created} ({_age(s.created)})")
@@ -85,12 +89,31 @@ def render_details(d: SessionDetails) -> Table:
             mode.append(f" {m.role}", style="dim")
         mounts.add_row(Text(m.source), Text(m.target), mode)
     grid.add_row("Mounts", mounts)
+    if d.mcp_servers or d.mcp_error:
+        grid.add_row("MCP servers", render_mcp(d))
     labels = Text()
     for key in sorted(s.labels):
         if key.startswith("com.claudex."):
             labels.append(f"{key}={s.labels[key]}\n", style="dim")
     grid.add_row("Labels", labels)
     return grid
+
+
+def render_mcp(d: SessionDetails) -> Text:
+    """Each MCP server: its image, what its own firewall allows, runs up now; the broker's last
+    refusal or error (plain Text: it may quote what the agent asked for)."""
+    out = Text()
+    for m in d.mcp_servers:
+        out.append(m.name, style="bold")
+        out.append(f"  {m.image}  ")
+        out.append(f"allows {', '.join(m.allow)}" if m.allow else "no network", style="dim")
+        if m.running:
+            out.append(f"  {m.running} running", style="green")
+        out.append("\n")
+    if d.mcp_error:
+        out.append(f"last error: {d.mcp_error}", style="yellow")
+    out.rstrip()
+    return out
 
 
 class DetailsPanel(VerticalScroll):

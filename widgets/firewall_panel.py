@@ -22,7 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from container.allow_entries import check_text
 from container.errors import ClaudexError
-from container.firewall_model import FirewallStatus
+from container.firewall_model import ENFORCING, FirewallStatus
 from container.labels import SessionInfo
 from widgets.session_list import row_key
 from widgets.tab_source import FirewallSource
@@ -71,7 +71,34 @@ def blocked_table(status: FirewallStatus) -> Table:
         table.add_row(Text(f"{status.rejected} packets rejected in all", style="dim"), "", "", "")
     if not status.blocked and not status.refused:
         table.add_row(Text("nothing blocked so far", style="dim"), "", "", "")
+    for server in status.servers:  # each MCP server's own firewall, while it runs
+        _server_rows(table, server)
     return table
+
+
+SERVER_ROWS = 10  # blocked rows drawn per MCP server
+
+
+def _server_rows(table: Table, server: FirewallStatus) -> None:
+    where = f"MCP {server.session}: "
+    if server.mode != ENFORCING:
+        table.add_row(
+            Text(f"{where}firewall {server.mode} {server.reason}", style="red"), "", "", ""
+        )
+        return
+    for b in server.blocked[:SERVER_ROWS]:
+        table.add_row(
+            Text(where + b.target), Text(b.protocol), Text(str(b.count)), Text(_when(b.last))
+        )
+    for r in server.refused[: max(0, SERVER_ROWS - len(server.blocked))]:
+        table.add_row(
+            Text(f"{where}{r.name} (DNS refused)", style="yellow"),
+            Text("dns"),
+            Text(str(r.count)),
+            Text(_when(r.last)),
+        )
+    if not server.blocked and not server.refused:
+        table.add_row(Text(f"{where}nothing blocked so far", style="dim"), "", "", "")
 
 
 class FirewallPanel(Vertical):

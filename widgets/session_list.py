@@ -21,6 +21,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from container.labels import HOST_NETWORK, SessionInfo
+from widgets.session_groups import group_id, grouped, isolated_dirs, render_group_header
 
 STATE_MARKS = {
     "running": ("●", "green"),
@@ -228,6 +229,8 @@ class SessionList(Vertical):
         row = self.rows.get(name)
         if row is None:
             return
+        if all(getattr(row, key) == value for key, value in changes.items()):
+            return  # e.g. waiting=False on a session that was not waiting
         for key, value in changes.items():
             setattr(row, key, value)
         self._redraw()
@@ -253,6 +256,7 @@ class SessionList(Vertical):
             for name in sorted(self.rows, key=self._seen.__getitem__)
             if not needle or _matches(needle, _haystack(self.rows[name].session))
         ]
+        self.shown = [k for run in grouped(self.shown, self._session_of) for k in run]
         options = self.options
         now = time.time()
         width = max(self.options.size.width - 2, 0)
@@ -265,10 +269,9 @@ class SessionList(Vertical):
             self.shown = [k for h in self.engines for k in by_engine.get(h.name, [])]
             for header in self.engines:
                 entries.append((f"engine:{header.name}", render_header(header, width), True))
-                for key in by_engine.get(header.name, []):
-                    entries.append((key, self._row_text(key, now, width), False))
+                entries += self._entries(by_engine.get(header.name, []), now, width)
         else:
-            entries = [(n, self._row_text(n, now, width), False) for n in self.shown]
+            entries = self._entries(self.shown, now, width)
         was_empty = self.has_class("empty")
         self.set_class(not self.rows and len(self.engines) <= 1, "empty")
         if was_empty and not self.has_class("empty"):
@@ -278,13 +281,29 @@ class SessionList(Vertical):
         ids = [e[0] for e in entries]
         if [options.get_option_at_index(i).id for i in range(options.option_count)] == ids:
             # Same entries in the same order: update the text in place, keep the highlight.
+            # Only the rows whose text changed: each replacement makes the option list drop
+            # its caches and render every row again (an agent's activity every 2 s did that).
             for index, (_, prompt, _header) in enumerate(entries):
-                options.replace_option_prompt_at_index(index, prompt)
+                if options.get_option_at_index(index).prompt != prompt:
+                    _replace_prompt(options, index, prompt, fits=width > 0)
             return
         options.clear_options()
         options.add_options([Option(p, id=i, disabled=h) for i, p, h in entries])
         keep = self._selected if self._selected in self.shown else None
         self._choose(keep or self._neighbour(before))
+
+    def _session_of(self, key: str) -> SessionInfo:
+        return self.rows[key].session
+
+    def _entries(self, keys: list[str], now: float, width: int) -> list[tuple[str, Text, bool]]:
+        """Rows of `keys`; isolated sessions of the same directories under a header."""
+        entries: list[tuple[str, Text, bool]] = []
+        for run in grouped(keys, self._session_of):
+            dirs = isolated_dirs(self._session_of(run[0]))
+            if len(run) > 1 and dirs is not None:
+                entries.append((group_id(dirs), render_group_header(dirs, len(run), width), True))
+            entries += [(k, self._row_text(k, now, width), False) for k in run]
+        return entries
 
     def _row_text(self, key: str, now: float, width: int) -> Text:
         return render_row(self.numbers.get(key, 0), self.rows[key], now, width)
@@ -369,6 +388,24 @@ class SessionList(Vertical):
             box.value = ""
             self.remove_class("filtering")
             self.options.focus()
+
+
+def _replace_prompt(options: OptionList, index: int, prompt: Text, fits: bool) -> None:
+    """Replace one option's text, re-rendering that option alone when it keeps its height
+    (`fits`: its lines are cut to the list's width, so none wraps): OptionList's own
+    replacement drops every option's rendered lines and renders all the visible ones again,
+    which was most of the dashboard's time while switching sessions with agents busy."""
+    option = options.get_option_at_index(index)
+    cache = getattr(options, "_option_render_cache", None)
+    heights = getattr(getattr(options, "_line_cache", None), "heights", {})
+    same_height = fits and heights.get(index) == prompt.plain.count("\n") + 1
+    if cache is None or not hasattr(option, "_set_prompt") or not same_height:
+        options.replace_option_prompt_at_index(index, prompt)
+        return
+    option._set_prompt(prompt)
+    for key in [k for k in cache.keys() if k[0] is option]:  # noqa: SIM118 (no __iter__)
+        cache.discard(key)
+    options.refresh()  # the other options' rendered lines come from the cache
 
 
 def _haystack(session: SessionInfo) -> str:

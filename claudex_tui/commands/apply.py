@@ -13,6 +13,8 @@ from container.engine import connect
 from container.errors import ClaudexError, SessionNotFound, UsageError
 from container.isolated import base_of, check_copy_path, copies_of, session_folder
 from container.isolated_apply import DirChanges, compare, three_way, write
+from container.isolated_branch import fetch_branch
+from container.isolated_review import merge_conflicts
 from container.labels import SessionInfo
 from container.sessions import Sessions
 
@@ -29,6 +31,12 @@ def arguments(name: str, p: argparse.ArgumentParser) -> None:
         "--check",
         action="store_true",
         help="list what would be applied and the conflicts, write nothing (exit 1 on a conflict)",
+    )
+    p.add_argument(
+        "--branch",
+        action="store_true",
+        help="fetch the session's commits into your repository as branch claudex/SESSION "
+        "(your files are not touched)",
     )
 
 
@@ -87,7 +95,8 @@ def _show(results: list[DirChanges], check: bool) -> int:
         for c in d.changes:
             where = display_path(os.path.join(d.directory, c.path))
             if c.state == "apply":
-                print(f"{verb:<12} {c.what:<9} {where}")
+                note = f" ({c.reason})" if c.reason else ""
+                print(f"{verb:<12} {c.what:<9} {where}{note}")
             elif c.state == "there":
                 print(f"{'unchanged':<12} {c.what:<9} {where} (already in your directory)")
             elif c.state == "refused":
@@ -101,8 +110,14 @@ def _show(results: list[DirChanges], check: bool) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    sessions = Sessions(connect())
+    client = connect()
+    sessions = Sessions(client)
     session = _session(sessions, args.name)
+    if args.branch:
+        if args.paths or args.check:
+            raise UsageError("--branch takes no PATH and no --check", "it fetches commits only")
+        fetch_branch(client, session, output.info)
+        return 0
     copies = copies_of(session.labels)
     for copy in copies.values():
         check_copy_path(session.name, copy)
@@ -120,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
         results = [
             compare(d, copies[d], base_of(copies[d]), staging, chosen.get(d, [])) for d in dirs
         ]
+        for found in results:
+            merge_conflicts(found)  # other lines than yours: merged, as the Changes tab does
         conflicts = _show(results, args.check)
         todo = sum(len(d.by_state("apply")) for d in results)
         if conflicts:

@@ -30,4 +30,9 @@ def open_dashboard(select: str | None = None, focus_terminal: bool = False) -> i
 
 
 def run(args: argparse.Namespace) -> int:
+    from claudex_tui.commands.engine_offer import connect_or_offer, offer
+    from container.engine_setup import Offer
+
+    if offer() is Offer.ASK:  # may start one here: ask now, before the screen changes
+        connect_or_offer().close()
     return open_dashboard(args.select)

@@ -32,6 +32,14 @@ def arguments(name: str, p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--format", choices=["text", "json"], default="text", help="json: for scripts")
     p.add_argument("--image", metavar="NAME", help="image to check (default: the config's)")
+    p.add_argument(
+        "--fix",
+        action="store_true",
+        help="when no Docker Engine answers and this is root on Debian/Ubuntu, install (if "
+        "needed) and start one as the test command does, asking first; elsewhere the engine "
+        "line says what to run",
+    )
+    p.add_argument("--yes", "-y", action="store_true", help="with --fix: do not ask (for scripts)")
 
 
 def finish_arguments(ns: argparse.Namespace) -> None:
@@ -146,7 +154,25 @@ def run_checks(image: str | None, engine_name: str | None = None) -> list[Check]
     return checks
 
 
+def _fix_engine(yes: bool) -> None:
+    """--fix: get the local engine started if none answers (the checks then see it)."""
+    from claudex_tui import output
+    from claudex_tui.commands.engine_offer import connect_or_offer
+    from container.errors import ClaudexError
+
+    try:
+        connect_or_offer(yes).close()
+    except ClaudexError as exc:  # the engine line below fails too, with its own fix
+        output.error(exc)
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.yes and not args.fix:
+        from container.errors import UsageError
+
+        raise UsageError("--yes goes with --fix", "claudex doctor --fix --yes")
+    if args.fix and not getattr(args, "doctor_engine", None):
+        _fix_engine(args.yes)
     started = time.monotonic()
     checks = run_checks(args.image, getattr(args, "doctor_engine", None))
     if args.format == "json":

@@ -91,11 +91,8 @@ def run(args: argparse.Namespace) -> int:
         server = _server(args)
         add_server(path, args.server, server)
         output.info(f"MCP server {args.server} added to {path}")
-        if server.allow:  # say so rather than let the user believe it is reachable
-            output.warn(
-                "its allow list is recorded, but MCP servers have no network yet in this "
-                "version of claudex: it reaches nothing"
-            )
+        reach = ", ".join(server.allow) or "nothing (no network)"
+        output.info(f"behind a firewall of its own it may reach: {reach}")
         return 0
     if args.action == "remove":
         remove_server(path, args.server)

@@ -7,10 +7,11 @@ import sys
 from dataclasses import replace
 
 from claudex_tui import output
+from claudex_tui.commands.engine_offer import connect_or_offer
 from claudex_tui.config import Config, load_config
 from claudex_tui.start_request import record_baseline, start_request
 from container import firewall
-from container.engine import DockerClient, connect
+from container.engine import DockerClient
 from container.engines import current_engine, host_fs
 from container.errors import ImageError
 from container.host_entries import HostFS
@@ -46,15 +47,14 @@ def _request(args: argparse.Namespace, config: Config, fs: HostFS = LOCAL) -> St
 
 
 def _confirm_project(found: firewall.ProjectAllow) -> bool:
-    """Ask on the terminal whether a .claudex.toml may widen the firewall."""
-    listing = ", ".join(found.entries)
+    """Ask on the terminal whether a .claudex.toml may widen the firewall (or run MCP servers)."""
     if not sys.stdin.isatty():
         output.warn(
-            f"{found.where} asks the firewall to allow: {listing}; ignored (not confirmed "
-            "yet: run claudex on a terminal once to confirm, or pass --allow)"
+            f"{found.where} {found.asks}; ignored (not confirmed "
+            f"yet: run claudex on a terminal once to confirm, or {found.instead})"
         )
         return False
-    output.info(f"{found.where} asks the firewall to allow: {listing}")
+    output.info(f"{found.where} {found.asks}")
     if output.confirm("allow these for sessions of this directory?"):
         return True
     output.info("not allowed this time (asked again at the next start)")
@@ -88,7 +88,7 @@ def _build_if_missing(client: DockerClient, config: Config, host_ca: bool = True
 
 
 def _ready_client(config: Config, host_ca: bool = True) -> DockerClient:
-    client = connect()
+    client = connect_or_offer()  # none answers: offers to start one (root on Debian)
     _build_if_missing(client, config, host_ca)
     return client
 

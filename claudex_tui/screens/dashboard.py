@@ -13,11 +13,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import DescendantBlur, Mount
 from textual.message import Message
-from textual.widgets import ContentSwitcher, Footer, Static, TabbedContent, TabPane
+from textual.widgets import ContentSwitcher, Static, TabbedContent, TabPane
 from textual.widgets._tabbed_content import ContentTabs
 
 from claudex_tui.messages import SessionsLoaded
 from claudex_tui.screens.dashboard_base import terminal_id
+from claudex_tui.screens.dashboard_footer import DashboardFooter
 from claudex_tui.screens.dashboard_lifecycle import DashboardLifecycle
 from container.labels import SessionInfo
 from widgets.changes_panel import ChangesPanel
@@ -97,7 +98,7 @@ class DashboardScreen(DashboardLifecycle):
                 with TabPane("Details", id="details"):
                     yield DetailsPanel(self.backend, id="details-panel")
         yield Static("", id="max-status", markup=False)  # the one line left when maximized
-        yield Footer()
+        yield DashboardFooter()
 
     @on(Mount)
     def _tab_bar_unfocusable(self) -> None:

@@ -54,6 +54,7 @@ class DashboardBase(Screen[None]):
         self._initial_select = select
         self._focus_terminal = focus_terminal
         self._waiting: dict[str, Watcher] = {}
+        self._watch_queue: list[str] = []  # sessions whose watchers wait for their turn to start
         self._refreshing = False
         self._refresh_again = False
         self._idle_watch: dict[str, float] = {}  # session -> last output, until it goes quiet

@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 
 IDLE_SECONDS = 30.0  # output then this much silence: the agent probably waits for the user
 ATTACH_SETTLE = 3.0  # seconds of output after attaching that are only the screen's redraw
+# Each watcher is an exec and a process in its session: started all at once (90 sessions on an
+# engine) they held the selected terminal's own exec for seconds. The selected session's start
+# at once, the others a few at a time.
+WATCH_BATCH = 2
+WATCH_TICK = 0.1
 
 
 class DashboardTerminals(DashboardBase):
@@ -42,9 +47,23 @@ class DashboardTerminals(DashboardBase):
                 self.backend.watch_waiting(session, partial(self._waiting_line, name))
             )
             self._waiting[name] = watcher
-            watcher.start()
+            if name == (self._initial_select or self.session_list.selected):
+                watcher.start()
+            else:
+                self._watch_queue.append(name)
             if self.query(f"#{terminal_id(name)}"):
                 self._watch_alerts(name)
+        if self._watch_queue:
+            self.set_timer(WATCH_TICK, self._start_queued_watchers)
+
+    def _start_queued_watchers(self) -> None:
+        batch, self._watch_queue = self._watch_queue[:WATCH_BATCH], self._watch_queue[WATCH_BATCH:]
+        for name in batch:
+            watcher = self._waiting.get(name)
+            if isinstance(watcher, _Watchers) and not watcher.started:
+                watcher.start()
+        if self._watch_queue:
+            self.set_timer(WATCH_TICK, self._start_queued_watchers)
 
     def _watch_alerts(self, name: str) -> None:
         """Bells and output of a session whose terminal was opened, read from its tmux: out
@@ -228,15 +247,18 @@ class _Watchers:
     def __init__(self, *watchers: Watcher) -> None:
         self.watchers = list(watchers)
         self.alerts = False  # the tmux alerts watcher is among them
+        self.started = False
 
     def start(self) -> None:
+        self.started = True
         for watcher in self.watchers:
             watcher.start()
 
     def add(self, watcher: Watcher) -> None:
-        """One more, started at once (these are started already)."""
+        """One more, started with the others (at once if they are started already)."""
         self.watchers.append(watcher)
-        watcher.start()
+        if self.started:
+            watcher.start()
 
     def stop(self) -> None:
         for watcher in self.watchers:

@@ -477,8 +477,8 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
         def not_confirmed(found: firewall.ProjectAllow) -> bool:
             # Trusting a repository's own allow list needs the question the CLI asks.
             warn(
-                f"{found.where} asks the firewall to allow {', '.join(found.entries)}: "
-                "not allowed (add them to Allow, or confirm once with `claudex DIR`)"
+                f"{found.where} {found.asks}: "
+                f"not allowed (confirm once with `claudex DIR`, or {found.instead})"
             )
             return False
 

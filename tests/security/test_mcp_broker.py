@@ -8,12 +8,7 @@ the agent's container sees read-only); the last one lets a session bring its own
 
 from __future__ import annotations
 
-import io
 import json
-import socket
-import statistics
-import tarfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,57 +16,16 @@ from pathlib import Path
 import docker
 import pytest
 
+from container import firewall, mcp_project
+from container.details_model import McpServerRow
+from container.mcp_host import read_servers
 from tests.security.conftest import AGENT, CLI, as_agent, blocked_server, wait_for
-
-SERVER = r"""
-import json, socket, sys
-
-def reply(id_, result):
-    print(json.dumps({"jsonrpc": "2.0", "id": id_, "result": result}), flush=True)
-
-for line in sys.stdin:
-    msg = json.loads(line)
-    method, id_ = msg.get("method"), msg.get("id")
-    if method == "initialize":
-        reply(id_, {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
-                    "serverInfo": {"name": "echo-test", "version": "1"}})
-    elif method == "tools/list":
-        reply(id_, {"tools": [{"name": "echo", "inputSchema": {"type": "object"}},
-                              {"name": "connect", "inputSchema": {"type": "object"}}]})
-    elif method == "tools/call" and msg["params"]["name"] == "echo":
-        text = msg["params"]["arguments"]["text"]
-        reply(id_, {"content": [{"type": "text", "text": "echo: " + text}]})
-    elif method == "tools/call" and msg["params"]["name"] == "connect":
-        host = msg["params"]["arguments"]["host"]
-        try:
-            socket.create_connection((host, 8000), timeout=5).close()
-            text = "connected"
-        except OSError as exc:
-            text = "refused: " + type(exc).__name__
-        reply(id_, {"content": [{"type": "text", "text": text}]})
-"""
-
-
-def _rpc(id_: int, method: str, params: dict) -> str:
-    return json.dumps({"jsonrpc": "2.0", "id": id_, "method": method, "params": params})
+from tests.security.mcp_echo import build_echo_image, rpc, running_broker
 
 
 @pytest.fixture
 def server_image(engine: docker.DockerClient, image: str) -> Iterator[str]:
-    """A small stdio MCP server image, built here from the session image and a script."""
-    tag = f"claudextest-mcp-echo:{uuid.uuid4().hex[:8]}"
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data in (
-            ("Dockerfile", f'FROM {image}\nCOPY server.py /srv/server.py\nUSER 4242\n'
-             'ENTRYPOINT ["python3", "-u", "/srv/server.py"]\n'),
-            ("server.py", SERVER),
-        ):  # fmt: skip
-            info = tarfile.TarInfo(name)
-            info.size = len(data.encode())
-            tar.addfile(info, io.BytesIO(data.encode()))
-    buf.seek(0)
-    engine.images.build(fileobj=buf, custom_context=True, tag=tag, rm=True)
+    tag = build_echo_image(engine, image)
     yield tag
     engine.images.remove(tag, force=True)
 
@@ -80,33 +34,8 @@ def server_image(engine: docker.DockerClient, image: str) -> Iterator[str]:
 def broker(engine: docker.DockerClient, image: str, server_image: str) -> Iterator[str]:
     """A broker for session NAME with one server, `echo`; yields NAME (also its volume's)."""
     name = f"claudextest-mcpb-{uuid.uuid4().hex[:8]}"
-    engine.volumes.create(name)
-    servers = {"echo": {"image": server_image}}
-    try:
-        c = engine.containers.run(
-            image,
-            entrypoint=["python3", "-I", "-B", "/usr/local/lib/claudex/mcp_broker.py"],
-            name=name,
-            environment={
-                "CLAUDEX_MCP_SERVERS": json.dumps(servers),
-                "CLAUDEX_MCP_SESSION": name,
-            },
-            volumes={
-                "/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "rw"},
-                name: {"bind": "/run/claudex-mcp", "mode": "rw"},
-            },
-            network_mode="none",
-            detach=True,
-        )
-        wait_for("the broker", lambda: b"ready: echo" in c.logs())
+    with running_broker(engine, image, name, {"echo": {"image": server_image}}):
         yield name
-    finally:
-        for sib in engine.containers.list(
-            all=True, filters={"label": f"com.claudex.mcp-of={name}"}
-        ):
-            sib.remove(force=True)
-        engine.containers.get(name).remove(force=True)
-        engine.volumes.get(name).remove(force=True)
 
 
 def as_agent_with_broker(
@@ -138,10 +67,10 @@ def test_the_agent_speaks_mcp_through_the_broker_and_nothing_more(
     with blocked_server(engine, image, f"claudextest-mcpnet-{uuid.uuid4().hex[:8]}") as (ip, _):
         lines = "\n".join(
             [
-                _rpc(1, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {}}),
-                _rpc(2, "tools/list", {}),
-                _rpc(3, "tools/call", {"name": "echo", "arguments": {"text": "hi"}}),
-                _rpc(4, "tools/call", {"name": "connect", "arguments": {"host": ip}}),
+                rpc(1, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {}}),
+                rpc(2, "tools/list", {}),
+                rpc(3, "tools/call", {"name": "echo", "arguments": {"text": "hi"}}),
+                rpc(4, "tools/call", {"name": "connect", "arguments": {"host": ip}}),
             ]
         )
         code, out = as_agent_with_broker(
@@ -191,6 +120,58 @@ def test_the_agent_cannot_start_anything_else_or_reach_the_engine(
     assert "started" not in logs and logs.count("refused:") == 5, logs
 
 
+def test_a_server_reaches_its_allow_list_and_nothing_else(
+    engine: docker.DockerClient, image: str, server_image: str
+) -> None:
+    """`allow = ["allowed.test"]`: each run gets its own default-deny firewall (the session's
+    rules, in a container sharing the server's network namespace). The server reaches
+    allowed.test; blocked.test neither resolves nor connects by address; the server runs as
+    nobody without capabilities, and its firewall goes with it."""
+    prefix = f"claudextest-mcpfw-{uuid.uuid4().hex[:8]}"
+    with blocked_server(engine, image, prefix) as (blocked_ip, _):
+        allowed = engine.containers.create(
+            image,
+            entrypoint=["python3", "-m", "http.server", "8000"],
+            name=f"{prefix}-allowed",
+            user="nobody",
+        )
+        engine.networks.get(prefix).connect(allowed, aliases=["allowed.test"])
+        allowed.start()
+        wait_for(
+            "allowed.test to listen",
+            lambda: allowed.exec_run(["bash", "-c", ": </dev/tcp/127.0.0.1/8000"]).exit_code == 0,
+        )
+        servers = {"net": {"image": server_image, "allow": ["allowed.test"], "network": prefix}}
+        name = f"{prefix}-broker"
+        with running_broker(engine, image, name, servers):
+            calls = [
+                rpc(1, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {}}),
+                *(
+                    rpc(i, "tools/call", {"name": "connect", "arguments": {"host": host}})
+                    for i, host in enumerate(["allowed.test", "blocked.test", blocked_ip], 2)
+                ),
+            ]
+            code, out = as_agent_with_broker(
+                engine, image, name, f"printf '%s\\n' '{chr(10).join(calls)}' | claudex-mcp net"
+            )
+            assert code == 0, out
+            answers = {m["id"]: m["result"] for m in map(json.loads, out.splitlines())}
+            text = {i: answers[i]["content"][0]["text"] for i in (2, 3, 4)}
+            assert text[2] == "connected", text
+            assert text[3] == "refused: gaierror", text  # the name does not resolve
+            assert text[4] == "refused: ConnectionRefusedError", text  # rejected at once
+            wait_for(
+                "the server and its firewall to be removed",
+                lambda: (
+                    not engine.containers.list(
+                        all=True, filters={"label": f"com.claudex.mcp-of={name}"}
+                    )
+                ),
+            )
+            logs = engine.containers.get(name).logs().decode()
+            assert "started net" in logs and "error" not in logs, logs
+
+
 def test_a_session_brings_its_broker_and_takes_it_away(
     cli: CLI, project: Path, tmp_path: Path, engine: docker.DockerClient, server_image: str
 ) -> None:
@@ -208,8 +189,8 @@ def test_a_session_brings_its_broker_and_takes_it_away(
         assert mounts["/run/claudex-mcp"]["RW"] is False
         lines = "\n".join(
             [
-                _rpc(1, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {}}),
-                _rpc(2, "tools/call", {"name": "echo", "arguments": {"text": "from a session"}}),
+                rpc(1, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {}}),
+                rpc(2, "tools/call", {"name": "echo", "arguments": {"text": "from a session"}}),
             ]
         )
         code, out = as_agent(engine, name, f"printf '%s\\n' '{lines}' | claudex-mcp echo")
@@ -218,6 +199,21 @@ def test_a_session_brings_its_broker_and_takes_it_away(
         assert answers[2]["content"][0]["text"] == "echo: from a session"
         code, out = as_agent(engine, name, "test -e /var/run/docker.sock && echo SOCKET; true")
         assert "SOCKET" not in out
+        # What the dashboard's Details shows: the server as the host configured it, a run while
+        # one is up, and the broker's last refusal of something the agent asked for.
+        assert read_servers(engine.api, name) == ([McpServerRow("echo", server_image)], "")
+        as_agent(engine, name, "claudex-mcp nope; true")
+        as_agent(engine, name, "setsid sh -c 'sleep 30 | claudex-mcp echo' >/dev/null 2>&1 &")
+        wait_for(
+            "Details to show the running server and the refusal",
+            lambda: (
+                read_servers(engine.api, name)
+                == (
+                    [McpServerRow("echo", server_image, running=1)],
+                    "refused: nope is not configured for this session",
+                )
+            ),
+        )
         # Every agent finds it configured; Claude Code connects to it.
         code, out = as_agent(
             engine,
@@ -244,65 +240,12 @@ def test_a_session_brings_its_broker_and_takes_it_away(
     assert not [v for v in engine.volumes.list() if v.name == f"{name}-mcp"]
 
 
-def _first_answer(sock: socket.socket, request: bytes) -> bytes:
-    """Send `request`, read up to the first newline of the answer (framed or not: the text is
-    in there either way)."""
-    sock.sendall(request)
-    data = b""
-    while b"\n" not in data:
-        chunk = sock.recv(65536)
-        assert chunk, data
-        data += chunk
-    return data
-
-
-def test_starting_through_the_broker_costs_little_more_than_docker_run(
-    engine: docker.DockerClient, broker: str, server_image: str
-) -> None:
-    """Figure: `start NAME` to the `initialize` answer through the broker, against the same image
-    answering it under a plain `docker run -i --rm` (create, attach, start), in the same run;
-    median of 5 each. The broker's socket is reached from the host through its volume."""
-    init = _rpc(1, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {}}) + "\n"
-    path = engine.api.inspect_volume(broker)["Mountpoint"] + "/broker.sock"
-
-    def via_broker() -> float:
-        started = time.perf_counter()
-        with socket.socket(socket.AF_UNIX) as s:
-            s.connect(path)
-            s.sendall(b"start echo\n")
-            assert s.recv(3) == b"ok\n"
-            answer = _first_answer(s, init.encode())
-        took = time.perf_counter() - started
-        assert b"echo-test" in answer
-        return took
-
-    def plain_run() -> float:
-        started = time.perf_counter()
-        c = engine.containers.create(server_image, stdin_open=True)
-        try:
-            sock = c.attach_socket(params={"stdin": 1, "stdout": 1, "stream": 1})
-            raw = sock._sock
-            c.start()
-            answer = _first_answer(raw, init.encode())
-            took = time.perf_counter() - started
-            raw.close()
-        finally:
-            c.remove(force=True)
-        assert b"echo-test" in answer
-        return took
-
-    brokered = statistics.median(via_broker() for _ in range(5))
-    plain = statistics.median(plain_run() for _ in range(5))
-    print(f"\ninitialize answered: broker {brokered:.3f} s, docker run -i --rm {plain:.3f} s")
-    assert brokered <= 1.5 * plain, (brokered, plain)
-
-
 def test_a_flood_of_connections_is_refused_and_the_broker_still_serves(
     engine: docker.DockerClient, image: str, broker: str
 ) -> None:
     """200 connections held open without a word: the broker refuses the ones past its bound
     and starts the server again once they are closed (an idle one also ends after 10 s)."""
-    lines = _rpc(1, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {}})
+    lines = rpc(1, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {}})
     script = (
         "python3 -c '\n"
         "import socket\n"
@@ -322,3 +265,60 @@ def test_a_flood_of_connections_is_refused_and_the_broker_still_serves(
     code, out = as_agent_with_broker(engine, image, broker, script)
     assert "refused 160" in out, out
     assert code == 0 and "echo-test" in out, out
+
+
+def test_a_projects_servers_run_only_as_confirmed(
+    cli: CLI, project: Path, engine: docker.DockerClient, server_image: str
+) -> None:
+    """A `.claudex.toml` (the agent's to write) asks for `[mcp.proj]`: not confirmed, the
+    session has no such server; confirmed, the agent reaches it; once the agent has changed
+    the file (another image), it is asked about again and not started meanwhile."""
+    toml = project / ".claudex.toml"
+    toml.write_text(f'[mcp.proj]\nimage = "{server_image}"\nallow = ["example.com"]\n')
+    call = f"printf '%s\\n' '{rpc(1, 'initialize', {'capabilities': {}})}' | claudex-mcp proj"
+    res = cli(str(project), "-d", "--agent", "shell")
+    assert res.code == 0, res.text
+    name = res.out.strip()
+    try:
+        assert (
+            f"asks to run MCP servers: proj (image {server_image}, reaches example.com); ignored"
+            in res.err
+        ), res.err
+        code, out = as_agent(engine, name, f"{call}; echo rc=$?")
+        assert "serverInfo" not in out and "rc=1" in out, out
+
+        (found,) = mcp_project.read_project_mcp([str(project)])
+        firewall.trust(found)  # what a "yes" on the terminal records
+        res = cli(str(project), "-d", "--agent", "shell", "--replace")
+        assert res.code == 0 and "asks to run" not in res.err, res.text
+        code, out = as_agent(engine, name, call)
+        assert code == 0 and '"echo-test"' in out, out
+
+        # While a run is up, its own firewall's refusals show in the session's firewall status
+        # (the Firewall tab's source): the server asked for a name outside its list.
+        ask = rpc(2, "tools/call", {"name": "connect", "arguments": {"host": "evil.example"}})
+        as_agent(engine, name, f"printf '%s\\n' '{ask}' >/tmp/ask")
+        as_agent(
+            engine,
+            name,
+            "setsid sh -c '(cat /tmp/ask; sleep 60) | claudex-mcp proj' >/dev/null 2>&1 &",
+        )
+
+        def refused() -> list[str]:
+            res = cli("firewall", "status", name, "--format", "json")
+            servers = json.loads(res.out)["mcp_servers"] if res.code == 0 else []
+            return [
+                r["name"] for s in servers for r in s["refused_names"] if s["mode"] == "enforcing"
+            ]
+
+        wait_for("the server's refused name", lambda: "evil.example" in refused())
+
+        # The agent points the confirmed name at another image: asked again, not run.
+        as_agent(engine, name, "sed -i 's|image = .*|image = \"busybox:latest\"|' .claudex.toml")
+        res = cli(str(project), "-d", "--agent", "shell", "--replace")
+        assert res.code == 0 and "proj (image busybox:latest" in res.err, res.text
+        code, out = as_agent(engine, name, f"{call}; echo rc=$?")
+        assert "serverInfo" not in out and "rc=1" in out, out
+    finally:
+        res = cli("destroy", "--name", name, "--force", timeout=60)
+    assert res.code == 0, res.text

@@ -77,7 +77,7 @@ def test_add_list_remove_keep_the_users_file(config: Path) -> None:
         "--mount", "/srv/out:rw", "--env", "FETCH_KEY",
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
-    assert "have no network yet" in res.stderr  # not silently unreachable
+    assert "may reach: example.com, api.example.org" in res.stderr  # its own firewall's list
     assert config.read_text().startswith(MINE)  # comments and layout kept, the table appended
     server = load_config(config).mcp["fetch"]
     assert server.command == ["python", "-m", "fetch", "a b"]
@@ -158,5 +158,5 @@ def test_a_shared_home_is_never_written(tmp_path: Path, monkeypatch: pytest.Monk
     own = start_request(config, [str(proj)])
     shared = start_request(config, [str(proj)], share_agent_home=True)
     assert ".codex/config.toml" in {f.path for f in own.plan.logins}
-    assert own.mcp == {"fetch": {"image": "x", "command": [], "env": [], "binds": []}}
+    assert own.mcp == {"fetch": {"image": "x", "command": [], "env": [], "binds": [], "allow": []}}
     assert shared.plan.logins == []

@@ -18,7 +18,7 @@ from textual.widgets._toast import Toast
 from claudex_tui.demo_backend import FIREWALL, SESSIONS
 from claudex_tui.messages import ActionDone, EngineDown
 from claudex_tui.screens.confirm import ConfirmScreen
-from container.details_model import MountRow, SessionDetails
+from container.details_model import McpServerRow, MountRow, SessionDetails
 from container.firewall_model import AllowedName, FirewallStatus
 from container.tracking_model import ChangedFile
 from tests.fakes import FakeBackend, FakeFiles
@@ -73,6 +73,8 @@ class HostileBackend(FakeBackend):
             session=session,
             mounts=[MountRow(PATH, f"/workspace/{HOSTILE}", False)],
             status_line=f"could not read everything: {HOSTILE}",
+            mcp_servers=[McpServerRow("fetch", f"mcp/{HOSTILE}", [f"{HOSTILE}.example"], 1)],
+            mcp_error=f"refused: {HOSTILE}",
         )
 
     def changes(self, session: Any, *args: Any, **kw: Any) -> list[ChangedFile]:
@@ -125,6 +127,8 @@ async def test_names_paths_and_file_names_are_shown_literally(tmp_path: Path) ->
         await on_screen(pilot, NAME, "the Details tab's name")
         await on_screen(pilot, PATH, "a mounted path")
         await on_screen(pilot, f"could not read everything: {HOSTILE}", "an engine error")
+        await on_screen(pilot, f"mcp/{HOSTILE}  allows {HOSTILE}.example", "an MCP server")
+        await on_screen(pilot, f"last error: refused: {HOSTILE}", "the MCP broker's error")
 
         await show_tab(pilot, "g")
         await on_screen(pilot, f"src/{HOSTILE}.py", "a changed file's name")

@@ -19,6 +19,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # claudex's own, root-owned
 
@@ -30,6 +31,16 @@ SESSION = os.environ.get("CLAUDEX_MCP_SESSION", "session")
 MAX_RUNNING = 8  # servers at once per session
 MAX_CONNECTIONS = 32  # connections at once (each waits at most 10 s for its request line)
 MCP_LABEL = "com.claudex.mcp-of"
+# A server with an allow list gets a firewall of its own: a container of claudex's image (the
+# host names it) on the session's network that applies the session firewall (firewall.sh) as
+# root in that network namespace; the server then joins the namespace, as a non-root uid
+# without capabilities, so it can neither change the rules nor use root's DNS path.
+FIREWALL_IMAGE = os.environ.get("CLAUDEX_MCP_IMAGE", "")
+FIREWALL_CAPS = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "SETPCAP", "KILL"]
+FIREWALL_CAPS += ["NET_ADMIN", "NET_RAW"]
+FIREWALL_READY = b"claudex-mcp-firewall: enforcing"
+FIREWALL_TIMEOUT = 30.0
+SERVER_USER = "65534:65534"  # nobody: neither root (DNS path) nor the firewall's DNS user
 _running = threading.BoundedSemaphore(MAX_RUNNING)
 _connections = threading.BoundedSemaphore(MAX_CONNECTIONS)
 
@@ -82,10 +93,73 @@ def attach(cid: str) -> tuple[socket.socket, bytes]:
     return sock, rest
 
 
-def create(name: str, spec: dict) -> str:
-    """A sibling for `spec` (written by the host): no network unless the host gave one, no
-    capabilities, no new privileges, only its configured mounts."""
+def start_firewall(name: str, spec: dict) -> str:
+    """The firewall container of one run of server `name`, started and enforcing `allow`
+    (or an error saying why not); its id."""
+    if not FIREWALL_IMAGE or not spec.get("network"):
+        raise RuntimeError(f"{name} has an allow list but this broker has no firewall image")
     body = {
+        "Image": FIREWALL_IMAGE,
+        "Entrypoint": ["/bin/bash", "-c"],
+        "Cmd": [
+            "out=$(/usr/local/lib/claudex/firewall.sh apply 2>&1) || "
+            "{ printf '%s\\n' \"$out\" | tail -n 3; exit 1; }; "
+            f"echo '{FIREWALL_READY.decode()}'; exec sleep infinity"
+        ],
+        "Env": ["CLAUDEX_ALLOW=" + ",".join(spec["allow"])],
+        "Labels": {MCP_LABEL: SESSION, "com.claudex.mcp-firewall": name},
+        "HostConfig": {
+            "NetworkMode": spec["network"],
+            "Init": True,
+            "CapDrop": ["ALL"],
+            "CapAdd": FIREWALL_CAPS,
+            "SecurityOpt": ["no-new-privileges"],
+            "Tmpfs": {"/run/claudex": "mode=0755,size=1m"},
+            "PidsLimit": 128,
+        },
+    }
+    cname = f"{SESSION}-mcp-{name}-fw-{secrets.token_hex(3)}"
+    made = api("POST", f"/containers/create?name={cname}", body)
+    assert isinstance(made, dict)
+    fid = str(made["Id"])
+    api("POST", f"/containers/{fid}/start")
+    deadline = time.monotonic() + FIREWALL_TIMEOUT
+    while time.monotonic() < deadline:
+        logs = _logs(fid)
+        if FIREWALL_READY in logs:
+            return fid
+        state = api("GET", f"/containers/{fid}/json")
+        assert isinstance(state, dict)
+        if not state["State"]["Running"]:
+            why = logs.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            raise _FirewallFailed(fid, f"the firewall of {name} was not applied: {why[0][:200]}")
+        time.sleep(0.05)
+    raise _FirewallFailed(
+        fid, f"the firewall of {name} was not applied within {FIREWALL_TIMEOUT:.0f} s"
+    )
+
+
+class _FirewallFailed(RuntimeError):
+    def __init__(self, fid: str, message: str) -> None:
+        super().__init__(message)
+        self.fid = fid
+
+
+def _logs(cid: str) -> bytes:
+    """The container's output (stdout and stderr, frame headers left in: searched only)."""
+    conn = _Engine()
+    try:
+        conn.request("GET", f"/containers/{cid}/logs?stdout=1&stderr=1&tail=20")
+        return conn.getresponse().read()[:65536]
+    finally:
+        conn.close()
+
+
+def create(name: str, spec: dict, firewall: str | None = None) -> str:
+    """A sibling for `spec` (written by the host): no network unless the host gave an allow
+    list (then the namespace of its firewall container), no capabilities, no new privileges,
+    only its configured mounts."""
+    body: dict = {
         "Image": spec["image"],
         "Env": spec.get("env", []),
         "OpenStdin": True,
@@ -96,7 +170,7 @@ def create(name: str, spec: dict) -> str:
         "Tty": False,
         "Labels": {MCP_LABEL: SESSION, "com.claudex.mcp-server": name},
         "HostConfig": {
-            "NetworkMode": spec.get("network") or "none",
+            "NetworkMode": f"container:{firewall}" if firewall else "none",
             "CapDrop": ["ALL"],
             "SecurityOpt": ["no-new-privileges"],
             "Binds": spec.get("binds", []),
@@ -105,6 +179,8 @@ def create(name: str, spec: dict) -> str:
     }
     if spec.get("command"):
         body["Cmd"] = spec["command"]
+    if firewall:
+        body["User"] = SERVER_USER
     cname = f"{SESSION}-mcp-{name}-{secrets.token_hex(3)}"
     made = api("POST", f"/containers/create?name={cname}", body)
     assert isinstance(made, dict)
@@ -166,7 +242,7 @@ def _read_line(conn: socket.socket) -> bytes:
 
 
 def serve(conn: socket.socket, servers: dict) -> None:
-    cid = None
+    cid = fid = None
     try:
         conn.settimeout(10)
         line = _read_line(conn)
@@ -181,7 +257,13 @@ def serve(conn: socket.socket, servers: dict) -> None:
             conn.sendall(f"refused: {MAX_RUNNING} servers are running already\n".encode())
             return
         try:
-            cid = create(name, servers[name])
+            if servers[name].get("allow"):
+                try:
+                    fid = start_firewall(name, servers[name])
+                except _FirewallFailed as exc:
+                    fid = exc.fid
+                    raise
+            cid = create(name, servers[name], fid)
             engine, rest = attach(cid)
             api("POST", f"/containers/{cid}/start")
             conn.sendall(b"ok\n")
@@ -199,11 +281,12 @@ def serve(conn: socket.socket, servers: dict) -> None:
     finally:
         conn.close()
         _connections.release()
-        if cid:
-            try:
-                api("DELETE", f"/containers/{cid}?force=1&v=1")
-            except Exception as exc:
-                print(f"error removing {cid[:12]}: {exc}", flush=True)
+        for made in (cid, fid):  # the server first: its namespace is the firewall's
+            if made:
+                try:
+                    api("DELETE", f"/containers/{made}?force=1&v=1")
+                except Exception as exc:
+                    print(f"error removing {made[:12]}: {exc}", flush=True)
 
 
 def main() -> int:
