@@ -8,20 +8,9 @@ import pytest
 
 from claudex_tui.commands import engine_offer
 from container import engine
-from container.engine_fix import HostFacts
 from container.engine_setup import YES_COMMAND, Offer, can_start, decide
 from container.errors import EngineUnavailable
-
-
-def facts(**kw: object) -> HostFacts:
-    base: dict[str, object] = {
-        "os_ids": ("debian",),
-        "root": True,
-        "has_dockerd": False,
-        "systemd": False,
-        "init_script": False,
-    }
-    return HostFacts(**{**base, **kw})  # type: ignore[arg-type]
+from tests.unit.test_engine_fix import facts
 
 
 @pytest.mark.parametrize(

@@ -5,19 +5,18 @@ nothing at all is written (real trees, a git repository's copy made by claudex).
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from container import labels
 from container.errors import ClaudexError
-from container.isolated import base_of, make_copies
+from container.isolated import base_of
 from container.isolated_apply import compare, write
 from container.isolated_review import apply_all, merge_conflicts
+from tests.unit.test_isolated_review import OLD, user_repo_copied
 
 GIT = ["git", "-c", "user.name=u", "-c", "user.email=u@x"]
-OLD = "".join(f"line {i}\n" for i in range(1, 21))
 SESSION = OLD.replace("line 2\n", "two\n")
 
 
@@ -25,15 +24,8 @@ SESSION = OLD.replace("line 2\n", "two\n")
 def trees(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     """(the user's repository, the session's copy): the session changed line 2 of a.txt
     and b.txt."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    user = tmp_path / "user"
-    user.mkdir()
-    (user / "a.txt").write_text(OLD)
-    (user / "b.txt").write_text("b\n")
-    subprocess.run([*GIT, "init", "-q", str(user)], check=True)
-    subprocess.run([*GIT, "-C", str(user), "add", "-A"], check=True)
-    subprocess.run([*GIT, "-C", str(user), "commit", "-qm", "init"], check=True)
-    copy = Path(make_copies("s1", [str(user)], lambda _m: None)[str(user)])
+    user, copies = user_repo_copied(tmp_path, monkeypatch)
+    copy = Path(copies[str(user)])
     (copy / "a.txt").write_text(SESSION)
     (copy / "b.txt").write_text("b, by the session\n")
     return user, copy

@@ -20,9 +20,11 @@ GIT = ["git", "-c", "user.name=u", "-c", "user.email=u@x"]
 OLD = "".join(f"line {i}\n" for i in range(1, 21))
 
 
-@pytest.fixture
-def session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path, dict[str, str]]:
-    """(the user's directory, the session's copy, the session's labels)."""
+def user_repo_copied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, dict[str, str]]:
+    """A user's repository (a.txt = OLD, b.txt, committed) and claudex's copies of it for
+    session s1 (user directory -> copy)."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     user = tmp_path / "user"
     user.mkdir()
@@ -31,7 +33,13 @@ def session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path
     subprocess.run([*GIT, "init", "-q", str(user)], check=True)
     subprocess.run([*GIT, "-C", str(user), "add", "-A"], check=True)
     subprocess.run([*GIT, "-C", str(user), "commit", "-qm", "init"], check=True)
-    copies = make_copies("s1", [str(user)], lambda _m: None)
+    return user, make_copies("s1", [str(user)], lambda _m: None)
+
+
+@pytest.fixture
+def session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path, dict[str, str]]:
+    """(the user's directory, the session's copy, the session's labels)."""
+    user, copies = user_repo_copied(tmp_path, monkeypatch)
     copy = Path(copies[str(user)])
     # The session changes line 2 and line 19 (two hunks), b.txt, and adds c.txt.
     (copy / "a.txt").write_text(OLD.replace("line 2\n", "two\n").replace("line 19\n", "19!\n"))
