@@ -23,6 +23,8 @@ from pathlib import Path
 import docker
 import pytest
 
+from tests.waiting import wait_for
+
 # This run's: another test run sharing the host has its own bridge, address and data root.
 RUN = uuid.uuid4().hex[:6]
 # The second engine's own bridge (an interface name: 15 characters at most).
@@ -161,3 +163,34 @@ def remove_leftovers(d2: SecondEngine) -> None:
             subprocess.run(["umount", target], check=False)
     subprocess.run(["rm", "-rf", str(d2.root)], check=False)
     subprocess.run(["ip", "link", "delete", d2.bridge], check=False)
+
+
+def answers(host: str) -> bool:
+    with contextlib.suppress(Exception):
+        return bool(docker.DockerClient(base_url=host, timeout=5).ping())
+    return False
+
+
+def stop_started_dockerd(d: SecondEngine) -> None:
+    """The dockerd the run command started, found by its pidfile, and only if it is ours."""
+    pidfile = d.root / "docker.pid"
+    with contextlib.suppress(FileNotFoundError, ValueError):
+        pid = int(pidfile.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        if str(d.root) not in cmdline:
+            return
+        os.kill(pid, signal.SIGTERM)
+        wait_for("the started dockerd to stop", lambda: not Path(f"/proc/{pid}").exists(), 60)
+
+
+def tear_down_started(d: SecondEngine) -> None:
+    """After a test that let claudex start `d`'s dockerd: its containers, that dockerd (only if
+    it is the test's), then everything `d` made."""
+    if answers(d.host):
+        with contextlib.suppress(Exception):
+            client = docker.DockerClient(base_url=d.host, timeout=60)
+            for c in client.api.containers(all=True):
+                client.api.remove_container(c["Id"], force=True, v=True)
+    stop_started_dockerd(d)
+    d.stop()
+    remove_leftovers(d)

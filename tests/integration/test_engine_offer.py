@@ -7,7 +7,6 @@ iptables), stopped first; it holds only the small base image, which ensure_engin
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -19,13 +18,16 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import docker
 import ptyprocess
 import pytest
 
 from tests.integration.conftest import REPO
-from tests.integration.second_engine import SecondEngine, remove_leftovers
-from tests.integration.test_first_run import _answers, _stop_started_dockerd
+from tests.integration.second_engine import (
+    SecondEngine,
+    answers,
+    stop_started_dockerd,
+    tear_down_started,
+)
 from tests.waiting import wait_for
 
 BASE = "debian:bookworm-slim"
@@ -49,17 +51,10 @@ def stopped_engine() -> Iterator[SecondEngine]:
         subprocess.run(["docker", "-H", d.host, "load", "-q"], stdin=save.stdout, check=True)
         assert save.wait() == 0
         d.stop()
-        assert not _answers(d.host)
+        assert not answers(d.host)
         yield d
     finally:
-        if _answers(d.host):
-            with contextlib.suppress(Exception):
-                client = docker.DockerClient(base_url=d.host, timeout=60)
-                for c in client.api.containers(all=True):
-                    client.api.remove_container(c["Id"], force=True, v=True)
-        _stop_started_dockerd(d)
-        d.stop()
-        remove_leftovers(d)
+        tear_down_started(d)
 
 
 def _env(d: SecondEngine, tmp_path: Path) -> dict[str, str]:
@@ -109,7 +104,7 @@ def test_claudex_offers_an_engine_and_starts_it(
             res.stderr
         ), res.stderr
         assert "Traceback" not in res.stderr
-        assert not _answers(d.host)
+        assert not answers(d.host)
 
     # On a terminal `claudex DIR` asks; "y" starts the engine, then it goes on (to build the
     # image, which this test does not wait for).
@@ -125,7 +120,7 @@ def test_claudex_offers_an_engine_and_starts_it(
         while "[y/N]" not in seen and time.monotonic() < deadline:
             seen += asked.read(4096)
         assert "Install (if needed) and start one now" in seen, seen
-        assert not _answers(d.host)  # asking started nothing
+        assert not answers(d.host)  # asking started nothing
         asked.write("y\r")
         deadline = time.monotonic() + 300
         while "the Docker Engine answers now" not in seen and time.monotonic() < deadline:
@@ -134,15 +129,15 @@ def test_claudex_offers_an_engine_and_starts_it(
         assert "the Docker Engine answers now" in seen, seen
     finally:
         asked.close(force=True)  # claudex only: its dockerd runs in a session of its own
-    assert _answers(d.host)
+    assert answers(d.host)
     engine = _engine_line(env)
     assert engine["status"] == "ok" and d.host in engine["detail"], engine
 
     # For scripts: `claudex doctor --fix --yes` starts it without asking.
-    _stop_started_dockerd(d)
-    wait_for("the engine to stop answering", lambda: not _answers(d.host), 60)
+    stop_started_dockerd(d)
+    wait_for("the engine to stop answering", lambda: not answers(d.host), 60)
     fixed = _claudex(env, "doctor", "--fix", "--yes")
     assert "starting dockerd" in fixed.stderr, fixed.stderr
     ok = [line for line in fixed.stdout.splitlines() if line.split()[1:2] == ["engine"]]
     assert ok and ok[0].startswith("ok"), fixed.stdout
-    assert _answers(d.host)
+    assert answers(d.host)

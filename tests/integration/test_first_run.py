@@ -9,7 +9,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -23,8 +22,7 @@ import pytest
 
 from container.image import EXTRA_CA, EXTRA_CA_LIST
 from tests.integration.conftest import CLI, REPO
-from tests.integration.second_engine import SecondEngine, load_image, remove_leftovers
-from tests.waiting import wait_for
+from tests.integration.second_engine import SecondEngine, answers, load_image, tear_down_started
 
 
 def _config(tmp_path: Path, image: str) -> dict[str, str]:
@@ -149,24 +147,6 @@ def test_a_non_editable_install_finds_the_context(
     assert "Traceback" not in doctor.stderr
 
 
-def _answers(host: str) -> bool:
-    with contextlib.suppress(Exception):
-        return bool(docker.DockerClient(base_url=host, timeout=5).ping())
-    return False
-
-
-def _stop_started_dockerd(d: SecondEngine) -> None:
-    """The dockerd the run command started, found by its pidfile, and only if it is ours."""
-    pidfile = d.root / "docker.pid"
-    with contextlib.suppress(FileNotFoundError, ValueError):
-        pid = int(pidfile.read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-        if str(d.root) not in cmdline:
-            return
-        os.kill(pid, signal.SIGTERM)
-        wait_for("the started dockerd to stop", lambda: not Path(f"/proc/{pid}").exists(), 60)
-
-
 def test_the_run_command_starts_an_engine_then_a_session(
     installed: Path, image: str, project: Path, tmp_path: Path
 ):
@@ -197,7 +177,7 @@ def test_the_run_command_starts_an_engine_then_a_session(
         d.start()
         load_image(image, d.host, "debian:bookworm-slim")  # as on a machine of its own
         d.stop()
-        assert not _answers(d.host)
+        assert not answers(d.host)
 
         def install(*args: str) -> subprocess.CompletedProcess[str]:
             return subprocess.run(
@@ -214,7 +194,7 @@ def test_the_run_command_starts_an_engine_then_a_session(
         assert refused.returncode != 0, refused.stdout + refused.stderr
         assert "no Docker Engine answers" in refused.stderr
         assert "scripts/install.sh --yes" in refused.stderr
-        assert not _answers(d.host)  # asked nobody, started nothing
+        assert not answers(d.host)  # asked nobody, started nothing
 
         # On a terminal it asks; anything but yes starts nothing.
         asked = ptyprocess.PtyProcessUnicode.spawn(
@@ -238,12 +218,12 @@ def test_the_run_command_starts_an_engine_then_a_session(
             asked.close(force=True)
         assert asked.exitstatus == 1, seen
         assert "not installing; to do it yourself: " in seen
-        assert not _answers(d.host)
+        assert not answers(d.host)
 
         res = install("--yes", "-d", "--agent", "shell", str(project))
         assert res.returncode == 0, res.stdout + res.stderr
         assert "starting dockerd" in res.stderr
-        assert _answers(d.host)
+        assert answers(d.host)
         name = res.stdout.strip().splitlines()[-1]
         client = docker.DockerClient(base_url=d.host, timeout=60)
         container = client.containers.get(name)
@@ -252,11 +232,4 @@ def test_the_run_command_starts_an_engine_then_a_session(
         assert out.exit_code == 0 and out.output == b"hello\n"
         assert (home / ".local/bin/claudex").resolve() == (installed / "bin/claudex").resolve()
     finally:
-        if _answers(d.host):
-            with contextlib.suppress(Exception):
-                client = docker.DockerClient(base_url=d.host, timeout=60)
-                for c in client.api.containers(all=True):
-                    client.api.remove_container(c["Id"], force=True, v=True)
-        _stop_started_dockerd(d)
-        d.stop()
-        remove_leftovers(d)
+        tear_down_started(d)
