@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from container.labels import HOST_NETWORK, SessionInfo
 from widgets.session_groups import group_id, grouped, isolated_dirs, render_group_header
@@ -233,7 +233,26 @@ class SessionList(Vertical):
             return  # e.g. waiting=False on a session that was not waiting
         for key, value in changes.items():
             setattr(row, key, value)
-        self._redraw()
+        self._redraw_row(name)
+
+    def _redraw_row(self, key: str) -> None:
+        """That row's text alone (a row's own fields never move it, group it or filter it
+        out): an agent's activity notice re-rendered every row, several times a second."""
+        options = self.options
+        try:
+            index = options.get_option_index(key)
+        except OptionDoesNotExist:
+            return  # filtered out: drawn when shown again
+        width = max(options.size.width - 2, 0)
+        prompt = self._row_text(key, time.time(), width)
+        if options.get_option_at_index(index).prompt != prompt:
+            _replace_prompt(options, index, prompt, fits=width > 0)
+
+    def refresh_ages(self) -> None:
+        """The rows' "time since the last output" move on by themselves (the dashboard asks
+        now and then; only rows whose text changed are drawn again)."""
+        if any(row.last_output is not None for row in self.rows.values()):
+            self._redraw()
 
     def _number(self) -> None:
         """First sight gives a session its place and the lowest free number; a session that

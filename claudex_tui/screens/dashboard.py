@@ -17,7 +17,6 @@ from textual.widgets import ContentSwitcher, Static, TabbedContent, TabPane
 from textual.widgets._tabbed_content import ContentTabs
 
 from claudex_tui.messages import SessionsLoaded
-from claudex_tui.screens.dashboard_base import terminal_id
 from claudex_tui.screens.dashboard_footer import DashboardFooter
 from claudex_tui.screens.dashboard_lifecycle import DashboardLifecycle
 from container.labels import SessionInfo
@@ -121,6 +120,8 @@ class DashboardScreen(DashboardLifecycle):
             self.set_interval(15.0, self._refresh_counts)
             self.set_interval(15.0, self._check_firewalls)
         self.set_interval(5.0, self._check_idle)
+        if self.follow_activity:
+            self.set_interval(5.0, self.session_list.refresh_ages)
 
     def on_unmount(self) -> None:
         for watcher in self._waiting.values():
@@ -176,16 +177,17 @@ class DashboardScreen(DashboardLifecycle):
     def _show_selected(self) -> None:
         self._show_max_status()
         session = self.selected
-        switcher = self.query_one("#terminals", ContentSwitcher)
+        switcher = self.terminals
         self._show_tabs_of(session)
         if session is None:
             switcher.current = "term-none"
             self.query_one(DetailsPanel).show(None)
             self.query_one(FilesPanel).set_session(None)
+            self._shown = None
             return
         if session.running:
             switcher.current = self._terminal_for(session).id
-        elif session.state == "paused" and self.query(f"#{terminal_id(row_key(session))}"):
+        elif session.state == "paused" and self.terminal_of(row_key(session)) is not None:
             # claudex pauses a session while a push writes: its terminal stays, frozen.
             switcher.current = self._terminal_for(session).id
         else:
@@ -195,9 +197,12 @@ class DashboardScreen(DashboardLifecycle):
                 "D to destroy it."
             )
             switcher.current = "term-stopped"
-        self._load_details(session)
-        self._load_tab(self.query_one(TabbedContent).active, session)
-        self.query_one(FilesPanel).set_session(session)
+        # Only the tab in sight reads the session (the others when shown: _tab_activated); a
+        # switch shows it twice (the list's Selected, then the terminal opened): read once.
+        tab = self.query_one(TabbedContent).active
+        if self._shown != (session, tab):
+            self._shown = (session, tab)
+            self._load_tab(tab, session)
 
     def action_next_session(self) -> None:
         self._switch(1)
@@ -270,6 +275,7 @@ class DashboardScreen(DashboardLifecycle):
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         session = self.selected
         if session is not None and event.pane.id:
+            self._shown = (session, event.pane.id)
             self._load_tab(event.pane.id, session)
 
     def action_filter(self) -> None:

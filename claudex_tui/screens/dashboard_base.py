@@ -62,6 +62,7 @@ class DashboardBase(Screen[None]):
         self._channels: dict[str, Any] = {}  # terminal's dom id -> its latest channel
         self._reattach: set[str] = set()  # terminals to attach again once their session is up
         self._firewall_broken: set[str] = set()  # sessions told about a BROKEN firewall
+        self._shown: tuple[SessionInfo, str] | None = None  # the session and tab last read
 
     # Defined by the parts that follow (dashboard.py); declared here for the ones before.
 

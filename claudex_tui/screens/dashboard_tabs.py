@@ -17,6 +17,7 @@ from container.errors import ClaudexError
 from container.labels import ISOLATED, SessionInfo
 from widgets.changes_panel import ChangesPanel
 from widgets.details_panel import DetailsPanel
+from widgets.files.panel import FilesPanel
 from widgets.firewall_panel import FirewallPanel
 from widgets.session_list import row_key
 
@@ -24,14 +25,16 @@ from widgets.session_list import row_key
 class DashboardTabs(DashboardTerminals):
     # The panels read their own data (workers) from the backend; here: which to read when.
 
-    def _load_details(self, session: SessionInfo) -> None:
-        self.query_one(DetailsPanel).load(session)
-
     def _load_tab(self, tab: str, session: SessionInfo) -> None:
+        """The tab in sight reads `session` (switching sessions reads no hidden tab)."""
         if tab == "changes":
             self.query_one(ChangesPanel).load(session)
         elif tab == "firewall":
             self.query_one(FirewallPanel).load(session)
+        elif tab == "details":
+            self.query_one(DetailsPanel).load(session)
+        elif tab == "files":
+            self.query_one(FilesPanel).set_session(session)
 
     def _show_tabs_of(self, session: SessionInfo | None) -> None:
         """The selected session: a tab shown later reads it; a late read of another is not

@@ -9,6 +9,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
+from textual.css.query import NoMatches
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher
 
@@ -31,6 +32,24 @@ WATCH_TICK = 0.1
 
 
 class DashboardTerminals(DashboardBase):
+    _switcher: ContentSwitcher | None = None
+
+    @property
+    def terminals(self) -> ContentSwitcher:
+        """The terminals' switcher (kept: a query walks the whole screen, on every switch and
+        every agent's output notice)."""
+        if self._switcher is None:
+            self._switcher = self.query_one("#terminals", ContentSwitcher)
+        return self._switcher
+
+    def terminal_of(self, name: str) -> TerminalWidget | None:
+        """The session's terminal widget, if it was opened (by id, not a query)."""
+        try:
+            widget = self.terminals.get_child_by_id(terminal_id(name))
+        except NoMatches:
+            return None
+        return widget if isinstance(widget, TerminalWidget) else None
+
     def _sync_waiting_watchers(self) -> None:
         running = {
             n
@@ -51,7 +70,7 @@ class DashboardTerminals(DashboardBase):
                 watcher.start()
             else:
                 self._watch_queue.append(name)
-            if self.query(f"#{terminal_id(name)}"):
+            if self.terminal_of(name) is not None:
                 self._watch_alerts(name)
         if self._watch_queue:
             self.set_timer(WATCH_TICK, self._start_queued_watchers)
@@ -103,9 +122,9 @@ class DashboardTerminals(DashboardBase):
 
     def _terminal_for(self, session: SessionInfo) -> TerminalWidget:
         dom_id = terminal_id(row_key(session))
-        found = self.query(f"#{dom_id}")
-        if found:
-            return found.first(TerminalWidget)
+        found = self.terminal_of(row_key(session))
+        if found is not None:
+            return found
         make = self.backend.channel_factory(session)
 
         def factory() -> Any:
@@ -120,7 +139,7 @@ class DashboardTerminals(DashboardBase):
         widget = TerminalWidget(
             factory, id=dom_id, starting_text=starting, history=history, detach_hidden=detach
         )
-        self.query_one("#terminals", ContentSwitcher).mount(widget)
+        self.terminals.mount(widget)
         self._watch_alerts(row_key(session))
         return widget
 
@@ -144,7 +163,7 @@ class DashboardTerminals(DashboardBase):
         keep = {
             terminal_id(n) for n, s in self.sessions.items() if s.running or s.state == "paused"
         }
-        switcher = self.query_one("#terminals", ContentSwitcher)
+        switcher = self.terminals
         for widget in list(self.query(TerminalWidget)):
             if widget.id not in keep:
                 if switcher.current == widget.id:
@@ -179,8 +198,7 @@ class DashboardTerminals(DashboardBase):
 
     @on(AgentWrote)
     def _tmux_wrote(self, message: AgentWrote) -> None:
-        found = self.query(f"#{terminal_id(message.name)}")
-        self._agent_wrote(message.name, found.first() if found else None)
+        self._agent_wrote(message.name, self.terminal_of(message.name))
 
     def _agent_wrote(self, name: str | None, terminal: Widget | None) -> None:
         if not self.follow_activity or self._winding_down:

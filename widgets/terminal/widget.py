@@ -70,6 +70,9 @@ SLICE_SECONDS = 0.008  # ... until this long has passed; then keys and frames go
 # waits for a pause in the output this long (at most REDRAW_HOLD after the first bytes).
 REDRAW_QUIET = 0.02
 REDRAW_HOLD = 0.25
+# The cursor blinks while the terminal has the keyboard and, as in VTE (GNOME Terminal), stops
+# (shown steady) after this long without a key or output: an idle dashboard redraws nothing.
+BLINK_IDLE = 10.0
 
 
 ChannelFactory = Callable[[], TerminalChannel]
@@ -179,6 +182,7 @@ class TerminalWidget(Widget, can_focus=True):
         self._frame_timer: Timer | None = None
         self._blink_on = True
         self._blink_timer: Timer | None = None
+        self._blink_woken = 0.0  # the last key or output: the cursor blinks BLINK_IDLE after
         self._mouse_buttons = 0  # buttons held, for 1002 drag reports
         self.detach_hidden = detach_hidden
         self.detached = False  # closed on purpose while out of sight; the screen is kept
@@ -191,7 +195,7 @@ class TerminalWidget(Widget, can_focus=True):
     # -- lifecycle -------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self._blink_timer = self.set_interval(0.5, self._toggle_blink, pause=not self.cursor_blink)
+        self._blink_timer = self.set_interval(0.5, self._toggle_blink, pause=True)
         if self.detach_hidden is not None:
             self.app.screen_change_signal.subscribe(self, self._screen_changed)
 
@@ -231,11 +235,7 @@ class TerminalWidget(Widget, can_focus=True):
         self._sight_changed()
 
     def _sight_changed(self) -> None:
-        if self._blink_timer is not None and self.cursor_blink:  # no blinking out of sight
-            if self.in_sight:
-                self._blink_timer.resume()
-            else:
-                self._blink_timer.pause()
+        self._wake_blink()  # no blinking out of sight
         if self.detach_hidden is None:
             return
         if self.in_sight:
@@ -334,6 +334,7 @@ class TerminalWidget(Widget, can_focus=True):
         more = self._drain(SLICE_SECONDS)
         self._schedule_frame()
         now = time.monotonic()
+        self._wake_blink()
         if now - self._last_activity >= 1.0:
             self._last_activity = now
             self.post_message(self.Activity(self))
@@ -354,6 +355,7 @@ class TerminalWidget(Widget, can_focus=True):
         self._flush_frame(force=True)
         self.refresh()
         self.post_message(self.Exited(message.exit_code, message.error, self))
+        self._wake_blink()
 
     def show_end_reason(self, reason: str) -> None:
         """Say why the program ended (found by the owner, e.g. "the session stopped")."""
@@ -484,17 +486,46 @@ class TerminalWidget(Widget, can_focus=True):
 
     # -- cursor ----------------------------------------------------------------------------
 
+    def _blinks(self) -> bool:
+        """The cursor is drawn (focused, live, in sight) and was lately busy."""
+        return (
+            self.cursor_blink
+            and self.in_sight
+            and self.is_mounted
+            and self.screen.focused is self  # (has_focus lags behind in on_blur)
+            and not self.exited
+            and time.monotonic() - self._blink_woken < BLINK_IDLE
+        )
+
+    def _wake_blink(self) -> None:
+        """A key or output (or focus, sight): blink again for BLINK_IDLE; out of focus or
+        sight the timer stops, the cursor drawn steady when it is drawn again."""
+        self._blink_woken = time.monotonic()
+        timer = self._blink_timer
+        if timer is None:
+            return
+        if self._blinks():
+            timer.resume()
+        else:
+            timer.pause()
+            if not self._blink_on:
+                self._blink_on = True
+                self._refresh_cursor_row()
+
     def _toggle_blink(self) -> None:
-        self._blink_on = not self._blink_on
+        if not self._blinks():  # idle: steady, and nothing more until a key or output
+            if self._blink_timer is not None:
+                self._blink_timer.pause()
+            if self._blink_on:
+                return
+            self._blink_on = True
+        else:
+            self._blink_on = not self._blink_on
         self._refresh_cursor_row()
 
     def watch_cursor_blink(self, blink: bool) -> None:
         self._blink_on = True
-        if self._blink_timer is not None:
-            if blink:
-                self._blink_timer.resume()
-            else:
-                self._blink_timer.pause()
+        self._wake_blink()
         self._refresh_cursor_row()
 
     def _refresh_cursor_row(self) -> None:
@@ -507,11 +538,13 @@ class TerminalWidget(Widget, can_focus=True):
             return
         if self.emulator.focus_events:
             self._send(b"\x1b[I")
+        self._wake_blink()
         self._refresh_cursor_row()
 
     def on_blur(self, event: events.Blur) -> None:
         if self.emulator.focus_events:
             self._send(b"\x1b[O")
+        self._wake_blink()
         self._refresh_cursor_row()
 
     # -- input -----------------------------------------------------------------------------
@@ -580,6 +613,7 @@ class TerminalWidget(Widget, can_focus=True):
         if data:
             self.scroll_history(-self.history_offset)  # typing returns to the live screen
             self._blink_on = True
+            self._wake_blink()
             self._send(data)
 
     def on_paste(self, event: events.Paste) -> None:
