@@ -235,6 +235,21 @@ def _env(client: docker.DockerClient, session: labels.SessionInfo) -> dict[str, 
     return dict(item.split("=", 1) for item in env if "=" in item)
 
 
+_MADE_WITH: dict[str, bool] = {}  # container id -> created with the firewall (never changes)
+
+
+def _made_with_firewall(client: docker.DockerClient, session: labels.SessionInfo) -> bool:
+    """From the container's create-time environment, read once per container: the dashboard
+    checks every session every few seconds and each inspect is a request."""
+    made = _MADE_WITH.get(session.id)
+    if made is None:
+        made = _env(client, session).get("CLAUDEX_FIREWALL") == "on"
+        if len(_MADE_WITH) > 1024:
+            _MADE_WITH.clear()
+        _MADE_WITH[session.id] = made
+    return made
+
+
 def read_status(
     client: docker.DockerClient, session: labels.SessionInfo, *, brief: bool = False
 ) -> FirewallStatus:
@@ -247,7 +262,7 @@ def read_status(
         return FirewallStatus(
             session.name, UNRESTRICTED, "host network: the session shares the host's network"
         )
-    if _env(client, session).get("CLAUDEX_FIREWALL") != "on":
+    if not _made_with_firewall(client, session):
         return FirewallStatus(session.name, OFF, "this session was created without a firewall")
     if not session.running:
         return FirewallStatus(session.name, STOPPED, f"the session is {session.state}")

@@ -35,6 +35,10 @@ _INTERESTING = {
     "oom",
 }
 
+# Only these, filtered by the engine: every exec claudex runs (a change count, a firewall
+# check: dozens a minute) is three events the dashboard would otherwise read and throw away.
+EVENT_FILTERS = {"type": "container", "label": labels.SIGNATURE, "event": sorted(_INTERESTING)}
+
 
 class EventsWatcher:
     """Calls `on_change()` for claudex container events; `on_lost(error)` when the stream ends."""
@@ -63,9 +67,7 @@ class EventsWatcher:
 
     def _run(self) -> None:
         try:
-            self._stream = self.client.events(
-                decode=True, filters={"type": "container", "label": labels.SIGNATURE}
-            )
+            self._stream = self.client.events(decode=True, filters=EVENT_FILTERS)
             for event in self._stream:
                 if self._stopped.is_set():
                     return

@@ -102,8 +102,10 @@ def _ago(stamp: float | None, now: float) -> str:
     if stamp is None:
         return ""
     seconds = max(0, now - stamp)
+    if seconds < 10:  # a busy agent's row stays as it is (its activity comes every 2 s)
+        return "now"
     if seconds < 60:
-        return f"{int(seconds)}s"
+        return f"{int(seconds) // 10 * 10}s"
     if seconds < 3600:
         return f"{int(seconds // 60)}m"
     return f"{int(seconds // 3600)}h"
@@ -114,7 +116,7 @@ LEGEND = (
     "● running  ○ stopped  ‖ paused  ◆ waiting for you\n"
     "fw: firewalled  host net: no firewall\n"
     "Δ3: 3 files changed since the session started\n"
-    "12s / 5m / 2h: time since the agent's last output"
+    "now / 20s / 5m / 2h: time since the agent's last output"
 )
 
 
@@ -424,7 +426,11 @@ def _replace_prompt(options: OptionList, index: int, prompt: Text, fits: bool) -
     option._set_prompt(prompt)
     for key in [k for k in cache.keys() if k[0] is option]:  # noqa: SIM118 (no __iter__)
         cache.discard(key)
-    options.refresh()  # the other options' rendered lines come from the cache
+    start = getattr(getattr(options, "_line_cache", None), "index_to_line", {}).get(index)
+    if start is None:
+        options.refresh()  # the other options' rendered lines come from the cache
+    else:  # only its lines are painted again (the whole list was, for an age that moved)
+        options.refresh_lines(start, heights[index])
 
 
 def _haystack(session: SessionInfo) -> str:

@@ -63,6 +63,8 @@ class DashboardBase(Screen[None]):
         self._reattach: set[str] = set()  # terminals to attach again once their session is up
         self._firewall_broken: set[str] = set()  # sessions told about a BROKEN firewall
         self._shown: tuple[SessionInfo, str] | None = None  # the session and tab last read
+        self._rounds: dict[str, int] = {}  # periodic check -> rounds run
+        self._read_by: dict[str, set[str]] = {}  # periodic check -> sessions it ever read
 
     # Defined by the parts that follow (dashboard.py); declared here for the ones before.
 

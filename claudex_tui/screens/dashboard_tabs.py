@@ -5,6 +5,7 @@ session."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from textual import on, work
@@ -20,6 +21,11 @@ from widgets.details_panel import DetailsPanel
 from widgets.files.panel import FilesPanel
 from widgets.firewall_panel import FirewallPanel
 from widgets.session_list import row_key
+
+# The list's change counts and the firewall checks run every 15 s (dashboard.py); a session
+# without output for QUIET_AFTER seconds is read only every QUIET_ROUNDS-th time (45 s).
+QUIET_ROUNDS = 3
+QUIET_AFTER = 30.0
 
 
 class DashboardTabs(DashboardTerminals):
@@ -156,9 +162,31 @@ class DashboardTabs(DashboardTerminals):
         # At once, with the shown diff read again.
         self.post_message(self._ReadAgain("changes", session))
 
+    def _due(self, kind: str) -> list[SessionInfo]:
+        """The sessions a periodic check reads this round: the selected one, those with output
+        lately and those never read, every round; the quiet others every QUIET_ROUNDS-th (each
+        read is an exec: 20 quiet sessions cost the dashboard more than anything else)."""
+        sessions = self._running_managed()
+        round_ = self._rounds[kind] = self._rounds.get(kind, -1) + 1
+        read = self._read_by.setdefault(kind, set())
+        if round_ % QUIET_ROUNDS == 0:
+            due = sessions
+        else:
+            lately = time.time() - QUIET_AFTER
+            rows = self.session_list.rows
+            due = [
+                s
+                for s in sessions
+                if row_key(s) == self.session_list.selected
+                or row_key(s) not in read
+                or ((row := rows.get(row_key(s))) is not None and (row.last_output or 0) > lately)
+            ]
+        read.update(row_key(s) for s in due)
+        return due
+
     def _refresh_counts(self) -> None:
         if not self._busy("counts"):
-            self._load_counts(self._running_managed())
+            self._load_counts(self._due("counts"))
 
     @work(thread=True, group="counts", exit_on_error=False)
     def _load_counts(self, sessions: list[SessionInfo]) -> None:
@@ -184,7 +212,7 @@ class DashboardTabs(DashboardTerminals):
 
     def _check_firewalls(self) -> None:
         if not self._busy("firewall-check"):
-            self._load_firewall_modes(self._running_managed())
+            self._load_firewall_modes(self._due("firewall-check"))
 
     @work(thread=True, group="firewall-check", exit_on_error=False)
     def _load_firewall_modes(self, sessions: list[SessionInfo]) -> None:

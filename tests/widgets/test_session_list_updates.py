@@ -1,5 +1,5 @@
 """The session list redraws only what changed: an agent's activity every 2 s that leaves its
-row's text as it was (still "0s" ago) costs the option list nothing, and a change redraws that
+row's text as it was (still "now") costs the option list nothing, and a change redraws that
 row alone (each prompt replaced makes the option list render every row again)."""
 
 from __future__ import annotations
@@ -54,9 +54,9 @@ async def test_activity_that_changes_no_text_replaces_no_row(
         monkeypatch.setattr(session_list, "_replace_prompt", spy)
         now = time.time()
         lst.update_row("claudex-s03", last_output=now)
-        assert replaced == [3]  # the row now says "0s": that row alone
+        assert replaced == [3]  # the row now says "now": that row alone
         lst.update_row("claudex-s03", last_output=time.time())
-        assert replaced == [3]  # still "0s": nothing redrawn
+        assert replaced == [3]  # still "now": nothing redrawn
         lst.update_row("claudex-s05", waiting=False)  # was not waiting
         assert replaced == [3]
         await pilot.pause()
