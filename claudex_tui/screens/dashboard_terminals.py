@@ -29,6 +29,9 @@ ATTACH_SETTLE = 3.0  # seconds of output after attaching that are only the scree
 # at once, the others a few at a time.
 WATCH_BATCH = 2
 WATCH_TICK = 0.1
+# The first batch waits until the selected terminal has had time to attach: twenty execs
+# started with it made the engine slow to answer its own (the first frame took 2 s).
+WATCH_SETTLE = 1.5
 
 
 class DashboardTerminals(DashboardBase):
@@ -73,7 +76,11 @@ class DashboardTerminals(DashboardBase):
             if self.terminal_of(name) is not None:
                 self._watch_alerts(name)
         if self._watch_queue:
-            self.set_timer(WATCH_TICK, self._start_queued_watchers)
+            first = not self._watchers_queued_before
+            self._watchers_queued_before = True
+            self.set_timer(WATCH_SETTLE if first else WATCH_TICK, self._start_queued_watchers)
+
+    _watchers_queued_before = False
 
     def _start_queued_watchers(self) -> None:
         batch, self._watch_queue = self._watch_queue[:WATCH_BATCH], self._watch_queue[WATCH_BATCH:]

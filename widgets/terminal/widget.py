@@ -183,6 +183,7 @@ class TerminalWidget(Widget, can_focus=True):
         self._blink_on = True
         self._blink_timer: Timer | None = None
         self._blink_woken = 0.0  # the last key or output: the cursor blinks BLINK_IDLE after
+        self._paint: tuple[Style, Size] | None = None  # style and size during a paint
         self._mouse_buttons = 0  # buttons held, for 1002 drag reports
         self.detach_hidden = detach_hidden
         self.detached = False  # closed on purpose while out of sight; the screen is kept
@@ -409,15 +410,24 @@ class TerminalWidget(Widget, can_focus=True):
         self.frames.copy_all()
         self._lines_cache.clear()
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Textual asks render_line for each line of a paint: the widget's style and size,
+        each a walk up the DOM, are read once per paint (they were most of a switch's time)."""
+        self._paint = (self.rich_style, self.size)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint = None
+
     def render_line(self, y: int) -> Strip:
         emulator = self.emulator
-        width = self.size.width
-        base = self.rich_style
+        base, size = self._paint or (self.rich_style, self.size)
+        width = size.width
         if self._styles.rebase(base):
             self._lines_cache.clear()
-        if self.exited and y == self.size.height - 1:
+        if self.exited and y == size.height - 1:
             return self._exit_banner(width)
-        if self.starting and self.starting_text and y == self.size.height - 1:
+        if self.starting and self.starting_text and y == size.height - 1:
             style = base + Style(reverse=True)
             text = f" {self.starting_text} "
             return Strip([Segment(text[:width], style)]).adjust_cell_length(width, base)
@@ -463,7 +473,8 @@ class TerminalWidget(Widget, can_focus=True):
     def _render_cells(self, line: Line, width: int, cursor_x: int) -> Strip:
         columns = min(width, self.emulator.columns)
         segments = cell_segments(line, columns, cursor_x, self._styles)
-        return Strip(segments).adjust_cell_length(width, self.rich_style)
+        base = self._paint[0] if self._paint else self.rich_style
+        return Strip(segments).adjust_cell_length(width, base)
 
     def _exit_banner(self, width: int) -> Strip:
         if self.end_reason:
