@@ -28,6 +28,7 @@ from widgets.session_list import EngineHeader, SessionList
 if TYPE_CHECKING:
     from claudex_tui.backend import DashboardBackend, Watcher
     from claudex_tui.config import Config
+    from claudex_tui.early_start import EarlyStart
     from container.engines import Engine
 
 
@@ -60,6 +61,7 @@ class ClaudexApp(App[None]):
         focus_terminal: bool = False,
         engines: list[Engine] | None = None,
         host_root: Path | None = None,
+        early: EarlyStart | None = None,
     ) -> None:
         super().__init__()
         from claudex_tui.config import load_config
@@ -71,7 +73,9 @@ class ClaudexApp(App[None]):
         if backend is None:
             from claudex_tui.engine_backend import EngineBackend
 
-            backend = EngineBackend(self.config, engines=engines, client_factory=client_factory)
+            backend = EngineBackend(
+                self.config, engines=engines, client_factory=client_factory, early=early
+            )
         self.backend = backend
         self.dashboard = DashboardScreen(
             backend,
@@ -157,7 +161,10 @@ class ClaudexApp(App[None]):
 
         self._events[name] = self.backend.watch_events(name, on_change=changed, on_lost=lost)
         self._events[name].start()
+        early = self.backend.early_listing()
         self.dashboard.refresh_sessions()
+        if early:  # shown at once; listed again now that the events are followed
+            self.dashboard.refresh_sessions()
 
     @on(EngineDown)
     def _engine_down(self, message: EngineDown) -> None:

@@ -78,6 +78,11 @@ class DashboardBackend(DetailsSource, ChangesSource, IsolatedSource, FirewallSou
         """Every connected engine's sessions (a failing engine has an error, not sessions)."""
         ...
 
+    def early_listing(self) -> bool:
+        """The next listing was made before the engine's events were followed: the dashboard
+        shows it, then lists again."""
+        ...
+
     def start(self, session: SessionInfo) -> None:
         """Start it and wait until its agent is ready."""
         ...

@@ -277,6 +277,9 @@ class DemoBackend:
 
     # -- sessions ------------------------------------------------------------------------------
 
+    def early_listing(self) -> bool:
+        return False
+
     def list_sessions(self) -> list[EngineListing]:
         return [EngineListing(self.engine, list(self.sessions))]
 

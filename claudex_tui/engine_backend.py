@@ -19,6 +19,7 @@ from container.tracking import Tracker
 
 if TYPE_CHECKING:
     from claudex_tui.config import Config
+    from claudex_tui.early_start import EarlyStart
     from container.details_model import SessionDetails
     from container.engine import DockerClient
     from container.engines import EngineListing
@@ -38,10 +39,12 @@ class EngineBackend:
         *,
         engines: list[Engine] | None = None,
         client_factory: Callable[[], DockerClient] | None = None,
+        early: EarlyStart | None = None,
     ) -> None:
         self.config = config
         self._engines = engines
         self._client_factory = client_factory
+        self._early = early  # the first calls, made while the dashboard started
         self.clients: dict[str, DockerClient] = {}  # engine name -> its connection
 
     # -- engines -------------------------------------------------------------------------------
@@ -59,11 +62,12 @@ class EngineBackend:
     def connect(self, engine: Engine) -> str:
         from container.engines import connect_engine
 
-        if self._client_factory is not None:
-            client = self._client_factory()
+        early = self._early.connection(engine.name) if self._early is not None else None
+        if early is not None:
+            client, version = early
         else:
-            client = connect_engine(engine)
-        version = engine_version(client)
+            client = self._client_factory() if self._client_factory else connect_engine(engine)
+            version = engine_version(client)
         self.clients[engine.name] = client
         return version
 
@@ -121,10 +125,18 @@ class EngineBackend:
 
     # -- sessions ------------------------------------------------------------------------------
 
+    def early_listing(self) -> bool:
+        """The next listing is the one made while the dashboard started (list again after)."""
+        return self._early is not None and not self._early.listing_taken
+
     def list_sessions(self) -> list[EngineListing]:
         """Every connected engine at once: a slow one does not hold the others."""
         from container.engines import list_engine
 
+        if self._early is not None and list(self.clients) == [self._early.engine.name]:
+            early = self._early.take_listing(self.clients[self._early.engine.name])
+            if early is not None:
+                return [early]
         known = {e.name: e for e in self.engines()}
         clients = dict(self.clients)
         with ThreadPoolExecutor(max_workers=max(len(clients), 1)) as pool:
@@ -227,7 +239,8 @@ class EngineBackend:
     def channel_factory(self, session: SessionInfo) -> Callable[[], Any]:
         from container.session_attach import session_channel
 
-        return session_channel(self._client(session), session)
+        ready = self._early.ready.get(session.id) if self._early is not None else None
+        return session_channel(self._client(session), session, ready_started_at=ready)
 
     def history_source(self, session: SessionInfo) -> Callable[[], bytes] | None:
         from container.pane_history import capture_history

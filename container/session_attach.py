@@ -139,10 +139,14 @@ class AgentAttach(DockerExec):
         return state, code
 
 
-def session_channel(client: docker.DockerClient, session: SessionInfo) -> Callable[[], DockerExec]:
+def session_channel(
+    client: docker.DockerClient, session: SessionInfo, ready_started_at: str | None = None
+) -> Callable[[], DockerExec]:
     """Makes the channel of a session's terminal: the agent's tmux in a session claudex made
-    (attached once it is ready), a login shell in one the Go tool made."""
+    (attached once it is ready; `ready_started_at`: its run already seen ready), a login shell
+    in one the Go tool made."""
     if session.managed:
         ready_run = ReadyRun()
+        ready_run.started_at = ready_started_at
         return lambda: AgentAttach(client, session, ready_run=ready_run)
     return lambda: DockerExec(client, session.id, ["bash", "-l"])

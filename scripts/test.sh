@@ -15,6 +15,10 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test,bench]'
+# Bytecode for the checkout, as pip writes it for an installed claudex: the tests start the CLI
+# hundreds of times and PYTHONDONTWRITEBYTECODE (set on some machines) would have each start
+# compile every module again (0.15 s each); Python still checks each file's time stamp.
+.venv/bin/python -m compileall -q -j 0 claudex_tui widgets container tests >/dev/null
 
 step "tools the tests drive (tmux, git, shellcheck, sshd for an ssh:// engine)"
 missing=()
