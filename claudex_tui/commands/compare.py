@@ -7,6 +7,7 @@ import argparse
 from claudex_tui import output
 from container.diff_text import display_path, printable
 from container.engine import connect
+from container.engines import current_engine
 from container.isolated_compare import MAX_LISTED, compare_sessions
 from container.sessions import Sessions
 
@@ -18,6 +19,10 @@ def arguments(name: str, p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if current_engine().is_remote:
+        from container.isolated_remote import not_yet
+
+        raise not_yet("`claudex compare`")
     sessions = Sessions(connect())
     a, b = sessions.get(args.first), sessions.get(args.second)
     found = compare_sessions(a.name, a.labels, b.name, b.labels)
