@@ -30,6 +30,7 @@ from container.isolated import (
     shares_objects,
 )
 from container.isolated_apply import DirChanges, compare, session_differing, three_way, write
+from container.isolated_branch import _started_from, fetch_bundle
 from container.isolated_review import merge_conflicts
 
 Emit = Callable[[str], None]
@@ -43,6 +44,19 @@ def shared_objects(dirs: list[str]) -> list[str]:
         objects = os.path.join(d, ".git", "objects")
         if git_head(d) and shares_objects(d) and os.path.isdir(objects):
             found.append(d)
+    return found
+
+
+def branch_sources(session: str, copies: dict[str, str]) -> dict[str, list[Any]]:
+    """For `apply --branch`: each git repository -> [the commit its copy started from, the
+    uid and gid owning its `.git` (the fetch runs as them)]."""
+    found: dict[str, list[Any]] = {}
+    for d, copy in sorted(copies.items()):
+        if git_head(d) is None:
+            continue
+        check_copy_path(session, copy)
+        st = os.stat(os.path.join(d, ".git"))
+        found[d] = [_started_from(d, copy), st.st_uid, st.st_gid]
     return found
 
 
@@ -108,6 +122,12 @@ def _op(op: str, args: dict[str, Any], emit: Emit, info: Emit) -> object:
         return session_differing(args["session"], args["labels"])
     if op == "apply":
         return apply_copies(args["session"], args["copies"], args["chosen"], args["check"], emit)
+    if op == "branch-sources":
+        return branch_sources(args["session"], args["copies"])
+    if op == "fetch":  # the bundle was made in the session and sent into this helper
+        with tempfile.TemporaryDirectory(prefix="claudex-branch-") as tmp:
+            fetch_bundle(args["directory"], args["bundle"], args["session"], tmp)
+        return None
     if op == "exists":
         return session_folder(args["session"]).exists()
     if op == "discard":

@@ -25,29 +25,34 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import posixpath
 import secrets
 import tarfile
+import tempfile
 from collections.abc import Callable, Iterable
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 from container import errors, labels
 from container.engine import engine_errors
-from container.errors import ClaudexError
+from container.errors import ClaudexError, UsageError
 from container.host_fs import HELPER_LABEL, EngineFS
 
 if TYPE_CHECKING:
     import docker
 
+    from container.labels import SessionInfo
+
 VOLUME = "claudex-isolated"
 PY = "/opt/claudex-isolated"  # where the helper's modules are, inside the helper only
+SENT = f"{PY}/sent"  # a file sent into the helper (apply --branch: the session's bundle)
 # The modules container.isolated_ops imports (tests/unit/test_isolated_remote.py checks it).
 MODULES = (
     "__init__", "agent_home", "diff_text", "engine", "errors", "host_entries", "isolated",
-    "isolated_apply", "isolated_base", "isolated_model", "isolated_ops", "isolated_review",
-    "isolated_tree", "labels", "local_fs", "mount_targets", "mounts", "naming", "sizes",
-    "tracking_model",
+    "isolated_apply", "isolated_base", "isolated_branch", "isolated_model", "isolated_ops",
+    "isolated_review", "isolated_tree", "labels", "local_fs", "mount_targets", "mounts",
+    "naming", "sizes", "tracking_model",
 )  # fmt: skip
 RUN = f"import sys; sys.path.insert(0, {PY!r}); from container.isolated_ops import main; sys.exit(main(sys.argv[1:]))"  # noqa: E501
 # Host paths a helper cannot bind at their own place, nor anything in or above them: what
@@ -74,6 +79,15 @@ def _modules_tar() -> bytes:
             info.size, info.mode = len(data), 0o444
             tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
+
+
+def _send(api: Any, helper: str, path: str) -> None:
+    """The local file `path` put into the helper at SENT (streamed from a tar on disk)."""
+    with tempfile.TemporaryFile() as buf:
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            tar.add(path, arcname=f"{posixpath.basename(PY)}/{posixpath.basename(SENT)}")
+        buf.seek(0)
+        api.put_archive(helper, "/opt", buf)
 
 
 def check_directory(d: str) -> None:
@@ -132,9 +146,12 @@ class EngineCopies:
         writable: bool = False,
         emit: Callable[[str], None] = lambda _t: None,
         info: Callable[[str], None] = lambda _t: None,
+        user: str = "0:0",
+        send: str | None = None,
     ) -> Any:
         """`op` of container.isolated_ops run in a helper that sees `dirs` (read-only unless
-        `writable`) and the copies; its result, or its ClaudexError raised here."""
+        `writable`) and the copies, as `user`, with the file `send` put beside its modules
+        (at SENT); its result, or its ClaudexError raised here."""
         from docker.types import Mount
 
         root = self.root()
@@ -156,7 +173,7 @@ class EngineCopies:
                 self.image,
                 entrypoint=["python3", "-I", "-c", RUN],
                 command=[op, json.dumps(args)],
-                user="0:0",
+                user=user,
                 working_dir="/",
                 environment={"XDG_DATA_HOME": root},
                 name=f"claudex-isolated-{secrets.token_hex(4)}",
@@ -168,6 +185,8 @@ class EngineCopies:
         try:
             with engine_errors(f"running a helper container on {self.label}"):
                 api.put_archive(helper, "/opt", _modules_tar())
+                if send is not None:
+                    _send(api, helper, send)
                 api.start(helper)
                 api.wait(helper, timeout=HELPER_TIMEOUT)
                 out = api.logs(helper, stdout=True, stderr=False).decode(errors="replace")
@@ -234,6 +253,35 @@ class EngineCopies:
         dirs = [d for d in sorted(copies) if not chosen or d in chosen]
         conflicts, todo, written = self.run("apply", args, dirs, writable=not check, emit=emit)
         return int(conflicts), int(todo), int(written)
+
+    def fetch_branch(self, session: SessionInfo, step: Callable[[str], None]) -> int:
+        """`claudex apply --branch` (container.isolated_branch): the bundle is made in the
+        session as locally, kept here, then sent into a helper that fetches it into the
+        user's repository on that host as the owner of its `.git`."""
+        from container.isolated import copies_of
+        from container.isolated_branch import SPARE, _bundle, _target_of, branch_ref
+
+        ref = branch_ref(session.name)
+        copies = copies_of(session.labels)
+        args = {"session": session.name, "copies": copies}
+        sources = self.run("branch-sources", args, sorted(copies))
+        if not sources:
+            raise UsageError(
+                f"session {session.name} works on no git repository",
+                "`claudex apply` brings its files in",
+            )
+        for directory, (since, uid, gid) in sorted(sources.items()):
+            target = _target_of(self.client.api, session, copies[directory])
+            with tempfile.TemporaryDirectory(prefix="claudex-branch-") as tmp:
+                st = os.statvfs(tmp)
+                limit = max(0, st.f_bavail * st.f_frsize - SPARE)
+                bundle = os.path.join(tmp, "session.bundle")
+                _bundle(self.client.api, session, target, ref, str(since), bundle, limit)
+                fetch = {"session": session.name, "directory": directory, "bundle": SENT}
+                self.run("fetch", fetch, [directory], writable=True, user=f"{int(uid)}:{int(gid)}",
+                         send=bundle)  # fmt: skip
+            step(f"{directory}: branch claudex/{session.name} has the session's commits")
+        return len(sources)
 
     def discard(self, session: str) -> None:
         self.run("discard", {"session": session})

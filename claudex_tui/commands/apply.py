@@ -13,7 +13,7 @@ from container.errors import ClaudexError, SessionNotFound, UsageError
 from container.isolated import copies_of
 from container.isolated_branch import fetch_branch
 from container.isolated_ops import apply_copies
-from container.isolated_remote import EngineCopies, not_yet
+from container.isolated_remote import EngineCopies
 from container.labels import SessionInfo
 from container.sessions import Sessions
 
@@ -104,13 +104,14 @@ def run(args: argparse.Namespace) -> int:
     if engine.is_remote:
         from claudex_tui.config import load_config
 
-        if args.branch:
-            raise not_yet("`claudex apply --branch`")
         far = EngineCopies(client, load_config().image, engine.name)
     if args.branch:
         if args.paths or args.check:
             raise UsageError("--branch takes no PATH and no --check", "it fetches commits only")
-        fetch_branch(client, session, output.info)
+        if far is not None:
+            far.fetch_branch(session, output.info)
+        else:
+            fetch_branch(client, session, output.info)
         return 0
     copies = copies_of(session.labels)
     chosen = _selection(args.paths, sorted(copies), remote=far is not None)

@@ -127,10 +127,22 @@ def test_isolated_session_on_a_remote_engine(
     assert cli("apply", *on_far, env=far).code == 1
     assert (repo / "app.py").read_text().endswith("return 9\n")
 
-    # What is not there yet says so.
+    # --branch: the session's commits become branch claudex/<session> in the user's repository
+    # on that host, its files and HEAD untouched, what was written owned by the repository's
+    # owner (the fetch runs as them).
+    head = subprocess.run([*GIT, "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True)
     branch = cli("apply", *on_far, "--branch", env=far)
-    assert branch.code != 0 and "not available yet on a remote engine" in branch.err
-    assert "Traceback" not in branch.err
+    assert branch.code == 0, branch.text
+    log = subprocess.run(
+        [*GIT, "log", "--format=%s", f"claudex/{name}"], cwd=repo, capture_output=True, text=True
+    )
+    assert log.stdout.split() == ["two", "init"], log.stderr
+    assert subprocess.run([*GIT, "rev-parse", "HEAD"], cwd=repo, capture_output=True,
+                          text=True).stdout == head.stdout  # fmt: skip
+    assert (repo / "app.py").read_text().endswith("return 9\n")
+    assert all(p.stat().st_uid == 4242 for p in (repo / ".git").rglob("*"))
+
+    # What is not there yet says so.
     compare = cli("compare", name, name, "--engine", "far", env=far)
     assert compare.code != 0 and "not available yet on a remote engine" in compare.err
 
