@@ -31,6 +31,7 @@ from container.isolated import (
 )
 from container.isolated_apply import DirChanges, compare, session_differing, three_way, write
 from container.isolated_branch import _started_from, fetch_bundle
+from container.isolated_compare import compare_sessions
 from container.isolated_review import merge_conflicts
 
 Emit = Callable[[str], None]
@@ -128,6 +129,9 @@ def _op(op: str, args: dict[str, Any], emit: Emit, info: Emit) -> object:
         with tempfile.TemporaryDirectory(prefix="claudex-branch-") as tmp:
             fetch_bundle(args["directory"], args["bundle"], args["session"], tmp)
         return None
+    if op == "compare":
+        found = compare_sessions(args["a"], args["labels_a"], args["b"], args["labels_b"])
+        return [[d.path, d.what, d.text] for d in found]
     if op == "exists":
         return session_folder(args["session"]).exists()
     if op == "discard":

@@ -42,6 +42,7 @@ from container.host_fs import HELPER_LABEL, EngineFS
 if TYPE_CHECKING:
     import docker
 
+    from container.isolated_compare import Difference
     from container.labels import SessionInfo
 
 VOLUME = "claudex-isolated"
@@ -50,7 +51,8 @@ SENT = f"{PY}/sent"  # a file sent into the helper (apply --branch: the session'
 # The modules container.isolated_ops imports (tests/unit/test_isolated_remote.py checks it).
 MODULES = (
     "__init__", "agent_home", "diff_text", "engine", "errors", "host_entries", "isolated",
-    "isolated_apply", "isolated_base", "isolated_branch", "isolated_model", "isolated_ops",
+    "isolated_apply", "isolated_base", "isolated_branch", "isolated_compare", "isolated_model",
+    "isolated_ops",
     "isolated_review", "isolated_tree", "labels", "local_fs", "mount_targets", "mounts",
     "naming", "sizes", "tracking_model",
 )  # fmt: skip
@@ -282,6 +284,13 @@ class EngineCopies:
                          send=bundle)  # fmt: skip
             step(f"{directory}: branch claudex/{session.name} has the session's commits")
         return len(sources)
+
+    def compare(self, a: SessionInfo, b: SessionInfo) -> list[Difference]:
+        """`claudex compare A B` (container.isolated_compare), read where the copies are."""
+        from container.isolated_compare import Difference
+
+        args = {"a": a.name, "labels_a": a.labels, "b": b.name, "labels_b": b.labels}
+        return [Difference(str(p), str(w), str(t)) for p, w, t in self.run("compare", args)]
 
     def discard(self, session: str) -> None:
         self.run("discard", {"session": session})

@@ -19,13 +19,17 @@ def arguments(name: str, p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if current_engine().is_remote:
-        from container.isolated_remote import not_yet
-
-        raise not_yet("`claudex compare`")
-    sessions = Sessions(connect())
+    engine = current_engine()
+    client = connect()
+    sessions = Sessions(client)
     a, b = sessions.get(args.first), sessions.get(args.second)
-    found = compare_sessions(a.name, a.labels, b.name, b.labels)
+    if engine.is_remote:  # the copies are on that engine's host: compared there
+        from claudex_tui.config import load_config
+        from container.isolated_remote import EngineCopies
+
+        found = EngineCopies(client, load_config().image, engine.name).compare(a, b)
+    else:
+        found = compare_sessions(a.name, a.labels, b.name, b.labels)
     for d in found:
         print(f"{d.what:<10} {display_path(d.path)}" if d.what == "differs" else
               f"{display_path(d.path)}: {printable(d.what)}")  # fmt: skip

@@ -95,6 +95,8 @@ def test_isolated_session_on_a_remote_engine(
     commit = "git -c user.name=a -c user.email=a@x commit -qam"
     agent(d2, name, f"cd /workspace/proj && echo '    return 2' >> app.py && {commit} two")
     agent(d2, name, "cd /workspace/proj && echo added > new.txt")
+    other = start_far(cli, far, repo)  # a second isolated session of the same repository
+    agent(d2, other, "cd /workspace/proj && echo '    return 3' >> app.py")
     assert snapshot(repo) == before  # the user's directory and .git: untouched
 
     listed = cli("list", "--format", "json", "--engine", "far", env=far)
@@ -142,12 +144,15 @@ def test_isolated_session_on_a_remote_engine(
     assert (repo / "app.py").read_text().endswith("return 9\n")
     assert all(p.stat().st_uid == 4242 for p in (repo / ".git").rglob("*"))
 
-    # What is not there yet says so.
-    compare = cli("compare", name, name, "--engine", "far", env=far)
-    assert compare.code != 0 and "not available yet on a remote engine" in compare.err
+    # The two sessions' results, compared on that host.
+    compare = cli("compare", name, other, "--engine", "far", env=far)
+    assert compare.code == 0, compare.text
+    assert "app.py" in compare.out and "return 5" in compare.out and "return 3" in compare.out
+    assert "new.txt" in compare.out
 
-    gone = cli("destroy", "--name", name, "--force", "--engine", "far", env=far)
-    assert gone.code == 0, gone.text
-    assert "removed its isolated copies" in gone.out
-    assert not (Path(volume) / "claudex/isolated" / name).exists()
+    for session in (name, other):
+        gone = cli("destroy", "--name", session, "--force", "--engine", "far", env=far)
+        assert gone.code == 0, gone.text
+        assert "removed its isolated copies" in gone.out
+        assert not (Path(volume) / "claudex/isolated" / session).exists()
     assert info.labels[labels.ISOLATED]
