@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from container.isolated import copies_of
 from tests.integration.conftest import CLI, exec_in
 from tests.integration.second_engine import RUN, SecondEngine
 from tests.integration.test_isolated import GIT, _chown, snapshot
+from tests.integration.tmux_pane import Pane
 
 PREFIX = f"claudexme{RUN}"
 AGENT = "4242"
@@ -69,7 +71,12 @@ def agent(d2: docker.DockerClient, name: str, cmd: str) -> str:
 
 
 def test_isolated_session_on_a_remote_engine(
-    cli: CLI, far: dict[str, str], repo: Path, second_engine: SecondEngine, tmp_path: Path
+    cli: CLI,
+    far: dict[str, str],
+    repo: Path,
+    second_engine: SecondEngine,
+    tmp_path: Path,
+    pane: Pane,
 ) -> None:
     before = snapshot(repo)
     d2 = second_engine.client()
@@ -150,9 +157,23 @@ def test_isolated_session_on_a_remote_engine(
     assert "app.py" in compare.out and "return 5" in compare.out and "return 3" in compare.out
     assert "new.txt" in compare.out
 
+    # On a terminal, destroy names what was not applied (counted on that host), then asks.
+    env = " ".join(f"{k}={v}" for k, v in far.items())
+    pane.keys(f"env {env} {sys.executable} -m claudex_tui.cli destroy --name {other} "
+              "--engine far", "Enter")  # fmt: skip
+    asked = pane.wait_for("Destroy 1 session(s)?", timeout=90)
+    assert "1 file(s) of its isolated copies differ from your directories" in asked
+    pane.keys("n", "Enter")
+    pane.wait_for("nothing destroyed")
+    assert (Path(volume) / "claudex/isolated" / other / "work").is_dir()
+
     for session in (name, other):
         gone = cli("destroy", "--name", session, "--force", "--engine", "far", env=far)
         assert gone.code == 0, gone.text
         assert "removed its isolated copies" in gone.out
         assert not (Path(volume) / "claudex/isolated" / session).exists()
+    # The unapplied change is in the history bundle, kept on this side.
+    bundle = next(line.split(" to ", 1)[1] for line in gone.out.splitlines() if "history" in line)
+    subprocess.run(["git", "clone", "-q", bundle, str(tmp_path / "history")], check=True)
+    assert (tmp_path / "history" / "proj" / "app.py").read_text().endswith("return 3\n")
     assert info.labels[labels.ISOLATED]
