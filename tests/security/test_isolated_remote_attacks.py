@@ -101,3 +101,25 @@ def test_a_hostile_remote_copy_is_read_as_data(
         if p.is_file()
     }
     assert git_after == git_before
+
+    # apply --branch: the session's commit lands as its branch; nothing planted runs there
+    # either, and the user's .git gets nothing but objects and that one ref.
+    agent("git add app.py && git -c user.name=a -c user.email=a@x commit -qm hostile")
+    branch = cli("apply", "--name", name, "--engine", "far", "--branch", env=far, timeout=120)
+    assert branch.code == 0, branch.text
+    log = subprocess.run([*GIT, "log", "--format=%s", f"claudex/{name}"], cwd=project,
+                         capture_output=True, text=True)  # fmt: skip
+    assert log.stdout.split() == ["hostile", "init"], log.stderr
+    for where in (marker, project / "PWNED", Path(copy) / "PWNED"):
+        assert not where.exists(), where
+    changed = {
+        rel
+        for rel, data in (
+            (str(p.relative_to(project)), p.read_bytes())
+            for p in (project / ".git").rglob("*")
+            if p.is_file()
+        )
+        if git_before.get(rel) != data
+    }
+    ours = (".git/objects/", ".git/refs/heads/claudex/", ".git/logs/refs/heads/claudex/")
+    assert all(r.startswith(ours) for r in changed), changed
