@@ -497,12 +497,10 @@ def isolate_request(
                 f"{name} is an isolated session on a remote engine: it cannot be started from here",
                 "start it with `claudex` on the command line",
             )
-        found = isolated_plan(
-            plan,
-            copies,
-            git_writable,
-            *((far.fs, far.shared(list(copies))) if far is not None else ()),
-        )
+        if far is None:
+            found = isolated_plan(plan, copies, git_writable)
+        else:
+            found = isolated_plan(plan, copies, git_writable, far.fs, far.shared(list(copies)))
         new = replace(req, name=name, plan=found)
         return replace(new, isolated=copies), False
     if not want:

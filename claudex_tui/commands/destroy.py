@@ -138,7 +138,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"destroyed {s.name}")
         if copies_of(s.labels) and bundle:
             try:  # its changes are in the history bundle saved above
-                far.discard(s.name) if far is not None else discard(s.name)
+                if far is not None:
+                    far.discard(s.name)
+                else:
+                    discard(s.name)
             except ClaudexError as exc:
                 output.warn(f"its isolated copies ({folder(s)}) stay: {exc.message}")
                 continue

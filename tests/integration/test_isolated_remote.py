@@ -82,6 +82,9 @@ def test_isolated_session_on_a_remote_engine(
     d2 = second_engine.client()
     name = start_far(cli, far, repo)
 
+    again = cli(str(repo), "--name", name, "--agent", "shell", "-d", "--engine", "far", env=far)
+    assert again.code == 0 and "reusing" in again.err, again.text  # with the same copies
+
     # The copies are on the engine's host, in its volume; nothing was made on this side.
     info = d2.containers.get(name)
     copy = copies_of(info.labels)[str(repo)]
