@@ -67,7 +67,8 @@ HELPER_TIMEOUT = 3600
 def not_yet(what: str) -> ClaudexError:
     return ClaudexError(
         f"{what} is not available yet on a remote engine: the copies are on that engine's host",
-        "run it on that host with its local engine",
+        "on the command line: `claudex apply --engine NAME --name SESSION [--check]`, "
+        "`claudex compare --engine NAME A B`",
     )
 
 

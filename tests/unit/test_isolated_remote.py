@@ -5,6 +5,7 @@ folder the helper itself runs from."""
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 import tarfile
@@ -45,3 +46,26 @@ def test_a_system_folder_is_not_bound_in_the_helper(bad: str) -> None:
 @pytest.mark.parametrize("good", ["/home/u/proj", "/tmp/work/proj", "/srv/x", "/var/www/site"])
 def test_project_folders_are_bound(good: str) -> None:
     check_directory(good)
+
+
+def test_the_changes_tab_says_a_remote_isolated_session_is_not_reviewed_here() -> None:
+    """Its copies are on the engine's host: read here they would be another machine's files
+    (or none), so the tab says what is not available rather than showing a wrong result."""
+    from claudex_tui.config import Config
+    from claudex_tui.engine_backend import EngineBackend
+    from container import labels
+    from container.engines import Engine
+    from container.labels import SessionInfo
+
+    far = Engine("far", "ssh://me@far.example", "config")
+    backend = EngineBackend(Config(), engines=[far])
+    isolated = {labels.ISOLATED: json.dumps({"/home/me/p": "/x/isolated/s/work/0-p"})}
+    session = SessionInfo("id", "s", "running", "Up", "img", None, "sig", "p", ["/home/me/p"],
+                          "1", "shell", "firewalled", labels=isolated, engine="far")  # fmt: skip
+    for call in (
+        lambda: backend.isolated_changes(session),
+        lambda: backend.isolated_file(session, "/home/me/p/a.txt"),
+        lambda: backend.isolated_apply(session, None),
+    ):
+        with pytest.raises(ClaudexError, match="not available yet on a remote engine"):
+            call()
