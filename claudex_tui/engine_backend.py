@@ -195,14 +195,25 @@ class EngineBackend:
     def file_diff(self, session: SessionInfo, path: str, old_path: str | None, since: Since) -> str:
         return self._tracker(session).file_diff(path, old_path, since=since)
 
+    def _copies_here(self, session: SessionInfo) -> None:
+        """The Changes tab reads an isolated session's copies on this machine: a session of a
+        remote engine has them on its host (`claudex apply --engine` reads them there)."""
+        engine = next((e for e in self.engines() if e.name == (session.engine or "default")), None)
+        if engine is not None and engine.is_remote:
+            from container.isolated_remote import not_yet
+
+            raise not_yet("the Changes tab of an isolated session")
+
     def isolated_changes(self, session: SessionInfo) -> list[ChangedFile]:
         from container.isolated_review import review
 
+        self._copies_here(session)
         return review(session.name, session.labels)
 
     def isolated_file(self, session: SessionInfo, path: str) -> FileReview:
         from container.isolated_review import review_file
 
+        self._copies_here(session)
         return review_file(session.name, session.labels, path)
 
     def isolated_apply(
@@ -210,6 +221,7 @@ class EngineBackend:
     ) -> str:
         from container import isolated_review
 
+        self._copies_here(session)
         if path is None:
             return isolated_review.apply_all(session.name, session.labels)
         if hunk is None:

@@ -23,7 +23,7 @@ import os
 import shutil
 import stat
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from container import labels
 from container.agent_home import AGENT_HOME
 from container.errors import ClaudexError, SessionConflict, UsageError
+from container.host_entries import HostFS
 from container.isolated_base import (
     check_out,
     link_base,
@@ -38,12 +39,14 @@ from container.isolated_base import (
     read_ignored,
     record_stamps,
 )
+from container.local_fs import LOCAL
 from container.mount_targets import WORKSPACE
 from container.mounts import MountPlan, MountSpec, git_guards
 from container.naming import kebab, parallel_name, session_name, valid_container_name
 from container.sizes import human_bytes
 
 if TYPE_CHECKING:
+    from container.isolated_remote import EngineCopies
     from container.session_spec import StartRequest
     from container.sessions import Sessions
 
@@ -392,11 +395,17 @@ def discard(session: str) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def discard_unused(sessions: Sessions, session: str) -> None:
-    """Discard the copies made for a session whose create failed (none of that name)."""
+def discard_unused(
+    sessions: Sessions, session: str, engine_copies: EngineCopies | None = None
+) -> None:
+    """Discard the copies made for a session whose create failed (none of that name); on a
+    remote engine's host through `engine_copies`."""
     try:
         if _existing(sessions, session) is None:
-            discard(session)
+            if engine_copies is not None:
+                engine_copies.discard(session)
+            else:
+                discard(session)
     except ClaudexError:
         pass  # the engine cannot say: the copies stay (`claudex apply` still reads them)
 
@@ -404,10 +413,17 @@ def discard_unused(sessions: Sessions, session: str) -> None:
 # -- the request ----------------------------------------------------------------------------
 
 
-def isolated_plan(plan: MountPlan, copies: dict[str, str], git_writable: bool = False) -> MountPlan:
+def isolated_plan(
+    plan: MountPlan,
+    copies: dict[str, str],
+    git_writable: bool = False,
+    fs: HostFS = LOCAL,
+    shared: Collection[str] | None = None,
+) -> MountPlan:
     """`plan` with each copied directory's mount taken from its copy: its git guards are the
     copy's (the user's `.git` is never bound), and a shared clone reads the user's objects
-    through a read-only bind at their own path."""
+    through a read-only bind at their own path. `fs` is the copies' host, `shared` the
+    directories whose objects are shared (None: found here, for copies on this machine)."""
 
     def inside(path: str, d: str) -> bool:
         return path == d or path.startswith(d.rstrip("/") + "/")
@@ -423,9 +439,12 @@ def isolated_plan(plan: MountPlan, copies: dict[str, str], git_writable: bool = 
             mounts.append(m)
     for d, copy in copies.items():
         if not git_writable:
-            mounts += git_guards(copy, targets[d])[0]
+            mounts += git_guards(copy, targets[d], fs)[0]
         objects = os.path.join(d, ".git", "objects")
-        if git_head(d) and shares_objects(d) and os.path.isdir(objects):
+        if shared is not None:
+            if d in shared:
+                mounts.append(MountSpec(objects, objects, True, "isolated-objects"))
+        elif git_head(d) and shares_objects(d) and os.path.isdir(objects):
             mounts.append(MountSpec(objects, objects, True, "isolated-objects"))
     return replace(plan, mounts=mounts)
 
@@ -447,12 +466,15 @@ def isolate_request(
     git_writable: bool = False,
     remote: bool = False,
     step: Callable[[str], None] = lambda _m: None,
+    engine_copies: EngineCopies | None = None,
 ) -> tuple[StartRequest, bool]:
     """The request with the session's copies in place of its read-write directories, and
     whether copies were made now (the caller discards them if the start fails).
 
     An isolated session that exists is reused with its copies; `want` makes new copies for
-    a new session (its final name is chosen here: the copies are named after it)."""
+    a new session (its final name is chosen here: the copies are named after it). On a
+    remote engine the copies are made on its host by `engine_copies` (refused without)."""
+    far = engine_copies if remote else None
     plan = req.plan
     name = req.name or session_name(plan.dirs)
     if not valid_container_name(name):
@@ -470,7 +492,16 @@ def isolate_request(
             )
         copies = copies_of(existing.labels)
         # (with its label: a session that never ran is made again, with the same copies)
-        new = replace(req, name=name, plan=isolated_plan(plan, copies, git_writable))
+        if remote and far is None:
+            raise UsageError(
+                f"{name} is an isolated session on a remote engine: it cannot be started from here",
+                "start it with `claudex` on the command line",
+            )
+        if far is None:
+            found = isolated_plan(plan, copies, git_writable)
+        else:
+            found = isolated_plan(plan, copies, git_writable, far.fs, far.shared(list(copies)))
+        new = replace(req, name=name, plan=found)
         return replace(new, isolated=copies), False
     if not want:
         return req, False
@@ -480,14 +511,16 @@ def isolate_request(
             "add --parallel for an isolated session beside it, or --replace to recreate it "
             "isolated",
         )
-    if remote:
+    if remote and far is None:
         raise UsageError(
-            "--isolated is not available yet for sessions on a remote engine",
-            "start it on the local engine, or without --isolated",
+            "--isolated is not available yet for sessions on a remote engine from here",
+            "start it with `claudex DIR --isolated` on the command line, or without --isolated",
         )
     if req.parallel:
         taken = [s.name for s in sessions.list_sessions(name_glob=f"{name}*")]
-        if name in taken or session_folder(name).exists():
+        if far is not None:  # (a session's name is unique on its engine: copies follow it)
+            name = parallel_name(name, taken) if name in taken else name
+        elif name in taken or session_folder(name).exists():
             taken += [p.name for p in isolated_root().glob(f"{name}*")]
             name = parallel_name(name, taken)
     for d in plan.read_only_dirs:
@@ -498,6 +531,10 @@ def isolate_request(
     writable = [d for d in plan.dirs if d not in plan.read_only_dirs]
     if not writable:
         return replace(req, name=name), False
-    copies = make_copies(name, writable, step)
-    new = replace(req, name=name, plan=isolated_plan(plan, copies, git_writable), isolated=copies)
-    return new, True
+    if far is None:
+        copies = make_copies(name, writable, step)
+        found = isolated_plan(plan, copies, git_writable)
+    else:
+        copies, shared = far.make_copies(name, writable, step)
+        found = isolated_plan(plan, copies, git_writable, far.fs, shared)
+    return replace(req, name=name, plan=found, isolated=copies), True

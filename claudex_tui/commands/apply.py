@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 
 from claudex_tui import output
 from claudex_tui.commands.session_arg import add_session_arguments
-from container.diff_text import display_path, printable
 from container.engine import connect
+from container.engines import current_engine
 from container.errors import ClaudexError, SessionNotFound, UsageError
-from container.isolated import base_of, check_copy_path, copies_of, session_folder
-from container.isolated_apply import DirChanges, compare, three_way, write
+from container.isolated import copies_of
 from container.isolated_branch import fetch_branch
-from container.isolated_review import merge_conflicts
+from container.isolated_ops import apply_copies
+from container.isolated_remote import EngineCopies
 from container.labels import SessionInfo
 from container.sessions import Sessions
 
@@ -69,13 +68,21 @@ def _session(sessions: Sessions, name: str | None) -> SessionInfo:
     return candidates[0]
 
 
-def _selection(paths: list[str], dirs: list[str]) -> dict[str, list[str]]:
-    """Each directory -> the relative paths asked for in it ({} : everything)."""
+def _selection(paths: list[str], dirs: list[str], remote: bool = False) -> dict[str, list[str]]:
+    """Each directory -> the relative paths asked for in it ({} : everything). On a remote
+    engine, paths are absolute paths on its host, taken as written."""
     chosen: dict[str, list[str]] = {}
     for raw in paths:
-        host = os.path.abspath(raw)
-        # The folder holding it may be reached through a link; the name itself may be gone.
-        host = os.path.join(os.path.realpath(os.path.dirname(host)), os.path.basename(host))
+        if remote:
+            if not os.path.isabs(raw):
+                raise UsageError(
+                    f"{raw}: name files by their absolute path on the engine's host", None
+                )
+            host = os.path.normpath(raw)
+        else:
+            host = os.path.abspath(raw)
+            # The folder holding it may be reached through a link; the name itself may be gone.
+            host = os.path.join(os.path.realpath(os.path.dirname(host)), os.path.basename(host))
         for d in dirs:
             if _inside(host, d):
                 chosen.setdefault(d, []).append(os.path.relpath(host, d))
@@ -88,72 +95,43 @@ def _selection(paths: list[str], dirs: list[str]) -> dict[str, list[str]]:
     return chosen
 
 
-def _show(results: list[DirChanges], check: bool) -> int:
-    conflicts = 0
-    verb = "would apply" if check else "to apply"
-    for d in results:
-        for c in d.changes:
-            where = display_path(os.path.join(d.directory, c.path))
-            if c.state == "apply":
-                note = f" ({c.reason})" if c.reason else ""
-                print(f"{verb:<12} {c.what:<9} {where}{note}")
-            elif c.state == "there":
-                print(f"{'unchanged':<12} {c.what:<9} {where} (already in your directory)")
-            elif c.state == "refused":
-                print(f"{'not applied':<12} {c.what:<9} {where}: {printable(c.reason)}")
-            else:
-                conflicts += 1
-                print(f"{'CONFLICT':<12} {c.what:<9} {where}: {printable(c.reason)}")
-                for line in three_way(d, c).splitlines():
-                    print("    " + printable(line))
-    return conflicts
-
-
 def run(args: argparse.Namespace) -> int:
+    engine = current_engine()
     client = connect()
     sessions = Sessions(client)
     session = _session(sessions, args.name)
+    far = None
+    if engine.is_remote:
+        from claudex_tui.config import load_config
+
+        far = EngineCopies(client, load_config().image, engine.name)
     if args.branch:
         if args.paths or args.check:
             raise UsageError("--branch takes no PATH and no --check", "it fetches commits only")
-        fetch_branch(client, session, output.info)
+        if far is not None:
+            far.fetch_branch(session, output.info)
+        else:
+            fetch_branch(client, session, output.info)
         return 0
     copies = copies_of(session.labels)
-    for copy in copies.values():
-        check_copy_path(session.name, copy)
-        if not os.path.isdir(copy) or not os.path.isdir(base_of(copy)):
-            raise ClaudexError(
-                f"the copies of session {session.name} are gone ({copy})", "nothing to apply"
+    chosen = _selection(args.paths, sorted(copies), remote=far is not None)
+    if far is None:
+        conflicts, todo, written = apply_copies(session.name, copies, chosen, args.check, print)
+    else:
+        conflicts, todo, written = far.apply(session.name, copies, chosen, args.check, print)
+    if conflicts:
+        output.error(
+            ClaudexError(
+                f"{conflicts} conflict(s): nothing was written",
+                "bring the conflicting files in by hand (or undo your own change), then "
+                "apply again; `claudex apply PATH...` applies some files only",
             )
-    chosen = _selection(args.paths, sorted(copies))
-    dirs = [d for d in sorted(copies) if not chosen or d in chosen]
-    for d in dirs:
-        if not os.path.isdir(d):
-            raise ClaudexError(f"{d} is not there any more", "nothing was written")
-    folder = session_folder(session.name)
-    with tempfile.TemporaryDirectory(prefix="apply-", dir=folder) as staging:
-        results = [
-            compare(d, copies[d], base_of(copies[d]), staging, chosen.get(d, [])) for d in dirs
-        ]
-        for found in results:
-            merge_conflicts(found)  # other lines than yours: merged, as the Changes tab does
-        conflicts = _show(results, args.check)
-        todo = sum(len(d.by_state("apply")) for d in results)
-        if conflicts:
-            output.error(
-                ClaudexError(
-                    f"{conflicts} conflict(s): nothing was written",
-                    "bring the conflicting files in by hand (or undo your own change), then "
-                    "apply again; `claudex apply PATH...` applies some files only",
-                )
-            )
-            return 1
-        if args.check:
-            output.info(f"{todo} change(s) to apply, no conflict")
-            return 0
-        if not todo:
-            output.info("nothing to apply")
-            return 0
-        written = write(results)
+        )
+        return 1
+    if args.check:
+        output.info(f"{todo} change(s) to apply, no conflict")
+    elif not todo:
+        output.info("nothing to apply")
+    else:
         output.info(f"applied {written} change(s) from {session.name}")
     return 0

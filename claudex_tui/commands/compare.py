@@ -7,6 +7,7 @@ import argparse
 from claudex_tui import output
 from container.diff_text import display_path, printable
 from container.engine import connect
+from container.engines import current_engine
 from container.isolated_compare import MAX_LISTED, compare_sessions
 from container.sessions import Sessions
 
@@ -18,9 +19,17 @@ def arguments(name: str, p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    sessions = Sessions(connect())
+    engine = current_engine()
+    client = connect()
+    sessions = Sessions(client)
     a, b = sessions.get(args.first), sessions.get(args.second)
-    found = compare_sessions(a.name, a.labels, b.name, b.labels)
+    if engine.is_remote:  # the copies are on that engine's host: compared there
+        from claudex_tui.config import load_config
+        from container.isolated_remote import EngineCopies
+
+        found = EngineCopies(client, load_config().image, engine.name).compare(a, b)
+    else:
+        found = compare_sessions(a.name, a.labels, b.name, b.labels)
     for d in found:
         print(f"{d.what:<10} {display_path(d.path)}" if d.what == "differs" else
               f"{display_path(d.path)}: {printable(d.what)}")  # fmt: skip

@@ -10,6 +10,7 @@ from claudex_tui import output
 from claudex_tui.commands.listing import add_filter_argument, apply_filters, parse_filters
 from container.agent_home import save_home
 from container.engine import connect
+from container.engines import current_engine
 from container.errors import ClaudexError, SessionNotFound, UsageError
 from container.isolated import copies_of, discard, session_folder
 from container.isolated_apply import session_differing
@@ -55,7 +56,26 @@ def _targets(sessions: Sessions, args: argparse.Namespace) -> list[SessionInfo]:
 
 
 def run(args: argparse.Namespace) -> int:
-    sessions = Sessions(connect())
+    client = connect()
+    sessions = Sessions(client)
+    engine = current_engine()
+    # An isolated session's copies are on its engine's host: counted and removed there.
+    far = None
+    if engine.is_remote:
+        from claudex_tui.config import load_config
+        from container.isolated_remote import EngineCopies
+
+        far = EngineCopies(client, load_config().image, engine.name)
+
+    def differing(s: SessionInfo) -> int | None:
+        if far is None:
+            return session_differing(s.name, s.labels)
+        return far.differing(s.name, s.labels) if copies_of(s.labels) else None
+
+    def folder(s: SessionInfo) -> str:
+        where = str(session_folder(s.name))
+        return where if far is None else f"{s.name} in volume claudex-isolated of {engine.name}"
+
     targets = select_by_state(_targets(sessions, args), args.running, args.stopped)
     targets = apply_filters(targets, parse_filters(args.filter))
     if not targets:
@@ -71,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {s.name}  ({s.state})  {', '.join(s.mounts)}")
             for line in describe_outside(outside_files(sessions, s)):
                 print(line)
-            differ = session_differing(s.name, s.labels)
+            differ = differing(s)
             if differ:
                 print(
                     f"    {differ} file(s) of its isolated copies differ from your directories"
@@ -117,10 +137,15 @@ def run(args: argparse.Namespace) -> int:
             continue
         print(f"destroyed {s.name}")
         if copies_of(s.labels) and bundle:
-            discard(s.name)  # its changes are in the history bundle saved above
-            print(f"removed its isolated copies ({session_folder(s.name)})")
+            try:  # its changes are in the history bundle saved above
+                if far is not None:
+                    far.discard(s.name)
+                else:
+                    discard(s.name)
+            except ClaudexError as exc:
+                output.warn(f"its isolated copies ({folder(s)}) stay: {exc.message}")
+                continue
+            print(f"removed its isolated copies ({folder(s)})")
         elif copies_of(s.labels):
-            print(
-                f"kept its isolated copies, which no history bundle holds: {session_folder(s.name)}"
-            )
+            print(f"kept its isolated copies, which no history bundle holds: {folder(s)}")
     return 1 if failures else 0

@@ -6,6 +6,7 @@ import argparse
 import fnmatch
 import json
 from datetime import datetime
+from typing import Any
 
 from container import labels
 from container.errors import UsageError
@@ -67,21 +68,48 @@ def _age(created: datetime | None) -> str:
     return "just now"
 
 
-def _isolated_note(s: SessionInfo) -> str:
-    """For an isolated session: how many files its copies hold that your directories do
-    not (read on this host; nothing for other sessions)."""
-    if labels.ISOLATED not in s.labels:
-        return ""
+Differ = dict[tuple[str, str], int | None]  # (engine, name) -> files differing (None: unknown)
+
+
+def _differing(sessions: list[SessionInfo], remote: dict[str, Any]) -> Differ:
+    """For each isolated session: how many files its copies hold that your directories do
+    not; read on this host, or on a remote engine's host (`remote`: engine name -> its
+    client) through a helper container there."""
+    isolated = [s for s in sessions if labels.ISOLATED in s.labels]
+    if not isolated:
+        return {}
     from container.isolated_apply import session_differing
 
-    differ = session_differing(s.name, s.labels)
-    if differ is None:
+    found: Differ = {}
+    image = None
+    for s in isolated:
+        client = remote.get(s.engine)
+        if client is None:
+            found[s.key] = session_differing(s.name, s.labels)
+            continue
+        from container.isolated_remote import EngineCopies
+
+        if image is None:
+            from claudex_tui.config import load_config
+
+            image = load_config().image
+        found[s.key] = EngineCopies(client, image, s.engine).differing(s.name, s.labels)
+    return found
+
+
+def _isolated_note(s: SessionInfo, differ: Differ) -> str:
+    """For an isolated session: how many files its copies hold that your directories do
+    not (nothing for other sessions)."""
+    if labels.ISOLATED not in s.labels:
+        return ""
+    count = differ.get(s.key)
+    if count is None:
         return " (isolated)"
-    return f" (isolated: {differ} file{'s' if differ != 1 else ''} differ)"
+    return f" (isolated: {count} file{'s' if count != 1 else ''} differ)"
 
 
-def _row(s: SessionInfo) -> list[str]:
-    mounts = (", ".join(s.mounts) if s.mounts else "-") + _isolated_note(s)
+def _row(s: SessionInfo, differ: Differ) -> list[str]:
+    mounts = (", ".join(s.mounts) if s.mounts else "-") + _isolated_note(s, differ)
     return [
         s.name,
         s.state,
@@ -93,20 +121,22 @@ def _row(s: SessionInfo) -> list[str]:
     ]
 
 
-def _json(s: SessionInfo) -> dict[str, object]:
+def _json(s: SessionInfo, differ: Differ) -> dict[str, object]:
     if labels.ISOLATED not in s.labels:
         return s.as_json()
     from container.isolated import copies_of
-    from container.isolated_apply import session_differing
 
     copies = copies_of(s.labels)
-    return {**s.as_json(), "isolated": copies, "differ": session_differing(s.name, s.labels)}
+    return {**s.as_json(), "isolated": copies, "differ": differ.get(s.key)}
 
 
-def list_engines(engine_name: str | None) -> list[SessionInfo]:
+def list_engines(
+    engine_name: str | None, remote: dict[str, Any] | None = None
+) -> list[SessionInfo]:
     """Sessions of the engine --engine names, else of every engine (asked concurrently).
 
     An unreachable engine is a warning while another answers; an error when none does.
+    `remote`, when given, is filled with the clients of the remote engines that answered.
     """
     from claudex_tui import output
     from claudex_tui.config_path import config_path
@@ -131,6 +161,12 @@ def list_engines(engine_name: str | None) -> list[SessionInfo]:
         raise error
     for item in failed:
         output.warn(f"{item.error} — its sessions are not listed")
+    if remote is not None:
+        remote.update(
+            (item.engine.name, item.client)
+            for item in listings
+            if item.error is None and item.client is not None and item.engine.is_remote
+        )
     return [s for item in listings for s in item.sessions or []]
 
 
@@ -138,11 +174,13 @@ def run(args: argparse.Namespace) -> int:
     from container.sessions import select_by_state
 
     filters = parse_filters(args.filter)
-    sessions = list_engines(getattr(args, "engine", None))
+    remote: dict[str, Any] = {}
+    sessions = list_engines(getattr(args, "engine", None), remote)
     sessions = sorted(apply_filters(sessions, filters), key=lambda s: (s.name, s.engine))
     sessions = select_by_state(sessions, args.running, args.stopped)
+    differ = _differing(sessions, remote) if args.format != "names" else {}
     if args.format == "json":
-        print(json.dumps([_json(s) for s in sessions], indent=2))
+        print(json.dumps([_json(s, differ) for s in sessions], indent=2))
     elif args.format == "names":
         for s in sessions:
             print(s.name)
@@ -150,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
         from claudex_tui.output import table
 
         headers = ["NAME", "STATE", "AGENT", "NETWORK", "CREATED", "ENGINE", "MOUNTS"]
-        print(table(headers, [_row(s) for s in sessions]))
+        print(table(headers, [_row(s, differ) for s in sessions]))
     else:
         print("no sessions (start one with `claudex DIR`)")
     return 0

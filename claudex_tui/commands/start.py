@@ -17,6 +17,7 @@ from container.errors import ImageError
 from container.host_entries import HostFS
 from container.image import ensure_image, image_state
 from container.isolated import discard_unused, isolate_request
+from container.isolated_remote import EngineCopies
 from container.labels import SessionInfo
 from container.local_fs import LOCAL
 from container.session_spec import StartRequest
@@ -134,20 +135,27 @@ def start(args: argparse.Namespace) -> tuple[SessionInfo, Sessions]:
     client = client or _ready_client(config, not args.no_host_ca)
     sessions = Sessions(client)
     want = args.isolated if args.isolated is not None else (args.parallel and config.isolated)
-    req, copied = isolate_request(
-        sessions,
-        req,
-        want=want,
-        git_writable=args.git_writable,
-        remote=engine.is_remote,
-        step=output.info,
-    )
+    # On a remote engine the copies are made on its host (container.isolated_remote).
+    far = EngineCopies(client, config.image, engine.name) if engine.is_remote else None
     try:
-        result = sessions.start_session(req, on_step=output.info)
-    except BaseException:
-        if copied and req.name:  # a session that was never made leaves no copies behind
-            discard_unused(sessions, req.name)
-        raise
+        req, copied = isolate_request(
+            sessions,
+            req,
+            want=want,
+            git_writable=args.git_writable,
+            remote=engine.is_remote,
+            step=output.info,
+            engine_copies=far,
+        )
+        try:
+            result = sessions.start_session(req, on_step=output.info)
+        except BaseException:
+            if copied and req.name:  # a session that was never made leaves no copies behind
+                discard_unused(sessions, req.name, far)
+            raise
+    finally:
+        if far is not None:
+            far.close()
     for warning in result.warnings:
         output.warn(warning)
     if req.plan.hidden_env_files:
