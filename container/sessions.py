@@ -247,21 +247,48 @@ class Sessions(Readiness):
         host that finds the session never started sees a create in progress, however slow,
         and waits instead of removing it as a failed create's leftover (20 concurrent starts
         on a loaded machine lost a session that way)."""
-        with open(self._create_lock(name), "a") as fh:
+        path = self._create_lock(name)
+        while True:
+            fh = open(path, "a")  # noqa: SIM115 (closed below)
             fcntl.flock(fh, fcntl.LOCK_SH)
+            if _still_at(fh, path):
+                break
+            fh.close()  # removed (its session destroyed) between our open and lock: again
+        with fh:
             yield
 
-    def _being_created(self, name: str) -> bool:
+    def _forget_create_lock(self, name: str) -> None:
+        """A removed session's lock file goes too, unless a create of that name holds it (one
+        empty file per name ever made was left behind)."""
+        path = self._create_lock(name)
         try:
-            fh = open(self._create_lock(name))  # noqa: SIM115 (closed below)
+            fh = open(path)  # noqa: SIM115 (closed below)
         except FileNotFoundError:
-            return False
+            return
         with fh:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                return True
-            return False
+                return
+            if _still_at(fh, path):
+                path.unlink(missing_ok=True)
+
+    def _being_created(self, name: str) -> bool:
+        path = self._create_lock(name)
+        for _ in range(RACE_ATTEMPTS):
+            try:
+                fh = open(path)  # noqa: SIM115 (closed below)
+            except FileNotFoundError:
+                return False
+            with fh:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return True
+                if _still_at(fh, path):
+                    return False
+            # (a removed lock file: a create may hold the one made since; look again)
+        return False
 
     def _refreshed(self, existing: labels.SessionInfo) -> labels.SessionInfo:
         try:
@@ -529,6 +556,15 @@ class Sessions(Readiness):
         from container.mcp_host import remove_broker
 
         remove_broker(self.api, s.name)
+        self._forget_create_lock(s.name)
+
+
+def _still_at(fh: Any, path: Path) -> bool:
+    """The open lock file is still the one at `path` (not removed, nor made anew)."""
+    try:
+        return os.fstat(fh.fileno()).st_ino == path.stat().st_ino
+    except FileNotFoundError:
+        return False
 
 
 def _start_failure(exc: ClaudexError, name: str, req: StartRequest) -> ClaudexError:

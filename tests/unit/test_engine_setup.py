@@ -151,18 +151,22 @@ def test_the_dashboard_asks_before_the_screen_changes(monkeypatch: pytest.Monkey
     calls: list[str] = []
 
     class Client:
-        def close(self) -> None:
-            calls.append("connected")
+        pass
 
-    monkeypatch.setattr(engine_offer, "connect_or_offer", lambda yes=False: Client())
+    def connect(yes: bool = False) -> Client:
+        calls.append("connected")
+        return Client()
 
-    def opened(select: str | None) -> int:
-        calls.append("opened")
+    monkeypatch.setattr(engine_offer, "connect_or_offer", connect)
+
+    def opened(select: str | None, client: Client | None = None) -> int:
+        # The engine check's connection is the dashboard's (no second connect).
+        calls.append("opened with it" if isinstance(client, Client) else "opened")
         return 0
 
     monkeypatch.setattr(dashboard, "open_dashboard", opened)
     for what, want in (
-        (Offer.ASK, ["connected", "opened"]),
+        (Offer.ASK, ["connected", "opened with it"]),
         (Offer.TELL, ["opened"]),
         (Offer.FIX, ["opened"]),
     ):
