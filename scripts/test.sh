@@ -42,7 +42,7 @@ step "ruff and mypy"
 .venv/bin/mypy
 
 step "tests"
-.venv/bin/python -m pytest -p no:cacheprovider -q -rs "$@"
+.venv/bin/python -m pytest -p no:cacheprovider -q -rs --durations=15 "$@"
 
 step "benchmarks (figures, not pass/fail)"
 for bench in tests/perf/bench_*.py; do
