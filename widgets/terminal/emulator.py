@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable
 from functools import partial
 from typing import Any, cast
@@ -40,11 +40,15 @@ from typing import Any, cast
 import pyte
 from pyte import modes as mo
 from pyte.charsets import LAT1_MAP, MAPS
-from pyte.screens import Char, Margins, Savepoint, StaticDefaultDict
+from pyte.screens import Char, Margins, Savepoint
 
 from widgets.terminal.cell_widths import STUB, WIDTHS, expand
 
-Line = StaticDefaultDict[int, Char]
+# One row of the screen: a list of exactly `columns` cells (stock pyte keeps a dict of the
+# cells written so far). A text run goes into a list with one slice assignment, an order of
+# magnitude cheaper than inserting its cells into a dict one key at a time. `buffer[y][x]` reads
+# the same; rows kept in the scrollback keep the width they had when they left the screen.
+Line = list[Char]
 
 # Private (DEC) modes are stored shifted by 5 bits, as pyte does, so they never collide with
 # ANSI modes in `Screen.mode`.
@@ -249,6 +253,9 @@ class TerminalEmulator(pyte.Screen):
         on_title: called with the new window title (OSC 0/2).
         on_notify: called with the text of a desktop notification (OSC 9, OSC 777;notify).
     """
+
+    # pyte types its buffer as a dict of dict lines; here the lines are lists (see `Line`).
+    buffer: defaultdict[int, Line]  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -678,16 +685,13 @@ class TerminalEmulator(pyte.Screen):
             return
         # The usual case: the run fits on the line.
         line = self.buffer[cursor.y]
-        # Blank the halves of wide characters the run cuts in two (see _split_wide).
-        first = line.get(x)
-        if first is not None and first.data == "" and x:
-            owner = line.get(x - 1)
-            if owner is not None:
-                line[x - 1] = owner._replace(data=" ")
-        after = line.get(end)
-        if after is not None and after.data == "":
-            line[end] = after._replace(data=" ")
-        line.update(zip(range(x, end), run, strict=True))
+        # Blank the halves of wide characters the run cuts in two (see _split_wide); only a
+        # wide character's stub has no text.
+        if x and not line[x].data:
+            line[x - 1] = line[x - 1]._replace(data=" ")
+        if end < len(line) and not line[end].data:
+            line[end] = line[end]._replace(data=" ")
+        line[x:end] = run
         cursor.x = end
         self.dirty.add(cursor.y)
 
@@ -737,8 +741,7 @@ class TerminalEmulator(pyte.Screen):
             if take:
                 line = buffer[cursor.y]
                 split_wide(line, x, x + take)
-                part = cells[i : i + take] if i or take < n else cells
-                line.update(zip(range(x, x + take), part, strict=True))
+                line[x : x + take] = cells[i : i + take] if i or take < n else cells
                 i += take
             x = columns if wraps else x + take
             if i >= n:
@@ -787,8 +790,7 @@ class TerminalEmulator(pyte.Screen):
             take = min(n - i, columns - x)
             line = buffer[cursor.y]
             self._split_wide(line, x, x + take)
-            chunk = map(cells.__getitem__, data[i : i + take])
-            line.update(zip(range(x, x + take), chunk, strict=True))
+            line[x : x + take] = map(cells.__getitem__, data[i : i + take])
             x += take
             i += take
         cursor.x = x
@@ -797,14 +799,10 @@ class TerminalEmulator(pyte.Screen):
     @staticmethod
     def _split_wide(line: Line, start: int, end: int) -> None:
         """Blank the halves of wide characters that a write to [start, end) cuts in two."""
-        first = line.get(start)
-        if first is not None and first.data == "" and start > 0:
-            owner = line.get(start - 1)
-            if owner is not None:
-                line[start - 1] = owner._replace(data=" ")
-        after = line.get(end)
-        if after is not None and after.data == "":
-            line[end] = after._replace(data=" ")
+        if 0 < start < len(line) and not line[start].data:
+            line[start - 1] = line[start - 1]._replace(data=" ")
+        if 0 <= end < len(line) and not line[end].data:
+            line[end] = line[end]._replace(data=" ")
 
     def _draw_unicode(self, data: str) -> None:
         cursor = self.cursor
@@ -828,29 +826,27 @@ class TerminalEmulator(pyte.Screen):
                     cursor.x = 0
                     self.linefeed()
                 else:
-                    cursor.x = columns - width
+                    cursor.x = max(0, columns - width)
             if insert:
                 self.insert_characters(width)
             line = self.buffer[cursor.y]
             x = cursor.x
-            old = line.get(x)
-            if (old is not None and old.data == "") or width == 2:
+            if width == 2 or not line[x].data:
                 self._split_wide(line, x, x + width)
             line[x] = cells[char]
             if width == 2:
-                line[x + 1] = cells[""]
-            else:
-                after = line.get(x + 1)
-                if after is not None and after.data == "":
-                    line[x + 1] = after._replace(data=" ")
-            cursor.x = x + width
+                if x + 1 < columns:  # a screen one column wide has no room for the stub
+                    line[x + 1] = cells[""]
+            elif x + 1 < columns and not line[x + 1].data:
+                line[x + 1] = line[x + 1]._replace(data=" ")
+            cursor.x = min(x + width, columns)
         self.dirty.add(cursor.y)
 
     def _combine(self, char: str) -> None:
         """Attach a zero-width character (combining mark, ZWJ, variation selector) to the
         cell before the cursor."""
         cursor = self.cursor
-        x, y = cursor.x - 1, cursor.y
+        x, y = min(cursor.x, self.columns) - 1, cursor.y
         if x < 0:
             if y == 0:
                 return
@@ -897,6 +893,26 @@ class TerminalEmulator(pyte.Screen):
     def cursor_to_column(self, column: int | None = None) -> None:
         self.cursor.x = min(max(0, (column or 1) - 1), self.columns - 1)
 
+    def insert_characters(self, count: int | None = None) -> None:
+        """ICH: blanks at the cursor, the rest of the line moves right (what passes the
+        margin is lost)."""
+        self.dirty.add(self.cursor.y)
+        x = min(self.cursor.x, self.columns)
+        count = min(count or 1, self.columns - x)
+        line = self.buffer[self.cursor.y]
+        line[x:x] = [self.default_char] * count
+        del line[self.columns :]
+
+    def delete_characters(self, count: int | None = None) -> None:
+        """DCH: the cells at the cursor go, the rest of the line moves left, blanks fill the
+        end."""
+        self.dirty.add(self.cursor.y)
+        x = min(self.cursor.x, self.columns)
+        count = min(count or 1, self.columns - x)
+        line = self.buffer[self.cursor.y]
+        del line[x : x + count]
+        line.extend([self.default_char] * count)
+
     def erase_in_line(self, how: int = 0, private: bool = False) -> None:
         cursor = self.cursor
         self.dirty.add(cursor.y)
@@ -908,12 +924,8 @@ class TerminalEmulator(pyte.Screen):
             start, end = 0, self.columns
         else:
             return
-        line = self.buffer[cursor.y]
-        attrs = cursor.attrs
-        if how == 2 and attrs == line.default:
-            line.clear()  # a missing cell reads as the line's default one
-        else:
-            line.update(dict.fromkeys(range(start, end), attrs))
+        end = min(end, self.columns)  # the cursor can sit one past the last column
+        self.buffer[cursor.y][start:end] = [cursor.attrs] * (end - start)
 
     # -- scrolling and the scrollback ------------------------------------------------------
 
@@ -977,10 +989,9 @@ class TerminalEmulator(pyte.Screen):
         if attrs == self.default_char:
             for y in rows:
                 buffer.pop(y, None)
-        else:  # background colour erase fills every cell, not only the ones written before
+        else:  # background colour erase
             for y in rows:
-                line = buffer[y]
-                line.update(dict.fromkeys(range(self.columns), attrs))
+                buffer[y] = [attrs] * self.columns
         if how in (0, 1):
             self.erase_in_line(how)
 
@@ -1012,6 +1023,8 @@ class TerminalEmulator(pyte.Screen):
                 self.save_cursor()
             elif shifted == DECCOLM:
                 continue  # xterm ignores 80/132 switching by default; the PTY size rules
+            elif shifted == mo.DECSCNM:
+                self._reverse_screen(True)
             else:
                 if shifted in _MOUSE_TRACKING:
                     self.mode.difference_update(_MOUSE_TRACKING)
@@ -1033,6 +1046,8 @@ class TerminalEmulator(pyte.Screen):
                 self._leave_alternate(clear=mode != 47, restore_cursor=mode == 1049)
             elif mode == 1048:
                 self.restore_cursor()
+            elif (mode << 5) == mo.DECSCNM:
+                self._reverse_screen(False)
             elif (mode << 5) != DECCOLM:
                 rest.append(mode)
         if rest:
@@ -1043,6 +1058,16 @@ class TerminalEmulator(pyte.Screen):
         reverse screen), so SGR results computed before no longer hold."""
         for cells in self._cells.values():
             cells.sgr.clear()
+
+    def _reverse_screen(self, on: bool) -> None:
+        """DECSCNM with stock pyte's results: every cell's `reverse` follows the mode (pyte
+        flips the cells it holds and the lines' default cell; here every cell is held), and so
+        do the current attributes (SGR 7 or 27)."""
+        (self.mode.add if on else self.mode.discard)(mo.DECSCNM)
+        self.dirty.update(range(self.lines))
+        for line in self.buffer.values():
+            line[:] = [cell._replace(reverse=on) for cell in line]
+        self.select_graphic_rendition(7 if on else 27)
 
     @property
     def in_alternate_screen(self) -> bool:
@@ -1168,11 +1193,16 @@ class TerminalEmulator(pyte.Screen):
             self.buffer = self._main_buffer
             self._main_buffer = None
         super().reset()
-        self._alt_buffer = type(self.buffer)(cast(Any, self.buffer).default_factory)
+        self.buffer = defaultdict(self._blank_line)
+        self._alt_buffer = defaultdict(self._blank_line)
         self._saved = [None, None]
         self._last_cells = None
         self.cursor_style = 0
         self.scrollback.clear()
+
+    def _blank_line(self) -> Line:
+        """A line nothing was written on: what a line missing from `buffer` becomes."""
+        return [self.default_char] * self.columns
 
     def soft_reset(self) -> None:
         """DECSTR: modes and attributes back to defaults, the screen stays."""
@@ -1207,17 +1237,18 @@ class TerminalEmulator(pyte.Screen):
                 rows = [buffer.pop(y, None) for y in range(self.lines)]
                 for row in rows[:shift]:
                     if is_main and self.scrollback.maxlen:
-                        self.scrollback.append(row if row is not None else Line(self.default_char))
+                        self.scrollback.append(row if row is not None else self._blank_line())
                         self.scrollback_pushed += 1
                 for y, row in enumerate(rows[shift : shift + lines]):
                     if row is not None:
                         buffer[y] = row
             self.cursor.y -= shift
-        if columns < self.columns:
+        if columns != self.columns:  # every line on either screen is `columns` cells long
+            blank = self.default_char
             for buffer in (self.buffer, self._other_buffer()):
                 for line in (buffer or {}).values():
-                    for x in range(columns, self.columns):
-                        line.pop(x, None)
+                    del line[columns:]
+                    line.extend([blank] * (columns - len(line)))
         old_columns = self.columns
         self.lines, self.columns = lines, columns
         # Keep the program's stops; new columns get the default stop every 8.
@@ -1276,7 +1307,10 @@ class TerminalEmulator(pyte.Screen):
         return [self.render_text(self.buffer[y]) for y in range(self.lines)]
 
     def render_text(self, line: Line) -> str:
-        return "".join([line[x].data for x in range(self.columns)])
+        """A line's text, cut or padded to the screen's width (a scrollback line keeps the
+        width it had)."""
+        text = "".join([cell.data for cell in line[: self.columns]])
+        return text + " " * (self.columns - len(line)) if len(line) < self.columns else text
 
     @property
     def scrollback_display(self) -> list[str]:
