@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import random
 
+import pyte
 import pytest
 
+from widgets.terminal import cell_widths
 from widgets.terminal import emulator as emulator_module
 from widgets.terminal.cell_widths import STUB, expand
 from widgets.terminal.emulator import LAT1_MAP, TerminalEmulator
@@ -82,7 +84,7 @@ CONTROLS = [
 ]
 
 
-def cells(emulator: TerminalEmulator) -> list[list[object]]:
+def cells(emulator: pyte.Screen) -> list[list[object]]:
     return [[emulator.buffer[y][x] for x in range(emulator.columns)] for y in range(emulator.lines)]
 
 
@@ -231,3 +233,56 @@ def test_reset_after_reverse_screen_follows_the_mode() -> None:
     emulator.feed(b"\x1b[?5h\x1b[27;31m\x1b[0ma\x1b[?5l\x1b[27;31m\x1b[0mb")
     assert emulator.buffer[0][1].reverse is False and emulator.buffer[0][1].fg == "default"
     assert emulator.cursor.attrs == emulator.default_char
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_erasing_a_frame_matches_stock_pyte_one_sequence_at_a_time(seed: int) -> None:
+    """Ink's `CSI 2K CSI 1A` rows (one action for the lot) give stock pyte's screen, inside
+    scrolling margins and with a background colour too."""
+    rng = random.Random(seed)
+    columns, lines = rng.randint(2, 30), rng.randint(2, 10)
+    parts = []
+    for _ in range(80):
+        kind = rng.random()
+        if kind < 0.3:
+            erase = "\x1b[2K" + rng.choice(("\x1b[1A", "\x1b[A"))
+            parts.append(erase * rng.randint(1, lines + 2) + rng.choice(("", "\x1b[2K\x1b[G")))
+        elif kind < 0.6:
+            # Narrow text only: stock pyte leaves half a wide character where tmux blanks it.
+            text = rng.choice(("abc", "hello world", "→", "─" * 7, "✓ ok"))
+            parts.append(text + rng.choice(("\r\n", "", "\x1b[41m", "\x1b[m")))
+        elif kind < 0.7:
+            top = rng.randint(1, lines)
+            parts.append(
+                f"\x1b[{top};{rng.randint(top, lines)}r" if rng.random() < 0.7 else "\x1b[r"
+            )
+        else:
+            parts.append(f"\x1b[{rng.randint(1, lines)};{rng.randint(1, columns)}H")
+    data = "".join(parts).encode()
+    ours = TerminalEmulator(columns, lines, scrollback=0)
+    ours.feed(data)
+    one_at_a_time = TerminalEmulator(columns, lines, scrollback=0)
+    for offset in range(len(data)):  # byte by byte: every row holds one sequence
+        one_at_a_time.feed(data[offset : offset + 1])
+    stock = pyte.Screen(columns, lines)
+    pyte.ByteStream(stock).feed(data)
+    assert cells(ours) == cells(one_at_a_time) == cells(stock)
+    assert (ours.cursor.x, ours.cursor.y) == (stock.cursor.x, stock.cursor.y)
+
+
+def test_text_widths_from_learned_blocks_match_the_translate_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`expand`'s regular expressions give what the per-character table gives, also past the
+    bound on learned blocks (few here, so the fallback is taken often)."""
+    blocks = cell_widths._Blocks()
+    monkeypatch.setattr(cell_widths, "_MAX_BLOCKS", 6)
+    monkeypatch.setattr(cell_widths, "_BLOCKS", blocks)
+    rng = random.Random(5)
+    ranges = [(0x20, 0x7F), (0xA0, 0x600), (0x2000, 0x2800), (0x3000, 0x3100), (0x4E00, 0x4F00)]
+    ranges += [(0xAC00, 0xAD00), (0x1F300, 0x1F700), (0x300, 0x370), (0x200B, 0x2010)]
+    pool = [chr(code) for start, end in ranges for code in range(start, end)]
+    for _ in range(3000):
+        text = "".join(rng.choice(pool) for _ in range(rng.randint(1, 12)))
+        assert expand(text) == cell_widths._expand_slowly(text), repr(text)
+    assert len(blocks.learned) == 6

@@ -122,6 +122,9 @@ _CONTROL = (
     r"|\x1b[\x30-\x4f\x51-\x57\x59\x5a\x5c\x60-\x7e]"
 )
 _ONE_CONTROL = re.compile(_CONTROL)
+# How Ink (Claude Code, Codex, Gemini CLI) erases its previous frame: `CSI 2K CSI 1A` for each
+# of its lines, twenty times a second. One action takes the lot.
+_ERASE_UP = re.compile(r"(?:\x1b\[2K\x1b\[1?A)+")
 # The common tokens, matched in one step: the controls and sequences in a row (group 1, maybe
 # none) and the run of text after them (group 2, maybe empty). Agents repeat the same rows of
 # sequences (erase and move up, thirteen times; reset colour, CR LF, set colour), so a whole
@@ -141,7 +144,7 @@ _MAX_RUNS = 8192  # cached text runs, all attribute sets together
 _MAX_ACTIONS = 4096  # cached sequence actions; cursor positions alone can be lines x columns
 _MAX_ROWS = 1024  # cached rows of sequences
 _MAX_KEY = 64  # longest sequence or SGR parameter string cached
-_MAX_ROW_KEY = 256  # longest row of sequences cached
+_MAX_ROW_KEY = 1024  # longest row of sequences cached (Ink erasing a frame of 100 lines)
 # A CSI with C0 controls embedded (VT100s execute them in place; vttest checks it).
 _CSI_WITH_CONTROLS = re.compile(r"(?:\x1b\[|\x9b)[\x30-\x3f\x07-\x0d]*[\x20-\x2f]*[\x40-\x7e]")
 # An unterminated string sequence (say an endless OSC 52) is dropped past this size.
@@ -348,14 +351,21 @@ class TerminalEmulator(pyte.Screen):
     def _row_for(self, token: str) -> tuple[Callable[[], None], ...]:
         """The actions of a row of controls and sequences, cached like each one."""
         actions = self._actions
-        row = tuple(
-            actions.get(one) or self._action_for(one) for one in _ONE_CONTROL.findall(token)
-        )
+        row: list[Callable[[], None]] = []
+        start = 0
+        for erase in _ERASE_UP.finditer(token):
+            for one in _ONE_CONTROL.findall(token, start, erase.start()):
+                row.append(actions.get(one) or self._action_for(one))
+            row.append(partial(self._erase_lines_up, erase.group().count("K")))
+            start = erase.end()
+        for one in _ONE_CONTROL.findall(token, start):
+            row.append(actions.get(one) or self._action_for(one))
+        done = tuple(row)
         if len(token) <= _MAX_ROW_KEY:
             if len(self._rows) >= _MAX_ROWS:
                 self._rows.clear()
-            self._rows[token] = row
-        return row
+            self._rows[token] = done
+        return done
 
     def _action_for(self, token: str) -> Callable[[], None]:
         """What a control or sequence does, as a call without arguments, cached: agents send
@@ -912,6 +922,20 @@ class TerminalEmulator(pyte.Screen):
         line = self.buffer[self.cursor.y]
         del line[x : x + count]
         line.extend([self.default_char] * count)
+
+    def _erase_lines_up(self, count: int) -> None:
+        """`CSI 2K CSI 1A` `count` times: erase the line and move up, as those do."""
+        cursor = self.cursor
+        top = 0 if self.margins is None else self.margins.top
+        blank = [cursor.attrs] * self.columns
+        buffer = self.buffer
+        dirty = self.dirty
+        y = cursor.y
+        for _ in range(count):
+            buffer[y] = blank[:]
+            dirty.add(y)
+            y = max(y - 1, top)
+        cursor.y = y
 
     def erase_in_line(self, how: int = 0, private: bool = False) -> None:
         cursor = self.cursor
