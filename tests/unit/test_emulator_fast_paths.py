@@ -12,6 +12,7 @@ import pytest
 from widgets.terminal import cell_widths
 from widgets.terminal import emulator as emulator_module
 from widgets.terminal.cell_widths import STUB, expand
+from widgets.terminal.cells import CellStyles, cell_segments
 from widgets.terminal.emulator import LAT1_MAP, TerminalEmulator
 
 
@@ -286,3 +287,52 @@ def test_text_widths_from_learned_blocks_match_the_translate_table(
         text = "".join(rng.choice(pool) for _ in range(rng.randint(1, 12)))
         assert expand(text) == cell_widths._expand_slowly(text), repr(text)
     assert len(blocks.learned) == 6
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_line_edits_match_stock_pyte(seed: int) -> None:
+    """Lines are lists of exactly `columns` cells here, dicts of written cells in stock pyte:
+    inserting, deleting and erasing characters and lines, and the reverse screen, give the
+    same cells."""
+    rng = random.Random(seed)
+    columns, lines = rng.randint(2, 20), rng.randint(2, 8)
+    edits = ["\x1b[@", "\x1b[3@", "\x1b[P", "\x1b[4P", "\x1b[X", "\x1b[5X", "\x1b[L", "\x1b[2M"]
+    edits += ["\x1b[K", "\x1b[1K", "\x1b[2K", "\x1b[J", "\x1b[1J", "\x1b[2J"]
+    edits += ["\x1b[?5h", "\x1b[?5l", "\x1b[9999@", "\x1b[9999P", "\x1bM", "\r\n"]
+    # Not here: SU (stock pyte has none) and erasing with attributes set (stock pyte paints
+    # only the cells it had; xterm and tmux paint the whole area, as we do).
+    parts = []
+    for _ in range(150):
+        if rng.random() < 0.4:
+            parts.append(rng.choice(("abc", "hello world", "─" * 5, "x" * 25)))
+        elif rng.random() < 0.3:
+            parts.append(f"\x1b[{rng.randint(1, lines)};{rng.randint(1, columns + 1)}H")
+        else:
+            parts.append(rng.choice(edits))
+    data = "".join(parts).encode()
+    ours = TerminalEmulator(columns, lines, scrollback=0)
+    ours.feed(data)
+    stock = pyte.Screen(columns, lines)
+    pyte.ByteStream(stock).feed(data)
+    assert cells(ours) == cells(stock)
+    assert all(len(ours.buffer[y]) == columns for y in range(lines))
+
+
+def test_scrollback_lines_keep_their_width_and_read_at_the_screen_s() -> None:
+    emulator = TerminalEmulator(4, 2, scrollback=10)
+    emulator.feed(b"abcd\r\nefgh\r\n")
+    emulator.resize(2, 6)
+    emulator.feed(b"\x1b[2;1Hijklmn\r\n\r\n")
+    assert emulator.scrollback_display == ["abcd  ", "efgh  ", "ijklmn"]
+    # A line still on the screen grew with it; the one above had left.
+    assert [len(line) for line in emulator.scrollback] == [4, 6, 6]
+    emulator.resize(2, 3)
+    assert emulator.scrollback_display == ["abc", "efg", "ijk"]
+    assert all(len(emulator.buffer[y]) == 3 for y in range(2))
+    # Drawn as the widget draws it: cut or padded to the screen's width, colours kept.
+    styles = CellStyles()
+    emulator.feed(b"\x1b[31mab")
+    narrow, *_ = emulator.scrollback
+    assert "".join(segment.text for segment in cell_segments(narrow, 6, -1, styles)) == "abcd  "
+    segments = cell_segments(emulator.buffer[emulator.cursor.y], 3, -1, styles)
+    assert [segment.text for segment in segments] == ["ab", " "]
