@@ -3,7 +3,7 @@
 `TerminalEmulator` is a `pyte.Screen` subclass with its own byte parser. Stock pyte parses
 escape sequences one character at a time through a generator and builds every cell with
 `namedtuple._replace`; that is the bottleneck for agent output (lots of SGR changes and
-full-screen redraws). Here, with the same buffer (a dict of lines, each a dict of `Char`s):
+full-screen redraws). Here, with the same `buffer[y][x]` of `Char`s:
 
 - one regular expression takes a row of common controls and sequences and the text after it
   in one match; each row is parsed once and cached as a tuple of ready calls (agents send the
@@ -11,10 +11,12 @@ full-screen redraws). Here, with the same buffer (a dict of lines, each a dict o
   slower path;
 - cells are cached per attribute set, SGR results are links between those caches keyed by
   the parameter string, and short text runs are cached as lists of cells;
-- a text run, wide characters included, is written into its line with one `dict.update`
+- a text run, wide characters included, is written into its line with one slice assignment
   (`cell_widths.expand` gives one character per cell); only runs with combining marks or
   other zero-width characters, insert mode and autowrap off go a character at a time;
-- scrolling moves the lines with one C-level update.
+- Ink's frame erase (`CSI 2K CSI 1A` per line) is one action for the whole row;
+- the buffer is a list of lines, each a list of exactly `columns` cells (pyte: dicts of the
+  cells written), so a scroll is one C-level memmove, not a renumbering of every row.
 
 The resulting buffer is the same as stock pyte's for everything stock pyte handles correctly,
 and the screen the same as tmux's on recordings of real programs. Combining characters are
@@ -32,7 +34,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Callable
 from functools import partial
 from typing import Any, cast
@@ -210,6 +212,8 @@ PALETTE_256 = _palette_256()
 
 
 _new_tuple = tuple.__new__
+_BLANK = Char(" ")
+_BLANK_REVERSED = Char(" ", reverse=True)
 
 
 class _CellCache(dict[str, Char]):
@@ -257,8 +261,10 @@ class TerminalEmulator(pyte.Screen):
         on_notify: called with the text of a desktop notification (OSC 9, OSC 777;notify).
     """
 
-    # pyte types its buffer as a dict of dict lines; here the lines are lists (see `Line`).
-    buffer: defaultdict[int, Line]  # type: ignore[assignment]
+    # pyte's buffer is a dict of dict lines, a line missing until written. Here it is a list
+    # of exactly `lines` lines (see `Line`): `buffer[y][x]` reads the same, and a scroll
+    # moves the lines with one C-level memmove rather than renumbering every row.
+    buffer: list[Line]  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -969,10 +975,8 @@ class TerminalEmulator(pyte.Screen):
             self.scrollback.append(buffer[0])
             self.scrollback_pushed += 1
         self.dirty.update(range(top, bottom + 1))
-        # Each line moves up one row (one C-level update rather than a Python loop).
-        below = map(buffer.__getitem__, range(top + 1, bottom + 1))
-        buffer.update(zip(range(top, bottom), below, strict=True))
-        buffer.pop(bottom, None)
+        del buffer[top]
+        buffer.insert(bottom, self._blank_line())
 
     def scroll_up(self, count: int = 0) -> None:
         """SU: scroll the region up, the cursor stays."""
@@ -987,10 +991,42 @@ class TerminalEmulator(pyte.Screen):
         top, bottom = self.margins or Margins(0, self.lines - 1)
         buffer = self.buffer
         for _ in range(min(max(count, 1), bottom - top + 1)):
-            for y in range(bottom, top, -1):
-                buffer[y] = buffer[y - 1]
-            buffer.pop(top, None)
+            del buffer[bottom]
+            buffer.insert(top, self._blank_line())
         self.dirty.update(range(top, bottom + 1))
+
+    def reverse_index(self) -> None:
+        """RI: up one line, scrolling the region down at its top."""
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        if self.cursor.y == top:
+            self.dirty.update(range(self.lines))
+            del self.buffer[bottom]
+            self.buffer.insert(top, self._blank_line())
+        else:
+            self.cursor_up()
+
+    def insert_lines(self, count: int | None = None) -> None:
+        """IL: blank lines at the cursor's, those below move down inside the region."""
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        y = self.cursor.y
+        if top <= y <= bottom:
+            count = min(count or 1, bottom - y + 1)
+            self.dirty.update(range(y, self.lines))
+            del self.buffer[bottom - count + 1 : bottom + 1]
+            self.buffer[y:y] = [self._blank_line() for _ in range(count)]
+            self.carriage_return()
+
+    def delete_lines(self, count: int | None = None) -> None:
+        """DL: the cursor's line and those after it go, the rest of the region moves up."""
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        y = self.cursor.y
+        if top <= y <= bottom:
+            count = min(count or 1, bottom - y + 1)
+            self.dirty.update(range(y, self.lines))
+            del self.buffer[y : y + count]
+            at = bottom - count + 1
+            self.buffer[at:at] = [self._blank_line() for _ in range(count)]
+            self.carriage_return()
 
     def clear_scrollback(self) -> None:
         self.scrollback.clear()
@@ -1010,12 +1046,8 @@ class TerminalEmulator(pyte.Screen):
         self.dirty.update(rows)
         attrs = self.cursor.attrs
         buffer = self.buffer
-        if attrs == self.default_char:
-            for y in rows:
-                buffer.pop(y, None)
-        else:  # background colour erase
-            for y in rows:
-                buffer[y] = [attrs] * self.columns
+        for y in rows:
+            buffer[y] = [attrs] * self.columns
         if how in (0, 1):
             self.erase_in_line(how)
 
@@ -1089,7 +1121,7 @@ class TerminalEmulator(pyte.Screen):
         do the current attributes (SGR 7 or 27)."""
         (self.mode.add if on else self.mode.discard)(mo.DECSCNM)
         self.dirty.update(range(self.lines))
-        for line in self.buffer.values():
+        for line in self.buffer:
             line[:] = [cell._replace(reverse=on) for cell in line]
         self.select_graphic_rendition(7 if on else 27)
 
@@ -1105,14 +1137,14 @@ class TerminalEmulator(pyte.Screen):
         self._main_buffer = self.buffer
         self.buffer = self._alt_buffer
         if clear:
-            self.buffer.clear()
+            self.buffer[:] = self._blank_lines()
         self.dirty.update(range(self.lines))
 
     def _leave_alternate(self, *, clear: bool, restore_cursor: bool) -> None:
         if not self.in_alternate_screen:
             return
         if clear:
-            self.buffer.clear()
+            self.buffer[:] = self._blank_lines()
         self.buffer = self._main_buffer
         self._main_buffer = None
         self.dirty.update(range(self.lines))
@@ -1217,16 +1249,25 @@ class TerminalEmulator(pyte.Screen):
             self.buffer = self._main_buffer
             self._main_buffer = None
         super().reset()
-        self.buffer = defaultdict(self._blank_line)
-        self._alt_buffer = defaultdict(self._blank_line)
+        self.buffer = self._blank_lines()
+        self._alt_buffer = self._blank_lines()
         self._saved = [None, None]
         self._last_cells = None
         self.cursor_style = 0
         self.scrollback.clear()
 
     def _blank_line(self) -> Line:
-        """A line nothing was written on: what a line missing from `buffer` becomes."""
+        """A line nothing was written on."""
         return [self.default_char] * self.columns
+
+    def _blank_lines(self) -> list[Line]:
+        return [self._blank_line() for _ in range(self.lines)]
+
+    @property
+    def default_char(self) -> Char:
+        """pyte's blank cell (reversed on a reverse screen), without building a new one each
+        time: a new line is made of it at every scroll."""
+        return _BLANK_REVERSED if mo.DECSCNM in self.mode else _BLANK
 
     def soft_reset(self) -> None:
         """DECSTR: modes and attributes back to defaults, the screen stays."""
@@ -1258,23 +1299,23 @@ class TerminalEmulator(pyte.Screen):
             ):
                 if buffer is None:
                     continue
-                rows = [buffer.pop(y, None) for y in range(self.lines)]
-                for row in rows[:shift]:
-                    if is_main and self.scrollback.maxlen:
-                        self.scrollback.append(row if row is not None else self._blank_line())
-                        self.scrollback_pushed += 1
-                for y, row in enumerate(rows[shift : shift + lines]):
-                    if row is not None:
-                        buffer[y] = row
+                if is_main and self.scrollback.maxlen:
+                    self.scrollback.extend(buffer[:shift])
+                    self.scrollback_pushed += shift
+                del buffer[:shift]
+                del buffer[lines:]
             self.cursor.y -= shift
         if columns != self.columns:  # every line on either screen is `columns` cells long
             blank = self.default_char
             for buffer in (self.buffer, self._other_buffer()):
-                for line in (buffer or {}).values():
+                for line in buffer or ():
                     del line[columns:]
                     line.extend([blank] * (columns - len(line)))
         old_columns = self.columns
         self.lines, self.columns = lines, columns
+        for buffer in (self.buffer, self._other_buffer()):
+            if buffer is not None:  # every screen is `lines` lines long
+                buffer.extend(self._blank_line() for _ in range(lines - len(buffer)))
         # Keep the program's stops; new columns get the default stop every 8.
         self.tabstops = {x for x in self.tabstops if x < columns}
         self.tabstops.update(range(max(8, (old_columns + 7) // 8 * 8), columns, 8))
