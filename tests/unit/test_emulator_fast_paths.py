@@ -315,7 +315,7 @@ def test_line_edits_match_stock_pyte(seed: int) -> None:
     stock = pyte.Screen(columns, lines)
     pyte.ByteStream(stock).feed(data)
     assert cells(ours) == cells(stock)
-    assert all(len(ours.buffer[y]) == columns for y in range(lines))
+    assert len(ours.buffer) == lines and all(len(line) == columns for line in ours.buffer)
 
 
 def test_scrollback_lines_keep_their_width_and_read_at_the_screen_s() -> None:
