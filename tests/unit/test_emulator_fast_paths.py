@@ -181,7 +181,7 @@ def test_colours_stay_right_past_the_cache_bounds(monkeypatch: pytest.MonkeyPatc
         assert [emulator.buffer[row][x].fg for x in range(5)] == [colour] * 5
         assert emulator.buffer[row][5].fg == "default"
     assert len(emulator._cells) <= 8 and len(emulator._actions) <= 8 and len(emulator._rows) <= 8
-    assert emulator._runs_cached <= 16
+    assert emulator._runs_cached <= 16 and len(emulator._runs_seen) <= 16
     assert all(len(cache.sgr) <= 4 and len(cache) <= 4 for cache in emulator._cells.values())
 
 
@@ -207,8 +207,10 @@ def test_text_runs_are_cached_only_when_short() -> None:
     short, long = "s" * emulator_module._MAX_RUN_LENGTH, "l" * (emulator_module._MAX_RUN_LENGTH + 1)
     emulator.feed(f"{short}\r\n{long}".encode())
     runs = emulator._cell_cache(emulator.cursor.attrs).runs
+    assert not runs  # a run is kept when it comes again, not the first time
+    emulator.feed(f"\r\n{short}\r\n{long}".encode())
     assert short in runs and long not in runs
-    assert emulator.display[1].rstrip() == long
+    assert emulator.display[2].rstrip() == long
 
 
 def test_erase_line_with_a_background_colour_paints_it() -> None:

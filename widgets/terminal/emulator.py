@@ -291,6 +291,7 @@ class TerminalEmulator(pyte.Screen):
         self._cells: dict[Char, _CellCache] = {}
         self._last_cells: _CellCache | None = None
         self._runs_cached = 0
+        self._runs_seen: set[str] = set()  # runs drawn once (see _remember_run)
         self._last_text = " "  # the last text drawn, for REP
         self._alt_buffer: Any = None
         self._main_buffer: Any = None
@@ -721,6 +722,14 @@ class TerminalEmulator(pyte.Screen):
             self._draw_unicode(data)
 
     def _remember_run(self, cells: _CellCache, data: str, run: list[Char]) -> None:
+        """Keep a run's cells once it is drawn a second time (with any attributes): most runs
+        of new output are never drawn again, and keeping those costs more than it saves."""
+        seen = self._runs_seen
+        if data not in seen:
+            if len(seen) >= _MAX_RUNS:
+                seen.clear()
+            seen.add(data)
+            return
         if self._runs_cached >= _MAX_RUNS:
             for other in self._cells.values():
                 other.runs.clear()
