@@ -338,3 +338,18 @@ def test_scrollback_lines_keep_their_width_and_read_at_the_screen_s() -> None:
     assert "".join(segment.text for segment in cell_segments(narrow, 6, -1, styles)) == "abcd  "
     segments = cell_segments(emulator.buffer[emulator.cursor.y], 3, -1, styles)
     assert [segment.text for segment in segments] == ["ab", " "]
+
+
+def test_flag_modes_act_on_the_current_mode_set() -> None:
+    """Modes that are only flags (synchronized output, bracketed paste...) skip set_mode; the
+    cached action still acts on the mode set a reset put in place."""
+    replies: list[bytes] = []
+    emulator = TerminalEmulator(10, 2, on_reply=replies.append)
+    emulator.feed(b"\x1b[?2026h\x1b[?2004h\x1b[?1h")
+    assert emulator.synchronized and emulator.bracketed_paste and emulator.cursor_keys_application
+    emulator.feed(b"\x1bc")
+    assert not (emulator.synchronized or emulator.bracketed_paste)
+    emulator.feed(b"\x1b[?2026h\x1b[?2026$p")
+    assert emulator.synchronized and replies == [b"\x1b[?2026;1$y"]
+    emulator.feed(b"\x1b[?2026l\x1b[?1l")
+    assert not (emulator.synchronized or emulator.cursor_keys_application)

@@ -69,6 +69,19 @@ MOUSE_URXVT = 1015 << 5
 BRACKETED_PASTE = 2004 << 5
 SYNCHRONIZED_OUTPUT = 2026 << 5
 
+# Private modes that only set a flag here and in pyte, set without going through set_mode:
+# agents send synchronized output on and off around every frame.
+_FLAG_MODES = {
+    f"?{mode >> 5}": mode
+    for mode in (
+        DECCKM,
+        DECNKM,
+        FOCUS_EVENTS,
+        ALTERNATE_SCROLL,
+        BRACKETED_PASTE,
+        SYNCHRONIZED_OUTPUT,
+    )
+}
 _MOUSE_TRACKING = (MOUSE_X10, MOUSE_NORMAL, MOUSE_BUTTON, MOUSE_ANY)
 _MOUSE_ENCODINGS = (MOUSE_UTF8, MOUSE_SGR, MOUSE_URXVT)
 _ALT_SCREEN_MODES = (47, 1047, 1049)
@@ -388,6 +401,8 @@ class TerminalEmulator(pyte.Screen):
                 params, inter = params[:-1], params[-1] + inter
             if final == "m" and not inter and (not params or params[0] not in "<=>?"):
                 action = partial(self._sgr, params)
+            elif not inter and final in "hl" and params in _FLAG_MODES:
+                action = partial(self._flag_mode, _FLAG_MODES[params], final == "h")
             elif inter or params[:1] in ("<", "=", ">", "?"):
                 action = partial(self._csi, params, inter, final)
             else:
@@ -402,6 +417,13 @@ class TerminalEmulator(pyte.Screen):
                 self._actions.clear()
             self._actions[token] = action
         return action
+
+    def _flag_mode(self, mode: int, on: bool) -> None:
+        """Set or reset a private mode that is only a flag (see _FLAG_MODES)."""
+        if on:
+            self.mode.add(mode)
+        else:
+            self.mode.discard(mode)
 
     def _parse_rare(self, s: str, start: int) -> int:
         """One token the fast pattern does not take; returns where to continue."""
