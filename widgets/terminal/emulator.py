@@ -10,7 +10,7 @@ full-screen redraws). Here, with the same `buffer[y][x]` of `Char`s:
   same rows again and again), anything rarer (OSC, DCS, C1, split sequences) goes through a
   slower path;
 - cells are cached per attribute set, SGR results are links between those caches keyed by
-  the parameter string, and short text runs are cached as lists of cells;
+  the parameter string, and short text runs drawn a second time are cached as lists of cells;
 - a text run, wide characters included, is written into its line with one slice assignment
   (`cell_widths.expand` gives one character per cell); only runs with combining marks or
   other zero-width characters, insert mode and autowrap off go a character at a time;
