@@ -50,8 +50,9 @@ class Frames:
         dirty = set(emulator.dirty)
         emulator.dirty.clear()
         versions = self.versions
+        rows = min(len(versions), emulator.lines)  # the same unless resized without copy_all
         for y in dirty:
-            if 0 <= y < len(versions):
+            if 0 <= y < rows:
                 versions[y] += 1
                 self._copy_row(y)
         cursor_x, cursor_y = emulator.cursor_xy
