@@ -37,7 +37,7 @@ import re
 from collections import deque
 from collections.abc import Callable
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 import pyte
 from pyte import modes as mo
@@ -340,33 +340,36 @@ class TerminalEmulator(pyte.Screen):
 
     def _parse(self, s: str) -> None:
         draw = self.draw
-        # The pattern can match empty, so it always matches.
-        match = cast(Callable[[str, int], re.Match[str]], _TOKEN.match)
+        finditer = _TOKEN.finditer
         rows = self._rows
         n = len(s)
         pos = 0
         while pos < n:
-            m = match(s, pos)
-            end = m.end()
-            if end == pos:
-                pos = self._parse_rare(s, pos)
-                continue
-            pos = end
-            token, text = m.group(1, 2)
-            if token is not None:
-                row = rows.get(token)
-                if row is None:
-                    row = self._row_for(token)
-                for action in row:
-                    try:  # noqa: SIM105
-                        action()
+            # The pattern can match empty anywhere, so finditer never skips a character; an
+            # empty match is a token the pattern does not take (see _TOKEN), or the end.
+            for m in finditer(s, pos):
+                token, text = m.group(1, 2)
+                if token is None and not text:
+                    pos = m.start()
+                    break
+                if token is not None:
+                    row = rows.get(token)
+                    if row is None:
+                        row = self._row_for(token)
+                    for action in row:
+                        try:  # noqa: SIM105
+                            action()
+                        except Exception:
+                            pass  # a malformed or unexpected sequence is ignored, as terminals do
+                if text:
+                    try:  # noqa: SIM105 - a plain try is free on the hot path, suppress() is not
+                        draw(text)
                     except Exception:
-                        pass  # a malformed or unexpected sequence is ignored, as terminals do
-            if text:
-                try:  # noqa: SIM105 - a plain try is free on the hot path, suppress() is not
-                    draw(text)
-                except Exception:
-                    pass  # never let one odd character stop the stream
+                        pass  # never let one odd character stop the stream
+            else:
+                return  # not reached: the last match is the empty one at the end
+            if pos < n:
+                pos = self._parse_rare(s, pos)
 
     def _row_for(self, token: str) -> tuple[Callable[[], None], ...]:
         """The actions of a row of controls and sequences, cached like each one."""
