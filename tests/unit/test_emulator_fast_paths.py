@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import random
 
+import pyte
 import pytest
 
+from widgets.terminal import cell_widths
 from widgets.terminal import emulator as emulator_module
 from widgets.terminal.cell_widths import STUB, expand
+from widgets.terminal.cells import CellStyles, cell_segments
 from widgets.terminal.emulator import LAT1_MAP, TerminalEmulator
 
 
@@ -82,7 +85,7 @@ CONTROLS = [
 ]
 
 
-def cells(emulator: TerminalEmulator) -> list[list[object]]:
+def cells(emulator: pyte.Screen) -> list[list[object]]:
     return [[emulator.buffer[y][x] for x in range(emulator.columns)] for y in range(emulator.lines)]
 
 
@@ -178,7 +181,7 @@ def test_colours_stay_right_past_the_cache_bounds(monkeypatch: pytest.MonkeyPatc
         assert [emulator.buffer[row][x].fg for x in range(5)] == [colour] * 5
         assert emulator.buffer[row][5].fg == "default"
     assert len(emulator._cells) <= 8 and len(emulator._actions) <= 8 and len(emulator._rows) <= 8
-    assert emulator._runs_cached <= 16
+    assert emulator._runs_cached <= 16 and len(emulator._runs_seen) <= 16
     assert all(len(cache.sgr) <= 4 and len(cache) <= 4 for cache in emulator._cells.values())
 
 
@@ -204,8 +207,10 @@ def test_text_runs_are_cached_only_when_short() -> None:
     short, long = "s" * emulator_module._MAX_RUN_LENGTH, "l" * (emulator_module._MAX_RUN_LENGTH + 1)
     emulator.feed(f"{short}\r\n{long}".encode())
     runs = emulator._cell_cache(emulator.cursor.attrs).runs
+    assert not runs  # a run is kept when it comes again, not the first time
+    emulator.feed(f"\r\n{short}\r\n{long}".encode())
     assert short in runs and long not in runs
-    assert emulator.display[1].rstrip() == long
+    assert emulator.display[2].rstrip() == long
 
 
 def test_erase_line_with_a_background_colour_paints_it() -> None:
@@ -231,3 +236,120 @@ def test_reset_after_reverse_screen_follows_the_mode() -> None:
     emulator.feed(b"\x1b[?5h\x1b[27;31m\x1b[0ma\x1b[?5l\x1b[27;31m\x1b[0mb")
     assert emulator.buffer[0][1].reverse is False and emulator.buffer[0][1].fg == "default"
     assert emulator.cursor.attrs == emulator.default_char
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_erasing_a_frame_matches_stock_pyte_one_sequence_at_a_time(seed: int) -> None:
+    """Ink's `CSI 2K CSI 1A` rows (one action for the lot) give stock pyte's screen, inside
+    scrolling margins and with a background colour too."""
+    rng = random.Random(seed)
+    columns, lines = rng.randint(2, 30), rng.randint(2, 10)
+    parts = []
+    for _ in range(80):
+        kind = rng.random()
+        if kind < 0.3:
+            erase = "\x1b[2K" + rng.choice(("\x1b[1A", "\x1b[A"))
+            parts.append(erase * rng.randint(1, lines + 2) + rng.choice(("", "\x1b[2K\x1b[G")))
+        elif kind < 0.6:
+            # Narrow text only: stock pyte leaves half a wide character where tmux blanks it.
+            text = rng.choice(("abc", "hello world", "→", "─" * 7, "✓ ok"))
+            parts.append(text + rng.choice(("\r\n", "", "\x1b[41m", "\x1b[m")))
+        elif kind < 0.7:
+            top = rng.randint(1, lines)
+            parts.append(
+                f"\x1b[{top};{rng.randint(top, lines)}r" if rng.random() < 0.7 else "\x1b[r"
+            )
+        else:
+            parts.append(f"\x1b[{rng.randint(1, lines)};{rng.randint(1, columns)}H")
+    data = "".join(parts).encode()
+    ours = TerminalEmulator(columns, lines, scrollback=0)
+    ours.feed(data)
+    one_at_a_time = TerminalEmulator(columns, lines, scrollback=0)
+    for offset in range(len(data)):  # byte by byte: every row holds one sequence
+        one_at_a_time.feed(data[offset : offset + 1])
+    stock = pyte.Screen(columns, lines)
+    pyte.ByteStream(stock).feed(data)
+    assert cells(ours) == cells(one_at_a_time) == cells(stock)
+    assert (ours.cursor.x, ours.cursor.y) == (stock.cursor.x, stock.cursor.y)
+
+
+def test_text_widths_from_learned_blocks_match_the_translate_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`expand`'s regular expressions give what the per-character table gives, also past the
+    bound on learned blocks (few here, so the fallback is taken often)."""
+    blocks = cell_widths._Blocks()
+    monkeypatch.setattr(cell_widths, "_MAX_BLOCKS", 6)
+    monkeypatch.setattr(cell_widths, "_BLOCKS", blocks)
+    rng = random.Random(5)
+    ranges = [(0x20, 0x7F), (0xA0, 0x600), (0x2000, 0x2800), (0x3000, 0x3100), (0x4E00, 0x4F00)]
+    ranges += [(0xAC00, 0xAD00), (0x1F300, 0x1F700), (0x300, 0x370), (0x200B, 0x2010)]
+    pool = [chr(code) for start, end in ranges for code in range(start, end)]
+    for _ in range(3000):
+        text = "".join(rng.choice(pool) for _ in range(rng.randint(1, 12)))
+        assert expand(text) == cell_widths._expand_slowly(text), repr(text)
+    assert len(blocks.learned) == 6
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_line_edits_match_stock_pyte(seed: int) -> None:
+    """Lines are lists of exactly `columns` cells here, dicts of written cells in stock pyte:
+    inserting, deleting and erasing characters and lines, and the reverse screen, give the
+    same cells."""
+    rng = random.Random(seed)
+    columns, lines = rng.randint(2, 20), rng.randint(2, 8)
+    edits = ["\x1b[@", "\x1b[3@", "\x1b[P", "\x1b[4P", "\x1b[X", "\x1b[5X", "\x1b[L", "\x1b[2M"]
+    edits += ["\x1b[K", "\x1b[1K", "\x1b[2K", "\x1b[J", "\x1b[1J", "\x1b[2J"]
+    edits += ["\x1b[?5h", "\x1b[?5l", "\x1b[9999@", "\x1b[9999P", "\x1bM", "\r\n"]
+    # Not here: SU (stock pyte has none) and erasing with attributes set (stock pyte paints
+    # only the cells it had; xterm and tmux paint the whole area, as we do).
+    parts = []
+    for _ in range(150):
+        if rng.random() < 0.4:
+            parts.append(rng.choice(("abc", "hello world", "─" * 5, "x" * 25)))
+        elif rng.random() < 0.3:
+            parts.append(f"\x1b[{rng.randint(1, lines)};{rng.randint(1, columns + 1)}H")
+        else:
+            parts.append(rng.choice(edits))
+    data = "".join(parts).encode()
+    ours = TerminalEmulator(columns, lines, scrollback=0)
+    ours.feed(data)
+    stock = pyte.Screen(columns, lines)
+    pyte.ByteStream(stock).feed(data)
+    assert cells(ours) == cells(stock)
+    assert len(ours.buffer) == lines and all(len(line) == columns for line in ours.buffer)
+
+
+def test_scrollback_lines_keep_their_width_and_read_at_the_screen_s() -> None:
+    emulator = TerminalEmulator(4, 2, scrollback=10)
+    emulator.feed(b"abcd\r\nefgh\r\n")
+    emulator.resize(2, 6)
+    emulator.feed(b"\x1b[2;1Hijklmn\r\n\r\n")
+    assert emulator.scrollback_display == ["abcd  ", "efgh  ", "ijklmn"]
+    # A line still on the screen grew with it; the one above had left.
+    assert [len(line) for line in emulator.scrollback] == [4, 6, 6]
+    emulator.resize(2, 3)
+    assert emulator.scrollback_display == ["abc", "efg", "ijk"]
+    assert all(len(emulator.buffer[y]) == 3 for y in range(2))
+    # Drawn as the widget draws it: cut or padded to the screen's width, colours kept.
+    styles = CellStyles()
+    emulator.feed(b"\x1b[31mab")
+    narrow, *_ = emulator.scrollback
+    assert "".join(segment.text for segment in cell_segments(narrow, 6, -1, styles)) == "abcd  "
+    segments = cell_segments(emulator.buffer[emulator.cursor.y], 3, -1, styles)
+    assert [segment.text for segment in segments] == ["ab", " "]
+
+
+def test_flag_modes_act_on_the_current_mode_set() -> None:
+    """Modes that are only flags (synchronized output, bracketed paste...) skip set_mode; the
+    cached action still acts on the mode set a reset put in place."""
+    replies: list[bytes] = []
+    emulator = TerminalEmulator(10, 2, on_reply=replies.append)
+    emulator.feed(b"\x1b[?2026h\x1b[?2004h\x1b[?1h")
+    assert emulator.synchronized and emulator.bracketed_paste and emulator.cursor_keys_application
+    emulator.feed(b"\x1bc")
+    assert not (emulator.synchronized or emulator.bracketed_paste)
+    emulator.feed(b"\x1b[?2026h\x1b[?2026$p")
+    assert emulator.synchronized and replies == [b"\x1b[?2026;1$y"]
+    emulator.feed(b"\x1b[?2026l\x1b[?1l")
+    assert not (emulator.synchronized or emulator.cursor_keys_application)

@@ -75,6 +75,10 @@ def check(emulator: TerminalEmulator) -> None:
     x, y = emulator.cursor_xy
     assert 0 <= x < emulator.columns and 0 <= y < emulator.lines
     assert all(len(line) <= emulator.columns * 4 for line in emulator.scrollback_display)
+    # The buffer is `lines` lines of `columns` cells, on both screens, whatever came.
+    for buffer in (emulator.buffer, emulator._other_buffer()):
+        assert len(buffer) == emulator.lines
+        assert all(len(line) == emulator.columns for line in buffer)
 
 
 @pytest.mark.parametrize("seed", range(30))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pyte.screens import Char
 from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
@@ -32,6 +33,7 @@ _NAMED["bfightmagenta"] = 13  # stock pyte's spelling of SGR 105
 Attrs = tuple[object, ...]
 DEFAULT_ATTRS: Attrs = ("default", "default", False, False, False, False, False, False)
 _REVERSE = 6  # the index of `reverse` in Attrs: the cursor is a reversed cell
+_BLANK = Char(" ")
 
 
 def colour(name: str) -> Color | None:
@@ -90,8 +92,10 @@ def cell_segments(line: Line, columns: int, cursor_x: int, styles: CellStyles) -
     segments: list[Segment] = []
     run: list[str] = []
     run_key: Attrs | None = None
-    for x in range(columns):
-        cell = line[x]
+    cells = line[:columns]
+    if len(cells) < columns:  # a scrollback line from before the screen grew
+        cells += [_BLANK] * (columns - len(cells))
+    for x, cell in enumerate(cells):
         key = tuple(cell[1:])
         if x == cursor_x:
             key = (*key[:_REVERSE], not key[_REVERSE], *key[_REVERSE + 1 :])

@@ -3,18 +3,20 @@
 `TerminalEmulator` is a `pyte.Screen` subclass with its own byte parser. Stock pyte parses
 escape sequences one character at a time through a generator and builds every cell with
 `namedtuple._replace`; that is the bottleneck for agent output (lots of SGR changes and
-full-screen redraws). Here, with the same buffer (a dict of lines, each a dict of `Char`s):
+full-screen redraws). Here, with the same `buffer[y][x]` of `Char`s:
 
 - one regular expression takes a row of common controls and sequences and the text after it
   in one match; each row is parsed once and cached as a tuple of ready calls (agents send the
   same rows again and again), anything rarer (OSC, DCS, C1, split sequences) goes through a
   slower path;
 - cells are cached per attribute set, SGR results are links between those caches keyed by
-  the parameter string, and short text runs are cached as lists of cells;
-- a text run, wide characters included, is written into its line with one `dict.update`
+  the parameter string, and short text runs drawn a second time are cached as lists of cells;
+- a text run, wide characters included, is written into its line with one slice assignment
   (`cell_widths.expand` gives one character per cell); only runs with combining marks or
   other zero-width characters, insert mode and autowrap off go a character at a time;
-- scrolling moves the lines with one C-level update.
+- Ink's frame erase (`CSI 2K CSI 1A` per line) is one action for the whole row;
+- the buffer is a list of lines, each a list of exactly `columns` cells (pyte: dicts of the
+  cells written), so a scroll is one C-level memmove, not a renumbering of every row.
 
 The resulting buffer is the same as stock pyte's for everything stock pyte handles correctly,
 and the screen the same as tmux's on recordings of real programs. Combining characters are
@@ -35,16 +37,20 @@ import re
 from collections import deque
 from collections.abc import Callable
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 import pyte
 from pyte import modes as mo
 from pyte.charsets import LAT1_MAP, MAPS
-from pyte.screens import Char, Margins, Savepoint, StaticDefaultDict
+from pyte.screens import Char, Margins, Savepoint
 
 from widgets.terminal.cell_widths import STUB, WIDTHS, expand
 
-Line = StaticDefaultDict[int, Char]
+# One row of the screen: a list of exactly `columns` cells (stock pyte keeps a dict of the
+# cells written so far). A text run goes into a list with one slice assignment, an order of
+# magnitude cheaper than inserting its cells into a dict one key at a time. `buffer[y][x]` reads
+# the same; rows kept in the scrollback keep the width they had when they left the screen.
+Line = list[Char]
 
 # Private (DEC) modes are stored shifted by 5 bits, as pyte does, so they never collide with
 # ANSI modes in `Screen.mode`.
@@ -63,6 +69,19 @@ MOUSE_URXVT = 1015 << 5
 BRACKETED_PASTE = 2004 << 5
 SYNCHRONIZED_OUTPUT = 2026 << 5
 
+# Private modes that only set a flag here and in pyte, set without going through set_mode:
+# agents send synchronized output on and off around every frame.
+_FLAG_MODES = {
+    f"?{mode >> 5}": mode
+    for mode in (
+        DECCKM,
+        DECNKM,
+        FOCUS_EVENTS,
+        ALTERNATE_SCROLL,
+        BRACKETED_PASTE,
+        SYNCHRONIZED_OUTPUT,
+    )
+}
 _MOUSE_TRACKING = (MOUSE_X10, MOUSE_NORMAL, MOUSE_BUTTON, MOUSE_ANY)
 _MOUSE_ENCODINGS = (MOUSE_UTF8, MOUSE_SGR, MOUSE_URXVT)
 _ALT_SCREEN_MODES = (47, 1047, 1049)
@@ -118,6 +137,9 @@ _CONTROL = (
     r"|\x1b[\x30-\x4f\x51-\x57\x59\x5a\x5c\x60-\x7e]"
 )
 _ONE_CONTROL = re.compile(_CONTROL)
+# How Ink (Claude Code, Codex, Gemini CLI) erases its previous frame: `CSI 2K CSI 1A` for each
+# of its lines, twenty times a second. One action takes the lot.
+_ERASE_UP = re.compile(r"(?:\x1b\[2K\x1b\[1?A)+")
 # The common tokens, matched in one step: the controls and sequences in a row (group 1, maybe
 # none) and the run of text after them (group 2, maybe empty). Agents repeat the same rows of
 # sequences (erase and move up, thirteen times; reset colour, CR LF, set colour), so a whole
@@ -137,7 +159,7 @@ _MAX_RUNS = 8192  # cached text runs, all attribute sets together
 _MAX_ACTIONS = 4096  # cached sequence actions; cursor positions alone can be lines x columns
 _MAX_ROWS = 1024  # cached rows of sequences
 _MAX_KEY = 64  # longest sequence or SGR parameter string cached
-_MAX_ROW_KEY = 256  # longest row of sequences cached
+_MAX_ROW_KEY = 1024  # longest row of sequences cached (Ink erasing a frame of 100 lines)
 # A CSI with C0 controls embedded (VT100s execute them in place; vttest checks it).
 _CSI_WITH_CONTROLS = re.compile(r"(?:\x1b\[|\x9b)[\x30-\x3f\x07-\x0d]*[\x20-\x2f]*[\x40-\x7e]")
 # An unterminated string sequence (say an endless OSC 52) is dropped past this size.
@@ -203,6 +225,8 @@ PALETTE_256 = _palette_256()
 
 
 _new_tuple = tuple.__new__
+_BLANK = Char(" ")
+_BLANK_REVERSED = Char(" ", reverse=True)
 
 
 class _CellCache(dict[str, Char]):
@@ -250,6 +274,11 @@ class TerminalEmulator(pyte.Screen):
         on_notify: called with the text of a desktop notification (OSC 9, OSC 777;notify).
     """
 
+    # pyte's buffer is a dict of dict lines, a line missing until written. Here it is a list
+    # of exactly `lines` lines (see `Line`): `buffer[y][x]` reads the same, and a scroll
+    # moves the lines with one C-level memmove rather than renumbering every row.
+    buffer: list[Line]  # type: ignore[assignment]
+
     def __init__(
         self,
         columns: int = 80,
@@ -275,6 +304,7 @@ class TerminalEmulator(pyte.Screen):
         self._cells: dict[Char, _CellCache] = {}
         self._last_cells: _CellCache | None = None
         self._runs_cached = 0
+        self._runs_seen: set[str] = set()  # runs drawn once (see _remember_run)
         self._last_text = " "  # the last text drawn, for REP
         self._alt_buffer: Any = None
         self._main_buffer: Any = None
@@ -310,45 +340,55 @@ class TerminalEmulator(pyte.Screen):
 
     def _parse(self, s: str) -> None:
         draw = self.draw
-        # The pattern can match empty, so it always matches.
-        match = cast(Callable[[str, int], re.Match[str]], _TOKEN.match)
+        finditer = _TOKEN.finditer
         rows = self._rows
         n = len(s)
         pos = 0
         while pos < n:
-            m = match(s, pos)
-            end = m.end()
-            if end == pos:
-                pos = self._parse_rare(s, pos)
-                continue
-            pos = end
-            token, text = m.group(1, 2)
-            if token is not None:
-                row = rows.get(token)
-                if row is None:
-                    row = self._row_for(token)
-                for action in row:
-                    try:  # noqa: SIM105
-                        action()
+            # The pattern can match empty anywhere, so finditer never skips a character; an
+            # empty match is a token the pattern does not take (see _TOKEN), or the end.
+            for m in finditer(s, pos):
+                token, text = m.group(1, 2)
+                if token is None and not text:
+                    pos = m.start()
+                    break
+                if token is not None:
+                    row = rows.get(token)
+                    if row is None:
+                        row = self._row_for(token)
+                    for action in row:
+                        try:  # noqa: SIM105
+                            action()
+                        except Exception:
+                            pass  # a malformed or unexpected sequence is ignored, as terminals do
+                if text:
+                    try:  # noqa: SIM105 - a plain try is free on the hot path, suppress() is not
+                        draw(text)
                     except Exception:
-                        pass  # a malformed or unexpected sequence is ignored, as terminals do
-            if text:
-                try:  # noqa: SIM105 - a plain try is free on the hot path, suppress() is not
-                    draw(text)
-                except Exception:
-                    pass  # never let one odd character stop the stream
+                        pass  # never let one odd character stop the stream
+            else:
+                return  # not reached: the last match is the empty one at the end
+            if pos < n:
+                pos = self._parse_rare(s, pos)
 
     def _row_for(self, token: str) -> tuple[Callable[[], None], ...]:
         """The actions of a row of controls and sequences, cached like each one."""
         actions = self._actions
-        row = tuple(
-            actions.get(one) or self._action_for(one) for one in _ONE_CONTROL.findall(token)
-        )
+        row: list[Callable[[], None]] = []
+        start = 0
+        for erase in _ERASE_UP.finditer(token):
+            for one in _ONE_CONTROL.findall(token, start, erase.start()):
+                row.append(actions.get(one) or self._action_for(one))
+            row.append(partial(self._erase_lines_up, erase.group().count("K")))
+            start = erase.end()
+        for one in _ONE_CONTROL.findall(token, start):
+            row.append(actions.get(one) or self._action_for(one))
+        done = tuple(row)
         if len(token) <= _MAX_ROW_KEY:
             if len(self._rows) >= _MAX_ROWS:
                 self._rows.clear()
-            self._rows[token] = row
-        return row
+            self._rows[token] = done
+        return done
 
     def _action_for(self, token: str) -> Callable[[], None]:
         """What a control or sequence does, as a call without arguments, cached: agents send
@@ -364,6 +404,8 @@ class TerminalEmulator(pyte.Screen):
                 params, inter = params[:-1], params[-1] + inter
             if final == "m" and not inter and (not params or params[0] not in "<=>?"):
                 action = partial(self._sgr, params)
+            elif not inter and final in "hl" and params in _FLAG_MODES:
+                action = partial(self._flag_mode, _FLAG_MODES[params], final == "h")
             elif inter or params[:1] in ("<", "=", ">", "?"):
                 action = partial(self._csi, params, inter, final)
             else:
@@ -378,6 +420,13 @@ class TerminalEmulator(pyte.Screen):
                 self._actions.clear()
             self._actions[token] = action
         return action
+
+    def _flag_mode(self, mode: int, on: bool) -> None:
+        """Set or reset a private mode that is only a flag (see _FLAG_MODES)."""
+        if on:
+            self.mode.add(mode)
+        else:
+            self.mode.discard(mode)
 
     def _parse_rare(self, s: str, start: int) -> int:
         """One token the fast pattern does not take; returns where to continue."""
@@ -678,16 +727,13 @@ class TerminalEmulator(pyte.Screen):
             return
         # The usual case: the run fits on the line.
         line = self.buffer[cursor.y]
-        # Blank the halves of wide characters the run cuts in two (see _split_wide).
-        first = line.get(x)
-        if first is not None and first.data == "" and x:
-            owner = line.get(x - 1)
-            if owner is not None:
-                line[x - 1] = owner._replace(data=" ")
-        after = line.get(end)
-        if after is not None and after.data == "":
-            line[end] = after._replace(data=" ")
-        line.update(zip(range(x, end), run, strict=True))
+        # Blank the halves of wide characters the run cuts in two (see _split_wide); only a
+        # wide character's stub has no text.
+        if x and not line[x].data:
+            line[x - 1] = line[x - 1]._replace(data=" ")
+        if end < len(line) and not line[end].data:
+            line[end] = line[end]._replace(data=" ")
+        line[x:end] = run
         cursor.x = end
         self.dirty.add(cursor.y)
 
@@ -701,6 +747,14 @@ class TerminalEmulator(pyte.Screen):
             self._draw_unicode(data)
 
     def _remember_run(self, cells: _CellCache, data: str, run: list[Char]) -> None:
+        """Keep a run's cells once it is drawn a second time (with any attributes): most runs
+        of new output are never drawn again, and keeping those costs more than it saves."""
+        seen = self._runs_seen
+        if data not in seen:
+            if len(seen) >= _MAX_RUNS:
+                seen.clear()
+            seen.add(data)
+            return
         if self._runs_cached >= _MAX_RUNS:
             for other in self._cells.values():
                 other.runs.clear()
@@ -737,8 +791,7 @@ class TerminalEmulator(pyte.Screen):
             if take:
                 line = buffer[cursor.y]
                 split_wide(line, x, x + take)
-                part = cells[i : i + take] if i or take < n else cells
-                line.update(zip(range(x, x + take), part, strict=True))
+                line[x : x + take] = cells[i : i + take] if i or take < n else cells
                 i += take
             x = columns if wraps else x + take
             if i >= n:
@@ -787,8 +840,7 @@ class TerminalEmulator(pyte.Screen):
             take = min(n - i, columns - x)
             line = buffer[cursor.y]
             self._split_wide(line, x, x + take)
-            chunk = map(cells.__getitem__, data[i : i + take])
-            line.update(zip(range(x, x + take), chunk, strict=True))
+            line[x : x + take] = map(cells.__getitem__, data[i : i + take])
             x += take
             i += take
         cursor.x = x
@@ -797,14 +849,10 @@ class TerminalEmulator(pyte.Screen):
     @staticmethod
     def _split_wide(line: Line, start: int, end: int) -> None:
         """Blank the halves of wide characters that a write to [start, end) cuts in two."""
-        first = line.get(start)
-        if first is not None and first.data == "" and start > 0:
-            owner = line.get(start - 1)
-            if owner is not None:
-                line[start - 1] = owner._replace(data=" ")
-        after = line.get(end)
-        if after is not None and after.data == "":
-            line[end] = after._replace(data=" ")
+        if 0 < start < len(line) and not line[start].data:
+            line[start - 1] = line[start - 1]._replace(data=" ")
+        if 0 <= end < len(line) and not line[end].data:
+            line[end] = line[end]._replace(data=" ")
 
     def _draw_unicode(self, data: str) -> None:
         cursor = self.cursor
@@ -828,29 +876,27 @@ class TerminalEmulator(pyte.Screen):
                     cursor.x = 0
                     self.linefeed()
                 else:
-                    cursor.x = columns - width
+                    cursor.x = max(0, columns - width)
             if insert:
                 self.insert_characters(width)
             line = self.buffer[cursor.y]
             x = cursor.x
-            old = line.get(x)
-            if (old is not None and old.data == "") or width == 2:
+            if width == 2 or not line[x].data:
                 self._split_wide(line, x, x + width)
             line[x] = cells[char]
             if width == 2:
-                line[x + 1] = cells[""]
-            else:
-                after = line.get(x + 1)
-                if after is not None and after.data == "":
-                    line[x + 1] = after._replace(data=" ")
-            cursor.x = x + width
+                if x + 1 < columns:  # a screen one column wide has no room for the stub
+                    line[x + 1] = cells[""]
+            elif x + 1 < columns and not line[x + 1].data:
+                line[x + 1] = line[x + 1]._replace(data=" ")
+            cursor.x = min(x + width, columns)
         self.dirty.add(cursor.y)
 
     def _combine(self, char: str) -> None:
         """Attach a zero-width character (combining mark, ZWJ, variation selector) to the
         cell before the cursor."""
         cursor = self.cursor
-        x, y = cursor.x - 1, cursor.y
+        x, y = min(cursor.x, self.columns) - 1, cursor.y
         if x < 0:
             if y == 0:
                 return
@@ -897,6 +943,40 @@ class TerminalEmulator(pyte.Screen):
     def cursor_to_column(self, column: int | None = None) -> None:
         self.cursor.x = min(max(0, (column or 1) - 1), self.columns - 1)
 
+    def insert_characters(self, count: int | None = None) -> None:
+        """ICH: blanks at the cursor, the rest of the line moves right (what passes the
+        margin is lost)."""
+        self.dirty.add(self.cursor.y)
+        x = min(self.cursor.x, self.columns)
+        count = min(count or 1, self.columns - x)
+        line = self.buffer[self.cursor.y]
+        line[x:x] = [self.default_char] * count
+        del line[self.columns :]
+
+    def delete_characters(self, count: int | None = None) -> None:
+        """DCH: the cells at the cursor go, the rest of the line moves left, blanks fill the
+        end."""
+        self.dirty.add(self.cursor.y)
+        x = min(self.cursor.x, self.columns)
+        count = min(count or 1, self.columns - x)
+        line = self.buffer[self.cursor.y]
+        del line[x : x + count]
+        line.extend([self.default_char] * count)
+
+    def _erase_lines_up(self, count: int) -> None:
+        """`CSI 2K CSI 1A` `count` times: erase the line and move up, as those do."""
+        cursor = self.cursor
+        top = 0 if self.margins is None else self.margins.top
+        blank = [cursor.attrs] * self.columns
+        buffer = self.buffer
+        dirty = self.dirty
+        y = cursor.y
+        for _ in range(count):
+            buffer[y] = blank[:]
+            dirty.add(y)
+            y = max(y - 1, top)
+        cursor.y = y
+
     def erase_in_line(self, how: int = 0, private: bool = False) -> None:
         cursor = self.cursor
         self.dirty.add(cursor.y)
@@ -908,12 +988,8 @@ class TerminalEmulator(pyte.Screen):
             start, end = 0, self.columns
         else:
             return
-        line = self.buffer[cursor.y]
-        attrs = cursor.attrs
-        if how == 2 and attrs == line.default:
-            line.clear()  # a missing cell reads as the line's default one
-        else:
-            line.update(dict.fromkeys(range(start, end), attrs))
+        end = min(end, self.columns)  # the cursor can sit one past the last column
+        self.buffer[cursor.y][start:end] = [cursor.attrs] * (end - start)
 
     # -- scrolling and the scrollback ------------------------------------------------------
 
@@ -933,10 +1009,8 @@ class TerminalEmulator(pyte.Screen):
             self.scrollback.append(buffer[0])
             self.scrollback_pushed += 1
         self.dirty.update(range(top, bottom + 1))
-        # Each line moves up one row (one C-level update rather than a Python loop).
-        below = map(buffer.__getitem__, range(top + 1, bottom + 1))
-        buffer.update(zip(range(top, bottom), below, strict=True))
-        buffer.pop(bottom, None)
+        del buffer[top]
+        buffer.insert(bottom, self._blank_line())
 
     def scroll_up(self, count: int = 0) -> None:
         """SU: scroll the region up, the cursor stays."""
@@ -951,10 +1025,42 @@ class TerminalEmulator(pyte.Screen):
         top, bottom = self.margins or Margins(0, self.lines - 1)
         buffer = self.buffer
         for _ in range(min(max(count, 1), bottom - top + 1)):
-            for y in range(bottom, top, -1):
-                buffer[y] = buffer[y - 1]
-            buffer.pop(top, None)
+            del buffer[bottom]
+            buffer.insert(top, self._blank_line())
         self.dirty.update(range(top, bottom + 1))
+
+    def reverse_index(self) -> None:
+        """RI: up one line, scrolling the region down at its top."""
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        if self.cursor.y == top:
+            self.dirty.update(range(self.lines))
+            del self.buffer[bottom]
+            self.buffer.insert(top, self._blank_line())
+        else:
+            self.cursor_up()
+
+    def insert_lines(self, count: int | None = None) -> None:
+        """IL: blank lines at the cursor's, those below move down inside the region."""
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        y = self.cursor.y
+        if top <= y <= bottom:
+            count = min(count or 1, bottom - y + 1)
+            self.dirty.update(range(y, self.lines))
+            del self.buffer[bottom - count + 1 : bottom + 1]
+            self.buffer[y:y] = [self._blank_line() for _ in range(count)]
+            self.carriage_return()
+
+    def delete_lines(self, count: int | None = None) -> None:
+        """DL: the cursor's line and those after it go, the rest of the region moves up."""
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        y = self.cursor.y
+        if top <= y <= bottom:
+            count = min(count or 1, bottom - y + 1)
+            self.dirty.update(range(y, self.lines))
+            del self.buffer[y : y + count]
+            at = bottom - count + 1
+            self.buffer[at:at] = [self._blank_line() for _ in range(count)]
+            self.carriage_return()
 
     def clear_scrollback(self) -> None:
         self.scrollback.clear()
@@ -974,13 +1080,8 @@ class TerminalEmulator(pyte.Screen):
         self.dirty.update(rows)
         attrs = self.cursor.attrs
         buffer = self.buffer
-        if attrs == self.default_char:
-            for y in rows:
-                buffer.pop(y, None)
-        else:  # background colour erase fills every cell, not only the ones written before
-            for y in rows:
-                line = buffer[y]
-                line.update(dict.fromkeys(range(self.columns), attrs))
+        for y in rows:
+            buffer[y] = [attrs] * self.columns
         if how in (0, 1):
             self.erase_in_line(how)
 
@@ -1012,6 +1113,8 @@ class TerminalEmulator(pyte.Screen):
                 self.save_cursor()
             elif shifted == DECCOLM:
                 continue  # xterm ignores 80/132 switching by default; the PTY size rules
+            elif shifted == mo.DECSCNM:
+                self._reverse_screen(True)
             else:
                 if shifted in _MOUSE_TRACKING:
                     self.mode.difference_update(_MOUSE_TRACKING)
@@ -1033,6 +1136,8 @@ class TerminalEmulator(pyte.Screen):
                 self._leave_alternate(clear=mode != 47, restore_cursor=mode == 1049)
             elif mode == 1048:
                 self.restore_cursor()
+            elif (mode << 5) == mo.DECSCNM:
+                self._reverse_screen(False)
             elif (mode << 5) != DECCOLM:
                 rest.append(mode)
         if rest:
@@ -1043,6 +1148,16 @@ class TerminalEmulator(pyte.Screen):
         reverse screen), so SGR results computed before no longer hold."""
         for cells in self._cells.values():
             cells.sgr.clear()
+
+    def _reverse_screen(self, on: bool) -> None:
+        """DECSCNM with stock pyte's results: every cell's `reverse` follows the mode (pyte
+        flips the cells it holds and the lines' default cell; here every cell is held), and so
+        do the current attributes (SGR 7 or 27)."""
+        (self.mode.add if on else self.mode.discard)(mo.DECSCNM)
+        self.dirty.update(range(self.lines))
+        for line in self.buffer:
+            line[:] = [cell._replace(reverse=on) for cell in line]
+        self.select_graphic_rendition(7 if on else 27)
 
     @property
     def in_alternate_screen(self) -> bool:
@@ -1056,14 +1171,14 @@ class TerminalEmulator(pyte.Screen):
         self._main_buffer = self.buffer
         self.buffer = self._alt_buffer
         if clear:
-            self.buffer.clear()
+            self.buffer[:] = self._blank_lines()
         self.dirty.update(range(self.lines))
 
     def _leave_alternate(self, *, clear: bool, restore_cursor: bool) -> None:
         if not self.in_alternate_screen:
             return
         if clear:
-            self.buffer.clear()
+            self.buffer[:] = self._blank_lines()
         self.buffer = self._main_buffer
         self._main_buffer = None
         self.dirty.update(range(self.lines))
@@ -1168,11 +1283,25 @@ class TerminalEmulator(pyte.Screen):
             self.buffer = self._main_buffer
             self._main_buffer = None
         super().reset()
-        self._alt_buffer = type(self.buffer)(cast(Any, self.buffer).default_factory)
+        self.buffer = self._blank_lines()
+        self._alt_buffer = self._blank_lines()
         self._saved = [None, None]
         self._last_cells = None
         self.cursor_style = 0
         self.scrollback.clear()
+
+    def _blank_line(self) -> Line:
+        """A line nothing was written on."""
+        return [self.default_char] * self.columns
+
+    def _blank_lines(self) -> list[Line]:
+        return [self._blank_line() for _ in range(self.lines)]
+
+    @property
+    def default_char(self) -> Char:
+        """pyte's blank cell (reversed on a reverse screen), without building a new one each
+        time: a new line is made of it at every scroll."""
+        return _BLANK_REVERSED if mo.DECSCNM in self.mode else _BLANK
 
     def soft_reset(self) -> None:
         """DECSTR: modes and attributes back to defaults, the screen stays."""
@@ -1204,22 +1333,23 @@ class TerminalEmulator(pyte.Screen):
             ):
                 if buffer is None:
                     continue
-                rows = [buffer.pop(y, None) for y in range(self.lines)]
-                for row in rows[:shift]:
-                    if is_main and self.scrollback.maxlen:
-                        self.scrollback.append(row if row is not None else Line(self.default_char))
-                        self.scrollback_pushed += 1
-                for y, row in enumerate(rows[shift : shift + lines]):
-                    if row is not None:
-                        buffer[y] = row
+                if is_main and self.scrollback.maxlen:
+                    self.scrollback.extend(buffer[:shift])
+                    self.scrollback_pushed += shift
+                del buffer[:shift]
+                del buffer[lines:]
             self.cursor.y -= shift
-        if columns < self.columns:
+        if columns != self.columns:  # every line on either screen is `columns` cells long
+            blank = self.default_char
             for buffer in (self.buffer, self._other_buffer()):
-                for line in (buffer or {}).values():
-                    for x in range(columns, self.columns):
-                        line.pop(x, None)
+                for line in buffer or ():
+                    del line[columns:]
+                    line.extend([blank] * (columns - len(line)))
         old_columns = self.columns
         self.lines, self.columns = lines, columns
+        for buffer in (self.buffer, self._other_buffer()):
+            if buffer is not None:  # every screen is `lines` lines long
+                buffer.extend(self._blank_line() for _ in range(lines - len(buffer)))
         # Keep the program's stops; new columns get the default stop every 8.
         self.tabstops = {x for x in self.tabstops if x < columns}
         self.tabstops.update(range(max(8, (old_columns + 7) // 8 * 8), columns, 8))
@@ -1276,7 +1406,10 @@ class TerminalEmulator(pyte.Screen):
         return [self.render_text(self.buffer[y]) for y in range(self.lines)]
 
     def render_text(self, line: Line) -> str:
-        return "".join([line[x].data for x in range(self.columns)])
+        """A line's text, cut or padded to the screen's width (a scrollback line keeps the
+        width it had)."""
+        text = "".join([cell.data for cell in line[: self.columns]])
+        return text + " " * (self.columns - len(line)) if len(line) < self.columns else text
 
     @property
     def scrollback_display(self) -> list[str]:

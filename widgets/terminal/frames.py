@@ -22,7 +22,7 @@ class Frames:
     def __init__(self, emulator: TerminalEmulator) -> None:
         self.emulator = emulator
         self.versions: list[int] = [0] * emulator.lines
-        self.rows: list[Line] = [Line(emulator.default_char)] * emulator.lines
+        self.rows: list[Line] = [[emulator.default_char] * emulator.columns] * emulator.lines
         self.cursor = (0, 0, True)  # x, y, visible
         self._cursor_row = 0
         self._sync_started: float | None = None
@@ -50,8 +50,9 @@ class Frames:
         dirty = set(emulator.dirty)
         emulator.dirty.clear()
         versions = self.versions
+        rows = min(len(versions), emulator.lines)  # the same unless resized without copy_all
         for y in dirty:
-            if 0 <= y < len(versions):
+            if 0 <= y < rows:
                 versions[y] += 1
                 self._copy_row(y)
         cursor_x, cursor_y = emulator.cursor_xy
@@ -61,15 +62,12 @@ class Frames:
         return sorted(y for y in dirty if 0 <= y < len(versions))
 
     def _copy_row(self, y: int) -> None:
-        source = self.emulator.buffer[y]
-        row = Line(source.default)
-        row.update(source)
-        self.rows[y] = row
+        self.rows[y] = self.emulator.buffer[y][:]
 
     def copy_all(self) -> None:
         """Copy every row (after a resize or a reset): all are new versions."""
         lines = self.emulator.lines
-        self.rows = [Line(self.emulator.default_char)] * lines
+        self.rows = [[self.emulator.default_char] * self.emulator.columns] * lines
         for y in range(lines):
             self._copy_row(y)
         self.versions = [v + 1 for v in self.versions[:lines]]
