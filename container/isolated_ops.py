@@ -159,7 +159,10 @@ def _review_op(op: str, args: dict[str, Any]) -> object:
     if op == "apply-file":
         return isolated_review.apply_file(session, session_labels, args["path"])
     if op == "apply-hunk":
-        path, index, text = args["path"], int(args["hunk"]), args["shown"]
+        # The hunk as it was shown: sent into the helper as a file (isolated_remote.SENT).
+        with open(args["shown"], encoding="utf-8", errors="surrogateescape", newline="") as fh:
+            text = fh.read()
+        path, index = args["path"], int(args["hunk"])
         return isolated_review.apply_hunk(session, session_labels, path, index, text)
     return isolated_review.apply_all(session, session_labels)
 

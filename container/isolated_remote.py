@@ -289,13 +289,21 @@ class EngineCopies:
 
     # -- the dashboard's Changes tab (container.isolated_review, run there) ------------------
 
-    def _review(self, op: str, session: SessionInfo, writable: bool = False, **more: object) -> Any:
+    def _review(
+        self,
+        op: str,
+        session: SessionInfo,
+        writable: bool = False,
+        send: str | None = None,
+        **more: object,
+    ) -> Any:
         """A read (or, `writable`, an apply) of the tab: the user's directories bound at
         their paths, read-only unless it applies (what `claudex apply` writes, as it does)."""
         from container.isolated import copies_of
 
         args = {"session": session.name, "labels": session.labels, **more}
-        return self.run(op, args, sorted(copies_of(session.labels)), writable=writable)
+        dirs = sorted(copies_of(session.labels))
+        return self.run(op, args, dirs, writable=writable, send=send)
 
     def review(self, session: SessionInfo) -> list[ChangedFile]:
         return [_changed_file(c) for c in self._review("review", session)]
@@ -307,8 +315,14 @@ class EngineCopies:
         return str(self._review("apply-file", session, writable=True, path=path))
 
     def apply_hunk(self, session: SessionInfo, path: str, index: int, shown: str) -> str:
-        more = {"path": path, "hunk": index, "shown": shown}
-        return str(self._review("apply-hunk", session, writable=True, **more))
+        """The hunk as it was shown goes in a file (SENT): one argument of the helper's
+        command is at most 128 KiB, a hunk of a file shown may be up to SHOW_LIMIT."""
+        with tempfile.TemporaryDirectory(prefix="claudex-hunk-") as tmp:
+            at = os.path.join(tmp, "shown")
+            with open(at, "w", encoding="utf-8", errors="surrogateescape", newline="") as fh:
+                fh.write(shown)
+            more = {"path": path, "hunk": index, "shown": SENT}
+            return str(self._review("apply-hunk", session, writable=True, send=at, **more))
 
     def apply_all(self, session: SessionInfo) -> str:
         return str(self._review("apply-all", session, writable=True))

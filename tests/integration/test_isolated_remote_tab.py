@@ -20,6 +20,8 @@ from tests.waiting import until
 from widgets.changes_panel import ChangesPanel
 
 OLD = "".join(f"line {i}\n" for i in range(1, 21))
+# Every line changed: one hunk larger than a helper's command-line argument may be (128 KiB).
+BIG = "".join(f"big {i:<27}\n" for i in range(3000))
 
 
 def far_app(second_engine: SecondEngine, select: str) -> ClaudexApp:
@@ -35,21 +37,24 @@ async def test_the_changes_tab_reviews_and_applies_on_the_remote_host(
     second_engine: SecondEngine,
 ) -> None:
     (project / "notes.txt").write_text(OLD)
-    os.lchown(project / "notes.txt", 4242, 4242)
+    (project / "big.txt").write_text(BIG)
+    for f in ("notes.txt", "big.txt"):
+        os.lchown(project / f, 4242, 4242)
     name = start_far(cli, far, project)
     d2 = second_engine.client()
     try:
         agent(d2, name, "cd /workspace/proj && sed -i -e 's/^line 2$/two/' "
-              "-e 's/^line 19$/nineteen/' notes.txt && echo new > added.txt")  # fmt: skip
+              "-e 's/^line 19$/nineteen/' notes.txt && echo new > added.txt && "
+              "sed -i 's/^big/BIG/' big.txt")  # fmt: skip
         app = far_app(second_engine, f"far/{name}")
         async with app.run_test(size=(120, 40)) as pilot:
             await until(pilot, lambda: app.selected and app.selected.name == name, "selected")
             app.session_list.options.focus()
             await pilot.press("g")
             panel = app.query_one(ChangesPanel)
-            await until(pilot, lambda: len(panel.changes) == 2, "both files listed", 90)
+            await until(pilot, lambda: len(panel.changes) == 3, "the files listed", 90)
             paths = sorted(c.path for c in panel.changes)
-            assert paths == [str(project / "added.txt"), str(project / "notes.txt")]
+            assert paths == [str(project / f) for f in ("added.txt", "big.txt", "notes.txt")]
             notes = [c.path for c in panel.changes].index(str(project / "notes.txt"))
             panel.query_one("#changes-files").highlighted = notes  # type: ignore[attr-defined]
             await until(
@@ -83,7 +88,25 @@ async def test_the_changes_tab_reviews_and_applies_on_the_remote_host(
             # The list's count (files that differ) is read on that host too.
             rows = app.session_list.rows
             count = lambda: getattr(rows.get(f"far/{name}"), "changed", None)  # noqa: E731
-            await until(pilot, lambda: count() == 2, "the list's count", 90)
+            await until(pilot, lambda: count() == 3, "the list's count", 90)
+
+            # A hunk of 200 KB: sent into the helper as a file, not on its command line.
+            big = [c.path for c in panel.changes].index(str(project / "big.txt"))
+            panel.query_one("#changes-files").highlighted = big  # type: ignore[attr-defined]
+            await until(
+                pilot,
+                lambda: panel.review is not None and panel.review.path.endswith("big.txt"),
+                "big.txt's hunk",
+                90,
+            )
+            assert len(panel.review.hunks) == 1  # type: ignore[union-attr]
+            assert len(panel.review.hunks[0].text) > 128 * 1024  # type: ignore[union-attr]
+            panel.query_one("#changes-diff").focus()
+            await pilot.press("a")
+            new_big = BIG.replace("big", "BIG")
+            await until(
+                pilot, lambda: (project / "big.txt").read_text() == new_big, "big.txt's hunk", 90
+            )
 
             await pilot.press("A")
             await until(pilot, lambda: (project / "added.txt").exists(), "the rest applied", 90)
