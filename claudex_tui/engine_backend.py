@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from container.engines import EngineListing
     from container.firewall_model import FirewallStatus
     from container.isolated_model import FileReview
+    from container.isolated_remote import EngineCopies
     from container.tracking_model import ChangedFile, Checkpoint, Since
     from widgets.files.model import ContainerFiles
 
@@ -46,6 +47,9 @@ class EngineBackend:
         self._client_factory = client_factory
         self._early = early  # the first calls, made while the dashboard started
         self.clients: dict[str, DockerClient] = {}  # engine name -> its connection
+        # Remote engines' isolated copies (the Changes tab's worker threads share them).
+        self._far_copies: dict[str, EngineCopies] = {}
+        self._far_lock = threading.Lock()
 
     # -- engines -------------------------------------------------------------------------------
 
@@ -195,25 +199,36 @@ class EngineBackend:
     def file_diff(self, session: SessionInfo, path: str, old_path: str | None, since: Since) -> str:
         return self._tracker(session).file_diff(path, old_path, since=since)
 
-    def _copies_here(self, session: SessionInfo) -> None:
-        """The Changes tab reads an isolated session's copies on this machine: a session of a
-        remote engine has them on its host (`claudex apply --engine` reads them there)."""
-        engine = next((e for e in self.engines() if e.name == (session.engine or "default")), None)
-        if engine is not None and engine.is_remote:
-            from container.isolated_remote import not_yet
+    def _far(self, session: SessionInfo) -> EngineCopies | None:
+        """Where an isolated session's copies are read: None on this machine; on a remote
+        engine, its host (each read or apply a helper container there)."""
+        from container.isolated_remote import EngineCopies
 
-            raise not_yet("the Changes tab of an isolated session")
+        name = session.engine or "default"
+        engine = next((e for e in self.engines() if e.name == name), None)
+        if engine is None or not engine.is_remote:
+            return None
+        client = self._client(session)
+        with self._far_lock:
+            far = self._far_copies.get(name)
+            if far is None or far.client is not client:  # made anew for a new connection
+                far = self._far_copies[name] = EngineCopies(client, self.config.image, name)
+            return far
 
     def isolated_changes(self, session: SessionInfo) -> list[ChangedFile]:
         from container.isolated_review import review
 
-        self._copies_here(session)
+        far = self._far(session)
+        if far is not None:
+            return far.review(session)
         return review(session.name, session.labels)
 
     def isolated_file(self, session: SessionInfo, path: str) -> FileReview:
         from container.isolated_review import review_file
 
-        self._copies_here(session)
+        far = self._far(session)
+        if far is not None:
+            return far.review_file(session, path)
         return review_file(session.name, session.labels, path)
 
     def isolated_apply(
@@ -221,11 +236,17 @@ class EngineBackend:
     ) -> str:
         from container import isolated_review
 
-        self._copies_here(session)
+        far = self._far(session)
         if path is None:
+            if far is not None:
+                return far.apply_all(session)
             return isolated_review.apply_all(session.name, session.labels)
         if hunk is None:
+            if far is not None:
+                return far.apply_file(session, path)
             return isolated_review.apply_file(session.name, session.labels, path)
+        if far is not None:
+            return far.apply_hunk(session, path, hunk, shown)
         return isolated_review.apply_hunk(session.name, session.labels, path, hunk, shown)
 
     def checkpoint(self, session: SessionInfo, message: str) -> str:

@@ -10,6 +10,7 @@ make, count and apply copies with the same code.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -17,7 +18,7 @@ import tempfile
 from collections.abc import Callable
 from typing import Any
 
-from container import errors
+from container import errors, isolated_review
 from container.diff_text import display_path, printable
 from container.errors import ClaudexError
 from container.isolated import (
@@ -132,12 +133,38 @@ def _op(op: str, args: dict[str, Any], emit: Emit, info: Emit) -> object:
     if op == "compare":
         found = compare_sessions(args["a"], args["labels_a"], args["b"], args["labels_b"])
         return [[d.path, d.what, d.text] for d in found]
+    if op in REVIEW_OPS:  # the dashboard's Changes tab
+        return _review_op(op, args)
     if op == "exists":
         return session_folder(args["session"]).exists()
     if op == "discard":
         discard(args["session"])
         return None
     raise ClaudexError(f"unknown operation {op!r}")
+
+
+# The Changes tab's reads and applies: the same functions as for a session on this machine;
+# what they give back goes out as JSON (dataclasses as dicts, read back by isolated_remote).
+REVIEW_OPS = ("review", "review-file", "apply-file", "apply-hunk", "apply-all")
+
+
+def _review_op(op: str, args: dict[str, Any]) -> object:
+    session, session_labels = args["session"], args["labels"]
+    if op == "review":
+        found = isolated_review.review(session, session_labels)
+        return [dataclasses.asdict(c) for c in found]
+    if op == "review-file":
+        shown = isolated_review.review_file(session, session_labels, args["path"])
+        return dataclasses.asdict(shown)
+    if op == "apply-file":
+        return isolated_review.apply_file(session, session_labels, args["path"])
+    if op == "apply-hunk":
+        # The hunk as it was shown: sent into the helper as a file (isolated_remote.SENT).
+        with open(args["shown"], encoding="utf-8", errors="surrogateescape", newline="") as fh:
+            text = fh.read()
+        path, index = args["path"], int(args["hunk"])
+        return isolated_review.apply_hunk(session, session_labels, path, index, text)
+    return isolated_review.apply_all(session, session_labels)
 
 
 def main(argv: list[str]) -> int:

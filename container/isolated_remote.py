@@ -43,7 +43,9 @@ if TYPE_CHECKING:
     import docker
 
     from container.isolated_compare import Difference
+    from container.isolated_model import FileReview
     from container.labels import SessionInfo
+    from container.tracking_model import ChangedFile
 
 VOLUME = "claudex-isolated"
 PY = "/opt/claudex-isolated"  # where the helper's modules are, inside the helper only
@@ -62,14 +64,6 @@ RUN = f"import sys; sys.path.insert(0, {PY!r}); from container.isolated_ops impo
 HELPER_RESERVED = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc", "/proc", "/sys", "/dev", PY)
 CAPS = ["CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID"]
 HELPER_TIMEOUT = 3600
-
-
-def not_yet(what: str) -> ClaudexError:
-    return ClaudexError(
-        f"{what} is not available yet on a remote engine: the copies are on that engine's host",
-        "on the command line: `claudex apply --engine NAME --name SESSION [--check]`, "
-        "`claudex compare --engine NAME A B`",
-    )
 
 
 def _modules_tar() -> bytes:
@@ -293,5 +287,73 @@ class EngineCopies:
         args = {"a": a.name, "labels_a": a.labels, "b": b.name, "labels_b": b.labels}
         return [Difference(str(p), str(w), str(t)) for p, w, t in self.run("compare", args)]
 
+    # -- the dashboard's Changes tab (container.isolated_review, run there) ------------------
+
+    def _review(
+        self,
+        op: str,
+        session: SessionInfo,
+        writable: bool = False,
+        send: str | None = None,
+        **more: object,
+    ) -> Any:
+        """A read (or, `writable`, an apply) of the tab: the user's directories bound at
+        their paths, read-only unless it applies (what `claudex apply` writes, as it does)."""
+        from container.isolated import copies_of
+
+        args = {"session": session.name, "labels": session.labels, **more}
+        dirs = sorted(copies_of(session.labels))
+        return self.run(op, args, dirs, writable=writable, send=send)
+
+    def review(self, session: SessionInfo) -> list[ChangedFile]:
+        return [_changed_file(c) for c in self._review("review", session)]
+
+    def review_file(self, session: SessionInfo, path: str) -> FileReview:
+        return _file_review(self._review("review-file", session, path=path))
+
+    def apply_file(self, session: SessionInfo, path: str) -> str:
+        return str(self._review("apply-file", session, writable=True, path=path))
+
+    def apply_hunk(self, session: SessionInfo, path: str, index: int, shown: str) -> str:
+        """The hunk as it was shown goes in a file (SENT): one argument of the helper's
+        command is at most 128 KiB, a hunk of a file shown may be up to SHOW_LIMIT."""
+        with tempfile.TemporaryDirectory(prefix="claudex-hunk-") as tmp:
+            at = os.path.join(tmp, "shown")
+            with open(at, "w", encoding="utf-8", errors="surrogateescape", newline="") as fh:
+                fh.write(shown)
+            more = {"path": path, "hunk": index, "shown": SENT}
+            return str(self._review("apply-hunk", session, writable=True, send=at, **more))
+
+    def apply_all(self, session: SessionInfo) -> str:
+        return str(self._review("apply-all", session, writable=True))
+
     def discard(self, session: str) -> None:
         self.run("discard", {"session": session})
+
+
+# -- the helper's results read back (container.isolated_ops: dataclasses as dicts) ----------
+
+
+def _changed_file(doc: dict[str, Any]) -> ChangedFile:
+    from container.tracking_model import ChangedFile
+
+    old = doc.get("old_path")
+    return ChangedFile(
+        str(doc["path"]), doc["status"], int(doc["added"]), int(doc["removed"]),
+        bool(doc["binary"]), None if old is None else str(old),
+    )  # fmt: skip
+
+
+def _file_review(doc: dict[str, Any]) -> FileReview:
+    from container.isolated_model import FileReview, Hunk
+
+    def hunk(h: dict[str, Any]) -> Hunk:
+        a0, a1, b0, b1, added, removed = (
+            int(h[k]) for k in ("a0", "a1", "b0", "b1", "added", "removed")
+        )
+        return Hunk(a0, a1, b0, b1, str(h["text"]), added, removed)
+
+    found = [hunk(h) for h in doc["hunks"]]
+    return FileReview(
+        str(doc["path"]), str(doc["state"]), str(doc["reason"]), found, str(doc["text"])
+    )

@@ -181,6 +181,8 @@ class ChangesPanel(Vertical):
         self.since = "start"  # or "checkpoint": what the list and diffs are against
         self.review: FileReview | None = None  # an isolated session's file shown
         self.hunk = 0  # its hunk under the cursor
+        # A file's diff asked for while another is read: (session, path, old path).
+        self._next_diff: tuple[SessionInfo, str, str | None] | None = None
 
     @property
     def isolated(self) -> bool:
@@ -270,8 +272,15 @@ class ChangesPanel(Vertical):
 
     @on(FileChosen)
     def _file_chosen(self, message: FileChosen) -> None:
-        if self.session is not None:
-            self._read_diff(self.session, message.change.path, message.change.old_path)
+        if self.session is None:
+            return
+        ask = (self.session, message.change.path, message.change.old_path)
+        if any(w.group == "diff" and not w.is_finished for w in self.workers):
+            # One read at a time (a thread is not stopped by a newer one: on a remote engine
+            # each is a helper container); the last file asked is read when it ends.
+            self._next_diff = ask
+            return
+        self._read_diff(*ask)
 
     @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
     def _read_diff(self, session: SessionInfo, path: str, old_path: str | None) -> None:
@@ -372,7 +381,12 @@ class ChangesPanel(Vertical):
         self.load(self.session, reload=True)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A read that failed unexpectedly is a notice, as the screen's own workers' are."""
+        """A read that failed unexpectedly is a notice, as the screen's own workers' are; a
+        diff read that ends starts the one asked for meanwhile."""
+        done = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
+        if event.worker.group == "diff" and event.state in done and self._next_diff:
+            ask, self._next_diff = self._next_diff, None
+            self._read_diff(*ask)
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             text = f"{event.worker.name or 'background task'} failed: {event.worker.error}"
             self.notify(text, severity="error", timeout=10)

@@ -48,24 +48,19 @@ def test_project_folders_are_bound(good: str) -> None:
     check_directory(good)
 
 
-def test_the_changes_tab_says_a_remote_isolated_session_is_not_reviewed_here() -> None:
-    """Its copies are on the engine's host: read here they would be another machine's files
-    (or none), so the tab says what is not available rather than showing a wrong result."""
-    from claudex_tui.config import Config
-    from claudex_tui.engine_backend import EngineBackend
-    from container import labels
-    from container.engines import Engine
-    from container.labels import SessionInfo
+def test_the_tabs_results_come_back_from_the_helper_as_they_were() -> None:
+    """What container.isolated_ops prints for the Changes tab (dataclasses as JSON, text that
+    is not UTF-8 kept as surrogates) reads back into the same ChangedFile and FileReview."""
+    import dataclasses
 
-    far = Engine("far", "ssh://me@far.example", "config")
-    backend = EngineBackend(Config(), engines=[far])
-    isolated = {labels.ISOLATED: json.dumps({"/home/me/p": "/x/isolated/s/work/0-p"})}
-    session = SessionInfo("id", "s", "running", "Up", "img", None, "sig", "p", ["/home/me/p"],
-                          "1", "shell", "firewalled", labels=isolated, engine="far")  # fmt: skip
-    for call in (
-        lambda: backend.isolated_changes(session),
-        lambda: backend.isolated_file(session, "/home/me/p/a.txt"),
-        lambda: backend.isolated_apply(session, None),
-    ):
-        with pytest.raises(ClaudexError, match="not available yet on a remote engine"):
-            call()
+    from container.isolated_model import FileReview, hunks
+    from container.isolated_remote import _changed_file, _file_review
+    from container.tracking_model import ChangedFile
+
+    odd = "caf\udce9\n"  # a byte that is not UTF-8, as surrogateescape reads it
+    found = hunks(["a\n", "b\n"], ["a\n", odd, "c\n"])
+    review = FileReview("/p/x.txt", "apply", "", found, "".join(h.text for h in found))
+    changed = ChangedFile("/p/\udcff.bin", "added", 0, 0, True)
+    for value, read in ((review, _file_review), (changed, _changed_file)):
+        line = json.dumps({"result": dataclasses.asdict(value)})
+        assert read(json.loads(line)["result"]) == value

@@ -74,3 +74,53 @@ async def test_review_and_apply_by_hunk_and_file() -> None:
         await until(pilot, lambda: (CART, None) in backend.applied, "the file applied")
         await until(pilot, lambda: [c.path for c in panel.changes] == [TOTAL], "one left")
         assert backend.isolated[CART][2] == backend.isolated[CART][1]
+
+
+async def test_moving_through_the_list_reads_one_diff_at_a_time() -> None:
+    """Each read may be a helper container on a remote engine's host: moving the cursor while
+    one runs does not start more; the file the cursor stopped on is read when it ends."""
+    import threading
+
+    class Slow(FakeBackend):
+        def __init__(self) -> None:
+            super().__init__()
+            self.release = threading.Event()
+            self.running = self.most = 0
+            self.read: list[str] = []
+            self.lock = threading.Lock()
+
+        def isolated_file(self, session, path):
+            with self.lock:
+                self.running += 1
+                self.most = max(self.most, self.running)
+            self.release.wait(10)
+            try:
+                return super().isolated_file(session, path)
+            finally:
+                with self.lock:
+                    self.running -= 1
+                    self.read.append(path)
+
+    backend = Slow()
+    session = isolated_session()
+    backend.sessions.append(session)
+    app = DemoApp(backend, select=session.name)
+    async with app.run_test(size=(120, 40)) as pilot:
+        key = row_key(session)
+        await until(pilot, lambda: app.session_list.selected == key, "the session selected")
+        app.session_list.options.focus()
+        await pilot.press("g")
+        panel = app.query_one(ChangesPanel)
+        await until(pilot, lambda: len(panel.changes) == 2, "the two differing files")
+        await until(pilot, lambda: backend.running == 1, "cart.py being read")
+        panel.query_one("#changes-files").focus()
+        await pilot.press("down", "up", "down", "up", "down")
+        assert backend.running == 1
+        backend.release.set()
+        await until(
+            pilot,
+            lambda: panel.review is not None and panel.review.path == TOTAL,
+            "the file the cursor stopped on shown",
+        )
+        assert backend.most == 1
+        assert backend.read[-1] == TOTAL and len(backend.read) <= 3
