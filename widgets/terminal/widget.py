@@ -600,6 +600,11 @@ class TerminalWidget(Widget, can_focus=True):
             self.close_history()  # typed at the terminal itself: live again, the key goes on
         event.stop()
         event.prevent_default()
+        if self.history_view is None and self.screen.focused is not self:
+            # Given to us before the keyboard left (Ctrl-] and a key typed at once are both
+            # queued here): it is the new focus's, never the program's. Pressed again.
+            self.app.post_message(events.Key(event.key, event.character))
+            return
         key = event.key
         # This widget's bindings as the user's keymap ([keys] in the config) has them: the
         # key event stops here, so Textual would never run them itself.
