@@ -27,6 +27,7 @@ from container.errors import ClaudexError
 from container.host_entries import HostFS
 from container.image import BuildProgress, ensure_image, image_state
 from container.isolated import discard_unused, isolate_request
+from container.isolated_remote import EngineCopies
 from container.labels import SessionInfo
 from container.local_fs import LOCAL
 from container.naming import session_name, valid_container_name
@@ -518,15 +519,26 @@ class NewSessionScreen(ModalScreen[SessionInfo | None]):
         if reason:
             warn(f"image {image} is out of date ({reason}); run `claudex build`")
         sessions = Sessions(self.client)
-        req, copied = isolate_request(
-            sessions, req, want=form.isolated, remote=self.fs.remote, step=step
-        )
+        # On a remote engine the copies are made on its host (container.isolated_remote).
+        far = EngineCopies(self.client, image, self.engine_name) if self.fs.remote else None
         try:
-            result = sessions.start_session(req, on_step=step)
-        except BaseException:
-            if copied and req.name:  # a session that was never made leaves no copies behind
-                discard_unused(sessions, req.name)
-            raise
+            req, copied = isolate_request(
+                sessions,
+                req,
+                want=form.isolated,
+                remote=self.fs.remote,
+                step=step,
+                engine_copies=far,
+            )
+            try:
+                result = sessions.start_session(req, on_step=step)
+            except BaseException:
+                if copied and req.name:  # a session never made leaves no copies behind
+                    discard_unused(sessions, req.name, far)
+                raise
+        finally:
+            if far is not None:
+                far.close()
         if req.plan.hidden_env_files:
             hidden = "hidden from the agent: " + ", ".join(req.plan.hidden_env_files)
             notes.append((hidden, "information"))
