@@ -15,6 +15,10 @@ from container import labels
 from container.engine import connect
 from container.image import DEFAULT_IMAGE, build_image, up_to_date
 
+# One second dockerd per run for every test that asks for it, in any folder: registered here
+# only (a test module importing the fixture gets a dockerd and a 3.4 GB image load of its own).
+from tests.integration.second_engine import second_engine  # noqa: F401
+
 TEST_PREFIX = "claudextest"
 HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
 

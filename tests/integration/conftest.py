@@ -12,8 +12,6 @@ from pathlib import Path
 import docker
 import pytest
 
-# One second dockerd per run for every module that asks for it (fixtures of conftest are shared).
-from tests.integration.second_engine import second_engine  # noqa: F401
 from tests.integration.tmux_pane import pane  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]

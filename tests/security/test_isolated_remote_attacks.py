@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 
 from container.isolated import copies_of
-from tests.integration.second_engine import SecondEngine, second_engine  # noqa: F401
+from tests.integration.second_engine import SecondEngine
 from tests.integration.test_isolated import GIT, _chown
 from tests.integration.test_isolated_remote import PREFIX, far  # noqa: F401
 from tests.security.conftest import CLI, as_agent
@@ -23,7 +23,7 @@ def test_a_hostile_remote_copy_is_read_as_data(
     cli: CLI,
     far: dict[str, str],  # noqa: F811
     project: Path,
-    second_engine: SecondEngine,  # noqa: F811
+    second_engine: SecondEngine,
     tmp_path: Path,
 ) -> None:
     outside = tmp_path / "outside"

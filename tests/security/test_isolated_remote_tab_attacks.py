@@ -19,7 +19,7 @@ from container.engines import Engine
 from container.errors import ClaudexError
 from container.host_fs import HELPER_LABEL
 from container.labels import SessionInfo
-from tests.integration.second_engine import SecondEngine, second_engine  # noqa: F401
+from tests.integration.second_engine import SecondEngine
 from tests.integration.test_isolated_remote import far, start_far  # noqa: F401
 from tests.security.conftest import CLI, as_agent
 
@@ -38,7 +38,7 @@ def test_the_tab_reads_and_applies_a_hostile_remote_copy_as_data(
     cli: CLI,
     far: dict[str, str],  # noqa: F811
     project: Path,
-    second_engine: SecondEngine,  # noqa: F811
+    second_engine: SecondEngine,
     tmp_path: Path,
 ) -> None:
     outside = tmp_path / "outside"
