@@ -53,8 +53,10 @@ async def test_the_form_makes_the_copies_on_the_remote_host(
         volume = d2.api.inspect_volume("claudex-isolated")["Mountpoint"]
         assert copy == f"{volume}/claudex/isolated/{name}/work/0-proj"
         assert not Path(far["XDG_DATA_HOME"]).exists()  # nothing made on this side
-        assert not d2.api.containers(all=True, filters={"label": [HELPER_LABEL]})
+        isolated_helpers = {"label": [f"{HELPER_LABEL}=isolated"]}  # (the form's browsing
+        assert not d2.api.containers(all=True, filters=isolated_helpers)  # one is its own)
         agent(d2, name, "cd /workspace/proj && echo changed >> README.md")
         assert snapshot(repo) == before  # the session works on its copy
     finally:
+        screen.fs.close()  # the form's helper for browsing that host (closed with the form)
         cli("destroy", "--name", name, "--force", "--engine", "far", env=far)
