@@ -16,7 +16,7 @@ from container.host_fs import HELPER_LABEL
 from tests.integration.conftest import CLI
 from tests.integration.second_engine import SecondEngine
 from tests.integration.test_isolated_remote import agent, far, start_far  # noqa: F401
-from tests.waiting import until
+from tests.waiting import until, wait_for
 from widgets.changes_panel import ChangesPanel
 
 OLD = "".join(f"line {i}\n" for i in range(1, 21))
@@ -115,6 +115,12 @@ async def test_the_changes_tab_reviews_and_applies_on_the_remote_host(
             assert (project / "added.txt").read_text() == "new\n"
             assert (project / "added.txt").stat().st_uid == 4242
             await until(pilot, lambda: not panel.changes, "nothing left to apply", 90)
-        assert not d2.api.containers(all=True, filters={"label": [HELPER_LABEL]})  # gone
+        # Once the dashboard is closed (while it runs its tab and counts start helpers now and
+        # then): each helper is removed when its read ends.
+        wait_for(
+            "no helper container left",
+            lambda: not d2.api.containers(all=True, filters={"label": [HELPER_LABEL]}),
+            60,
+        )
     finally:
         cli("destroy", "--name", name, "--force", "--engine", "far", env=far)
