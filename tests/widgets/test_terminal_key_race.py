@@ -6,34 +6,15 @@ in a test run only when the machine was idle, and typed `i` into the agent other
 from __future__ import annotations
 
 from textual import events
-from textual.app import App, ComposeResult
 from textual.widgets import Input
 
-from tests.fakes import ScriptedChannel
 from tests.waiting import until
+from tests.widgets.test_terminal_blink import BlinkApp
 from widgets.terminal.widget import LEAVE_KEY, TerminalWidget
 
 
-class RaceApp(App[None]):
-    def __init__(self) -> None:
-        super().__init__()
-        self.channels: list[ScriptedChannel] = []
-
-    def make_channel(self) -> ScriptedChannel:
-        channel = ScriptedChannel()
-        self.channels.append(channel)
-        return channel
-
-    def compose(self) -> ComposeResult:
-        yield TerminalWidget(self.make_channel, cursor_blink=False)
-        yield Input(id="after")
-
-    def on_mount(self) -> None:
-        self.query_one(TerminalWidget).focus()
-
-
 async def test_a_key_queued_before_leaving_goes_where_the_keyboard_is() -> None:
-    app = RaceApp()
+    app = BlinkApp()  # a terminal with the keyboard, and a box after it
     async with app.run_test(size=(40, 8)) as pilot:
         term = app.query_one(TerminalWidget)
         await until(pilot, lambda: bool(app.channels), "the channel")
@@ -42,7 +23,7 @@ async def test_a_key_queued_before_leaving_goes_where_the_keyboard_is() -> None:
         # Both posted before either is handled: the app gives both to the terminal.
         app.post_message(events.Key(LEAVE_KEY, None))
         app.post_message(events.Key("i", "i"))
-        box = app.query_one("#after", Input)
+        box = app.query_one(Input)
         await until(pilot, lambda: box.value == "i", "the i in the box that has the keyboard")
         assert not term.has_focus
         assert b"i" not in b"".join(app.channels[0].written), "the program never got the i"
