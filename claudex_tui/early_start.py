@@ -11,7 +11,6 @@ Anything that fails here is simply asked again the usual way, which reports it.
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -59,22 +58,23 @@ class EarlyStart:
             self._connected.set()
 
     def _list(self, client: DockerClient) -> None:
-        from container.engines import EngineListing
+        from container.engines import list_engine
         from container.sessions import Sessions
 
         try:
-            sessions = Sessions(client)
-            found = [replace(s, engine=self.engine.name) for s in sessions.list_sessions()]
-            self._listing = EngineListing(self.engine, found, client=client)
+            listing = list_engine(self.engine, client=client)  # (an error: listed again later)
+            if listing.error is None:
+                self._listing = listing
         finally:
             self._listed.set()
+        found = listing.sessions or []
         chosen = next((s for s in found if s.name == self.select), None)
         if chosen is None or not chosen.running or not chosen.managed:
             return
         # StartedAt first: a restart between the two makes the attach see another run and
         # wait the usual way (AgentAttach compares the run before skipping the wait).
         started = (client.api.inspect_container(chosen.id).get("State") or {}).get("StartedAt")
-        if started and sessions.read_status(chosen.id) == "ready":
+        if started and Sessions(client).read_status(chosen.id) == "ready":
             self.ready[chosen.id] = str(started)
 
     def connection(self, engine: str) -> tuple[DockerClient, str] | None:

@@ -261,9 +261,9 @@ class DashboardTerminals(DashboardBase):
             if header is not None and header.reachable is False:
                 continue
             self._reattach.discard(dom_id)
-            for widget in self.query(f"#{dom_id}"):
-                if isinstance(widget, TerminalWidget) and widget.exited:
-                    widget.restart()  # its channel waits for "ready", showing "starting…"
+            widget = self.terminal_of(name)
+            if widget is not None and widget.exited:
+                widget.restart()  # its channel waits for "ready", showing "starting…"
 
 
 class _Watchers:
